@@ -1,0 +1,172 @@
+package domain
+
+import "time"
+
+// Id prefixes, PRODUCT Domain table.
+const (
+	PrefixOrg          = "org_"
+	PrefixClient       = "client_"
+	PrefixCustomer     = "cus_"
+	PrefixSubscription = "sub_"
+	PrefixFamily       = "fam_"
+	PrefixKey          = "key_"
+)
+
+// Org is a tenant: it owns customers, subscriptions and Auth Clients.
+type Org struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+// Client is an Auth Client. A confidential client has secrets; a public one
+// authenticates with its id alone and must use PKCE.
+type Client struct {
+	ID                string
+	OrgID             string
+	Name              string
+	Public            bool
+	Scopes            Scopes
+	RedirectURIs      []string
+	DefaultAPIVersion string
+	Disabled          bool
+	CreatedAt         time.Time
+}
+
+// ClientSecret is the stored form of one client secret: only its hash.
+// ExpiresAt is zero while the secret is current; rotation sets it to the end
+// of the overlap period (PRODUCT S1).
+type ClientSecret struct {
+	ClientID  string
+	Hash      string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// ValidAt reports whether the secret may still authenticate at now.
+func (s ClientSecret) ValidAt(now time.Time) bool {
+	return s.ExpiresAt.IsZero() || now.Before(s.ExpiresAt)
+}
+
+// CustomerType is person or company.
+type CustomerType string
+
+// The customer types of the Nomos API.
+const (
+	CustomerPerson  CustomerType = "person"
+	CustomerCompany CustomerType = "company"
+)
+
+// Customer belongs to one organization; its email is unique across the server,
+// compared case-insensitively.
+type Customer struct {
+	ID          string
+	OrgID       string
+	Email       string
+	FirstName   string
+	LastName    string
+	CompanyName string
+	Type        CustomerType
+	CreatedAt   time.Time
+}
+
+// SubscriptionStatus is pending, active or ended.
+type SubscriptionStatus string
+
+// The subscription states.
+const (
+	SubscriptionPending SubscriptionStatus = "pending"
+	SubscriptionActive  SubscriptionStatus = "active"
+	SubscriptionEnded   SubscriptionStatus = "ended"
+)
+
+// Subscription belongs to a customer. StartDate and EndDate are calendar dates
+// (midnight UTC); EndDate is zero while open-ended.
+type Subscription struct {
+	ID         string
+	OrgID      string
+	CustomerID string
+	Status     SubscriptionStatus
+	StartDate  time.Time
+	EndDate    time.Time
+	CreatedAt  time.Time
+}
+
+// Family is the chain of rotating refresh tokens born from one grant or one
+// client-credentials request. Scopes is what was originally granted; a
+// refresh may narrow an access token's scope but never widen the family's.
+type Family struct {
+	ID         string
+	ClientID   string
+	OrgID      string
+	CustomerID string // empty for client-credentials families
+	Scopes     Scopes
+	CreatedAt  time.Time
+	RevokedAt  time.Time // zero while the family lives
+}
+
+// Revoked reports whether the family was revoked.
+func (f Family) Revoked() bool { return !f.RevokedAt.IsZero() }
+
+// RefreshState says where a refresh token is in its life.
+type RefreshState string
+
+// Refresh token states. A live token may be rotated; a rotated one was
+// exchanged for ReplacedBy; a superseded one was issued and then killed by a
+// retry of its parent inside the retry window (PRODUCT T5).
+const (
+	RefreshLive       RefreshState = "live"
+	RefreshRotated    RefreshState = "rotated"
+	RefreshSuperseded RefreshState = "superseded"
+)
+
+// RefreshToken is the stored form of one refresh token: its hash, never the
+// token itself.
+type RefreshToken struct {
+	Hash       string
+	FamilyID   string
+	State      RefreshState
+	CreatedAt  time.Time
+	ExpiresAt  time.Time // idle expiry: a token unused until then is dead
+	RotatedAt  time.Time // when it left the live state
+	ReplacedBy string    // hash of the token it was exchanged for
+}
+
+// SigningKey is one asymmetric access-token signing key. The private key is
+// PKCS #8 DER. A retired key signs nothing but stays published until
+// PublishedUntil, when every token it signed has expired.
+type SigningKey struct {
+	ID             string
+	Algorithm      string
+	PrivateDER     []byte
+	CreatedAt      time.Time
+	RetiredAt      time.Time
+	PublishedUntil time.Time
+}
+
+// Active reports whether the key is the one that signs new tokens.
+func (k SigningKey) Active() bool { return k.RetiredAt.IsZero() }
+
+// RefreshVerdict is the outcome of presenting a refresh token (PRODUCT T5).
+type RefreshVerdict int
+
+// The refresh verdicts. Rotate kills the presented live token and issues its
+// child; Retry replaces the child of a token rotated moments ago, inside the
+// retry window; Reuse revokes the whole family.
+const (
+	RefreshRotate RefreshVerdict = iota + 1
+	RefreshRetry
+	RefreshReuse
+)
+
+func (v RefreshVerdict) String() string {
+	switch v {
+	case RefreshRotate:
+		return "rotate"
+	case RefreshRetry:
+		return "retry"
+	case RefreshReuse:
+		return "reuse"
+	}
+	return "invalid"
+}

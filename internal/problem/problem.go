@@ -1,0 +1,167 @@
+package problem
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// DocsBase is where the envelope's docs link points, one page per code, as in
+// the Nomos API whose envelope nomosauth reproduces.
+const DocsBase = "https://docs.nomos.energy/api-references/errors/"
+
+// Envelope codes, PRODUCT R4.
+const (
+	CodeBadRequest          = "BAD_REQUEST"
+	CodeUnauthorized        = "UNAUTHORIZED"
+	CodeForbidden           = "FORBIDDEN"
+	CodeNotFound            = "NOT_FOUND"
+	CodeMethodNotAllowed    = "METHOD_NOT_ALLOWED"
+	CodeConflict            = "CONFLICT"
+	CodeUnprocessableEntity = "UNPROCESSABLE_ENTITY"
+	CodeTooManyRequests     = "TOO_MANY_REQUESTS"
+	CodeInternal            = "INTERNAL_SERVER_ERROR"
+)
+
+// Error is the one error type: what the client sees (status, envelope code,
+// OAuth error, a safe message, headers) and the cause, which only the log sees.
+type Error struct {
+	Status     int
+	Code       string
+	OAuthError string // RFC 6749 §5.2 error code, empty when not an OAuth error
+	Message    string
+	Header     http.Header
+	Cause      error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Code)
+	if e.OAuthError != "" {
+		b.WriteString(" (" + e.OAuthError + ")")
+	}
+	b.WriteString(": " + e.Message)
+	if e.Cause != nil {
+		b.WriteString(": " + e.Cause.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Cause }
+
+// WithCause returns e carrying cause for the log.
+func (e *Error) WithCause(cause error) *Error {
+	e.Cause = cause
+	return e
+}
+
+func newError(status int, code, oauthErr, msg string) *Error {
+	return &Error{Status: status, Code: code, OAuthError: oauthErr, Message: msg, Header: http.Header{}}
+}
+
+// BadRequest is a plain 400 for input that is wrong.
+func BadRequest(msg string) *Error {
+	return newError(http.StatusBadRequest, CodeBadRequest, "", msg)
+}
+
+// InvalidRequest is RFC 6749 §5.2 invalid_request: a malformed token request (PRODUCT T2).
+func InvalidRequest(msg string) *Error {
+	return newError(http.StatusBadRequest, CodeBadRequest, "invalid_request", msg)
+}
+
+// Realm is the HTTP authentication realm of the token endpoint's Basic challenge.
+const Realm = "nomosauth"
+
+// InvalidClient is RFC 6749 §5.2 invalid_client with a Basic challenge (PRODUCT T1).
+// The message never says which part was wrong, so ids cannot be probed.
+func InvalidClient() *Error {
+	e := newError(http.StatusUnauthorized, CodeUnauthorized, "invalid_client", "Client authentication failed")
+	e.Header.Set("WWW-Authenticate", `Basic realm="`+Realm+`", charset="UTF-8"`)
+	return e
+}
+
+// InvalidGrant is RFC 6749 §5.2 invalid_grant; Nomos answers it with 401 (PRODUCT T5, T6).
+func InvalidGrant(msg string) *Error {
+	return newError(http.StatusUnauthorized, CodeUnauthorized, "invalid_grant", msg)
+}
+
+// InvalidScope is RFC 6749 §5.2 invalid_scope (PRODUCT T3).
+func InvalidScope(msg string) *Error {
+	return newError(http.StatusBadRequest, CodeBadRequest, "invalid_scope", msg)
+}
+
+// UnauthorizedClient is RFC 6749 §5.2 unauthorized_client: the client may not use this grant.
+func UnauthorizedClient(msg string) *Error {
+	return newError(http.StatusBadRequest, CodeBadRequest, "unauthorized_client", msg)
+}
+
+// UnsupportedGrantType is RFC 6749 §5.2 unsupported_grant_type.
+func UnsupportedGrantType(grant string) *Error {
+	return newError(http.StatusBadRequest, CodeBadRequest, "unsupported_grant_type",
+		fmt.Sprintf("grant_type %q is not supported", truncate(grant, 40)))
+}
+
+// InvalidToken is RFC 6750 §3.1 invalid_token for the protected API (PRODUCT R1).
+func InvalidToken(msg string) *Error {
+	e := newError(http.StatusUnauthorized, CodeUnauthorized, "invalid_token", msg)
+	e.Header.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	return e
+}
+
+// InsufficientScope is RFC 6750 §3.1 insufficient_scope (PRODUCT R2).
+func InsufficientScope(need string) *Error {
+	e := newError(http.StatusForbidden, CodeForbidden, "insufficient_scope", "This request needs scope "+need)
+	e.Header.Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+need+`"`)
+	return e
+}
+
+// Forbidden is a plain 403.
+func Forbidden(msg string) *Error {
+	return newError(http.StatusForbidden, CodeForbidden, "", msg)
+}
+
+// NotFound is the one body for a missing resource, whether it is absent or
+// merely not the caller's (PRODUCT R3).
+func NotFound() *Error {
+	return newError(http.StatusNotFound, CodeNotFound, "", "Resource not found")
+}
+
+// MethodNotAllowed is a 405 carrying the allowed methods.
+func MethodNotAllowed(allow string) *Error {
+	e := newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "", "Method not allowed")
+	e.Header.Set("Allow", allow)
+	return e
+}
+
+// Conflict is a 409.
+func Conflict(msg string) *Error {
+	return newError(http.StatusConflict, CodeConflict, "", msg)
+}
+
+// TooManyRequests is a 429 with Retry-After in whole seconds.
+func TooManyRequests(retryAfterSeconds int) *Error {
+	e := newError(http.StatusTooManyRequests, CodeTooManyRequests, "",
+		fmt.Sprintf("Wait %d seconds before retrying.", retryAfterSeconds))
+	e.Header.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	return e
+}
+
+// Internal is a 500 whose message hides the cause.
+func Internal(cause error) *Error {
+	return newError(http.StatusInternalServerError, CodeInternal, "server_error", "Internal Server Error").WithCause(cause)
+}
+
+// Unavailable is a 503, for readiness.
+func Unavailable(cause error) *Error {
+	return newError(http.StatusServiceUnavailable, CodeInternal, "temporarily_unavailable", "Service unavailable").WithCause(cause)
+}
+
+// truncate keeps echoed client input short in messages.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,72 @@
+package sqlite
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/store/storetest"
+)
+
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
+
+func TestPragmas(t *testing.T) {
+	s := openTemp(t)
+	for pragma, want := range map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1"} {
+		var got string
+		if err := s.wdb.QueryRow("PRAGMA " + pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("PRAGMA %s = %s, want %s", pragma, got, want)
+		}
+	}
+	if _, err := s.rdb.Exec(`INSERT INTO orgs (id, name, created_at) VALUES ('org_x', 'x', 0)`); err == nil {
+		t.Error("the read pool must refuse writes")
+	}
+}
+
+func TestReopenKeepsDataAndMigrationsAreIdempotent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "test.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateOrg(t.Context(), domain.Org{ID: "org_1", Name: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.GetOrg(t.Context(), "org_1"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := s.rdb.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("schema_migrations has %d rows (%v), want 1", n, err)
+	}
+}
+
+func TestRejectsDSNs(t *testing.T) {
+	for _, p := range []string{"", "file:x.db", "x.db?_pragma=synchronous(OFF)"} {
+		if _, err := Open(t.Context(), p); err == nil {
+			t.Errorf("Open(%q) accepted", p)
+		}
+	}
+}

@@ -1,0 +1,214 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/store"
+)
+
+const familyColumns = `id, client_id, org_id, customer_id, scopes, created_at, revoked_at`
+
+func scanFamily(r rowScanner) (domain.Family, error) {
+	var f domain.Family
+	var scopes string
+	var created, revoked int64
+	err := r.Scan(&f.ID, &f.ClientID, &f.OrgID, &f.CustomerID, &scopes, &created, &revoked)
+	f.Scopes, f.CreatedAt, f.RevokedAt = parseScopes(scopes), fromMicros(created), fromMicros(revoked)
+	return f, notFound(err)
+}
+
+const tokenColumns = `hash, family_id, state, created_at, expires_at, rotated_at, replaced_by`
+
+func scanToken(r rowScanner) (domain.RefreshToken, error) {
+	var t domain.RefreshToken
+	var created, expires, rotated int64
+	err := r.Scan(&t.Hash, &t.FamilyID, &t.State, &created, &expires, &rotated, &t.ReplacedBy)
+	t.CreatedAt, t.ExpiresAt, t.RotatedAt = fromMicros(created), fromMicros(expires), fromMicros(rotated)
+	return t, notFound(err)
+}
+
+func insertToken(tx *sql.Tx, t domain.RefreshToken) error {
+	_, err := tx.Exec(`INSERT INTO refresh_tokens (`+tokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		t.Hash, t.FamilyID, string(t.State), micros(t.CreatedAt), micros(t.ExpiresAt), micros(t.RotatedAt), t.ReplacedBy)
+	if isUniqueViolation(err) {
+		return store.ErrConflict
+	}
+	return err
+}
+
+// IssueRefreshToken starts a family with its first live token.
+func (s *Store) IssueRefreshToken(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO families (`+familyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			fam.ID, fam.ClientID, fam.OrgID, fam.CustomerID, scopesText(fam.Scopes), micros(fam.CreatedAt), micros(fam.RevokedAt))
+		if isUniqueViolation(err) {
+			return store.ErrConflict
+		}
+		if err != nil {
+			return err
+		}
+		tok.FamilyID = fam.ID
+		tok.State = domain.RefreshLive
+		return insertToken(tx, tok)
+	})
+}
+
+// RotateRefreshToken runs the refresh rule on the rows inside the writer's
+// transaction. The writer is the only one that writes, so no other rotation
+// can interleave between the read and the update (PRODUCT S3).
+func (s *Store) RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, now time.Time, decide store.RefreshDecider) (store.Rotation, error) {
+	var out store.Rotation
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		out = store.Rotation{}
+		tok, err := scanToken(tx.QueryRow(`SELECT `+tokenColumns+` FROM refresh_tokens WHERE hash = ?`, presented))
+		if err != nil {
+			return err
+		}
+		fam, err := scanFamily(tx.QueryRow(`SELECT `+familyColumns+` FROM families WHERE id = ?`, tok.FamilyID))
+		if err != nil {
+			return err
+		}
+		var child *domain.RefreshToken
+		if tok.ReplacedBy != "" {
+			c, err := scanToken(tx.QueryRow(`SELECT `+tokenColumns+` FROM refresh_tokens WHERE hash = ?`, tok.ReplacedBy))
+			if err == nil {
+				child = &c
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		verdict, err := decide(tok, fam, child)
+		if err != nil {
+			return err
+		}
+		out = store.Rotation{Verdict: verdict, Family: fam}
+		switch verdict {
+		case domain.RefreshReuse:
+			_, err := tx.Exec(`UPDATE families SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, micros(now), fam.ID)
+			out.Family.RevokedAt = now
+			return err
+		case domain.RefreshRetry:
+			if _, err := tx.Exec(`UPDATE refresh_tokens SET state = ?, rotated_at = ? WHERE hash = ?`, string(domain.RefreshSuperseded), micros(now), child.Hash); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`UPDATE refresh_tokens SET replaced_by = ? WHERE hash = ?`, next.Hash, tok.Hash); err != nil {
+				return err
+			}
+		case domain.RefreshRotate:
+			if _, err := tx.Exec(`UPDATE refresh_tokens SET state = ?, rotated_at = ?, replaced_by = ? WHERE hash = ?`, string(domain.RefreshRotated), micros(now), next.Hash, tok.Hash); err != nil {
+				return err
+			}
+		default:
+			return errBadVerdict
+		}
+		next.FamilyID, next.State = fam.ID, domain.RefreshLive
+		return insertToken(tx, next)
+	})
+	return out, err
+}
+
+type storeError string
+
+func (e storeError) Error() string { return string(e) }
+
+const errBadVerdict storeError = "sqlite: refresh decider returned no verdict"
+
+// GetFamily loads one refresh family.
+func (s *Store) GetFamily(ctx context.Context, id string) (domain.Family, error) {
+	return scanFamily(s.rdb.QueryRowContext(ctx, `SELECT `+familyColumns+` FROM families WHERE id = ?`, id))
+}
+
+// FamilyTokens lists a family's tokens, oldest first.
+func (s *Store) FamilyTokens(ctx context.Context, familyID string) ([]domain.RefreshToken, error) {
+	return queryAll(ctx, s.rdb, scanToken, `SELECT `+tokenColumns+` FROM refresh_tokens WHERE family_id = ? ORDER BY created_at, rowid`, familyID)
+}
+
+// RevokeFamily revokes a family at at; revoking twice keeps the first time.
+func (s *Store) RevokeFamily(ctx context.Context, id string, at time.Time) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRow(`SELECT COUNT(*) FROM families WHERE id = ?`, id).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return store.ErrNotFound
+		}
+		_, err := tx.Exec(`UPDATE families SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, micros(at), id)
+		return err
+	})
+}
+
+// Signing keys.
+
+const keyColumns = `id, algorithm, private_der, created_at, retired_at, published_until`
+
+func scanKey(r rowScanner) (domain.SigningKey, error) {
+	var k domain.SigningKey
+	var created, retired, until int64
+	err := r.Scan(&k.ID, &k.Algorithm, &k.PrivateDER, &created, &retired, &until)
+	k.CreatedAt, k.RetiredAt, k.PublishedUntil = fromMicros(created), fromMicros(retired), fromMicros(until)
+	return k, notFound(err)
+}
+
+// AddSigningKey stores k as the active key; see store.Store.
+func (s *Store) AddSigningKey(ctx context.Context, k domain.SigningKey, retireOthers bool, publishUntil time.Time) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if retireOthers {
+			if _, err := tx.Exec(`UPDATE signing_keys SET retired_at = ?, published_until = ? WHERE retired_at = 0`, micros(k.CreatedAt), micros(publishUntil)); err != nil {
+				return err
+			}
+		} else {
+			var n int
+			if err := tx.QueryRow(`SELECT COUNT(*) FROM signing_keys WHERE retired_at = 0`).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return store.ErrConflict
+			}
+		}
+		_, err := tx.Exec(`INSERT INTO signing_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, 0, 0)`, k.ID, k.Algorithm, k.PrivateDER, micros(k.CreatedAt))
+		if isUniqueViolation(err) {
+			return store.ErrConflict
+		}
+		return err
+	})
+}
+
+// ListSigningKeys lists every stored key, newest first.
+func (s *Store) ListSigningKeys(ctx context.Context) ([]domain.SigningKey, error) {
+	return queryAll(ctx, s.rdb, scanKey, `SELECT `+keyColumns+` FROM signing_keys ORDER BY created_at DESC, id DESC`)
+}
+
+// DeleteExpired removes expired refresh tokens, families with no token
+// left whose access tokens have all expired (keepRevoked after their last
+// event), secrets past their overlap and keys past publication (PRODUCT O6).
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, keepRevoked time.Duration) (int64, error) {
+	var total int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		total = 0
+		cutoff := micros(now.Add(-keepRevoked))
+		stmts := []struct {
+			q    string
+			args []any
+		}{
+			{`DELETE FROM refresh_tokens WHERE expires_at <= ?`, []any{micros(now)}},
+			{`DELETE FROM families WHERE max(created_at, revoked_at) < ? AND NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = families.id)`, []any{cutoff}},
+			{`DELETE FROM client_secrets WHERE expires_at <> 0 AND expires_at <= ?`, []any{micros(now)}},
+			{`DELETE FROM signing_keys WHERE published_until <> 0 AND published_until <= ?`, []any{micros(now)}},
+		}
+		for _, st := range stmts {
+			res, err := tx.Exec(st.q, st.args...)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			total += n
+		}
+		return nil
+	})
+	return total, err
+}

@@ -1,0 +1,365 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/store"
+)
+
+// Opener returns a fresh, empty, migrated store and registers its cleanup.
+type Opener func(t *testing.T) store.Store
+
+// base is a fixed instant with sub-millisecond digits, to check precision.
+var base = time.Date(2026, 5, 27, 10, 30, 0, 123456000, time.UTC)
+
+// Run runs the whole suite against the backend that open makes.
+func Run(t *testing.T, open Opener) {
+	t.Run("Orgs/round_trip_and_order", func(t *testing.T) { testOrgs(t, open(t)) })
+	t.Run("Clients/round_trip", func(t *testing.T) { testClients(t, open(t)) })
+	t.Run("Clients/secret_rotation_overlap", func(t *testing.T) { testSecretRotation(t, open(t)) })
+	t.Run("Customers/email_unique_case_insensitive", func(t *testing.T) { testCustomers(t, open(t)) })
+	t.Run("Subscriptions/round_trip", func(t *testing.T) { testSubscriptions(t, open(t)) })
+	t.Run("RefreshTokens/rotate_retry_reuse", func(t *testing.T) { testRotation(t, open(t)) })
+	t.Run("RefreshTokens/decider_error_changes_nothing", func(t *testing.T) { testDeciderError(t, open(t)) })
+	t.Run("RefreshTokens/concurrent_rotation_one_live_child", func(t *testing.T) { testConcurrentRotation(t, open(t)) })
+	t.Run("Families/revoke", func(t *testing.T) { testRevokeFamily(t, open(t)) })
+	t.Run("SigningKeys/first_and_rotate", func(t *testing.T) { testSigningKeys(t, open(t)) })
+	t.Run("DeleteExpired", func(t *testing.T) { testDeleteExpired(t, open(t)) })
+}
+
+func ctx(t *testing.T) context.Context { return t.Context() }
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantErr(t *testing.T, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("err = %v, want %v", err, want)
+	}
+}
+
+func diff(t *testing.T, got, want any) {
+	t.Helper()
+	if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
+		t.Fatalf("mismatch (-want +got):\n%s", d)
+	}
+}
+
+func seedOrg(t *testing.T, s store.Store, id string) domain.Org {
+	o := domain.Org{ID: id, Name: "Org " + id, CreatedAt: base}
+	must(t, s.CreateOrg(ctx(t), o))
+	return o
+}
+
+func seedClient(t *testing.T, s store.Store, id, org string) domain.Client {
+	c := domain.Client{ID: id, OrgID: org, Name: "App", Scopes: domain.AllScopes(), RedirectURIs: []string{"https://app.example/cb"},
+		DefaultAPIVersion: "2026-05-27.curie", CreatedAt: base}
+	must(t, s.CreateClient(ctx(t), c, &domain.ClientSecret{ClientID: id, Hash: "h-" + id, CreatedAt: base}))
+	return c
+}
+
+func testOrgs(t *testing.T, s store.Store) {
+	a := seedOrg(t, s, "org_a")
+	b := domain.Org{ID: "org_b", Name: "B", CreatedAt: base.Add(time.Second)}
+	must(t, s.CreateOrg(ctx(t), b))
+	got, err := s.GetOrg(ctx(t), "org_a")
+	must(t, err)
+	diff(t, got, a)
+	list, err := s.ListOrgs(ctx(t))
+	must(t, err)
+	diff(t, list, []domain.Org{b, a})
+	_, err = s.GetOrg(ctx(t), "org_missing")
+	wantErr(t, err, store.ErrNotFound)
+	wantErr(t, s.CreateOrg(ctx(t), a), store.ErrConflict)
+}
+
+func testClients(t *testing.T, s store.Store) {
+	seedOrg(t, s, "org_a")
+	seedOrg(t, s, "org_b")
+	c := seedClient(t, s, "client_1", "org_a")
+	pub := domain.Client{ID: "client_2", OrgID: "org_b", Name: "Native", Public: true, Scopes: domain.Scopes{domain.ScopeRead},
+		DefaultAPIVersion: "2025-12-01.chucky", CreatedAt: base.Add(time.Minute)}
+	must(t, s.CreateClient(ctx(t), pub, nil))
+
+	got, err := s.GetClient(ctx(t), "client_1")
+	must(t, err)
+	diff(t, got, c)
+	all, err := s.ListClients(ctx(t), "")
+	must(t, err)
+	diff(t, all, []domain.Client{pub, c})
+	onlyA, err := s.ListClients(ctx(t), "org_a")
+	must(t, err)
+	diff(t, onlyA, []domain.Client{c})
+
+	secrets, err := s.ClientSecrets(ctx(t), "client_1")
+	must(t, err)
+	diff(t, secrets, []domain.ClientSecret{{ClientID: "client_1", Hash: "h-client_1", CreatedAt: base}})
+	none, err := s.ClientSecrets(ctx(t), "client_2")
+	must(t, err)
+	diff(t, none, []domain.ClientSecret{})
+
+	must(t, s.DisableClient(ctx(t), "client_1"))
+	got, err = s.GetClient(ctx(t), "client_1")
+	must(t, err)
+	if !got.Disabled {
+		t.Fatal("client not disabled")
+	}
+	wantErr(t, s.DisableClient(ctx(t), "client_missing"), store.ErrNotFound)
+	_, err = s.GetClient(ctx(t), "client_missing")
+	wantErr(t, err, store.ErrNotFound)
+	wantErr(t, s.CreateClient(ctx(t), c, nil), store.ErrConflict)
+}
+
+func testSecretRotation(t *testing.T, s store.Store) {
+	seedOrg(t, s, "org_a")
+	seedClient(t, s, "client_1", "org_a")
+	overlapEnd := base.Add(24 * time.Hour)
+	must(t, s.RotateClientSecret(ctx(t), domain.ClientSecret{ClientID: "client_1", Hash: "h-new", CreatedAt: base.Add(time.Hour)}, overlapEnd))
+	secrets, err := s.ClientSecrets(ctx(t), "client_1")
+	must(t, err)
+	diff(t, secrets, []domain.ClientSecret{
+		{ClientID: "client_1", Hash: "h-new", CreatedAt: base.Add(time.Hour)},
+		{ClientID: "client_1", Hash: "h-client_1", CreatedAt: base, ExpiresAt: overlapEnd},
+	})
+	// A second rotation never extends the first secret's overlap.
+	must(t, s.RotateClientSecret(ctx(t), domain.ClientSecret{ClientID: "client_1", Hash: "h-newer", CreatedAt: base.Add(2 * time.Hour)}, base.Add(48*time.Hour)))
+	secrets, err = s.ClientSecrets(ctx(t), "client_1")
+	must(t, err)
+	if secrets[2].ExpiresAt != overlapEnd || secrets[1].ExpiresAt != base.Add(48*time.Hour) || !secrets[0].ExpiresAt.IsZero() {
+		t.Fatalf("unexpected overlaps: %+v", secrets)
+	}
+	wantErr(t, s.RotateClientSecret(ctx(t), domain.ClientSecret{ClientID: "client_missing", Hash: "x", CreatedAt: base}, base), store.ErrNotFound)
+}
+
+func testCustomers(t *testing.T, s store.Store) {
+	seedOrg(t, s, "org_a")
+	c := domain.Customer{ID: "cus_1", OrgID: "org_a", Email: "Max@Example.com", FirstName: "Max", LastName: "Mustermann", Type: domain.CustomerPerson, CreatedAt: base}
+	must(t, s.CreateCustomer(ctx(t), c))
+	got, err := s.GetCustomer(ctx(t), "cus_1")
+	must(t, err)
+	diff(t, got, c)
+	dup := c
+	dup.ID, dup.Email = "cus_2", "max@EXAMPLE.com"
+	wantErr(t, s.CreateCustomer(ctx(t), dup), store.ErrConflict)
+	_, err = s.GetCustomer(ctx(t), "cus_2")
+	wantErr(t, err, store.ErrNotFound)
+}
+
+func testSubscriptions(t *testing.T, s store.Store) {
+	seedOrg(t, s, "org_a")
+	seedOrg(t, s, "org_b")
+	must(t, s.CreateCustomer(ctx(t), domain.Customer{ID: "cus_1", OrgID: "org_a", Email: "a@example.com", Type: domain.CustomerPerson, CreatedAt: base}))
+	sub := domain.Subscription{ID: "sub_1", OrgID: "org_a", CustomerID: "cus_1", Status: domain.SubscriptionActive,
+		StartDate: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), CreatedAt: base}
+	must(t, s.CreateSubscription(ctx(t), sub))
+	got, err := s.GetSubscription(ctx(t), "sub_1")
+	must(t, err)
+	diff(t, got, sub)
+	wrongOrg := sub
+	wrongOrg.ID, wrongOrg.OrgID = "sub_2", "org_b"
+	wantErr(t, s.CreateSubscription(ctx(t), wrongOrg), store.ErrConflict)
+	missing := sub
+	missing.ID, missing.CustomerID = "sub_3", "cus_missing"
+	wantErr(t, s.CreateSubscription(ctx(t), missing), store.ErrNotFound)
+}
+
+// family starts a family with token hash "t0".
+func family(t *testing.T, s store.Store, id string) domain.Family {
+	fam := domain.Family{ID: id, ClientID: "client_1", OrgID: "org_a", Scopes: domain.AllScopes(), CreatedAt: base}
+	must(t, s.IssueRefreshToken(ctx(t), fam, domain.RefreshToken{Hash: id + "-t0", CreatedAt: base, ExpiresAt: base.Add(90 * 24 * time.Hour)}))
+	return fam
+}
+
+func next(hash string, at time.Time) domain.RefreshToken {
+	return domain.RefreshToken{Hash: hash, CreatedAt: at, ExpiresAt: at.Add(90 * 24 * time.Hour)}
+}
+
+// always returns a decider that records what it saw and answers v.
+func always(v domain.RefreshVerdict, seen *[]domain.RefreshToken) store.RefreshDecider {
+	return func(tok domain.RefreshToken, fam domain.Family, child *domain.RefreshToken) (domain.RefreshVerdict, error) {
+		*seen = append(*seen, tok)
+		if child != nil {
+			*seen = append(*seen, *child)
+		}
+		return v, nil
+	}
+}
+
+func liveTokens(t *testing.T, s store.Store, famID string) []string {
+	toks, err := s.FamilyTokens(ctx(t), famID)
+	must(t, err)
+	var live []string
+	for _, tk := range toks {
+		if tk.State == domain.RefreshLive {
+			live = append(live, tk.Hash)
+		}
+	}
+	return live
+}
+
+func testRotation(t *testing.T, s store.Store) {
+	fam := family(t, s, "fam_1")
+	var seen []domain.RefreshToken
+	t1 := base.Add(time.Minute)
+	rot, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t1", t1), t1, always(domain.RefreshRotate, &seen))
+	must(t, err)
+	diff(t, rot, store.Rotation{Verdict: domain.RefreshRotate, Family: fam})
+	diff(t, liveTokens(t, s, "fam_1"), []string{"t1"})
+
+	// Retry: the child t1 is superseded by t2, the presented token now points at t2.
+	seen = nil
+	t2 := t1.Add(time.Second)
+	_, err = s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t2", t2), t2, always(domain.RefreshRetry, &seen))
+	must(t, err)
+	if len(seen) != 2 || seen[0].ReplacedBy != "t1" || seen[1].Hash != "t1" || seen[0].State != domain.RefreshRotated || !seen[0].RotatedAt.Equal(t1) {
+		t.Fatalf("decider saw %+v", seen)
+	}
+	diff(t, liveTokens(t, s, "fam_1"), []string{"t2"})
+	toks, err := s.FamilyTokens(ctx(t), "fam_1")
+	must(t, err)
+	diff(t, toks, []domain.RefreshToken{
+		{Hash: "fam_1-t0", FamilyID: "fam_1", State: domain.RefreshRotated, CreatedAt: base, ExpiresAt: base.Add(90 * 24 * time.Hour), RotatedAt: t1, ReplacedBy: "t2"},
+		{Hash: "t1", FamilyID: "fam_1", State: domain.RefreshSuperseded, CreatedAt: t1, ExpiresAt: t1.Add(90 * 24 * time.Hour), RotatedAt: t2},
+		{Hash: "t2", FamilyID: "fam_1", State: domain.RefreshLive, CreatedAt: t2, ExpiresAt: t2.Add(90 * 24 * time.Hour)},
+	})
+
+	// Reuse revokes the family and issues nothing.
+	t3 := t2.Add(time.Minute)
+	rot, err = s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t3", t3), t3, always(domain.RefreshReuse, &seen))
+	must(t, err)
+	if rot.Verdict != domain.RefreshReuse || !rot.Family.RevokedAt.Equal(t3) {
+		t.Fatalf("rotation = %+v", rot)
+	}
+	got, err := s.GetFamily(ctx(t), "fam_1")
+	must(t, err)
+	if !got.RevokedAt.Equal(t3) {
+		t.Fatalf("family not revoked: %+v", got)
+	}
+	if toks, _ := s.FamilyTokens(ctx(t), "fam_1"); len(toks) != 3 {
+		t.Fatalf("reuse must not issue a token, have %d", len(toks))
+	}
+
+	_, err = s.RotateRefreshToken(ctx(t), "unknown", next("t4", t3), t3, always(domain.RefreshRotate, &seen))
+	wantErr(t, err, store.ErrNotFound)
+}
+
+func testDeciderError(t *testing.T, s store.Store) {
+	family(t, s, "fam_1")
+	rejected := errors.New("rejected")
+	_, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t1", base), base,
+		func(domain.RefreshToken, domain.Family, *domain.RefreshToken) (domain.RefreshVerdict, error) { return 0, rejected })
+	wantErr(t, err, rejected)
+	diff(t, liveTokens(t, s, "fam_1"), []string{"fam_1-t0"})
+}
+
+// testConcurrentRotation races many rotations of one token: with a rule
+// that only a live token rotates, exactly one wins and one child lives.
+func testConcurrentRotation(t *testing.T, s store.Store) {
+	family(t, s, "fam_1")
+	onlyLive := func(tok domain.RefreshToken, fam domain.Family, child *domain.RefreshToken) (domain.RefreshVerdict, error) {
+		if tok.State != domain.RefreshLive {
+			return 0, store.ErrConflict
+		}
+		return domain.RefreshRotate, nil
+	}
+	const n = 32
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for i := range n {
+		wg.Go(func() {
+			_, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next(fmt.Sprintf("c%d", i), base), base, onlyLive)
+			if err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			} else if !errors.Is(err, store.ErrConflict) {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("%d rotations won, want 1", wins)
+	}
+	if live := liveTokens(t, s, "fam_1"); len(live) != 1 {
+		t.Fatalf("live tokens %v, want exactly one", live)
+	}
+}
+
+func testRevokeFamily(t *testing.T, s store.Store) {
+	family(t, s, "fam_1")
+	must(t, s.RevokeFamily(ctx(t), "fam_1", base.Add(time.Hour)))
+	must(t, s.RevokeFamily(ctx(t), "fam_1", base.Add(2*time.Hour)))
+	got, err := s.GetFamily(ctx(t), "fam_1")
+	must(t, err)
+	if !got.RevokedAt.Equal(base.Add(time.Hour)) {
+		t.Fatalf("revoked at %v, want the first revocation", got.RevokedAt)
+	}
+	wantErr(t, s.RevokeFamily(ctx(t), "fam_missing", base), store.ErrNotFound)
+	_, err = s.GetFamily(ctx(t), "fam_missing")
+	wantErr(t, err, store.ErrNotFound)
+}
+
+func testSigningKeys(t *testing.T, s store.Store) {
+	k1 := domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1, 2, 3}, CreatedAt: base}
+	must(t, s.AddSigningKey(ctx(t), k1, false, time.Time{}))
+	k2 := domain.SigningKey{ID: "key_2", Algorithm: "ES256", PrivateDER: []byte{4}, CreatedAt: base.Add(time.Hour)}
+	wantErr(t, s.AddSigningKey(ctx(t), k2, false, time.Time{}), store.ErrConflict)
+	until := base.Add(2 * time.Hour)
+	must(t, s.AddSigningKey(ctx(t), k2, true, until))
+	keys, err := s.ListSigningKeys(ctx(t))
+	must(t, err)
+	k1.RetiredAt, k1.PublishedUntil = k2.CreatedAt, until
+	diff(t, keys, []domain.SigningKey{k2, k1})
+}
+
+func testDeleteExpired(t *testing.T, s store.Store) {
+	seedOrg(t, s, "org_a")
+	seedClient(t, s, "client_1", "org_a")
+	now := base.Add(100 * 24 * time.Hour)
+	must(t, s.RotateClientSecret(ctx(t), domain.ClientSecret{ClientID: "client_1", Hash: "h-new", CreatedAt: now.Add(-2 * time.Hour)}, now.Add(-time.Hour)))
+	family(t, s, "fam_old") // its token expired at base+90d
+	fresh := domain.Family{ID: "fam_new", ClientID: "client_1", OrgID: "org_a", Scopes: domain.AllScopes(), CreatedAt: now}
+	must(t, s.IssueRefreshToken(ctx(t), fresh, next("fresh", now)))
+	must(t, s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base}, false, time.Time{}))
+	must(t, s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_2", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base.Add(time.Hour)}, true, base.Add(2*time.Hour)))
+
+	n, err := s.DeleteExpired(ctx(t), now, time.Hour)
+	must(t, err)
+	if n != 4 { // fam_old's token, fam_old, the old secret, key_1
+		t.Fatalf("deleted %d rows, want 4", n)
+	}
+	_, err = s.GetFamily(ctx(t), "fam_old")
+	wantErr(t, err, store.ErrNotFound)
+	diff(t, liveTokens(t, s, "fam_new"), []string{"fresh"})
+	secrets, err := s.ClientSecrets(ctx(t), "client_1")
+	must(t, err)
+	if len(secrets) != 1 || secrets[0].Hash != "h-new" {
+		t.Fatalf("secrets after clean-up: %+v", secrets)
+	}
+	keys, err := s.ListSigningKeys(ctx(t))
+	must(t, err)
+	if len(keys) != 1 || keys[0].ID != "key_2" {
+		t.Fatalf("keys after clean-up: %+v", keys)
+	}
+	n, err = s.DeleteExpired(ctx(t), now, time.Hour)
+	must(t, err)
+	if n != 0 {
+		t.Fatalf("second clean-up deleted %d rows", n)
+	}
+}

@@ -1,0 +1,134 @@
+package token
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// AccessTTL is the access-token lifetime (PRODUCT T8).
+const AccessTTL = 60 * time.Minute
+
+// Leeway absorbs clock skew between replicas and resource servers when
+// checking exp, nbf and iat.
+const Leeway = 30 * time.Second
+
+// Claims are the claims of an access token, RFC 9068 §2.2, plus the tenant
+// it acts for and the refresh family it came from (for revocation).
+type Claims struct {
+	Issuer     string `json:"iss"`
+	Subject    string `json:"sub"`
+	Audience   string `json:"aud"`
+	ExpiresAt  int64  `json:"exp"`
+	IssuedAt   int64  `json:"iat"`
+	NotBefore  int64  `json:"nbf"`
+	JWTID      string `json:"jti"`
+	ClientID   string `json:"client_id"`
+	Scope      string `json:"scope"`
+	OrgID      string `json:"org_id"`
+	CustomerID string `json:"customer_id,omitempty"`
+	FamilyID   string `json:"family_id,omitempty"`
+}
+
+// Grant is what an access token is minted for.
+type Grant struct {
+	ClientID   string
+	OrgID      string
+	CustomerID string // empty for client-credentials tokens
+	FamilyID   string
+	Scope      string
+}
+
+// Issuer mints and verifies access tokens.
+type Issuer struct {
+	Ring     *KeyRing
+	Issuer   string // the iss claim, exactly as configured (PRODUCT O3)
+	Audience string // the aud claim: the protected API
+	IDs      Generator
+}
+
+// Mint signs an access token for g, valid from now for AccessTTL (PRODUCT T8).
+// sub is the customer for customer tokens and the client otherwise.
+func (is *Issuer) Mint(g Grant, now time.Time) (string, error) {
+	jti, err := is.IDs.ID("")
+	if err != nil {
+		return "", err
+	}
+	sub := g.ClientID
+	if g.CustomerID != "" {
+		sub = g.CustomerID
+	}
+	claims := Claims{
+		Issuer: is.Issuer, Subject: sub, Audience: is.Audience,
+		ExpiresAt: now.Add(AccessTTL).Unix(), IssuedAt: now.Unix(), NotBefore: now.Unix(),
+		JWTID: jti, ClientID: g.ClientID, Scope: g.Scope,
+		OrgID: g.OrgID, CustomerID: g.CustomerID, FamilyID: g.FamilyID,
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("marshal claims: %w", err)
+	}
+	signer, err := is.Ring.signer()
+	if err != nil {
+		return "", err
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("sign access token: %w", err)
+	}
+	return jws.CompactSerialize()
+}
+
+// ErrInvalidToken is returned by Verify for every bad token; the wrapped
+// text says why, for the log.
+var ErrInvalidToken = errors.New("invalid access token")
+
+// maxTokenLen bounds what Verify parses: our tokens are well under 1 KiB.
+const maxTokenLen = 4096
+
+// Verify checks an access token's signature against the published keys and
+// its typ, iss, aud, exp and nbf (RFC 9068 §4), and returns its claims.
+func (is *Issuer) Verify(raw string, now time.Time) (Claims, error) {
+	if len(raw) > maxTokenLen || strings.Count(raw, ".") != 2 {
+		return Claims{}, fmt.Errorf("%w: malformed", ErrInvalidToken)
+	}
+	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA})
+	if err != nil {
+		return Claims{}, fmt.Errorf("%w: parse: %v", ErrInvalidToken, err)
+	}
+	if len(jws.Signatures) != 1 {
+		return Claims{}, fmt.Errorf("%w: expected one signature", ErrInvalidToken)
+	}
+	hdr := jws.Signatures[0].Protected
+	if typ, _ := hdr.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, "at+jwt") && !strings.EqualFold(typ, "application/at+jwt") {
+		return Claims{}, fmt.Errorf("%w: typ %q", ErrInvalidToken, typ)
+	}
+	key, ok := is.Ring.publicKey(hdr.KeyID)
+	if !ok || key.Algorithm != hdr.Algorithm {
+		return Claims{}, fmt.Errorf("%w: unknown key", ErrInvalidToken)
+	}
+	payload, err := jws.Verify(key.Key)
+	if err != nil {
+		return Claims{}, fmt.Errorf("%w: signature: %v", ErrInvalidToken, err)
+	}
+	var c Claims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return Claims{}, fmt.Errorf("%w: claims: %v", ErrInvalidToken, err)
+	}
+	leeway := int64(Leeway / time.Second)
+	switch {
+	case c.Issuer != is.Issuer:
+		return Claims{}, fmt.Errorf("%w: issuer", ErrInvalidToken)
+	case c.Audience != is.Audience:
+		return Claims{}, fmt.Errorf("%w: audience", ErrInvalidToken)
+	case now.Unix() >= c.ExpiresAt+leeway:
+		return Claims{}, fmt.Errorf("%w: expired", ErrInvalidToken)
+	case now.Unix()+leeway < c.NotBefore:
+		return Claims{}, fmt.Errorf("%w: not yet valid", ErrInvalidToken)
+	}
+	return c, nil
+}

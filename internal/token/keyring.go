@@ -1,0 +1,187 @@
+package token
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+)
+
+// Signing algorithms. ES256 is the default: small tokens, fast signing and
+// supported by every JOSE library; RS256 is there for clients that need it.
+const (
+	AlgES256 = "ES256"
+	AlgRS256 = "RS256"
+	AlgEdDSA = "EdDSA"
+)
+
+// Algorithms lists the supported signing algorithms.
+func Algorithms() []string { return []string{AlgES256, AlgRS256, AlgEdDSA} }
+
+// GenerateKey makes a new signing key record for alg from rand.
+func GenerateKey(alg string, rand io.Reader, ids Generator, now time.Time) (domain.SigningKey, error) {
+	var priv crypto.Signer
+	var err error
+	switch alg {
+	case AlgES256:
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand)
+	case AlgRS256:
+		priv, err = rsa.GenerateKey(rand, 2048)
+	case AlgEdDSA:
+		_, priv, err = ed25519.GenerateKey(rand)
+	default:
+		return domain.SigningKey{}, fmt.Errorf("unsupported signing algorithm %q", alg)
+	}
+	if err != nil {
+		return domain.SigningKey{}, fmt.Errorf("generate %s key: %w", alg, err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return domain.SigningKey{}, fmt.Errorf("marshal key: %w", err)
+	}
+	kid, err := ids.ID(domain.PrefixKey)
+	if err != nil {
+		return domain.SigningKey{}, err
+	}
+	return domain.SigningKey{ID: kid, Algorithm: alg, PrivateDER: der, CreatedAt: now}, nil
+}
+
+// ErrNoActiveKey means the ring has no key to sign with.
+var errNoActiveKey = errors.New("no active signing key")
+
+type ringKey struct {
+	record domain.SigningKey
+	public jose.JSONWebKey
+	signer jose.Signer // nil for retired keys
+}
+
+// KeyRing holds the published keys and the one active signer. It is replaced
+// whole by Update, so readers see one consistent set.
+type KeyRing struct {
+	mu     sync.RWMutex
+	active *ringKey
+	byID   map[string]*ringKey
+	jwks   []byte
+	ids    []string // sorted ids, to tell whether Update changes anything
+}
+
+// NewKeyRing builds a ring from stored keys.
+func NewKeyRing(keys []domain.SigningKey, now time.Time) (*KeyRing, error) {
+	r := &KeyRing{}
+	if err := r.Update(keys, now); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Update replaces the ring's keys with those still published at now. It is
+// cheap when nothing changed, so callers may poll the store with it.
+func (r *KeyRing) Update(keys []domain.SigningKey, now time.Time) error {
+	var ids []string
+	for _, k := range keys {
+		if k.PublishedUntil.IsZero() || now.Before(k.PublishedUntil) {
+			ids = append(ids, k.ID+"/"+k.RetiredAt.String())
+		}
+	}
+	slices.Sort(ids)
+	r.mu.RLock()
+	same := slices.Equal(ids, r.ids)
+	r.mu.RUnlock()
+	if same {
+		return nil
+	}
+
+	byID := map[string]*ringKey{}
+	var active *ringKey
+	set := jose.JSONWebKeySet{}
+	for _, k := range keys {
+		if !k.PublishedUntil.IsZero() && !now.Before(k.PublishedUntil) {
+			continue
+		}
+		rk, err := loadKey(k)
+		if err != nil {
+			return err
+		}
+		byID[k.ID] = rk
+		set.Keys = append(set.Keys, rk.public)
+		if k.Active() && (active == nil || k.CreatedAt.After(active.record.CreatedAt)) {
+			active = rk
+		}
+	}
+	if active == nil {
+		return errNoActiveKey
+	}
+	jwks, err := json.Marshal(set)
+	if err != nil {
+		return fmt.Errorf("marshal jwks: %w", err)
+	}
+	r.mu.Lock()
+	r.active, r.byID, r.jwks, r.ids = active, byID, jwks, ids
+	r.mu.Unlock()
+	return nil
+}
+
+func loadKey(k domain.SigningKey) (*ringKey, error) {
+	parsed, err := x509.ParsePKCS8PrivateKey(k.PrivateDER)
+	if err != nil {
+		return nil, fmt.Errorf("parse key %s: %w", k.ID, err)
+	}
+	priv, ok := parsed.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("key %s is not a signer", k.ID)
+	}
+	rk := &ringKey{
+		record: k,
+		public: jose.JSONWebKey{Key: priv.Public(), KeyID: k.ID, Algorithm: k.Algorithm, Use: "sig"},
+	}
+	if k.Active() {
+		opts := (&jose.SignerOptions{}).WithType("at+jwt")
+		rk.signer, err = jose.NewSigner(jose.SigningKey{
+			Algorithm: jose.SignatureAlgorithm(k.Algorithm),
+			Key:       jose.JSONWebKey{Key: priv, KeyID: k.ID, Algorithm: k.Algorithm},
+		}, opts)
+		if err != nil {
+			return nil, fmt.Errorf("signer for key %s: %w", k.ID, err)
+		}
+	}
+	return rk, nil
+}
+
+// JWKS returns the published keys as a JSON Web Key Set (RFC 7517 §5).
+func (r *KeyRing) JWKS() []byte {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.jwks
+}
+
+func (r *KeyRing) signer() (jose.Signer, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.active == nil {
+		return nil, errNoActiveKey
+	}
+	return r.active.signer, nil
+}
+
+func (r *KeyRing) publicKey(kid string) (jose.JSONWebKey, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	k, ok := r.byID[kid]
+	if !ok {
+		return jose.JSONWebKey{}, false
+	}
+	return k.public, true
+}
