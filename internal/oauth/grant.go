@@ -16,38 +16,52 @@ func DecideClientCredentials(client domain.Client, requestedScope string) (domai
 	return NarrowScope(requestedScope, client.Scopes)
 }
 
-// DecideRefresh is the refresh-token rule of PRODUCT T5 and RFC 9700 §4.14.2.
-// tok is the presented token as stored, fam its family, child the token tok
-// was last exchanged for (nil when none). It runs inside the store's
-// transaction and may run more than once, so it does no I/O.
+// RefreshRule is the refresh-token rule of PRODUCT T5 and RFC 9700 §4.14.2
+// for one request: who presents the token, what scope it asks for, and when.
+type RefreshRule struct {
+	Client         domain.Client
+	RequestedScope string
+	Now            time.Time
+	Window         time.Duration // the retry window
+}
+
+// Decide judges the presented token tok, its family fam and child, the
+// token tok was last exchanged for (nil when none). It runs inside the
+// store's transaction and may run more than once, so it does no I/O.
 //
 //   - a live token rotates;
-//   - a token rotated within window, whose child is still unused, may be
+//   - a token rotated within the window, whose child is still unused, may be
 //     retried: the child dies and a new one takes its place, so the family
 //     never has two live tokens;
 //   - any other presentation of a used token is reuse and revokes the family.
 //
-// A returned error rejects the request and changes nothing.
-func DecideRefresh(tok domain.RefreshToken, fam domain.Family, child *domain.RefreshToken, clientID string, now time.Time, window time.Duration) (domain.RefreshVerdict, error) {
+// A returned error rejects the request and changes nothing; so does a scope
+// the family cannot give, checked before anything rotates.
+func (rr RefreshRule) Decide(tok domain.RefreshToken, fam domain.Family, child *domain.RefreshToken) (domain.RefreshVerdict, error) {
 	switch {
-	case fam.ClientID != clientID:
+	case fam.ClientID != rr.Client.ID:
 		// RFC 6749 §6: the token is bound to the client it was issued to.
 		return 0, problem.InvalidGrant("refresh token is invalid")
 	case fam.Revoked():
 		return 0, problem.InvalidGrant("refresh token has been revoked")
-	case !now.Before(tok.ExpiresAt):
+	case !rr.Now.Before(tok.ExpiresAt):
 		return 0, problem.InvalidGrant("refresh token has expired")
 	}
+	verdict := domain.RefreshReuse
 	switch tok.State {
 	case domain.RefreshLive:
-		return domain.RefreshRotate, nil
+		verdict = domain.RefreshRotate
 	case domain.RefreshRotated:
-		retryable := child != nil && child.State == domain.RefreshLive && now.Sub(tok.RotatedAt) <= window
-		if retryable {
-			return domain.RefreshRetry, nil
+		if child != nil && child.State == domain.RefreshLive && rr.Now.Sub(tok.RotatedAt) <= rr.Window {
+			verdict = domain.RefreshRetry
 		}
 	}
-	return domain.RefreshReuse, nil
+	if verdict != domain.RefreshReuse {
+		if _, err := RefreshScope(rr.RequestedScope, fam, rr.Client); err != nil {
+			return 0, err
+		}
+	}
+	return verdict, nil
 }
 
 // RefreshScope returns the access-token scope for a refresh: the request may

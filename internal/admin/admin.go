@@ -1,0 +1,319 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/oauth"
+	"github.com/nomosauth/nomosauth/internal/problem"
+	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/token"
+)
+
+// APIVersions are the Nomos API versions, oldest first (PRODUCT R6).
+func APIVersions() []string {
+	return []string{"2025-12-01.chucky", "2025-12-16.batman", "2026-01-29.edison", "2026-05-27.curie"}
+}
+
+// LatestAPIVersion is the default of new clients.
+func LatestAPIVersion() string { v := APIVersions(); return v[len(v)-1] }
+
+// Admin performs operator actions on a store.
+type Admin struct {
+	Store store.Store
+	IDs   token.Generator
+	Now   func() time.Time
+}
+
+const maxNameLen = 200
+
+func checkName(field, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", problem.BadRequest(field + " is required")
+	}
+	if utf8.RuneCountInString(v) > maxNameLen || !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return "", problem.BadRequest(field + " must be at most 200 printable characters")
+	}
+	return v, nil
+}
+
+// translate maps store sentinels for the operator.
+func translate(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return problem.BadRequest(what + " not found")
+	case errors.Is(err, store.ErrConflict):
+		return problem.Conflict(what + " already exists")
+	}
+	return err
+}
+
+// CreateOrg creates an organization.
+func (a *Admin) CreateOrg(ctx context.Context, name string) (domain.Org, error) {
+	name, err := checkName("name", name)
+	if err != nil {
+		return domain.Org{}, err
+	}
+	id, err := a.IDs.ID(domain.PrefixOrg)
+	if err != nil {
+		return domain.Org{}, err
+	}
+	org := domain.Org{ID: id, Name: name, CreatedAt: a.Now().UTC()}
+	return org, translate(a.Store.CreateOrg(ctx, org), "organization")
+}
+
+// ClientSpec describes a client to create.
+type ClientSpec struct {
+	OrgID        string
+	Name         string
+	Scope        string // space-separated; empty means every scope
+	RedirectURIs []string
+	Public       bool
+}
+
+// CreateClient creates a client and returns it with its secret, which
+// exists only in this return value: the store keeps its hash (PRODUCT S1).
+// Public clients get no secret.
+func (a *Admin) CreateClient(ctx context.Context, spec ClientSpec) (domain.Client, string, error) {
+	name, err := checkName("name", spec.Name)
+	if err != nil {
+		return domain.Client{}, "", err
+	}
+	if _, err := a.Store.GetOrg(ctx, spec.OrgID); err != nil {
+		return domain.Client{}, "", translate(err, "organization")
+	}
+	scopes := domain.AllScopes()
+	if spec.Scope != "" {
+		if scopes, err = oauth.ParseScope(spec.Scope); err != nil {
+			return domain.Client{}, "", problem.BadRequest("scope must be one or both of \"read:*\" and \"write:*\"")
+		}
+	}
+	for _, u := range spec.RedirectURIs {
+		if err := checkRedirectURI(u); err != nil {
+			return domain.Client{}, "", err
+		}
+	}
+	id, err := a.IDs.ID(domain.PrefixClient)
+	if err != nil {
+		return domain.Client{}, "", err
+	}
+	now := a.Now().UTC()
+	c := domain.Client{ID: id, OrgID: spec.OrgID, Name: name, Public: spec.Public, Scopes: scopes,
+		RedirectURIs: spec.RedirectURIs, DefaultAPIVersion: LatestAPIVersion(), CreatedAt: now}
+	if c.RedirectURIs == nil {
+		c.RedirectURIs = []string{}
+	}
+	var secret string
+	var stored *domain.ClientSecret
+	if !spec.Public {
+		if secret, err = a.IDs.Secret(); err != nil {
+			return domain.Client{}, "", err
+		}
+		stored = &domain.ClientSecret{ClientID: id, Hash: token.Hash(secret), CreatedAt: now}
+	}
+	if err := a.Store.CreateClient(ctx, c, stored); err != nil {
+		return domain.Client{}, "", translate(err, "client")
+	}
+	return c, secret, nil
+}
+
+// checkRedirectURI refuses what can never be a safe registration: not
+// absolute, a fragment, userinfo, or plain http off loopback (RFC 9700 §2.1,
+// RFC 8252 §7.3). TODO(#4): the full matching rule of PRODUCT A2.
+func checkRedirectURI(raw string) error {
+	bad := func(why string) error { return problem.BadRequest("redirect URI " + fmt.Sprintf("%q", raw) + " " + why) }
+	if len(raw) > 2000 {
+		return problem.BadRequest("redirect URI is too long")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Opaque != "" {
+		return bad("must be an absolute URI")
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return bad("must not have a fragment")
+	}
+	if u.User != nil {
+		return bad("must not have userinfo")
+	}
+	switch u.Scheme {
+	case "https":
+		if u.Host == "" {
+			return bad("must have a host")
+		}
+	case "http":
+		host := u.Hostname()
+		if host != "localhost" && host != "127.0.0.1" && host != "::1" {
+			return bad("may use http only on a loopback host")
+		}
+	default:
+		// A private-use scheme of a native app (RFC 8252 §7.1) has a dot.
+		if !strings.Contains(u.Scheme, ".") {
+			return bad("must be https, loopback http or a private-use scheme like com.example.app")
+		}
+	}
+	return nil
+}
+
+// GetClient returns a client, without any secret.
+func (a *Admin) GetClient(ctx context.Context, id string) (domain.Client, error) {
+	c, err := a.Store.GetClient(ctx, id)
+	return c, translate(err, "client")
+}
+
+// RotateSecret issues a new secret for a confidential client; the old ones
+// stay valid for overlap (PRODUCT S1).
+func (a *Admin) RotateSecret(ctx context.Context, clientID string, overlap time.Duration) (string, error) {
+	if overlap < 0 {
+		return "", problem.BadRequest("overlap must not be negative")
+	}
+	c, err := a.Store.GetClient(ctx, clientID)
+	if err != nil {
+		return "", translate(err, "client")
+	}
+	if c.Public {
+		return "", problem.BadRequest("public clients have no secret")
+	}
+	secret, err := a.IDs.Secret()
+	if err != nil {
+		return "", err
+	}
+	now := a.Now().UTC()
+	err = a.Store.RotateClientSecret(ctx, domain.ClientSecret{ClientID: clientID, Hash: token.Hash(secret), CreatedAt: now}, now.Add(overlap))
+	return secret, translate(err, "client")
+}
+
+// DisableClient stops a client from authenticating, at once.
+func (a *Admin) DisableClient(ctx context.Context, id string) error {
+	return translate(a.Store.DisableClient(ctx, id), "client")
+}
+
+// CustomerSpec describes a customer to create.
+type CustomerSpec struct {
+	OrgID       string
+	Email       string
+	FirstName   string
+	LastName    string
+	CompanyName string
+}
+
+// CreateCustomer creates a customer; the email must be free server-wide.
+func (a *Admin) CreateCustomer(ctx context.Context, spec CustomerSpec) (domain.Customer, error) {
+	addr, err := mail.ParseAddress(spec.Email)
+	if err != nil || addr.Address != strings.TrimSpace(spec.Email) || len(spec.Email) > 254 {
+		return domain.Customer{}, problem.BadRequest("email must be a plain address like name@example.com")
+	}
+	if _, err := a.Store.GetOrg(ctx, spec.OrgID); err != nil {
+		return domain.Customer{}, translate(err, "organization")
+	}
+	c := domain.Customer{OrgID: spec.OrgID, Email: addr.Address, Type: domain.CustomerPerson}
+	for _, f := range []struct {
+		field string
+		in    string
+		out   *string
+	}{{"first name", spec.FirstName, &c.FirstName}, {"last name", spec.LastName, &c.LastName}, {"company name", spec.CompanyName, &c.CompanyName}} {
+		if f.in == "" {
+			continue
+		}
+		if *f.out, err = checkName(f.field, f.in); err != nil {
+			return domain.Customer{}, err
+		}
+	}
+	if c.CompanyName != "" {
+		c.Type = domain.CustomerCompany
+	}
+	if c.ID, err = a.IDs.ID(domain.PrefixCustomer); err != nil {
+		return domain.Customer{}, err
+	}
+	c.CreatedAt = a.Now().UTC()
+	if err := a.Store.CreateCustomer(ctx, c); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return domain.Customer{}, problem.Conflict("a customer with this email already exists")
+		}
+		return domain.Customer{}, err
+	}
+	return c, nil
+}
+
+// SubscriptionSpec describes a subscription to create.
+type SubscriptionSpec struct {
+	CustomerID string
+	Status     domain.SubscriptionStatus // default active
+	StartDate  time.Time                 // default today (UTC)
+}
+
+// CreateSubscription creates a subscription for a customer.
+func (a *Admin) CreateSubscription(ctx context.Context, spec SubscriptionSpec) (domain.Subscription, error) {
+	cus, err := a.Store.GetCustomer(ctx, spec.CustomerID)
+	if err != nil {
+		return domain.Subscription{}, translate(err, "customer")
+	}
+	status := spec.Status
+	if status == "" {
+		status = domain.SubscriptionActive
+	}
+	switch status {
+	case domain.SubscriptionPending, domain.SubscriptionActive, domain.SubscriptionEnded:
+	default:
+		return domain.Subscription{}, problem.BadRequest("status must be pending, active or ended")
+	}
+	now := a.Now().UTC()
+	start := spec.StartDate
+	if start.IsZero() {
+		start = now
+	}
+	sub := domain.Subscription{OrgID: cus.OrgID, CustomerID: cus.ID, Status: status,
+		StartDate: time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC), CreatedAt: now}
+	if status == domain.SubscriptionEnded {
+		sub.EndDate = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	if sub.ID, err = a.IDs.ID(domain.PrefixSubscription); err != nil {
+		return domain.Subscription{}, err
+	}
+	return sub, translate(a.Store.CreateSubscription(ctx, sub), "subscription")
+}
+
+// EnsureSigningKey creates the first signing key when there is none. A
+// replica that loses the race to another finds the winner's key.
+func (a *Admin) EnsureSigningKey(ctx context.Context, alg string) error {
+	keys, err := a.Store.ListSigningKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if k.Active() {
+			return nil
+		}
+	}
+	k, err := token.GenerateKey(alg, a.IDs.Rand, a.IDs, a.Now().UTC())
+	if err != nil {
+		return problem.BadRequest(err.Error())
+	}
+	if err := a.Store.AddSigningKey(ctx, k, false, time.Time{}); err != nil && !errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	return nil
+}
+
+// RotateKeys makes a new active key; the old ones keep being published
+// until every token they signed has expired (PRODUCT T8).
+func (a *Admin) RotateKeys(ctx context.Context, alg string) (domain.SigningKey, error) {
+	now := a.Now().UTC()
+	k, err := token.GenerateKey(alg, a.IDs.Rand, a.IDs, now)
+	if err != nil {
+		return domain.SigningKey{}, problem.BadRequest(err.Error())
+	}
+	if err := a.Store.AddSigningKey(ctx, k, true, now.Add(token.AccessTTL+token.Leeway)); err != nil {
+		return domain.SigningKey{}, err
+	}
+	return k, nil
+}

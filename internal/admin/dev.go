@@ -1,0 +1,45 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+)
+
+// DevSeed is what --dev created on an empty database (PRODUCT O1).
+type DevSeed struct {
+	OrgID          string
+	ClientID       string
+	ClientSecret   string
+	CustomerID     string
+	CustomerEmail  string
+	SubscriptionID string
+}
+
+// SeedDev fills an empty database with a demo organization, a confidential
+// client, a customer and an active subscription. On a database that has any
+// organization it does nothing and reports false.
+func (a *Admin) SeedDev(ctx context.Context) (DevSeed, bool, error) {
+	orgs, err := a.Store.ListOrgs(ctx)
+	if err != nil || len(orgs) > 0 {
+		return DevSeed{}, false, err
+	}
+	org, err := a.CreateOrg(ctx, "Demo Energy")
+	if err != nil {
+		return DevSeed{}, false, fmt.Errorf("seed org: %w", err)
+	}
+	client, secret, err := a.CreateClient(ctx, ClientSpec{OrgID: org.ID, Name: "Demo Backend",
+		RedirectURIs: []string{"http://localhost:3000/callback"}})
+	if err != nil {
+		return DevSeed{}, false, fmt.Errorf("seed client: %w", err)
+	}
+	cus, err := a.CreateCustomer(ctx, CustomerSpec{OrgID: org.ID, Email: "demo@example.com", FirstName: "Max", LastName: "Mustermann"})
+	if err != nil {
+		return DevSeed{}, false, fmt.Errorf("seed customer: %w", err)
+	}
+	sub, err := a.CreateSubscription(ctx, SubscriptionSpec{CustomerID: cus.ID})
+	if err != nil {
+		return DevSeed{}, false, fmt.Errorf("seed subscription: %w", err)
+	}
+	return DevSeed{OrgID: org.ID, ClientID: client.ID, ClientSecret: secret, CustomerID: cus.ID,
+		CustomerEmail: cus.Email, SubscriptionID: sub.ID}, true, nil
+}

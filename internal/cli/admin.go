@@ -1,0 +1,252 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/admin"
+	"github.com/nomosauth/nomosauth/internal/config"
+	"github.com/nomosauth/nomosauth/internal/domain"
+)
+
+// adminCommand parses the common flags plus those define registers, checks
+// the required ones, opens the store and runs act.
+func adminCommand(e env, name string, args []string, define func(fs *flagSet), required func() []string,
+	act func(a *admin.Admin, cfg config.Config) int) int {
+	var cfg config.Config
+	fs, bindErr := flags(e, name, &cfg)
+	define(&flagSet{fs})
+	if code := parse(e, fs, bindErr, args); code >= 0 {
+		return code
+	}
+	if code := require(e, required()...); code >= 0 {
+		return code
+	}
+	a, closeStore, err := openAdmin(e, cfg)
+	if err != nil {
+		return fail(e, err)
+	}
+	defer closeStore()
+	return act(a, cfg)
+}
+
+func runOrgCreate(e env, args []string) int {
+	var name string
+	return adminCommand(e, "org create", args,
+		func(fs *flagSet) { fs.StringVar(&name, "name", "", "organization name") },
+		func() []string { return []string{"name", name} },
+		func(a *admin.Admin, cfg config.Config) int {
+			org, err := a.CreateOrg(e.ctx, name)
+			if err != nil {
+				return fail(e, err)
+			}
+			return output(e, cfg, map[string]string{"id": org.ID}, [][2]string{{"id", org.ID}, {"name", org.Name}})
+		})
+}
+
+type orgJSON struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func runOrgList(e env, args []string) int {
+	return adminCommand(e, "org list", args, func(*flagSet) {}, func() []string { return nil },
+		func(a *admin.Admin, cfg config.Config) int {
+			orgs, err := a.Store.ListOrgs(e.ctx)
+			if err != nil {
+				return fail(e, err)
+			}
+			rows := make([]orgJSON, 0, len(orgs))
+			for _, o := range orgs {
+				rows = append(rows, orgJSON{o.ID, o.Name, o.CreatedAt})
+			}
+			return listOutput(e, cfg, rows, func(o orgJSON) string { return o.ID + "  " + o.Name })
+		})
+}
+
+// clientJSON is a client as admin commands print it: never a secret.
+type clientJSON struct {
+	ID                string    `json:"id"`
+	OrgID             string    `json:"org_id"`
+	Name              string    `json:"name"`
+	Public            bool      `json:"public"`
+	Scope             string    `json:"scope"`
+	RedirectURIs      []string  `json:"redirect_uris"`
+	DefaultAPIVersion string    `json:"default_api_version"`
+	Disabled          bool      `json:"disabled"`
+	CreatedAt         time.Time `json:"created_at"`
+}
+
+func toClientJSON(c domain.Client) clientJSON {
+	return clientJSON{c.ID, c.OrgID, c.Name, c.Public, c.Scopes.String(), c.RedirectURIs, c.DefaultAPIVersion, c.Disabled, c.CreatedAt}
+}
+
+func clientText(c clientJSON) [][2]string {
+	return [][2]string{{"id", c.ID}, {"org", c.OrgID}, {"name", c.Name}, {"public", fmt.Sprint(c.Public)},
+		{"scope", c.Scope}, {"redirect uris", strings.Join(c.RedirectURIs, " ")},
+		{"default api version", c.DefaultAPIVersion}, {"disabled", fmt.Sprint(c.Disabled)}}
+}
+
+func runClientCreate(e env, args []string) int {
+	var spec admin.ClientSpec
+	return adminCommand(e, "client create", args,
+		func(fs *flagSet) {
+			fs.StringVar(&spec.OrgID, "org", "", "organization id")
+			fs.StringVar(&spec.Name, "name", "", "client name, shown to customers")
+			fs.StringVar(&spec.Scope, "scope", "", `allowed scopes (default "read:* write:*")`)
+			fs.BoolVar(&spec.Public, "public", false, "public client: no secret, PKCE only")
+			fs.Func("redirect-uri", "registered redirect URI (repeatable)", func(v string) error {
+				spec.RedirectURIs = append(spec.RedirectURIs, v)
+				return nil
+			})
+		},
+		func() []string { return []string{"org", spec.OrgID, "name", spec.Name} },
+		func(a *admin.Admin, cfg config.Config) int {
+			c, secret, err := a.CreateClient(e.ctx, spec)
+			if err != nil {
+				return fail(e, err)
+			}
+			out := map[string]string{"client_id": c.ID}
+			text := [][2]string{{"client_id", c.ID}}
+			if secret != "" {
+				out["client_secret"] = secret
+				text = append(text, [2]string{"client_secret", secret + "   (shown once: store it now)"})
+			}
+			return output(e, cfg, out, text)
+		})
+}
+
+func runClientList(e env, args []string) int {
+	var org string
+	return adminCommand(e, "client list", args,
+		func(fs *flagSet) { fs.StringVar(&org, "org", "", "only this organization's clients") },
+		func() []string { return nil },
+		func(a *admin.Admin, cfg config.Config) int {
+			clients, err := a.Store.ListClients(e.ctx, org)
+			if err != nil {
+				return fail(e, err)
+			}
+			rows := make([]clientJSON, 0, len(clients))
+			for _, c := range clients {
+				rows = append(rows, toClientJSON(c))
+			}
+			return listOutput(e, cfg, rows, func(c clientJSON) string {
+				state := ""
+				if c.Disabled {
+					state = "  (disabled)"
+				}
+				return c.ID + "  " + c.OrgID + "  " + c.Name + state
+			})
+		})
+}
+
+func runClientShow(e env, args []string) int {
+	var id string
+	return adminCommand(e, "client show", args,
+		func(fs *flagSet) { fs.StringVar(&id, "id", "", "client id") },
+		func() []string { return []string{"id", id} },
+		func(a *admin.Admin, cfg config.Config) int {
+			c, err := a.GetClient(e.ctx, id)
+			if err != nil {
+				return fail(e, err)
+			}
+			j := toClientJSON(c)
+			return output(e, cfg, j, clientText(j))
+		})
+}
+
+func runClientRotateSecret(e env, args []string) int {
+	var id string
+	var overlap time.Duration
+	return adminCommand(e, "client rotate-secret", args,
+		func(fs *flagSet) {
+			fs.StringVar(&id, "id", "", "client id")
+			fs.DurationVar(&overlap, "overlap", 24*time.Hour, "how long the old secret keeps working")
+		},
+		func() []string { return []string{"id", id} },
+		func(a *admin.Admin, cfg config.Config) int {
+			secret, err := a.RotateSecret(e.ctx, id, overlap)
+			if err != nil {
+				return fail(e, err)
+			}
+			return output(e, cfg, map[string]string{"client_id": id, "client_secret": secret},
+				[][2]string{{"client_id", id}, {"client_secret", secret + "   (shown once: store it now)"}, {"old secret valid for", overlap.String()}})
+		})
+}
+
+func runClientDisable(e env, args []string) int {
+	var id string
+	return adminCommand(e, "client disable", args,
+		func(fs *flagSet) { fs.StringVar(&id, "id", "", "client id") },
+		func() []string { return []string{"id", id} },
+		func(a *admin.Admin, cfg config.Config) int {
+			if err := a.DisableClient(e.ctx, id); err != nil {
+				return fail(e, err)
+			}
+			return output(e, cfg, map[string]string{"id": id}, [][2]string{{"id", id}, {"disabled", "true"}})
+		})
+}
+
+func runCustomerCreate(e env, args []string) int {
+	var spec admin.CustomerSpec
+	return adminCommand(e, "customer create", args,
+		func(fs *flagSet) {
+			fs.StringVar(&spec.OrgID, "org", "", "organization id")
+			fs.StringVar(&spec.Email, "email", "", "email, unique across the server")
+			fs.StringVar(&spec.FirstName, "first-name", "", "first name")
+			fs.StringVar(&spec.LastName, "last-name", "", "last name")
+			fs.StringVar(&spec.CompanyName, "company-name", "", "company name (makes a company customer)")
+		},
+		func() []string { return []string{"org", spec.OrgID, "email", spec.Email} },
+		func(a *admin.Admin, cfg config.Config) int {
+			c, err := a.CreateCustomer(e.ctx, spec)
+			if err != nil {
+				return fail(e, err)
+			}
+			return output(e, cfg, map[string]string{"id": c.ID}, [][2]string{{"id", c.ID}, {"email", c.Email}})
+		})
+}
+
+func runSubscriptionCreate(e env, args []string) int {
+	var spec admin.SubscriptionSpec
+	var status, start string
+	return adminCommand(e, "subscription create", args,
+		func(fs *flagSet) {
+			fs.StringVar(&spec.CustomerID, "customer", "", "customer id")
+			fs.StringVar(&status, "status", "active", "pending, active or ended")
+			fs.StringVar(&start, "start", "", "start date YYYY-MM-DD (default today)")
+		},
+		func() []string { return []string{"customer", spec.CustomerID} },
+		func(a *admin.Admin, cfg config.Config) int {
+			spec.Status = domain.SubscriptionStatus(status)
+			if start != "" {
+				d, err := time.Parse(time.DateOnly, start)
+				if err != nil {
+					fmt.Fprintln(e.stderr, "nomosauth: --start must be a date like 2026-01-31")
+					return exitUsage
+				}
+				spec.StartDate = d
+			}
+			sub, err := a.CreateSubscription(e.ctx, spec)
+			if err != nil {
+				return fail(e, err)
+			}
+			return output(e, cfg, map[string]string{"id": sub.ID}, [][2]string{{"id", sub.ID}, {"status", string(sub.Status)}})
+		})
+}
+
+func runKeysRotate(e env, args []string) int {
+	var alg string
+	return adminCommand(e, "keys rotate", args,
+		func(fs *flagSet) { fs.StringVar(&alg, "alg", "ES256", "algorithm: ES256, RS256 or EdDSA") },
+		func() []string { return nil },
+		func(a *admin.Admin, cfg config.Config) int {
+			k, err := a.RotateKeys(e.ctx, alg)
+			if err != nil {
+				return fail(e, err)
+			}
+			return output(e, cfg, map[string]string{"id": k.ID, "alg": k.Algorithm}, [][2]string{{"id", k.ID}, {"alg", k.Algorithm}})
+		})
+}

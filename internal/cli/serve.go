@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/admin"
+	"github.com/nomosauth/nomosauth/internal/config"
+	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/server"
+	"github.com/nomosauth/nomosauth/internal/store/sqlite"
+	"github.com/nomosauth/nomosauth/internal/token"
+)
+
+// Server limits (PRODUCT S4).
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	writeTimeout      = 15 * time.Second
+	idleTimeout       = 60 * time.Second
+	maxHeaderBytes    = 16 << 10
+	shutdownTimeout   = 15 * time.Second
+)
+
+func runServe(e env, args []string) int {
+	var cfg config.Config
+	fs, bindErr := flags(e, "serve", &cfg, config.Serve())
+	if code := parse(e, fs, bindErr, args); code >= 0 {
+		return code
+	}
+	cfg.Finish()
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(e.stderr, "nomosauth serve: invalid configuration:\n"+err.Error())
+		return exitUsage
+	}
+	if err := serve(e, cfg); err != nil {
+		fmt.Fprintln(e.stderr, "nomosauth serve:", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+func newLogger(e env, level string) *slog.Logger {
+	var lv slog.Level
+	lv.UnmarshalText([]byte(level)) // Validate checked it
+	return slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: lv}))
+}
+
+func serve(e env, cfg config.Config) error {
+	log := newLogger(e, cfg.LogLevel)
+	ctx := e.ctx
+	st, err := sqlite.Open(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	ids := token.Generator{Rand: rand.Reader}
+	adm := &admin.Admin{Store: st, IDs: ids, Now: time.Now}
+	if err := adm.EnsureSigningKey(ctx, cfg.SigningAlg); err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	}
+	if cfg.Dev {
+		if err := seedDev(e, adm); err != nil {
+			return err
+		}
+	}
+	keys, err := st.ListSigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("load signing keys: %w", err)
+	}
+	ring, err := token.NewKeyRing(keys, time.Now())
+	if err != nil {
+		return fmt.Errorf("load signing keys: %w", err)
+	}
+	issuer := &token.Issuer{Ring: ring, Issuer: cfg.Issuer, Audience: cfg.Audience, IDs: ids}
+	srv := &server.Server{
+		Tokens: &server.Tokens{Store: st, Issuer: issuer, IDs: ids, Now: time.Now, Log: log,
+			RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RefreshRetryWindow},
+		Ring: ring, Store: st, Log: log, IssuerURL: cfg.Issuer,
+		HTTPS: httpx.HTTPSPolicy{TrustedProxies: cfg.TrustedProxies, AllowPlain: cfg.Dev,
+			Exempt: map[string]bool{server.PathHealth: true, server.PathReady: true}},
+	}
+	maint := &server.Maintenance{Store: st, Ring: ring, Now: time.Now, Log: log, KeyPoll: cfg.KeyPoll, Cleanup: cfg.CleanupInterval}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	bg, stopBG := context.WithCancel(context.Background())
+	defer stopBG()
+	go maint.Run(bg)
+
+	served := make(chan error, 1)
+	go func() {
+		if cfg.TLSCert != "" {
+			served <- hs.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			served <- hs.Serve(ln)
+		}
+	}()
+	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "dev", cfg.Dev, "tls", cfg.TLSCert != "")
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err = hs.Shutdown(sctx)
+	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
+
+// seedDev fills an empty database and prints the demo credentials once (PRODUCT O1).
+func seedDev(e env, adm *admin.Admin) error {
+	seed, created, err := adm.SeedDev(e.ctx)
+	if err != nil {
+		return fmt.Errorf("seed demo data: %w", err)
+	}
+	if !created {
+		return nil
+	}
+	fmt.Fprintf(e.stdout, `Development mode: demo data created (the secret is shown only now).
+  organization:   %s
+  client_id:      %s
+  client_secret:  %s
+  customer:       %s <%s>
+  subscription:   %s (active)
+`, seed.OrgID, seed.ClientID, seed.ClientSecret, seed.CustomerID, seed.CustomerEmail, seed.SubscriptionID)
+	return nil
+}

@@ -1,0 +1,253 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/token"
+)
+
+// Config is every setting of the binary.
+type Config struct {
+	DB   string
+	JSON bool
+
+	Addr               string
+	Issuer             string
+	Audience           string
+	Dev                bool
+	TLSCert            string
+	TLSKey             string
+	TrustedProxies     []netip.Prefix
+	SMTPURL            string
+	MailFrom           string
+	SigningAlg         string
+	RefreshIdleTTL     time.Duration
+	RefreshRetryWindow time.Duration
+	KeyPoll            time.Duration
+	CleanupInterval    time.Duration
+	LogLevel           string
+}
+
+// Setting binds one field to its flag and environment variable.
+type Setting struct {
+	Flag    string
+	Env     string
+	Default string
+	Help    string
+	Bool    bool
+	apply   func(c *Config, v string) error
+}
+
+func str(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *field(c) = v; return nil }
+}
+
+func boolean(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", v)
+		}
+		*field(c) = b
+		return nil
+	}
+}
+
+func duration(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := parseDuration(v)
+		if err != nil {
+			return err
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+// parseDuration accepts Go durations plus whole days ("90d").
+func parseDuration(v string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 3650 {
+			return 0, fmt.Errorf("want a duration like 90d or 10s, got %q", v)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("want a duration like 90d or 10s, got %q", v)
+	}
+	return d, nil
+}
+
+func proxies(c *Config, v string) error {
+	c.TrustedProxies = nil
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "/") {
+			addr, err := netip.ParseAddr(part)
+			if err != nil {
+				return fmt.Errorf("want IP addresses or CIDR ranges, got %q", part)
+			}
+			c.TrustedProxies = append(c.TrustedProxies, netip.PrefixFrom(addr, addr.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return fmt.Errorf("want IP addresses or CIDR ranges, got %q", part)
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+	}
+	return nil
+}
+
+// Common are the settings every command takes (PRODUCT O2).
+func Common() []Setting {
+	return []Setting{
+		{Flag: "db", Env: "NOMOSAUTH_DB", Default: "nomosauth.db", Help: "database: a SQLite file path", apply: str(func(c *Config) *string { return &c.DB })},
+		{Flag: "json", Env: "NOMOSAUTH_JSON", Default: "false", Bool: true, Help: "print JSON instead of text", apply: boolean(func(c *Config) *bool { return &c.JSON })},
+	}
+}
+
+// Serve are the settings of `nomosauth serve` beyond Common (PRODUCT O3).
+func Serve() []Setting {
+	return []Setting{
+		{Flag: "addr", Env: "NOMOSAUTH_ADDR", Default: "127.0.0.1:8080", Help: "address to listen on", apply: str(func(c *Config) *string { return &c.Addr })},
+		{Flag: "issuer", Env: "NOMOSAUTH_ISSUER", Help: "issuer URL, used exactly as given in metadata, tokens and redirects (with --dev: http://ADDR)", apply: str(func(c *Config) *string { return &c.Issuer })},
+		{Flag: "audience", Env: "NOMOSAUTH_AUDIENCE", Help: "aud claim of access tokens (default: the issuer)", apply: str(func(c *Config) *string { return &c.Audience })},
+		{Flag: "dev", Env: "NOMOSAUTH_DEV", Default: "false", Bool: true, Help: "development mode: plain HTTP on loopback, demo data on an empty database", apply: boolean(func(c *Config) *bool { return &c.Dev })},
+		{Flag: "tls-cert", Env: "NOMOSAUTH_TLS_CERT", Help: "TLS certificate file (PEM)", apply: str(func(c *Config) *string { return &c.TLSCert })},
+		{Flag: "tls-key", Env: "NOMOSAUTH_TLS_KEY", Help: "TLS private key file (PEM)", apply: str(func(c *Config) *string { return &c.TLSKey })},
+		{Flag: "trusted-proxy", Env: "NOMOSAUTH_TRUSTED_PROXY", Help: "comma-separated IPs or CIDRs of TLS-terminating proxies whose X-Forwarded-Proto is trusted", apply: proxies},
+		{Flag: "smtp-url", Env: "NOMOSAUTH_SMTP_URL", Help: "SMTP server for one-time codes: smtp://[user:pass@]host:port", apply: str(func(c *Config) *string { return &c.SMTPURL })},
+		{Flag: "mail-from", Env: "NOMOSAUTH_MAIL_FROM", Help: "sender address of one-time-code emails", apply: str(func(c *Config) *string { return &c.MailFrom })},
+		{Flag: "signing-alg", Env: "NOMOSAUTH_SIGNING_ALG", Default: token.AlgES256, Help: "algorithm of new signing keys: ES256, RS256 or EdDSA", apply: str(func(c *Config) *string { return &c.SigningAlg })},
+		{Flag: "refresh-idle-ttl", Env: "NOMOSAUTH_REFRESH_IDLE_TTL", Default: "90d", Help: "a refresh token unused this long expires", apply: duration(func(c *Config) *time.Duration { return &c.RefreshIdleTTL })},
+		{Flag: "refresh-retry-window", Env: "NOMOSAUTH_REFRESH_RETRY_WINDOW", Default: "10s", Help: "how long a just-rotated refresh token may be retried", apply: duration(func(c *Config) *time.Duration { return &c.RefreshRetryWindow })},
+		{Flag: "key-poll", Env: "NOMOSAUTH_KEY_POLL", Default: "5s", Help: "how often signing keys are reloaded from the database", apply: duration(func(c *Config) *time.Duration { return &c.KeyPoll })},
+		{Flag: "cleanup-interval", Env: "NOMOSAUTH_CLEANUP_INTERVAL", Default: "10m", Help: "how often expired rows are deleted", apply: duration(func(c *Config) *time.Duration { return &c.CleanupInterval })},
+		{Flag: "log-level", Env: "NOMOSAUTH_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error", apply: str(func(c *Config) *string { return &c.LogLevel })},
+	}
+}
+
+// Bind applies each setting's default and environment value to c and
+// registers its flag on fs; parsing fs afterwards lets flags win. Bad
+// environment values are reported together.
+func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string, settings []Setting) error {
+	var errs []error
+	for _, s := range settings {
+		if err := s.apply(c, s.Default); err != nil {
+			errs = append(errs, fmt.Errorf("default of --%s: %w", s.Flag, err))
+		}
+		if v := getenv(s.Env); v != "" {
+			if err := s.apply(c, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", s.Env, err))
+			}
+		}
+		help := s.Help + " (env " + s.Env + ")"
+		apply := func(v string) error { return s.apply(c, v) }
+		if s.Bool {
+			fs.BoolFunc(s.Flag, help, apply)
+		} else {
+			fs.Func(s.Flag, help, apply)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Finish fills the defaults that depend on other settings.
+func (c *Config) Finish() {
+	if c.Issuer == "" && c.Dev {
+		host, port, err := net.SplitHostPort(c.Addr)
+		if err == nil {
+			if host == "" || host == "127.0.0.1" || host == "::1" || host == "0.0.0.0" {
+				host = "localhost"
+			}
+			scheme := "http"
+			if c.TLSCert != "" {
+				scheme = "https"
+			}
+			c.Issuer = scheme + "://" + net.JoinHostPort(host, port)
+		}
+	}
+	if c.Audience == "" {
+		c.Audience = c.Issuer
+	}
+}
+
+// Validate reports every problem of a serve configuration at once.
+func (c *Config) Validate() error {
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		fail("--addr %q is not host:port", c.Addr)
+	}
+	if c.DB == "" {
+		fail("--db is required")
+	}
+	tls := c.TLSCert != "" || c.TLSKey != ""
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		fail("--tls-cert and --tls-key go together")
+	}
+	switch u, err := url.Parse(c.Issuer); {
+	case c.Issuer == "":
+		fail("--issuer is required without --dev")
+	case err != nil || !u.IsAbs() || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		fail("--issuer %q must be an absolute URL without query, fragment or userinfo", c.Issuer)
+	case u.Scheme != "https" && !(c.Dev && u.Scheme == "http"):
+		fail("--issuer must use https (http only with --dev)")
+	}
+	// PRODUCT R8: HTTPS in production, plain HTTP only on loopback in dev.
+	if !c.Dev && !tls && len(c.TrustedProxies) == 0 {
+		fail("plain HTTP is refused: give --tls-cert and --tls-key, or --trusted-proxy for a TLS-terminating proxy, or use --dev")
+	}
+	if c.Dev && !tls && err == nil && !isLoopback(host) {
+		fail("--dev serves plain HTTP on loopback only; --addr %q is not loopback", c.Addr)
+	}
+	if !slices.Contains(token.Algorithms(), c.SigningAlg) {
+		fail("--signing-alg must be one of %s", strings.Join(token.Algorithms(), ", "))
+	}
+	if c.RefreshIdleTTL <= 0 {
+		fail("--refresh-idle-ttl must be positive")
+	}
+	if c.RefreshRetryWindow < 0 || c.RefreshRetryWindow >= c.RefreshIdleTTL {
+		fail("--refresh-retry-window must be at least 0 and shorter than --refresh-idle-ttl")
+	}
+	if c.KeyPoll <= 0 || c.CleanupInterval <= 0 {
+		fail("--key-poll and --cleanup-interval must be positive")
+	}
+	if c.SMTPURL != "" {
+		u, err := url.Parse(c.SMTPURL)
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" || u.Port() == "" {
+			fail("--smtp-url must look like smtp://[user:pass@]host:port")
+		}
+		if c.MailFrom == "" {
+			fail("--mail-from is required with --smtp-url")
+		}
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
+		fail("--log-level must be debug, info, warn or error")
+	}
+	return errors.Join(errs...)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && addr.IsLoopback()
+}

@@ -1,0 +1,105 @@
+package httpx
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/nomosauth/nomosauth/internal/problem"
+)
+
+// Envelope is the error body of PRODUCT R4: the Nomos envelope, plus the
+// RFC 6749 §5.2 fields on OAuth errors so standard clients understand them.
+type Envelope struct {
+	Code             string `json:"code"`
+	Message          string `json:"message"`
+	RequestID        string `json:"requestId"`
+	Docs             string `json:"docs"`
+	Error            string `json:"error,omitempty"`
+	ErrorDescription string `json:"error_description,omitempty"`
+}
+
+// WriteError is the one place an error becomes a response. A *problem.Error
+// is shown as it is; anything else is a 500 whose cause only the log sees.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var p *problem.Error
+	if !errors.As(err, &p) {
+		p = problem.Internal(err)
+	}
+	id := RequestID(r.Context())
+	level := slog.LevelDebug
+	if p.Status >= 500 {
+		level = slog.LevelError
+	}
+	if p.Cause != nil || level == slog.LevelError {
+		log.Log(r.Context(), level, "request failed", "request_id", id, "status", p.Status, "code", p.Code, "oauth_error", p.OAuthError, "cause", errString(p.Cause))
+	}
+	for k, vs := range p.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	env := Envelope{Code: p.Code, Message: p.Message, RequestID: id, Docs: problem.DocsBase + p.Code}
+	if p.OAuthError != "" {
+		env.Error, env.ErrorDescription = p.OAuthError, p.Message
+	}
+	// RFC 6749 §5.1/§5.2: token responses, errors included, are never cached.
+	w.Header().Set("Cache-Control", "no-store")
+	WriteJSON(w, p.Status, env)
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// HandlerFunc is a handler that returns its error instead of writing it.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Handle adapts h for the JSON surfaces: a returned error goes to WriteError.
+func Handle(log *slog.Logger, h HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			WriteError(w, r, log, err)
+		}
+	})
+}
+
+// Routes wraps mux so that its own 404 and 405 answers use the envelope
+// (PRODUCT R4): for a request no pattern matches, the mux's answer is
+// recorded, not sent, and its status and Allow header become a problem.
+func Routes(mux *http.ServeMux, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		rec := &statusRecorder{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		if rec.status == http.StatusMethodNotAllowed {
+			WriteError(w, r, log, problem.MethodNotAllowed(rec.header.Get("Allow")))
+			return
+		}
+		WriteError(w, r, log, problem.NotFound())
+	})
+}
+
+// statusRecorder keeps a status and headers and drops the body.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (s *statusRecorder) Header() http.Header { return s.header }
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+}
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.WriteHeader(http.StatusOK)
+	return len(b), nil
+}

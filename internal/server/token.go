@@ -1,0 +1,188 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/oauth"
+	"github.com/nomosauth/nomosauth/internal/problem"
+	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/token"
+)
+
+// TokenStore is what the token endpoint needs from storage.
+type TokenStore interface {
+	GetClient(ctx context.Context, id string) (domain.Client, error)
+	ClientSecrets(ctx context.Context, clientID string) ([]domain.ClientSecret, error)
+	IssueRefreshToken(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error
+	RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, now time.Time, decide store.RefreshDecider) (store.Rotation, error)
+}
+
+// Tokens issues token pairs: the token endpoint, and the one place a family
+// is born, so later grants (authorization code) start theirs the same way.
+type Tokens struct {
+	Store          TokenStore
+	Issuer         *token.Issuer
+	IDs            token.Generator
+	Now            func() time.Time
+	Log            *slog.Logger
+	RefreshIdleTTL time.Duration // PRODUCT T5: default 90 days
+	RetryWindow    time.Duration // PRODUCT T5: default 10 s
+}
+
+// Response is the token response of PRODUCT T4.
+type Response struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	RefreshToken string `json:"refresh_token"`
+	Scope        string `json:"scope"`
+}
+
+// ServeToken is POST /oauth/token: parse, authenticate, decide, commit,
+// mint, respond. The response leaves only after the refresh token it
+// carries is committed (PRODUCT S2).
+func (t *Tokens) ServeToken(w http.ResponseWriter, r *http.Request) error {
+	params, err := httpx.ReadParams(w, r, httpx.MaxParamsBody)
+	if err != nil {
+		return err
+	}
+	creds, err := oauth.ParseClientAuth(r.Header.Get("Authorization"), params)
+	if err != nil {
+		return err
+	}
+	client, err := t.authenticate(r.Context(), creds)
+	if err != nil {
+		return err
+	}
+	req, err := oauth.ParseTokenRequest(params)
+	if err != nil {
+		return err
+	}
+	var resp Response
+	switch req.GrantType {
+	case oauth.GrantClientCredentials:
+		resp, err = t.clientCredentials(r.Context(), client, req)
+	case oauth.GrantRefreshToken:
+		resp, err = t.refresh(r.Context(), client, req)
+	default:
+		// TODO(#4): authorization_code.
+		err = problem.UnsupportedGrantType(req.GrantType)
+	}
+	if err != nil {
+		return err
+	}
+	// RFC 6749 §5.1: token responses are never cached.
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	httpx.WriteJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// authenticate loads the client and checks its credentials (PRODUCT T1).
+// The secret is hashed before the lookup, so an unknown client costs the
+// same as a wrong secret.
+func (t *Tokens) authenticate(ctx context.Context, creds oauth.ClientCredentials) (domain.Client, error) {
+	presented := ""
+	if creds.Secret != "" {
+		presented = token.Hash(creds.Secret)
+	}
+	client, err := t.Store.GetClient(ctx, creds.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return domain.Client{}, problem.InvalidClient().WithCause(errors.New("unknown client"))
+	}
+	if err != nil {
+		return domain.Client{}, fmt.Errorf("load client: %w", err)
+	}
+	var secrets []domain.ClientSecret
+	if !client.Public {
+		if secrets, err = t.Store.ClientSecrets(ctx, client.ID); err != nil {
+			return domain.Client{}, fmt.Errorf("load client secrets: %w", err)
+		}
+	}
+	if err := oauth.AuthenticateClient(client, secrets, creds, presented, t.Now()); err != nil {
+		return domain.Client{}, err
+	}
+	return client, nil
+}
+
+func (t *Tokens) clientCredentials(ctx context.Context, client domain.Client, req oauth.TokenRequest) (Response, error) {
+	scopes, err := oauth.DecideClientCredentials(client, req.Scope)
+	if err != nil {
+		return Response{}, err
+	}
+	return t.StartFamily(ctx, domain.Family{ClientID: client.ID, OrgID: client.OrgID, Scopes: scopes})
+}
+
+// StartFamily commits a new refresh family for fam (its id and creation
+// time are filled in here) and returns the first token pair.
+func (t *Tokens) StartFamily(ctx context.Context, fam domain.Family) (Response, error) {
+	now := t.Now()
+	id, err := t.IDs.ID(domain.PrefixFamily)
+	if err != nil {
+		return Response{}, err
+	}
+	fam.ID, fam.CreatedAt = id, now
+	refresh, stored, err := t.newRefreshToken(now)
+	if err != nil {
+		return Response{}, err
+	}
+	if err := t.Store.IssueRefreshToken(ctx, fam, stored); err != nil {
+		return Response{}, fmt.Errorf("issue refresh token: %w", err)
+	}
+	return t.pair(fam, fam.Scopes, refresh, now)
+}
+
+func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.TokenRequest) (Response, error) {
+	now := t.Now()
+	refresh, next, err := t.newRefreshToken(now)
+	if err != nil {
+		return Response{}, err
+	}
+	rule := oauth.RefreshRule{Client: client, RequestedScope: req.Scope, Now: now, Window: t.RetryWindow}
+	rot, err := t.Store.RotateRefreshToken(ctx, token.Hash(req.RefreshToken), next, now, rule.Decide)
+	if errors.Is(err, store.ErrNotFound) {
+		return Response{}, problem.InvalidGrant("refresh token is invalid")
+	}
+	if err != nil {
+		return Response{}, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	if rot.Verdict == domain.RefreshReuse {
+		// RFC 9700 §4.14.2: a used token came back; someone else may hold it.
+		t.Log.WarnContext(ctx, "refresh token reused after rotation; family revoked",
+			"request_id", httpx.RequestID(ctx), "family_id", rot.Family.ID, "client_id", client.ID)
+		return Response{}, problem.InvalidGrant("refresh token was already used; every token of its grant is revoked")
+	}
+	scopes, err := oauth.RefreshScope(req.Scope, rot.Family, client)
+	if err != nil {
+		return Response{}, err // unreachable: Decide checked the same scope
+	}
+	return t.pair(rot.Family, scopes, refresh, now)
+}
+
+func (t *Tokens) newRefreshToken(now time.Time) (string, domain.RefreshToken, error) {
+	refresh, err := t.IDs.RefreshToken()
+	if err != nil {
+		return "", domain.RefreshToken{}, err
+	}
+	return refresh, domain.RefreshToken{Hash: token.Hash(refresh), CreatedAt: now, ExpiresAt: now.Add(t.RefreshIdleTTL)}, nil
+}
+
+func (t *Tokens) pair(fam domain.Family, scopes domain.Scopes, refresh string, now time.Time) (Response, error) {
+	access, err := t.Issuer.Mint(token.Grant{
+		ClientID: fam.ClientID, OrgID: fam.OrgID, CustomerID: fam.CustomerID, FamilyID: fam.ID, Scope: scopes.String(),
+	}, now)
+	if err != nil {
+		return Response{}, fmt.Errorf("mint access token: %w", err)
+	}
+	return Response{
+		AccessToken: access, TokenType: "Bearer", ExpiresIn: int(token.AccessTTL / time.Second),
+		RefreshToken: refresh, Scope: scopes.String(),
+	}, nil
+}
