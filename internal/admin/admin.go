@@ -131,7 +131,9 @@ func (a *Admin) CreateClient(ctx context.Context, spec ClientSpec) (domain.Clien
 // absolute, a fragment, userinfo, or plain http off loopback (RFC 9700 §2.1,
 // RFC 8252 §7.3). TODO(#4): the full matching rule of PRODUCT A2.
 func checkRedirectURI(raw string) error {
-	bad := func(why string) error { return problem.BadRequest("redirect URI " + fmt.Sprintf("%q", raw) + " " + why) }
+	bad := func(why string) error {
+		return problem.BadRequest("redirect URI " + fmt.Sprintf("%q", raw) + " " + why)
+	}
 	if len(raw) > 2000 {
 		return problem.BadRequest("redirect URI is too long")
 	}

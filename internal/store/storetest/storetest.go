@@ -261,7 +261,9 @@ func testDeciderError(t *testing.T, s store.Store) {
 	family(t, s, "fam_1")
 	rejected := errors.New("rejected")
 	_, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t1", base), base,
-		func(domain.RefreshToken, domain.Family, *domain.RefreshToken) (domain.RefreshVerdict, error) { return 0, rejected })
+		func(domain.RefreshToken, domain.Family, *domain.RefreshToken) (domain.RefreshVerdict, error) {
+			return 0, rejected
+		})
 	wantErr(t, err, rejected)
 	diff(t, liveTokens(t, s, "fam_1"), []string{"fam_1-t0"})
 }

@@ -1,0 +1,199 @@
+package server
+
+import (
+	"database/sql"
+	"crypto/rand"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/admin"
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/store/sqlite"
+	"github.com/nomosauth/nomosauth/internal/token"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// clock is a settable clock for tests.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+type fixture struct {
+	t      testing.TB
+	dbPath string
+	store  *sqlite.Store
+	srv    *httptest.Server
+	clock  *clock
+	issuer *token.Issuer
+	admin  *admin.Admin
+	client domain.Client
+	secret string
+	// other is a second confidential client of the same org.
+	other       domain.Client
+	otherSecret string
+	public      domain.Client
+}
+
+const testIssuer = "https://auth.example.test"
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	dbPath := filepath.Join(t.TempDir(), "t.db")
+	st, err := sqlite.Open(t.Context(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clk := &clock{now: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
+	ids := token.Generator{Rand: rand.Reader}
+	adm := &admin.Admin{Store: st, IDs: ids, Now: clk.Now}
+	ctx := t.Context()
+	if err := adm.EnsureSigningKey(ctx, token.AlgES256); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := st.ListSigningKeys(ctx)
+	ring, err := token.NewKeyRing(keys, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, err := adm.CreateOrg(ctx, "Org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, dbPath: dbPath, store: st, clock: clk, admin: adm}
+	f.client, f.secret, err = adm.CreateClient(ctx, admin.ClientSpec{OrgID: org.ID, Name: "Backend"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.other, f.otherSecret, _ = adm.CreateClient(ctx, admin.ClientSpec{OrgID: org.ID, Name: "Reader", Scope: "read:*"})
+	f.public, _, _ = adm.CreateClient(ctx, admin.ClientSpec{OrgID: org.ID, Name: "Native", Public: true, RedirectURIs: []string{"com.example.app:/cb"}})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	f.issuer = &token.Issuer{Ring: ring, Issuer: testIssuer, Audience: testIssuer, IDs: ids}
+	srv := &Server{
+		Tokens: &Tokens{Store: st, Issuer: f.issuer, IDs: ids, Now: clk.Now, Log: log,
+			RefreshIdleTTL: 90 * 24 * time.Hour, RetryWindow: 10 * time.Second},
+		Ring: ring, Store: st, Log: log, IssuerURL: testIssuer,
+		HTTPS: httpx.HTTPSPolicy{AllowPlain: true},
+	}
+	f.srv = httptest.NewServer(srv.Handler())
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+type result struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    []byte
+}
+
+func (f *fixture) do(req *http.Request) result {
+	f.t.Helper()
+	resp, err := f.srv.Client().Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := result{status: resp.StatusCode, header: resp.Header, raw: raw}
+	if len(raw) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(raw, &r.body); err != nil {
+			f.t.Fatalf("bad JSON %q: %v", raw, err)
+		}
+	}
+	return r
+}
+
+// post sends a token request with an optional Basic user:pass.
+func (f *fixture) post(contentType, body string, basic ...string) result {
+	f.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+PathToken, strings.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if len(basic) == 2 {
+		req.SetBasicAuth(url.QueryEscape(basic[0]), url.QueryEscape(basic[1]))
+	}
+	return f.do(req)
+}
+
+const form = "application/x-www-form-urlencoded"
+
+func (f *fixture) clientCredentials(scope string) result {
+	body := "grant_type=client_credentials"
+	if scope != "" {
+		body += "&scope=" + url.QueryEscape(scope)
+	}
+	return f.post(form, body, f.client.ID, f.secret)
+}
+
+func (f *fixture) refresh(rt string, extra string) result {
+	return f.post(form, "grant_type=refresh_token&refresh_token="+url.QueryEscape(rt)+extra, f.client.ID, f.secret)
+}
+
+func mustOK(t testing.TB, r result) {
+	t.Helper()
+	if r.status != 200 {
+		t.Fatalf("status %d: %s", r.status, r.raw)
+	}
+}
+
+// snapshot renders every row token requests could write, read straight
+// from the database file, to show that a failed request changed nothing.
+func (f *fixture) snapshot() string {
+	f.t.Helper()
+	db, err := sql.Open("sqlite", "file:"+f.dbPath+"?mode=ro")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer db.Close()
+	var b strings.Builder
+	for _, table := range []string{"families", "refresh_tokens", "clients", "client_secrets", "signing_keys"} {
+		rows, err := db.Query("SELECT * FROM " + table + " ORDER BY rowid")
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				f.t.Fatal(err)
+			}
+			fmt.Fprintln(&b, table, vals)
+		}
+		rows.Close()
+	}
+	return b.String()
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(m.Run())
+}
+

@@ -1,0 +1,401 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/problem"
+)
+
+// checkEnvelope asserts the PRODUCT R4 envelope of an error response.
+func checkEnvelope(t *testing.T, r result, status int, code, oauthErr string) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)
+	}
+	if r.body["code"] != code || r.body["docs"] != problem.DocsBase+code || r.body["message"] == "" {
+		t.Fatalf("envelope %s", r.raw)
+	}
+	if id := r.header.Get("X-Request-Id"); id == "" || r.body["requestId"] != id {
+		t.Fatalf("requestId %v vs header %q", r.body["requestId"], id)
+	}
+	if oauthErr != "" && (r.body["error"] != oauthErr || r.body["error_description"] == "") {
+		t.Fatalf("oauth error %v, want %s: %s", r.body["error"], oauthErr, r.raw)
+	}
+	if r.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("Cache-Control %q", r.header.Get("Cache-Control"))
+	}
+}
+
+func TestTokenEndpointErrorsChangeNoData(t *testing.T) {
+	f := newFixture(t)
+	disabled, disabledSecret, _ := f.admin.CreateClient(t.Context(), clientSpec(f, "Disabled"))
+	if err := f.admin.DisableClient(t.Context(), disabled.ID); err != nil {
+		t.Fatal(err)
+	}
+	cc := "grant_type=client_credentials"
+	basicHeader := func(r *http.Request) { r.SetBasicAuth(f.client.ID, f.secret) }
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		auth        func(*http.Request)
+		status      int
+		code        string
+		oauth       string
+		challenge   string
+	}{
+		{"T1/wrong_secret", form, cc, func(r *http.Request) { r.SetBasicAuth(f.client.ID, "nsec_wrong") }, 401, "UNAUTHORIZED", "invalid_client", "Basic"},
+		{"T1/unknown_client", form, cc, func(r *http.Request) { r.SetBasicAuth("client_unknown", f.secret) }, 401, "UNAUTHORIZED", "invalid_client", "Basic"},
+		{"T1/two_methods", form, cc + "&client_secret=" + url.QueryEscape(f.secret), basicHeader, 401, "UNAUTHORIZED", "invalid_client", "Basic"},
+		{"T1/basic_and_other_client_id", form, cc + "&client_id=" + f.other.ID, basicHeader, 401, "UNAUTHORIZED", "invalid_client", "Basic"},
+		{"T1/no_credentials", form, cc, nil, 401, "UNAUTHORIZED", "invalid_client", "Basic"},
+		{"T1/malformed_basic", form, cc, func(r *http.Request) { r.Header.Set("Authorization", "Basic %%%") }, 401, "UNAUTHORIZED", "invalid_client", "Basic"},
+		{"T1/bearer_instead_of_basic", form, cc, func(r *http.Request) { r.Header.Set("Authorization", "Bearer abc") }, 401, "UNAUTHORIZED", "invalid_client", "Basic"},
+		{"T1/disabled_client", form, cc, func(r *http.Request) { r.SetBasicAuth(disabled.ID, disabledSecret) }, 401, "UNAUTHORIZED", "invalid_client", "Basic"},
+		{"T1/confidential_without_secret", form, cc + "&client_id=" + f.client.ID, nil, 401, "UNAUTHORIZED", "invalid_client", "Basic"},
+		{"T1/post_wrong_secret", form, cc + "&client_id=" + f.client.ID + "&client_secret=nsec_x", nil, 401, "UNAUTHORIZED", "invalid_client", "Basic"},
+		{"T3/public_client_cannot_use_client_credentials", form, cc + "&client_id=" + f.public.ID, nil, 400, "BAD_REQUEST", "unauthorized_client", ""},
+		{"T2/bad_content_type", "text/plain", cc, basicHeader, 400, "BAD_REQUEST", "invalid_request", ""},
+		{"T2/no_content_type", "", cc, basicHeader, 400, "BAD_REQUEST", "invalid_request", ""},
+		{"T2/repeated_parameter", form, cc + "&scope=read:*&scope=write:*", basicHeader, 400, "BAD_REQUEST", "invalid_request", ""},
+		{"T2/repeated_json_member", "application/json", `{"grant_type":"client_credentials","grant_type":"client_credentials"}`, basicHeader, 400, "BAD_REQUEST", "invalid_request", ""},
+		{"T2/json_not_string", "application/json", `{"grant_type":["client_credentials"]}`, basicHeader, 400, "BAD_REQUEST", "invalid_request", ""},
+		{"T2/json_malformed", "application/json", `{"grant_type":`, basicHeader, 400, "BAD_REQUEST", "invalid_request", ""},
+		{"T2/json_trailing_data", "application/json", `{"grant_type":"client_credentials"} {}`, basicHeader, 400, "BAD_REQUEST", "invalid_request", ""},
+		{"T2/oversized_body", form, cc + "&pad=" + strings.Repeat("a", 20<<10), basicHeader, 400, "BAD_REQUEST", "invalid_request", ""},
+		{"T2/missing_grant_type", form, "scope=read:*", basicHeader, 400, "BAD_REQUEST", "invalid_request", ""},
+		{"T2/overlong_parameter", form, cc + "&scope=" + strings.Repeat("r", 3000), basicHeader, 400, "BAD_REQUEST", "invalid_request", ""},
+		{"unsupported_grant_type", form, "grant_type=password&username=a&password=b", basicHeader, 400, "BAD_REQUEST", "unsupported_grant_type", ""},
+		{"T3/scope_outside_client", form, cc + "&scope=" + url.QueryEscape("read:* write:*"), func(r *http.Request) { r.SetBasicAuth(f.other.ID, f.otherSecret) }, 400, "BAD_REQUEST", "invalid_scope", ""},
+		{"T3/unknown_scope", form, cc + "&scope=admin", basicHeader, 400, "BAD_REQUEST", "invalid_scope", ""},
+		{"T3/double_space_scope", form, cc + "&scope=" + url.QueryEscape("read:*  write:*"), basicHeader, 400, "BAD_REQUEST", "invalid_scope", ""},
+		{"T5/missing_refresh_token", form, "grant_type=refresh_token", basicHeader, 400, "BAD_REQUEST", "invalid_request", ""},
+		{"T5/unknown_refresh_token", form, "grant_type=refresh_token&refresh_token=nrt_unknown", basicHeader, 401, "UNAUTHORIZED", "invalid_grant", ""},
+	}
+	// A live family, so that "no change" covers refresh state too.
+	mustOK(t, f.clientCredentials(""))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := f.snapshot()
+			req, _ := http.NewRequest(http.MethodPost, f.srv.URL+PathToken, strings.NewReader(tt.body))
+			if tt.contentType != "" {
+				req.Header.Set("Content-Type", tt.contentType)
+			}
+			if tt.auth != nil {
+				tt.auth(req)
+			}
+			r := f.do(req)
+			checkEnvelope(t, r, tt.status, tt.code, tt.oauth)
+			if tt.challenge != "" && !strings.HasPrefix(r.header.Get("WWW-Authenticate"), tt.challenge+" realm=") {
+				t.Fatalf("WWW-Authenticate %q", r.header.Get("WWW-Authenticate"))
+			}
+			if after := f.snapshot(); after != before {
+				t.Fatalf("data changed:\nbefore %s\nafter %s", before, after)
+			}
+		})
+	}
+}
+
+func TestClientCredentialsSuccess(t *testing.T) {
+	f := newFixture(t)
+	jsonBody := `{"grant_type":"client_credentials","client_id":"` + f.client.ID + `","client_secret":"` + f.secret + `","scope":"read:*"}`
+	tests := []struct {
+		name      string
+		send      func() result
+		wantScope string
+	}{
+		{"T1/basic", func() result { return f.clientCredentials("") }, "read:* write:*"},
+		{"T1/client_secret_post", func() result {
+			return f.post(form, "grant_type=client_credentials&client_id="+f.client.ID+"&client_secret="+f.secret)
+		}, "read:* write:*"},
+		{"T1/basic_with_matching_client_id", func() result {
+			return f.post(form, "grant_type=client_credentials&client_id="+f.client.ID, f.client.ID, f.secret)
+		}, "read:* write:*"},
+		{"T2/json_body", func() result { return f.post("application/json; charset=utf-8", jsonBody) }, "read:*"},
+		{"T3/narrowed_scope", func() result { return f.clientCredentials("write:*") }, "write:*"},
+		{"T3/restricted_client_default", func() result {
+			return f.post(form, "grant_type=client_credentials", f.other.ID, f.otherSecret)
+		}, "read:*"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tt.send()
+			mustOK(t, r)
+			if r.header.Get("Cache-Control") != "no-store" || r.header.Get("Pragma") != "no-cache" {
+				t.Fatalf("T4: cache headers %v", r.header)
+			}
+			if r.body["token_type"] != "Bearer" || r.body["expires_in"] != float64(3600) || r.body["scope"] != tt.wantScope {
+				t.Fatalf("T4: body %s", r.raw)
+			}
+			rt, _ := r.body["refresh_token"].(string)
+			if !strings.HasPrefix(rt, "nrt_") || len(rt) < 40 {
+				t.Fatalf("refresh token %q", rt)
+			}
+			claims, err := f.issuer.Verify(r.body["access_token"].(string), f.clock.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if claims.Scope != tt.wantScope || claims.OrgID == "" || claims.Subject != claims.ClientID || claims.FamilyID == "" ||
+				claims.ExpiresAt-claims.IssuedAt != 3600 || claims.Issuer != testIssuer || claims.JWTID == "" {
+				t.Fatalf("T8: claims %+v", claims)
+			}
+		})
+	}
+}
+
+// tokens issues a client-credentials pair and returns its refresh token and family.
+func (f *fixture) tokens(scope string) (string, string) {
+	f.t.Helper()
+	r := f.clientCredentials(scope)
+	mustOK(f.t, r)
+	return f.pairOf(r)
+}
+
+func (f *fixture) pairOf(r result) (string, string) {
+	f.t.Helper()
+	claims, err := f.issuer.Verify(r.body["access_token"].(string), f.clock.Now())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return r.body["refresh_token"].(string), claims.FamilyID
+}
+
+func (f *fixture) live(family string) []domain.RefreshToken {
+	f.t.Helper()
+	toks, err := f.store.FamilyTokens(f.t.Context(), family)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var live []domain.RefreshToken
+	for _, tk := range toks {
+		if tk.State == domain.RefreshLive {
+			live = append(live, tk)
+		}
+	}
+	return live
+}
+
+func (f *fixture) revoked(family string) bool {
+	fam, err := f.store.GetFamily(f.t.Context(), family)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return fam.Revoked()
+}
+
+func TestRefreshRotation(t *testing.T) {
+	t.Run("T5/rotates_on_every_use", func(t *testing.T) {
+		f := newFixture(t)
+		rt0, fam := f.tokens("")
+		r1 := f.refresh(rt0, "")
+		mustOK(t, r1)
+		rt1, fam1 := f.pairOf(r1)
+		if rt1 == rt0 || fam1 != fam || r1.body["scope"] != "read:* write:*" {
+			t.Fatalf("rotation: %s", r1.raw)
+		}
+		r2 := f.refresh(rt1, "")
+		mustOK(t, r2)
+		if live := f.live(fam); len(live) != 1 {
+			t.Fatalf("%d live tokens", len(live))
+		}
+	})
+	t.Run("T5/retry_within_window_replaces_child", func(t *testing.T) {
+		f := newFixture(t)
+		rt0, fam := f.tokens("")
+		mustOK(t, f.refresh(rt0, ""))
+		f.clock.Advance(9 * time.Second)
+		r := f.refresh(rt0, "")
+		mustOK(t, r)
+		rt2, _ := f.pairOf(r)
+		if live := f.live(fam); len(live) != 1 || f.revoked(fam) {
+			t.Fatalf("after retry: %d live, revoked %v", len(live), f.revoked(fam))
+		}
+		mustOK(t, f.refresh(rt2, ""))
+	})
+	t.Run("T5/reuse_after_window_revokes_family", func(t *testing.T) {
+		f := newFixture(t)
+		rt0, fam := f.tokens("")
+		r1 := f.refresh(rt0, "")
+		mustOK(t, r1)
+		rt1, _ := f.pairOf(r1)
+		f.clock.Advance(11 * time.Second)
+		checkEnvelope(t, f.refresh(rt0, ""), 401, "UNAUTHORIZED", "invalid_grant")
+		if !f.revoked(fam) {
+			t.Fatal("family not revoked")
+		}
+		checkEnvelope(t, f.refresh(rt1, ""), 401, "UNAUTHORIZED", "invalid_grant")
+	})
+	t.Run("T5/retry_after_child_was_used_is_reuse", func(t *testing.T) {
+		f := newFixture(t)
+		rt0, fam := f.tokens("")
+		r1 := f.refresh(rt0, "")
+		rt1, _ := f.pairOf(r1)
+		r2 := f.refresh(rt1, "")
+		rt2, _ := f.pairOf(r2)
+		checkEnvelope(t, f.refresh(rt0, ""), 401, "UNAUTHORIZED", "invalid_grant")
+		if !f.revoked(fam) {
+			t.Fatal("family not revoked")
+		}
+		checkEnvelope(t, f.refresh(rt2, ""), 401, "UNAUTHORIZED", "invalid_grant")
+	})
+	t.Run("T5/scope_narrows_for_the_access_token_only", func(t *testing.T) {
+		f := newFixture(t)
+		rt0, _ := f.tokens("")
+		r1 := f.refresh(rt0, "&scope=read:*")
+		mustOK(t, r1)
+		rt1, _ := f.pairOf(r1)
+		if r1.body["scope"] != "read:*" {
+			t.Fatalf("scope %v", r1.body["scope"])
+		}
+		// RFC 6749 §6: the new refresh token keeps the original grant.
+		r2 := f.refresh(rt1, "")
+		mustOK(t, r2)
+		if r2.body["scope"] != "read:* write:*" {
+			t.Fatalf("scope %v", r2.body["scope"])
+		}
+	})
+	t.Run("T5/scope_cannot_widen_and_nothing_rotates", func(t *testing.T) {
+		f := newFixture(t)
+		rt0, _ := f.tokens("read:*")
+		before := f.snapshot()
+		checkEnvelope(t, f.refresh(rt0, "&scope="+url.QueryEscape("read:* write:*")), 400, "BAD_REQUEST", "invalid_scope")
+		if f.snapshot() != before {
+			t.Fatal("a rejected scope rotated the token")
+		}
+		mustOK(t, f.refresh(rt0, ""))
+	})
+	t.Run("T5/idle_expiry", func(t *testing.T) {
+		f := newFixture(t)
+		rt0, _ := f.tokens("")
+		f.clock.Advance(90*24*time.Hour + time.Second)
+		checkEnvelope(t, f.refresh(rt0, ""), 401, "UNAUTHORIZED", "invalid_grant")
+	})
+	t.Run("T5/used_within_idle_time_lives_on", func(t *testing.T) {
+		f := newFixture(t)
+		rt, _ := f.tokens("")
+		for range 3 {
+			f.clock.Advance(80 * 24 * time.Hour)
+			r := f.refresh(rt, "")
+			mustOK(t, r)
+			rt, _ = f.pairOf(r)
+		}
+	})
+	t.Run("T5/bound_to_its_client", func(t *testing.T) {
+		f := newFixture(t)
+		rt0, fam := f.tokens("")
+		r := f.post(form, "grant_type=refresh_token&refresh_token="+rt0, f.other.ID, f.otherSecret)
+		checkEnvelope(t, r, 401, "UNAUTHORIZED", "invalid_grant")
+		if f.revoked(fam) {
+			t.Fatal("another client's attempt must not revoke the family")
+		}
+		mustOK(t, f.refresh(rt0, ""))
+	})
+	t.Run("T1/rotated_secret_overlap", func(t *testing.T) {
+		f := newFixture(t)
+		newSecret, err := f.admin.RotateSecret(t.Context(), f.client.ID, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustOK(t, f.clientCredentials(""))
+		mustOK(t, f.post(form, "grant_type=client_credentials", f.client.ID, newSecret))
+		f.clock.Advance(time.Hour)
+		checkEnvelope(t, f.clientCredentials(""), 401, "UNAUTHORIZED", "invalid_client")
+		mustOK(t, f.post(form, "grant_type=client_credentials", f.client.ID, newSecret))
+	})
+}
+
+// TestConcurrentRefreshOneLiveChild is PRODUCT S3: many concurrent
+// refreshes of one token leave exactly one live refresh token.
+func TestConcurrentRefreshOneLiveChild(t *testing.T) {
+	f := newFixture(t)
+	rt0, fam := f.tokens("")
+	const n = 24
+	var wg sync.WaitGroup
+	results := make([]result, n)
+	for i := range n {
+		wg.Go(func() { results[i] = f.refresh(rt0, "") })
+	}
+	wg.Wait()
+	issued := map[string]bool{}
+	for _, r := range results {
+		if r.status == 200 {
+			rt, _ := f.pairOf(r)
+			issued[rt] = true
+		} else {
+			checkEnvelope(t, r, 401, "UNAUTHORIZED", "invalid_grant")
+		}
+	}
+	live := f.live(fam)
+	if len(live) != 1 {
+		t.Fatalf("%d live refresh tokens after %d concurrent refreshes, want 1", len(live), n)
+	}
+	for rt := range issued {
+		if hashOf(rt) == live[0].Hash {
+			mustOK(t, f.refresh(rt, ""))
+			return
+		}
+	}
+	t.Fatal("the live token was not handed to any caller")
+}
+
+func TestMetadataGolden(t *testing.T) {
+	f := newFixture(t)
+	r := f.do(mustRequest(http.MethodGet, f.srv.URL+PathMetadata))
+	if r.status != 200 {
+		t.Fatal(r.status)
+	}
+	golden(t, "metadata.json", r.raw)
+	var md Metadata
+	if err := json.Unmarshal(r.raw, &md); err != nil || md.Issuer != testIssuer || md.TokenEndpoint != testIssuer+PathToken || md.JWKSURI != testIssuer+PathJWKS {
+		t.Fatalf("metadata %s", r.raw)
+	}
+}
+
+func TestJWKSPublishesSigningKey(t *testing.T) {
+	f := newFixture(t)
+	r := f.do(mustRequest(http.MethodGet, f.srv.URL+PathJWKS))
+	var set struct {
+		Keys []map[string]any `json:"keys"`
+	}
+	if err := json.Unmarshal(r.raw, &set); err != nil || len(set.Keys) != 1 {
+		t.Fatalf("jwks %s", r.raw)
+	}
+	k := set.Keys[0]
+	if k["kty"] != "EC" || k["alg"] != "ES256" || k["use"] != "sig" || k["d"] != nil {
+		t.Fatalf("jwk %v", k)
+	}
+}
+
+func TestRoutingErrorsUseEnvelope(t *testing.T) {
+	f := newFixture(t)
+	r := f.do(mustRequest(http.MethodGet, f.srv.URL+"/nope"))
+	checkEnvelope(t, r, 404, "NOT_FOUND", "")
+	r = f.do(mustRequest(http.MethodGet, f.srv.URL+PathToken))
+	checkEnvelope(t, r, 405, "METHOD_NOT_ALLOWED", "")
+	if r.header.Get("Allow") != "POST" {
+		t.Fatalf("Allow %q", r.header.Get("Allow"))
+	}
+	r = f.do(mustRequest(http.MethodDelete, f.srv.URL+PathJWKS))
+	checkEnvelope(t, r, 405, "METHOD_NOT_ALLOWED", "")
+	if !strings.Contains(r.header.Get("Allow"), "GET") {
+		t.Fatalf("Allow %q", r.header.Get("Allow"))
+	}
+}
+
+func TestHealthAndReady(t *testing.T) {
+	f := newFixture(t)
+	for _, p := range []string{PathHealth, PathReady} {
+		if r := f.do(mustRequest(http.MethodGet, f.srv.URL+p)); r.status != 200 || r.header.Get("X-Request-Id") == "" {
+			t.Fatalf("%s: %d", p, r.status)
+		}
+	}
+	f.store.Close()
+	checkEnvelope(t, f.do(mustRequest(http.MethodGet, f.srv.URL+PathReady)), 503, "INTERNAL_SERVER_ERROR", "temporarily_unavailable")
+}
