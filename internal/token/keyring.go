@@ -98,7 +98,7 @@ func (r *KeyRing) Update(keys []domain.SigningKey, now time.Time) error {
 	}
 	slices.Sort(ids)
 	r.mu.RLock()
-	same := slices.Equal(ids, r.ids)
+	same := r.active != nil && slices.Equal(ids, r.ids)
 	r.mu.RUnlock()
 	if same {
 		return nil

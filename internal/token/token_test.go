@@ -1,0 +1,180 @@
+package token
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+)
+
+var now = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+func newIssuer(t *testing.T, alg string) (*Issuer, domain.SigningKey) {
+	t.Helper()
+	ids := Generator{Rand: rand.Reader}
+	k, err := GenerateKey(alg, rand.Reader, ids, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := NewKeyRing([]domain.SigningKey{k}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Issuer{Ring: ring, Issuer: "https://iss.example", Audience: "https://api.example", IDs: ids}, k
+}
+
+var grant = Grant{ClientID: "client_a", OrgID: "org_a", FamilyID: "fam_a", Scope: "read:*"}
+
+func TestMintVerifyEachAlgorithm(t *testing.T) {
+	for _, alg := range Algorithms() {
+		t.Run("T8/"+alg, func(t *testing.T) {
+			is, k := newIssuer(t, alg)
+			raw, err := is.Mint(grant, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := jws.Signatures[0].Protected
+			if h.KeyID != k.ID || h.ExtraHeaders["typ"] != "at+jwt" || h.Algorithm != alg {
+				t.Fatalf("header %+v", h)
+			}
+			c, err := is.Verify(raw, now.Add(59*time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Claims{Issuer: "https://iss.example", Subject: "client_a", Audience: "https://api.example",
+				ExpiresAt: now.Add(time.Hour).Unix(), IssuedAt: now.Unix(), NotBefore: now.Unix(), JWTID: c.JWTID,
+				ClientID: "client_a", Scope: "read:*", OrgID: "org_a", FamilyID: "fam_a"}
+			if c != want || c.JWTID == "" {
+				t.Fatalf("claims %+v", c)
+			}
+		})
+	}
+}
+
+func TestCustomerTokenSubject(t *testing.T) {
+	is, _ := newIssuer(t, AlgES256)
+	g := grant
+	g.CustomerID = "cus_a"
+	raw, _ := is.Mint(g, now)
+	c, err := is.Verify(raw, now)
+	if err != nil || c.Subject != "cus_a" || c.CustomerID != "cus_a" {
+		t.Fatalf("T8/customer: %+v %v", c, err)
+	}
+}
+
+func TestVerifyRejects(t *testing.T) {
+	is, _ := newIssuer(t, AlgES256)
+	good, _ := is.Mint(grant, now)
+	other, _ := newIssuer(t, AlgES256)
+	foreign, _ := other.Mint(grant, now)
+	wrongIss := *is
+	wrongIss.Issuer = "https://evil.example"
+	fromWrongIss, _ := (&Issuer{Ring: is.Ring, Issuer: "https://evil.example", Audience: is.Audience, IDs: is.IDs}).Mint(grant, now)
+	fromWrongAud, _ := (&Issuer{Ring: is.Ring, Issuer: is.Issuer, Audience: "https://other.example", IDs: is.IDs}).Mint(grant, now)
+	parts := strings.Split(good, ".")
+	tampered := parts[0] + "." + parts[1] + "x." + parts[2]
+	tests := []struct {
+		name string
+		raw  string
+		at   time.Time
+	}{
+		{"expired", good, now.Add(time.Hour + Leeway)},
+		{"not_yet_valid", good, now.Add(-time.Minute)},
+		{"unknown_key", foreign, now},
+		{"wrong_issuer", fromWrongIss, now},
+		{"wrong_audience", fromWrongAud, now},
+		{"tampered", tampered, now},
+		{"garbage", "a.b.c", now},
+		{"not_a_jws", "nope", now},
+		{"overlong", strings.Repeat("a", 5000) + ".b.c", now},
+		{"alg_none", noneToken(t), now},
+	}
+	for _, tt := range tests {
+		t.Run("R1/"+tt.name, func(t *testing.T) {
+			if _, err := is.Verify(tt.raw, tt.at); !errors.Is(err, ErrInvalidToken) {
+				t.Fatalf("err = %v", err)
+			}
+		})
+	}
+	if _, err := is.Verify(good, now.Add(time.Hour+Leeway-time.Second)); err != nil {
+		t.Fatalf("within leeway: %v", err)
+	}
+}
+
+func noneToken(t *testing.T) string {
+	enc := func(v any) string {
+		b, _ := json.Marshal(v)
+		return strings.TrimRight(jsonB64(b), "=")
+	}
+	return enc(map[string]string{"alg": "none", "typ": "at+jwt"}) + "." + enc(map[string]any{"iss": "https://iss.example"}) + "."
+}
+
+func jsonB64(b []byte) string {
+	return strings.NewReplacer("+", "-", "/", "_").Replace(stdB64(b))
+}
+
+func TestRotationKeepsRetiredKeyPublished(t *testing.T) {
+	is, old := newIssuer(t, AlgES256)
+	before, _ := is.Mint(grant, now)
+	newKey, _ := GenerateKey(AlgRS256, rand.Reader, is.IDs, now.Add(time.Minute))
+	old.RetiredAt, old.PublishedUntil = newKey.CreatedAt, newKey.CreatedAt.Add(AccessTTL+Leeway)
+	if err := is.Ring.Update([]domain.SigningKey{newKey, old}, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := is.Mint(grant, now.Add(time.Minute))
+	for _, raw := range []string{before, after} {
+		if _, err := is.Verify(raw, now.Add(2*time.Minute)); err != nil {
+			t.Fatalf("T8/rotation: %v", err)
+		}
+	}
+	var set jose.JSONWebKeySet
+	json.Unmarshal(is.Ring.JWKS(), &set)
+	if len(set.Keys) != 2 || len(set.Key(old.ID)) != 1 || len(set.Key(newKey.ID)) != 1 {
+		t.Fatalf("JWKS %s", is.Ring.JWKS())
+	}
+	if bytes.Contains(is.Ring.JWKS(), []byte(`"d"`)) {
+		t.Fatal("JWKS leaks a private key")
+	}
+	// After publication ends, the old key is gone and its tokens fail.
+	is.Ring.Update([]domain.SigningKey{newKey, old}, old.PublishedUntil)
+	if _, err := is.Verify(before, now.Add(2*time.Minute)); err == nil {
+		t.Fatal("retired key still verifies after its publication ended")
+	}
+}
+
+func TestRingNeedsActiveKey(t *testing.T) {
+	if _, err := NewKeyRing(nil, now); err == nil {
+		t.Fatal("empty ring accepted")
+	}
+}
+
+func TestGenerator(t *testing.T) {
+	g := Generator{Rand: bytes.NewReader(bytes.Repeat([]byte{0xff}, 100))}
+	id, _ := g.ID("org_")
+	if id != "org_"+strings.Repeat("7", 25)+"4" {
+		t.Fatalf("id %q", id)
+	}
+	g = Generator{Rand: rand.Reader}
+	s, _ := g.Secret()
+	r, _ := g.RefreshToken()
+	if !strings.HasPrefix(s, PrefixClientSecret) || len(s) != len(PrefixClientSecret)+43 || !strings.HasPrefix(r, PrefixRefreshToken) {
+		t.Fatalf("S1: %q %q", s, r)
+	}
+	if _, err := (Generator{Rand: bytes.NewReader(nil)}).Secret(); err == nil {
+		t.Fatal("exhausted randomness must fail")
+	}
+	if Hash("a") != "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb" {
+		t.Fatal("Hash is SHA-256 hex")
+	}
+}
