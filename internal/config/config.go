@@ -156,7 +156,11 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string, settings []Se
 				errs = append(errs, fmt.Errorf("%s: %w", s.Env, err))
 			}
 		}
-		help := s.Help + " (env " + s.Env + ")"
+		help := s.Help + " (env " + s.Env
+		if s.Default != "" && !s.Bool {
+			help += ", default " + s.Default
+		}
+		help += ")"
 		apply := func(v string) error { return s.apply(c, v) }
 		if s.Bool {
 			fs.BoolFunc(s.Flag, help, apply)

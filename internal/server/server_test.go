@@ -1,8 +1,8 @@
 package server
 
 import (
-	"database/sql"
 	"crypto/rand"
+	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -196,4 +196,3 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	os.Exit(m.Run())
 }
-

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every check and test of nomosauth on a fresh machine: formatting,
+# go vet, and the whole suite with the race detector. The README's test
+# command; .ci/run calls it too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+
+# The race detector needs cgo and a C compiler.
+if ! command -v gcc >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq gcc >/dev/null
+fi
+
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+CGO_ENABLED=1 go test -race -count=1 ./... "$@"
