@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+type ran struct {
+	code           int
+	stdout, stderr string
+}
+
+func run(t *testing.T, db string, args ...string) ran {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	env := map[string]string{"NOMOSAUTH_DB": db}
+	code := Run(context.Background(), args, strings.NewReader(""), &out, &errOut, func(k string) string { return env[k] })
+	return ran{code, out.String(), errOut.String()}
+}
+
+func jsonOut(t *testing.T, r ran) map[string]any {
+	t.Helper()
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &m); err != nil {
+		t.Fatalf("not JSON: %q", r.stdout)
+	}
+	return m
+}
+
+func TestAdminCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "cli.db")
+	org := jsonOut(t, run(t, db, "org", "create", "--name", "Stadtwerke", "--json"))["id"].(string)
+	if !strings.HasPrefix(org, "org_") {
+		t.Fatalf("O2: org id %q", org)
+	}
+	created := jsonOut(t, run(t, db, "client", "create", "--org", org, "--name", "Backend", "--json"))
+	id, secret := created["client_id"].(string), created["client_secret"].(string)
+	if !strings.HasPrefix(id, "client_") || !strings.HasPrefix(secret, "nsec_") {
+		t.Fatalf("O2: %v", created)
+	}
+	// The secret is shown once: no other command prints it.
+	for _, args := range [][]string{{"client", "show", "--id", id}, {"client", "list"}, {"client", "show", "--id", id, "--json"}} {
+		r := run(t, db, args...)
+		if r.code != 0 || strings.Contains(r.stdout, secret) || !strings.Contains(r.stdout, id) {
+			t.Fatalf("S1: %v: %d %q", args, r.code, r.stdout)
+		}
+	}
+	show := jsonOut(t, run(t, db, "client", "show", "--id", id, "--json"))
+	if show["scope"] != "read:* write:*" || show["default_api_version"] != "2026-05-27.curie" {
+		t.Fatalf("client %v", show)
+	}
+	rotated := jsonOut(t, run(t, db, "client", "rotate-secret", "--id", id, "--overlap", "1h", "--json"))
+	if s := rotated["client_secret"].(string); s == secret || !strings.HasPrefix(s, "nsec_") {
+		t.Fatalf("rotate: %v", rotated)
+	}
+	jsonOut(t, run(t, db, "client", "disable", "--id", id, "--json"))
+	if show := jsonOut(t, run(t, db, "client", "show", "--id", id, "--json")); show["disabled"] != true {
+		t.Fatalf("disable: %v", show)
+	}
+	cus := jsonOut(t, run(t, db, "customer", "create", "--org", org, "--email", "Max@Example.com", "--first-name", "Max", "--json"))["id"].(string)
+	if r := run(t, db, "customer", "create", "--org", org, "--email", "max@example.COM"); r.code != 1 || !strings.Contains(r.stderr, "already exists") {
+		t.Fatalf("email uniqueness: %+v", r)
+	}
+	jsonOut(t, run(t, db, "subscription", "create", "--customer", cus, "--json"))
+	jsonOut(t, run(t, db, "keys", "rotate", "--json"))
+	if r := run(t, db, "org", "list"); r.code != 0 || !strings.Contains(r.stdout, org) {
+		t.Fatalf("org list: %+v", r)
+	}
+}
+
+func TestUsageAndFailures(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "cli.db")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		err  string
+	}{
+		{"unknown_command", []string{"frobnicate"}, 2, "unknown command"},
+		{"missing_flag", []string{"org", "create"}, 2, "missing --name"},
+		{"unknown_flag", []string{"org", "create", "--nmae", "x"}, 2, "flag provided but not defined"},
+		{"stray_argument", []string{"org", "list", "extra"}, 2, "unexpected argument"},
+		{"unknown_org", []string{"client", "create", "--org", "org_nope", "--name", "x"}, 1, "organization not found"},
+		{"bad_scope", []string{"client", "create", "--org", "org_nope", "--name", "x", "--scope", "admin"}, 1, ""},
+		{"unknown_client", []string{"client", "show", "--id", "client_nope"}, 1, "client not found"},
+		{"bad_email", []string{"customer", "create", "--org", "org_x", "--email", "not-an-email"}, 1, "email"},
+		{"bad_alg", []string{"keys", "rotate", "--alg", "HS256"}, 1, "unsupported"},
+		{"serve_bad_config", []string{"serve", "--issuer", "https://a.example"}, 2, "plain HTTP is refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, db, tt.args...)
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.err) {
+				t.Fatalf("exit %d, stderr %q; want %d with %q", r.code, r.stderr, tt.code, tt.err)
+			}
+		})
+	}
+	if r := run(t, db, "--help"); r.code != 0 || !strings.Contains(r.stdout, "client rotate-secret") {
+		t.Fatalf("help: %+v", r)
+	}
+}

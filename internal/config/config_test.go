@@ -1,0 +1,106 @@
+package config
+
+import (
+	"flag"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func load(t *testing.T, args []string, env map[string]string) (Config, error) {
+	t.Helper()
+	var c Config
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if err := Bind(fs, &c, func(k string) string { return env[k] }, append(Common(), Serve()...)); err != nil {
+		return c, err
+	}
+	err := fs.Parse(args)
+	c.Finish()
+	return c, err
+}
+
+func TestPrecedenceFlagEnvDefault(t *testing.T) {
+	c, err := load(t, nil, nil)
+	if err != nil || c.Addr != "127.0.0.1:8080" || c.RefreshIdleTTL != 90*24*time.Hour || c.RefreshRetryWindow != 10*time.Second || c.SigningAlg != "ES256" {
+		t.Fatalf("defaults: %+v %v", c, err)
+	}
+	c, _ = load(t, nil, map[string]string{"NOMOSAUTH_ADDR": "127.0.0.1:9", "NOMOSAUTH_DEV": "true"})
+	if c.Addr != "127.0.0.1:9" || !c.Dev || c.Issuer != "http://localhost:9" || c.Audience != c.Issuer {
+		t.Fatalf("env: %+v", c)
+	}
+	c, _ = load(t, []string{"--addr", "127.0.0.1:7", "--dev=false"}, map[string]string{"NOMOSAUTH_ADDR": "127.0.0.1:9", "NOMOSAUTH_DEV": "true"})
+	if c.Addr != "127.0.0.1:7" || c.Dev {
+		t.Fatalf("flag must beat env: %+v", c)
+	}
+	if _, err := load(t, nil, map[string]string{"NOMOSAUTH_REFRESH_IDLE_TTL": "soon"}); err == nil {
+		t.Fatal("bad env value accepted")
+	}
+	c, _ = load(t, []string{"--trusted-proxy", "10.0.0.1, 192.168.0.0/16"}, nil)
+	if len(c.TrustedProxies) != 2 || c.TrustedProxies[0].String() != "10.0.0.1/32" {
+		t.Fatalf("proxies %v", c.TrustedProxies)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string // substring of the error; "" for valid
+	}{
+		{"dev_defaults_ok", []string{"--dev"}, ""},
+		{"R8/plain_http_refused_without_dev", []string{"--issuer", "https://auth.example"}, "plain HTTP is refused"},
+		{"R8/trusted_proxy_ok", []string{"--issuer", "https://auth.example", "--trusted-proxy", "10.0.0.1", "--addr", ":8080"}, ""},
+		{"R8/dev_off_loopback_refused", []string{"--dev", "--addr", "0.0.0.0:8080"}, "loopback only"},
+		{"O3/issuer_required", []string{"--trusted-proxy", "10.0.0.1"}, "--issuer is required"},
+		{"O3/issuer_https", []string{"--issuer", "http://auth.example", "--trusted-proxy", "10.0.0.1"}, "must use https"},
+		{"O3/issuer_no_query", []string{"--dev", "--issuer", "http://localhost:8080/?x=1"}, "without query"},
+		{"tls_pair", []string{"--issuer", "https://a.example", "--tls-cert", "c.pem"}, "go together"},
+		{"alg", []string{"--dev", "--signing-alg", "HS256"}, "--signing-alg"},
+		{"retry_window", []string{"--dev", "--refresh-retry-window", "100d"}, "--refresh-retry-window"},
+		{"smtp_url", []string{"--dev", "--smtp-url", "http://mail"}, "--smtp-url"},
+		{"smtp_needs_from", []string{"--dev", "--smtp-url", "smtp://mail.example:587"}, "--mail-from"},
+		{"log_level", []string{"--dev", "--log-level", "loud"}, "--log-level"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load(t, tt.args, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.Validate()
+			if tt.want == "" && err != nil {
+				t.Fatalf("unexpected: %v", err)
+			}
+			if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEverythingAtOnce(t *testing.T) {
+	c, _ := load(t, []string{"--signing-alg", "x", "--log-level", "y"}, nil)
+	err := c.Validate()
+	for _, want := range []string{"--issuer", "plain HTTP", "--signing-alg", "--log-level"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("missing %q in %v", want, err)
+		}
+	}
+}
+
+// TestREADMEListsEverySetting keeps the README's configuration table true.
+func TestREADMEListsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range append(Common(), Serve()...) {
+		row := "| `--" + s.Flag + "` | `" + s.Env + "` |"
+		if !strings.Contains(string(readme), row) {
+			t.Errorf("README lacks the row %q", row)
+		}
+	}
+}

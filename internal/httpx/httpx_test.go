@@ -1,0 +1,89 @@
+package httpx
+
+import (
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func TestParseFlatJSON(t *testing.T) {
+	tests := []struct {
+		body string
+		ok   bool
+	}{
+		{`{"grant_type":"client_credentials","scope":"read:*"}`, true},
+		{`{}`, true},
+		{`{"a":"1","a":"2"}`, false},
+		{`{"a":1}`, false},
+		{`{"a":null}`, false},
+		{`{"a":{"b":"c"}}`, false},
+		{`["a"]`, false},
+		{`{"a":"1"}{"b":"2"}`, false},
+		{`{"a":"1"`, false},
+		{``, false},
+	}
+	for _, tt := range tests {
+		_, err := parseFlatJSON([]byte(tt.body))
+		if (err == nil) != tt.ok {
+			t.Errorf("T2: parseFlatJSON(%s) err = %v", tt.body, err)
+		}
+	}
+}
+
+func TestHTTPSPolicy(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
+	policy := HTTPSPolicy{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, Exempt: map[string]bool{"/healthz": true}}
+	h := WithRequestID(policy.Require(log)(ok))
+	tests := []struct {
+		name   string
+		remote string
+		proto  []string
+		tls    bool
+		path   string
+		want   int
+	}{
+		{"R8/plain_refused", "192.0.2.1:1234", nil, false, "/x", 400},
+		{"R8/tls_ok", "192.0.2.1:1234", nil, true, "/x", 204},
+		{"R8/trusted_proxy_https", "10.1.2.3:1234", []string{"https"}, false, "/x", 204},
+		{"R8/trusted_proxy_http", "10.1.2.3:1234", []string{"http"}, false, "/x", 400},
+		{"R8/trusted_proxy_two_values", "10.1.2.3:1234", []string{"https", "http"}, false, "/x", 400},
+		{"R8/untrusted_peer_forging_header", "192.0.2.1:1234", []string{"https"}, false, "/x", 400},
+		{"R8/health_exempt", "192.0.2.1:1234", nil, false, "/healthz", 204},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, tt.path, nil)
+			req.RemoteAddr = tt.remote
+			for _, p := range tt.proto {
+				req.Header.Add("X-Forwarded-Proto", p)
+			}
+			if tt.tls {
+				req.TLS = &tls.ConnectionState{}
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.want {
+				t.Fatalf("status %d, want %d", rec.Code, tt.want)
+			}
+			if tt.want == 400 && !strings.Contains(rec.Body.String(), `"code":"BAD_REQUEST"`) {
+				t.Fatalf("body %s", rec.Body)
+			}
+		})
+	}
+}
+
+func TestRecoverWritesEnvelope(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := WithRequestID(Recover(log)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if rec.Code != 500 || !strings.Contains(rec.Body.String(), `"code":"INTERNAL_SERVER_ERROR"`) || strings.Contains(rec.Body.String(), "boom") {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+}

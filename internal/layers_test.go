@@ -1,0 +1,82 @@
+// Package internal_test checks STYLE.md's dependency direction: arrows point
+// down only, so the layers stay true as the code grows.
+package internal_test
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/nomosauth/nomosauth/internal/"
+
+// allowed lists, for each package, the packages of ours it may import.
+var allowed = map[string][]string{
+	"domain":          {},
+	"problem":         {},
+	"oauth":           {"domain", "problem"},
+	"token":           {"domain"},
+	"store":           {"domain"},
+	"store/sqlite":    {"store", "domain"},
+	"store/postgres":  {"store", "domain"},
+	"store/storetest": {"store", "domain"},
+	"mail":            {"domain", "problem"},
+	"httpx":           {"problem"},
+	"config":          {"token"},
+	"admin":           {"domain", "oauth", "problem", "store", "token"},
+	"server":          {"domain", "httpx", "oauth", "problem", "store", "token"},
+	"pages":           {"domain", "httpx", "oauth", "problem", "store", "token", "mail"},
+	"api":             {"domain", "httpx", "oauth", "problem", "store", "token"},
+	"cli":             {"*"},
+}
+
+func TestDependencyDirection(t *testing.T) {
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		pkg := filepath.ToSlash(filepath.Dir(path))
+		if pkg == "." {
+			return nil
+		}
+		rules, ok := allowed[pkg]
+		if !ok {
+			t.Errorf("package %s has no entry in the layer table", pkg)
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		for _, imp := range f.Imports {
+			p := strings.Trim(imp.Path.Value, `"`)
+			if !strings.HasPrefix(p, module) {
+				if pkg == "oauth" && p == "net/http" {
+					t.Errorf("%s: oauth must not import net/http", path)
+				}
+				continue
+			}
+			target := strings.TrimPrefix(p, module)
+			if !permitted(rules, target) {
+				t.Errorf("%s imports %s: not allowed for %s (allowed: %v)", path, target, pkg, rules)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func permitted(rules []string, target string) bool {
+	for _, r := range rules {
+		if r == "*" || r == target {
+			return true
+		}
+	}
+	return false
+}
