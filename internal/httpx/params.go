@@ -50,7 +50,7 @@ func parseForm(body string) (url.Values, error) {
 	for name, vs := range values {
 		if len(vs) > 1 {
 			// RFC 6749 §3.2: parameters must not be included more than once.
-			return nil, problem.InvalidRequest("parameter " + strconvQuote(name) + " is repeated")
+			return nil, problem.InvalidRequest("parameter " + problem.Quote(name) + " is repeated")
 		}
 	}
 	return values, nil
@@ -80,7 +80,7 @@ func parseFlatJSON(body []byte) (url.Values, error) {
 			return nil, bad
 		}
 		if values.Has(key) {
-			return nil, problem.InvalidRequest("parameter " + strconvQuote(key) + " is repeated")
+			return nil, problem.InvalidRequest("parameter " + problem.Quote(key) + " is repeated")
 		}
 		values.Set(key, val)
 	}
@@ -91,17 +91,4 @@ func parseFlatJSON(body []byte) (url.Values, error) {
 		return nil, bad
 	}
 	return values, nil
-}
-
-// strconvQuote quotes a client-sent name for a message, bounded and printable.
-func strconvQuote(s string) string {
-	if len(s) > 40 {
-		s = s[:40] + "…"
-	}
-	return `"` + strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == '"' {
-			return '?'
-		}
-		return r
-	}, s) + `"`
 }

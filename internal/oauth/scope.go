@@ -21,7 +21,7 @@ func ParseScope(raw string) (domain.Scopes, error) {
 			if tok == "" {
 				return nil, problem.InvalidScope("scope tokens must be separated by single spaces")
 			}
-			return nil, problem.InvalidScope("unknown scope " + quoteShort(tok))
+			return nil, problem.InvalidScope("unknown scope " + problem.Quote(tok))
 		}
 		out = append(out, tok)
 	}
@@ -43,21 +43,7 @@ func NarrowScope(requested string, allowed domain.Scopes) (domain.Scopes, error)
 		return nil, err
 	}
 	if !allowed.Covers(want) {
-		return nil, problem.InvalidScope("requested scope exceeds what was granted: allowed " + quoteShort(allowed.String()))
+		return nil, problem.InvalidScope("requested scope exceeds what was granted: allowed " + problem.Quote(allowed.String()))
 	}
 	return want, nil
-}
-
-// quoteShort quotes client input for a message, cut to a safe length.
-func quoteShort(s string) string {
-	const max = 40
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return `"` + strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == '"' {
-			return '?'
-		}
-		return r
-	}, s) + `"`
 }

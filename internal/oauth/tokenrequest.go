@@ -32,7 +32,7 @@ func ParseTokenRequest(params url.Values) (TokenRequest, error) {
 	for name, values := range params {
 		for _, v := range values {
 			if len(v) > maxParamLen {
-				return TokenRequest{}, problem.InvalidRequest("parameter " + quoteShort(name) + " is too long")
+				return TokenRequest{}, problem.InvalidRequest("parameter " + problem.Quote(name) + " is too long")
 			}
 		}
 	}

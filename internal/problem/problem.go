@@ -100,7 +100,7 @@ func UnauthorizedClient(msg string) *Error {
 // UnsupportedGrantType is RFC 6749 §5.2 unsupported_grant_type.
 func UnsupportedGrantType(grant string) *Error {
 	return newError(http.StatusBadRequest, CodeBadRequest, "unsupported_grant_type",
-		fmt.Sprintf("grant_type %q is not supported", truncate(grant, 40)))
+		"grant_type "+Quote(grant)+" is not supported")
 }
 
 // InvalidToken is RFC 6750 §3.1 invalid_token for the protected API (PRODUCT R1).
@@ -158,10 +158,17 @@ func Unavailable(cause error) *Error {
 	return newError(http.StatusServiceUnavailable, CodeInternal, "temporarily_unavailable", "Service unavailable").WithCause(cause)
 }
 
-// truncate keeps echoed client input short in messages.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// Quote quotes client input for a message: cut to a safe length, with
+// control characters and quotes replaced, so echoed input cannot forge text.
+func Quote(s string) string {
+	const max = 40
+	if len(s) > max {
+		s = s[:max] + "…"
 	}
-	return s[:n] + "…"
+	return `"` + strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == '"' {
+			return '?'
+		}
+		return r
+	}, s) + `"`
 }
