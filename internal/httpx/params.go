@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -60,7 +61,7 @@ func parseForm(body string) (url.Values, error) {
 // which encoding/json would silently resolve to the last one.
 func parseFlatJSON(body []byte) (url.Values, error) {
 	bad := problem.InvalidRequest("request body must be a JSON object of string values")
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil, bad
 	}

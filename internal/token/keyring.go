@@ -59,7 +59,7 @@ func GenerateKey(alg string, rand io.Reader, ids Generator, now time.Time) (doma
 	return domain.SigningKey{ID: kid, Algorithm: alg, PrivateDER: der, CreatedAt: now}, nil
 }
 
-// ErrNoActiveKey means the ring has no key to sign with.
+// errNoActiveKey means the ring has no key to sign with.
 var errNoActiveKey = errors.New("no active signing key")
 
 type ringKey struct {

@@ -53,7 +53,7 @@ func isUniqueViolation(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
-// exists turns "no row" into ErrNotFound for writes that target one row.
+// affectedOne turns "no row changed" into ErrNotFound for writes that target one row.
 func affectedOne(res sql.Result, err error) error {
 	if err != nil {
 		return err
