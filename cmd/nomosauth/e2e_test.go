@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// binary builds nomosauth once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end tests build and start the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "nomosauth")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type running struct {
+	cmd    *exec.Cmd
+	base   string
+	stdout *syncBuffer
+}
+
+// syncBuffer is a bytes buffer safe for the exec copier and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var listening = regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
+
+// start runs `nomosauth serve --dev` on a free loopback port and waits
+// until it listens.
+func start(t *testing.T, bin, db string) *running {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--dev", "--db", db, "--addr", "127.0.0.1:0", "--issuer", "http://127.0.0.1")
+	cmd.Env = append(os.Environ(), "NOMOSAUTH_LOG_LEVEL=info")
+	stdout := &syncBuffer{}
+	cmd.Stdout = stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		return &running{cmd: cmd, base: "http://" + a, stdout: stdout}
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not start")
+	}
+	return nil
+}
+
+var seedLine = regexp.MustCompile(`(?m)^\s+(client_id|client_secret):\s+(\S+)`)
+
+// credentials reads the demo client printed once by --dev.
+func credentials(t *testing.T, stdout *syncBuffer) (string, string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := seedLine.FindAllStringSubmatch(stdout.String(), -1)
+		if len(m) == 2 {
+			return m[0][2], m[1][2]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no demo credentials in %q", stdout.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// verifyWithJWKS checks an access token against the server's JWKS with
+// go-jose, as a resource server would.
+func verifyWithJWKS(t *testing.T, base, raw string) map[string]any {
+	t.Helper()
+	resp, err := http.Get(base + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
+		t.Fatal(err)
+	}
+	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := jws.Signatures[0].Protected
+	if sig.ExtraHeaders["typ"] != "at+jwt" {
+		t.Fatalf("typ %v", sig.ExtraHeaders["typ"])
+	}
+	keys := set.Key(sig.KeyID)
+	if len(keys) != 1 {
+		t.Fatalf("kid %q not in JWKS", sig.KeyID)
+	}
+	payload, err := jws.Verify(keys[0].Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims map[string]any
+	json.Unmarshal(payload, &claims)
+	return claims
+}
+
+// TestEndToEnd: a real client fetches a token with client credentials,
+// verifies it against the JWKS, and refreshes through a TokenSource.
+func TestEndToEnd(t *testing.T) {
+	bin := binary(t)
+	srv := start(t, bin, filepath.Join(t.TempDir(), "e2e.db"))
+	id, secret := credentials(t, srv.stdout)
+	ctx := context.Background()
+
+	cc := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: srv.base + "/oauth/token",
+		Scopes: []string{"read:*"}, AuthStyle: oauth2.AuthStyleInHeader}
+	tok, err := cc.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := verifyWithJWKS(t, srv.base, tok.AccessToken)
+	if claims["client_id"] != id || claims["scope"] != "read:*" || claims["iss"] != "http://127.0.0.1" {
+		t.Fatalf("claims %v", claims)
+	}
+	if tok.RefreshToken == "" || tok.TokenType != "Bearer" {
+		t.Fatalf("token %+v", tok)
+	}
+
+	// Refresh through a TokenSource whose token has expired.
+	conf := oauth2.Config{ClientID: id, ClientSecret: secret, Endpoint: oauth2.Endpoint{TokenURL: srv.base + "/oauth/token", AuthStyle: oauth2.AuthStyleInParams}}
+	expired := &oauth2.Token{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}
+	refreshed, err := conf.TokenSource(ctx, expired).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refreshed.RefreshToken == tok.RefreshToken || refreshed.AccessToken == tok.AccessToken {
+		t.Fatal("refresh did not rotate")
+	}
+	verifyWithJWKS(t, srv.base, refreshed.AccessToken)
+
+	// Use: the refreshed token's family is the original's.
+	again := verifyWithJWKS(t, srv.base, refreshed.AccessToken)
+	if again["family_id"] != claims["family_id"] {
+		t.Fatal("refresh left the family")
+	}
+}
+
+// TestCrashKeepsCommittedRefreshToken is PRODUCT S2: SIGKILL right after a
+// token response, restart on the same database, the refresh token works.
+func TestCrashKeepsCommittedRefreshToken(t *testing.T) {
+	bin := binary(t)
+	db := filepath.Join(t.TempDir(), "crash.db")
+	srv := start(t, bin, db)
+	id, secret := credentials(t, srv.stdout)
+	cc := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: srv.base + "/oauth/token"}
+	var last *oauth2.Token
+	for range 5 {
+		tok, err := cc.Token(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = tok
+	}
+	if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	srv.cmd.Wait()
+
+	again := start(t, bin, db)
+	body := fmt.Sprintf("grant_type=refresh_token&refresh_token=%s", last.RefreshToken)
+	req, _ := http.NewRequest(http.MethodPost, again.base+"/oauth/token", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(id, secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("refresh after crash: %d %s", resp.StatusCode, raw)
+	}
+}
+
+// TestGracefulShutdown: SIGTERM stops the server cleanly with exit code 0.
+func TestGracefulShutdown(t *testing.T) {
+	bin := binary(t)
+	srv := start(t, bin, filepath.Join(t.TempDir(), "term.db"))
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- srv.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no shutdown after SIGTERM")
+	}
+}
