@@ -10,6 +10,10 @@ const (
 	PrefixSubscription = "sub_"
 	PrefixFamily       = "fam_"
 	PrefixKey          = "key_"
+	PrefixPlan         = "pln_"
+	PrefixAddress      = "adr_"
+	PrefixMeter        = "mtr_"
+	PrefixPayment      = "pm_"
 )
 
 // Org is a tenant: it owns customers, subscriptions and Auth Clients.
@@ -80,16 +84,60 @@ const (
 	SubscriptionEnded   SubscriptionStatus = "ended"
 )
 
+// SubscriptionType says whether a subscription covers consumption or feed-in.
+type SubscriptionType string
+
+// The subscription types of the Nomos API. Feed-in subscriptions exist only
+// from API version 2026-05-27.curie on.
+const (
+	SubscriptionConsumption SubscriptionType = "consumption"
+	SubscriptionFeedIn      SubscriptionType = "feed_in"
+)
+
+// Address is a delivery address.
+type Address struct {
+	ID          string
+	Street      string
+	HouseNumber string
+	Zip         string
+	City        string
+}
+
+// Meter is the electricity meter of a subscription; Type is smart or analog.
+type Meter struct {
+	ID     string
+	Number string
+	Type   string
+	MeLo   string
+	MaLo   string
+}
+
+// PaymentMethod is a SEPA direct debit. Only the masked IBAN is kept: the
+// API shows nothing more, so nothing more is stored.
+type PaymentMethod struct {
+	ID            string
+	IBANMasked    string
+	AccountHolder string
+}
+
 // Subscription belongs to a customer. StartDate and EndDate are calendar dates
 // (midnight UTC); EndDate is zero while open-ended.
 type Subscription struct {
-	ID         string
-	OrgID      string
-	CustomerID string
-	Status     SubscriptionStatus
-	StartDate  time.Time
-	EndDate    time.Time
-	CreatedAt  time.Time
+	ID             string
+	OrgID          string
+	CustomerID     string
+	Status         SubscriptionStatus
+	Type           SubscriptionType
+	Plan           string
+	Number         string
+	EstimatedUsage int64 // kWh per year
+	Address        Address
+	Meter          Meter
+	Payment        PaymentMethod
+	StartDate      time.Time
+	EndDate        time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // Family is the chain of rotating refresh tokens born from one grant or one

@@ -49,8 +49,20 @@ type Store interface {
 	// case-insensitively, is taken anywhere on the server.
 	CreateCustomer(ctx context.Context, c domain.Customer) error
 	GetCustomer(ctx context.Context, id string) (domain.Customer, error)
+	// ListCustomers lists the customers f matches, newest first, after p.After.
+	ListCustomers(ctx context.Context, f CustomerFilter, p Page) ([]domain.Customer, error)
+	// UpdateCustomer stores c's names and company name.
+	UpdateCustomer(ctx context.Context, c domain.Customer) error
 	CreateSubscription(ctx context.Context, s domain.Subscription) error
 	GetSubscription(ctx context.Context, id string) (domain.Subscription, error)
+	// ListSubscriptions lists the subscriptions f matches, newest first, after p.After.
+	ListSubscriptions(ctx context.Context, f SubscriptionFilter, p Page) ([]domain.Subscription, error)
+
+	// ImportPrices stores points for the subscription, replacing any at the
+	// same instants, all or nothing.
+	ImportPrices(ctx context.Context, subscriptionID string, points []domain.PricePoint) error
+	// ListPrices returns the subscription's points in [from, to), oldest first.
+	ListPrices(ctx context.Context, subscriptionID string, from, to time.Time) ([]domain.PricePoint, error)
 
 	// IssueRefreshToken starts a family with its first live token.
 	IssueRefreshToken(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error
@@ -64,6 +76,9 @@ type Store interface {
 	// FamilyTokens lists a family's tokens, oldest first.
 	FamilyTokens(ctx context.Context, familyID string) ([]domain.RefreshToken, error)
 	RevokeFamily(ctx context.Context, id string, at time.Time) error
+	// RevokedFamilies lists the families revoked at or after since, so every
+	// process can refuse their access tokens (PRODUCT A11).
+	RevokedFamilies(ctx context.Context, since time.Time) ([]domain.Family, error)
 
 	// AddSigningKey stores k as the active key. With retireOthers it retires
 	// every active key at k.CreatedAt, published until publishUntil;
@@ -76,6 +91,38 @@ type Store interface {
 	// matter (PRODUCT O6), and returns how many rows went.
 	DeleteExpired(ctx context.Context, now time.Time, keepRevoked time.Duration) (int64, error)
 
+	// ServerKey returns the server-wide secret called name, storing
+	// candidate first when there is none, so every replica shares one.
+	ServerKey(ctx context.Context, name string, candidate []byte) ([]byte, error)
+
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// Cursor is a position in a newest-first list: the last row seen. The zero
+// cursor is the start.
+type Cursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// Page selects up to Limit rows after After.
+type Page struct {
+	After Cursor
+	Limit int
+}
+
+// CustomerFilter selects customers; empty fields match everything.
+type CustomerFilter struct {
+	OrgID string
+	ID    string
+	Email string // compared case-insensitively
+}
+
+// SubscriptionFilter selects subscriptions; empty fields match everything.
+type SubscriptionFilter struct {
+	OrgID       string
+	CustomerID  string
+	Status      domain.SubscriptionStatus
+	ExcludeType domain.SubscriptionType
 }

@@ -258,13 +258,19 @@ func (s *Store) GetCustomer(ctx context.Context, id string) (domain.Customer, er
 	return scanCustomer(s.rdb.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM customers WHERE id = ?`, id))
 }
 
-const subscriptionColumns = `id, org_id, customer_id, status, start_date, end_date, created_at`
+const subscriptionColumns = `id, org_id, customer_id, status, type, plan, number, estimated_usage,
+	address_id, street, house_number, zip, city, meter_id, meter_number, meter_type, melo, malo,
+	payment_id, iban_masked, account_holder, start_date, end_date, created_at, updated_at`
 
 func scanSubscription(r rowScanner) (domain.Subscription, error) {
 	var sub domain.Subscription
-	var start, end, created int64
-	err := r.Scan(&sub.ID, &sub.OrgID, &sub.CustomerID, &sub.Status, &start, &end, &created)
-	sub.StartDate, sub.EndDate, sub.CreatedAt = fromMicros(start), fromMicros(end), fromMicros(created)
+	var start, end, created, updated int64
+	a, m, p := &sub.Address, &sub.Meter, &sub.Payment
+	err := r.Scan(&sub.ID, &sub.OrgID, &sub.CustomerID, &sub.Status, &sub.Type, &sub.Plan, &sub.Number, &sub.EstimatedUsage,
+		&a.ID, &a.Street, &a.HouseNumber, &a.Zip, &a.City, &m.ID, &m.Number, &m.Type, &m.MeLo, &m.MaLo,
+		&p.ID, &p.IBANMasked, &p.AccountHolder, &start, &end, &created, &updated)
+	sub.StartDate, sub.EndDate = fromMicros(start), fromMicros(end)
+	sub.CreatedAt, sub.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return sub, notFound(err)
 }
 
@@ -278,8 +284,11 @@ func (s *Store) CreateSubscription(ctx context.Context, sub domain.Subscription)
 		if orgID != sub.OrgID {
 			return store.ErrConflict
 		}
-		_, err := tx.Exec(`INSERT INTO subscriptions (`+subscriptionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			sub.ID, sub.OrgID, sub.CustomerID, string(sub.Status), micros(sub.StartDate), micros(sub.EndDate), micros(sub.CreatedAt))
+		a, m, p := sub.Address, sub.Meter, sub.Payment
+		_, err := tx.Exec(`INSERT INTO subscriptions (`+subscriptionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sub.ID, sub.OrgID, sub.CustomerID, string(sub.Status), string(sub.Type), sub.Plan, sub.Number, sub.EstimatedUsage,
+			a.ID, a.Street, a.HouseNumber, a.Zip, a.City, m.ID, m.Number, m.Type, m.MeLo, m.MaLo,
+			p.ID, p.IBANMasked, p.AccountHolder, micros(sub.StartDate), micros(sub.EndDate), micros(sub.CreatedAt), micros(sub.UpdatedAt))
 		if isUniqueViolation(err) {
 			return store.ErrConflict
 		}

@@ -127,6 +127,11 @@ func (s *Store) FamilyTokens(ctx context.Context, familyID string) ([]domain.Ref
 	return queryAll(ctx, s.rdb, scanToken, `SELECT `+tokenColumns+` FROM refresh_tokens WHERE family_id = ? ORDER BY created_at, rowid`, familyID)
 }
 
+// RevokedFamilies lists the families revoked at or after since.
+func (s *Store) RevokedFamilies(ctx context.Context, since time.Time) ([]domain.Family, error) {
+	return queryAll(ctx, s.rdb, scanFamily, `SELECT `+familyColumns+` FROM families WHERE revoked_at >= ? AND revoked_at > 0 ORDER BY revoked_at`, micros(since))
+}
+
 // RevokeFamily revokes a family at at; revoking twice keeps the first time.
 func (s *Store) RevokeFamily(ctx context.Context, id string, at time.Time) error {
 	return s.write(ctx, func(tx *sql.Tx) error {

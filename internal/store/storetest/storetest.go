@@ -34,6 +34,12 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Families/revoke", func(t *testing.T) { testRevokeFamily(t, open(t)) })
 	t.Run("SigningKeys/first_and_rotate", func(t *testing.T) { testSigningKeys(t, open(t)) })
 	t.Run("DeleteExpired", func(t *testing.T) { testDeleteExpired(t, open(t)) })
+	t.Run("Customers/list_filter_and_cursor", func(t *testing.T) { testListCustomers(t, open(t)) })
+	t.Run("Customers/update", func(t *testing.T) { testUpdateCustomer(t, open(t)) })
+	t.Run("Subscriptions/list_filter_and_cursor", func(t *testing.T) { testListSubscriptions(t, open(t)) })
+	t.Run("Prices/import_upsert_and_range", func(t *testing.T) { testPrices(t, open(t)) })
+	t.Run("Families/revoked_since", func(t *testing.T) { testRevokedFamilies(t, open(t)) })
+	t.Run("ServerKey/first_wins", func(t *testing.T) { testServerKey(t, open(t)) })
 }
 
 func ctx(t *testing.T) context.Context { return t.Context() }
@@ -164,7 +170,12 @@ func testSubscriptions(t *testing.T, s store.Store) {
 	seedOrg(t, s, "org_b")
 	must(t, s.CreateCustomer(ctx(t), domain.Customer{ID: "cus_1", OrgID: "org_a", Email: "a@example.com", Type: domain.CustomerPerson, CreatedAt: base}))
 	sub := domain.Subscription{ID: "sub_1", OrgID: "org_a", CustomerID: "cus_1", Status: domain.SubscriptionActive,
-		StartDate: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), CreatedAt: base}
+		Type: domain.SubscriptionFeedIn, Plan: "pln_1", Number: "4X44EMKX", EstimatedUsage: 3500,
+		Address: domain.Address{ID: "adr_1", Street: "Torstraße", HouseNumber: "119", Zip: "10115", City: "Berlin"},
+		Meter:   domain.Meter{ID: "mtr_1", Number: "1APA0195124010", Type: "smart", MeLo: "DE0000001234567890", MaLo: "50491310272"},
+		Payment: domain.PaymentMethod{ID: "pm_1", IBANMasked: "DE************6485", AccountHolder: "Max Mustermann"},
+		StartDate: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), EndDate: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
+		CreatedAt: base, UpdatedAt: base.Add(time.Second)}
 	must(t, s.CreateSubscription(ctx(t), sub))
 	got, err := s.GetSubscription(ctx(t), "sub_1")
 	must(t, err)
