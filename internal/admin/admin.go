@@ -17,14 +17,6 @@ import (
 	"github.com/nomosauth/nomosauth/internal/token"
 )
 
-// APIVersions are the Nomos API versions, oldest first (PRODUCT R6).
-func APIVersions() []string {
-	return []string{"2025-12-01.chucky", "2025-12-16.batman", "2026-01-29.edison", "2026-05-27.curie"}
-}
-
-// LatestAPIVersion is the default of new clients.
-func LatestAPIVersion() string { v := APIVersions(); return v[len(v)-1] }
-
 // Admin performs operator actions on a store.
 type Admin struct {
 	Store store.Store
@@ -79,6 +71,7 @@ type ClientSpec struct {
 	Scope        string // space-separated; empty means every scope
 	RedirectURIs []string
 	Public       bool
+	APIVersion   string // default API version; empty means the latest (PRODUCT R6)
 }
 
 // CreateClient creates a client and returns it with its secret, which
@@ -103,13 +96,20 @@ func (a *Admin) CreateClient(ctx context.Context, spec ClientSpec) (domain.Clien
 			return domain.Client{}, "", err
 		}
 	}
+	version := spec.APIVersion
+	if version == "" {
+		version = domain.LatestAPIVersion
+	}
+	if !domain.KnownAPIVersion(version) {
+		return domain.Client{}, "", problem.BadRequest("api version must be one of " + strings.Join(domain.APIVersions(), ", "))
+	}
 	id, err := a.IDs.ID(domain.PrefixClient)
 	if err != nil {
 		return domain.Client{}, "", err
 	}
 	now := a.Now().UTC()
 	c := domain.Client{ID: id, OrgID: spec.OrgID, Name: name, Public: spec.Public, Scopes: scopes,
-		RedirectURIs: spec.RedirectURIs, DefaultAPIVersion: LatestAPIVersion(), CreatedAt: now}
+		RedirectURIs: spec.RedirectURIs, DefaultAPIVersion: version, CreatedAt: now}
 	if c.RedirectURIs == nil {
 		c.RedirectURIs = []string{}
 	}
@@ -244,44 +244,6 @@ func (a *Admin) CreateCustomer(ctx context.Context, spec CustomerSpec) (domain.C
 		return domain.Customer{}, err
 	}
 	return c, nil
-}
-
-// SubscriptionSpec describes a subscription to create.
-type SubscriptionSpec struct {
-	CustomerID string
-	Status     domain.SubscriptionStatus // default active
-	StartDate  time.Time                 // default today (UTC)
-}
-
-// CreateSubscription creates a subscription for a customer.
-func (a *Admin) CreateSubscription(ctx context.Context, spec SubscriptionSpec) (domain.Subscription, error) {
-	cus, err := a.Store.GetCustomer(ctx, spec.CustomerID)
-	if err != nil {
-		return domain.Subscription{}, translate(err, "customer")
-	}
-	status := spec.Status
-	if status == "" {
-		status = domain.SubscriptionActive
-	}
-	switch status {
-	case domain.SubscriptionPending, domain.SubscriptionActive, domain.SubscriptionEnded:
-	default:
-		return domain.Subscription{}, problem.BadRequest("status must be pending, active or ended")
-	}
-	now := a.Now().UTC()
-	start := spec.StartDate
-	if start.IsZero() {
-		start = now
-	}
-	sub := domain.Subscription{OrgID: cus.OrgID, CustomerID: cus.ID, Status: status,
-		StartDate: time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC), CreatedAt: now}
-	if status == domain.SubscriptionEnded {
-		sub.EndDate = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	}
-	if sub.ID, err = a.IDs.ID(domain.PrefixSubscription); err != nil {
-		return domain.Subscription{}, err
-	}
-	return sub, translate(a.Store.CreateSubscription(ctx, sub), "subscription")
 }
 
 // EnsureSigningKey creates the first signing key when there is none. A

@@ -3,6 +3,9 @@ package admin
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
 )
 
 // DevSeed is what --dev created on an empty database (PRODUCT O1).
@@ -16,9 +19,10 @@ type DevSeed struct {
 }
 
 // SeedDev fills an empty database with a demo organization, a confidential
-// client, a customer and an active subscription. On a database that has any
-// organization it does nothing and reports false.
-func (a *Admin) SeedDev(ctx context.Context) (DevSeed, bool, error) {
+// client, a customer and an active subscription with a week of hourly prices
+// around today in loc (PRODUCT O1). On a database that has any organization
+// it does nothing and reports false.
+func (a *Admin) SeedDev(ctx context.Context, loc *time.Location) (DevSeed, bool, error) {
 	orgs, err := a.Store.ListOrgs(ctx)
 	if err != nil || len(orgs) > 0 {
 		return DevSeed{}, false, err
@@ -36,9 +40,16 @@ func (a *Admin) SeedDev(ctx context.Context) (DevSeed, bool, error) {
 	if err != nil {
 		return DevSeed{}, false, fmt.Errorf("seed customer: %w", err)
 	}
-	sub, err := a.CreateSubscription(ctx, SubscriptionSpec{CustomerID: cus.ID})
+	sub, err := a.CreateSubscription(ctx, SubscriptionSpec{CustomerID: cus.ID, EstimatedUsage: 3500,
+		Address: domain.Address{Street: "Torstraße", HouseNumber: "119", Zip: "10115", City: "Berlin"},
+		Meter:   domain.Meter{Number: "1APA0195124010", Type: "smart"},
+		IBAN:    "DE89 3704 0044 0532 0130 00", AccountHolder: "Max Mustermann"})
 	if err != nil {
 		return DevSeed{}, false, fmt.Errorf("seed subscription: %w", err)
+	}
+	today := a.Now().In(loc)
+	if err := a.ImportPrices(ctx, sub.ID, DemoPrices(today.AddDate(0, 0, -3), today.AddDate(0, 0, 3), loc)); err != nil {
+		return DevSeed{}, false, fmt.Errorf("seed prices: %w", err)
 	}
 	return DevSeed{OrgID: org.ID, ClientID: client.ID, ClientSecret: secret, CustomerID: cus.ID,
 		CustomerEmail: cus.Email, SubscriptionID: sub.ID}, true, nil

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -97,6 +99,7 @@ func runClientCreate(e env, args []string) int {
 			fs.StringVar(&spec.Name, "name", "", "client name, shown to customers")
 			fs.StringVar(&spec.Scope, "scope", "", `allowed scopes (default "read:* write:*")`)
 			fs.BoolVar(&spec.Public, "public", false, "public client: no secret, PKCE only")
+			fs.StringVar(&spec.APIVersion, "api-version", "", "default API version of its requests (default the latest)")
 			fs.Func("redirect-uri", "registered redirect URI (repeatable)", func(v string) error {
 				spec.RedirectURIs = append(spec.RedirectURIs, v)
 				return nil
@@ -211,16 +214,27 @@ func runCustomerCreate(e env, args []string) int {
 
 func runSubscriptionCreate(e env, args []string) int {
 	var spec admin.SubscriptionSpec
-	var status, start string
+	var status, typ, start string
 	return adminCommand(e, "subscription create", args,
 		func(fs *flagSet) {
 			fs.StringVar(&spec.CustomerID, "customer", "", "customer id")
 			fs.StringVar(&status, "status", "active", "pending, active or ended")
+			fs.StringVar(&typ, "type", "consumption", "consumption or feed_in")
 			fs.StringVar(&start, "start", "", "start date YYYY-MM-DD (default today)")
+			fs.StringVar(&spec.Plan, "plan", "", "plan id (default a new one)")
+			fs.Int64Var(&spec.EstimatedUsage, "estimated-usage", 0, "estimated yearly usage in kWh")
+			fs.StringVar(&spec.Address.Street, "street", "", "delivery address: street")
+			fs.StringVar(&spec.Address.HouseNumber, "house-number", "", "delivery address: house number")
+			fs.StringVar(&spec.Address.Zip, "zip", "", "delivery address: five-digit zip code")
+			fs.StringVar(&spec.Address.City, "city", "", "delivery address: city")
+			fs.StringVar(&spec.Meter.Number, "meter-number", "", "meter number")
+			fs.StringVar(&spec.Meter.Type, "meter-type", "smart", "smart or analog")
+			fs.StringVar(&spec.IBAN, "iban", "", "IBAN for SEPA direct debit (only its masked form is stored)")
+			fs.StringVar(&spec.AccountHolder, "account-holder", "", "bank account holder")
 		},
 		func() []string { return []string{"customer", spec.CustomerID} },
 		func(a *admin.Admin, cfg config.Config) int {
-			spec.Status = domain.SubscriptionStatus(status)
+			spec.Status, spec.Type = domain.SubscriptionStatus(status), domain.SubscriptionType(typ)
 			if start != "" {
 				d, err := time.Parse(time.DateOnly, start)
 				if err != nil {
@@ -235,6 +249,56 @@ func runSubscriptionCreate(e env, args []string) int {
 			}
 			return output(e, cfg, map[string]string{"id": sub.ID}, [][2]string{{"id", sub.ID}, {"status", string(sub.Status)}})
 		})
+}
+
+func runPricesImport(e env, args []string) int {
+	var subID, file string
+	return adminCommand(e, "prices import", args,
+		func(fs *flagSet) {
+			fs.StringVar(&subID, "subscription", "", "subscription id")
+			fs.StringVar(&file, "file", "", "CSV file with the header "+admin.PricesHeader+" (- for stdin)")
+		},
+		func() []string { return []string{"subscription", subID, "file", file} },
+		func(a *admin.Admin, cfg config.Config) int {
+			in := e.stdin
+			if file != "-" {
+				f, err := os.Open(file)
+				if err != nil {
+					return fail(e, err)
+				}
+				defer f.Close()
+				in = f
+			}
+			points, err := admin.ParsePrices(in)
+			if err != nil {
+				return fail(e, err)
+			}
+			if err := a.ImportPrices(e.ctx, subID, points); err != nil {
+				return fail(e, err)
+			}
+			first, last := points[0].Time, points[0].Time
+			for _, p := range points {
+				first, last = minTime(first, p.Time), maxTime(last, p.Time)
+			}
+			n := strconv.Itoa(len(points))
+			return output(e, cfg, map[string]any{"subscription": subID, "imported": len(points),
+				"first": first.Format(time.RFC3339), "last": last.Format(time.RFC3339)},
+				[][2]string{{"subscription", subID}, {"imported", n + " price points"}, {"from", first.Format(time.RFC3339)}, {"to", last.Format(time.RFC3339)}})
+		})
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func runKeysRotate(e env, args []string) int {

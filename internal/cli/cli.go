@@ -45,13 +45,14 @@ func commands() []command {
 		{"serve", "run the authorization server", runServe},
 		{"org create", "create an organization: --name", runOrgCreate},
 		{"org list", "list organizations", runOrgList},
-		{"client create", "create an Auth Client: --org --name [--redirect-uri URI]... [--scope \"read:* write:*\"] [--public]", runClientCreate},
+		{"client create", "create an Auth Client: --org --name [--redirect-uri URI]... [--scope \"read:* write:*\"] [--public] [--api-version V]", runClientCreate},
 		{"client list", "list clients [--org ORG]", runClientList},
 		{"client show", "show a client: --id", runClientShow},
 		{"client rotate-secret", "issue a new secret: --id [--overlap 24h]", runClientRotateSecret},
 		{"client disable", "disable a client at once: --id", runClientDisable},
 		{"customer create", "create a customer: --org --email [--first-name --last-name --company-name]", runCustomerCreate},
-		{"subscription create", "create a subscription: --customer [--status active] [--start YYYY-MM-DD]", runSubscriptionCreate},
+		{"subscription create", "create a subscription: --customer [--status active] [--type consumption] [--start YYYY-MM-DD] [address, meter and payment flags]", runSubscriptionCreate},
+		{"prices import", "import prices: --subscription --file prices.csv (" + admin.PricesHeader + ")", runPricesImport},
 		{"keys rotate", "make a new signing key; old keys stay published until their tokens expire", runKeysRotate},
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/admin"
+	"github.com/nomosauth/nomosauth/internal/api"
 	"github.com/nomosauth/nomosauth/internal/config"
 	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/server"
@@ -52,49 +53,100 @@ func newLogger(e env, level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: lv}))
 }
 
-func serve(e env, cfg config.Config) error {
+// app is a wired server, ready to listen.
+type app struct {
+	store   *sqlite.Store
+	handler http.Handler
+	tokens  *server.Tokens
+	maint   *server.Maintenance
+	log     *slog.Logger
+}
+
+// build opens the store and wires every surface from cfg. The caller
+// closes a.store.
+func build(e env, cfg config.Config) (a *app, err error) {
 	log := newLogger(e, cfg.LogLevel)
 	ctx := e.ctx
 	st, err := sqlite.Open(ctx, cfg.DB)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer st.Close()
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
 
 	ids := token.Generator{Rand: rand.Reader}
 	adm := &admin.Admin{Store: st, IDs: ids, Now: time.Now}
 	if err := adm.EnsureSigningKey(ctx, cfg.SigningAlg); err != nil {
-		return fmt.Errorf("signing key: %w", err)
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	berlin, err := time.LoadLocation(customerTimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("time zone: %w", err)
 	}
 	if cfg.Dev {
-		if err := seedDev(e, adm); err != nil {
-			return err
+		if err := seedDev(e, adm, berlin); err != nil {
+			return nil, err
 		}
+	}
+	candidate := make([]byte, 32)
+	rand.Read(candidate)
+	cursorKey, err := st.ServerKey(ctx, "cursor", candidate)
+	if err != nil {
+		return nil, fmt.Errorf("cursor key: %w", err)
 	}
 	keys, err := st.ListSigningKeys(ctx)
 	if err != nil {
-		return fmt.Errorf("load signing keys: %w", err)
+		return nil, fmt.Errorf("load signing keys: %w", err)
 	}
 	ring, err := token.NewKeyRing(keys, time.Now())
 	if err != nil {
-		return fmt.Errorf("load signing keys: %w", err)
+		return nil, fmt.Errorf("load signing keys: %w", err)
 	}
 	issuer := &token.Issuer{Ring: ring, Issuer: cfg.Issuer, Audience: cfg.Audience, IDs: ids}
-	srv := &server.Server{
-		Tokens: &server.Tokens{Store: st, Issuer: issuer, IDs: ids, Now: time.Now, Log: log,
-			RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RefreshRetryWindow},
-		Ring: ring, Store: st, Log: log, IssuerURL: cfg.Issuer,
-		HTTPS: httpx.HTTPSPolicy{TrustedProxies: cfg.TrustedProxies, AllowPlain: cfg.Dev,
-			Exempt: map[string]bool{server.PathHealth: true, server.PathReady: true}},
+	revoked := token.NewRevocations()
+	maint := &server.Maintenance{Store: st, Ring: ring, Now: time.Now, Log: log, KeyPoll: cfg.KeyPoll, Cleanup: cfg.CleanupInterval,
+		Revoked: revoked, RevocationPoll: cfg.RevocationPoll}
+	if err := maint.SyncRevocations(ctx); err != nil {
+		return nil, fmt.Errorf("load revocations: %w", err)
 	}
-	maint := &server.Maintenance{Store: st, Ring: ring, Now: time.Now, Log: log, KeyPoll: cfg.KeyPoll, Cleanup: cfg.CleanupInterval}
+	https := httpx.HTTPSPolicy{TrustedProxies: cfg.TrustedProxies, AllowPlain: cfg.Dev,
+		Exempt: map[string]bool{server.PathHealth: true, server.PathReady: true}}
+	rate, burst := float64(cfg.RateLimit), cfg.RateBurst
+	addrLimits := httpx.NewRateLimiter(float64(cfg.AddrRateLimit), 2*cfg.AddrRateLimit, time.Now)
+	protected := &api.API{Store: st, Verifier: issuer, Revoked: revoked, Limits: httpx.NewRateLimiter(rate, burst, time.Now),
+		AddrLimits: addrLimits, Addr: https.ClientAddr, CursorKey: cursorKey, ClientTTL: cfg.KeyPoll, Location: berlin, Now: time.Now, Log: log}
+	apiHandler := protected.Handler()
+	mounts := map[string]http.Handler{}
+	for _, p := range api.Paths {
+		mounts[p] = apiHandler
+	}
+	tokens := &server.Tokens{Store: st, Issuer: issuer, IDs: ids, Now: time.Now, Log: log,
+		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RefreshRetryWindow, Revoked: revoked,
+		ClientLimits: httpx.NewRateLimiter(rate, burst, time.Now), AddrLimits: addrLimits, Addr: https.ClientAddr}
+	srv := &server.Server{
+		Tokens: tokens,
+		Ring:   ring, Store: st, Log: log, IssuerURL: cfg.Issuer, HTTPS: https, Mounts: mounts,
+	}
 
+	return &app{store: st, handler: srv.Handler(), tokens: tokens, maint: maint, log: log}, nil
+}
+
+func serve(e env, cfg config.Config) error {
+	a, err := build(e, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	log, maint := a.log, a.maint
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           a.handler,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -119,7 +171,7 @@ func serve(e env, cfg config.Config) error {
 	select {
 	case err := <-served:
 		return err
-	case <-ctx.Done():
+	case <-e.ctx.Done():
 	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
@@ -131,9 +183,12 @@ func serve(e env, cfg config.Config) error {
 	return err
 }
 
+// customerTimeZone is where customers live: price periods are their local dates.
+const customerTimeZone = "Europe/Berlin"
+
 // seedDev fills an empty database and prints the demo credentials once (PRODUCT O1).
-func seedDev(e env, adm *admin.Admin) error {
-	seed, created, err := adm.SeedDev(e.ctx)
+func seedDev(e env, adm *admin.Admin, loc *time.Location) error {
+	seed, created, err := adm.SeedDev(e.ctx, loc)
 	if err != nil {
 		return fmt.Errorf("seed demo data: %w", err)
 	}
@@ -145,7 +200,7 @@ func seedDev(e env, adm *admin.Admin) error {
   client_id:      %s
   client_secret:  %s
   customer:       %s <%s>
-  subscription:   %s (active)
+  subscription:   %s (active, with a week of hourly prices)
 `, seed.OrgID, seed.ClientID, seed.ClientSecret, seed.CustomerID, seed.CustomerEmail, seed.SubscriptionID)
 	return nil
 }

@@ -34,6 +34,10 @@ type Config struct {
 	RefreshRetryWindow time.Duration
 	KeyPoll            time.Duration
 	CleanupInterval    time.Duration
+	RevocationPoll     time.Duration
+	RateLimit          int
+	RateBurst          int
+	AddrRateLimit      int
 	LogLevel           string
 }
 
@@ -58,6 +62,17 @@ func boolean(field func(*Config) *bool) func(*Config, string) error {
 			return fmt.Errorf("want true or false, got %q", v)
 		}
 		*field(c) = b
+		return nil
+	}
+}
+
+func integer(field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 1_000_000 {
+			return fmt.Errorf("want a whole number from 0 to 1000000, got %q", v)
+		}
+		*field(c) = n
 		return nil
 	}
 }
@@ -138,6 +153,10 @@ func Serve() []Setting {
 		{Flag: "refresh-retry-window", Env: "NOMOSAUTH_REFRESH_RETRY_WINDOW", Default: "10s", Help: "how long a just-rotated refresh token may be retried", apply: duration(func(c *Config) *time.Duration { return &c.RefreshRetryWindow })},
 		{Flag: "key-poll", Env: "NOMOSAUTH_KEY_POLL", Default: "5s", Help: "how often signing keys are reloaded from the database", apply: duration(func(c *Config) *time.Duration { return &c.KeyPoll })},
 		{Flag: "cleanup-interval", Env: "NOMOSAUTH_CLEANUP_INTERVAL", Default: "10m", Help: "how often expired rows are deleted", apply: duration(func(c *Config) *time.Duration { return &c.CleanupInterval })},
+		{Flag: "revocation-poll", Env: "NOMOSAUTH_REVOCATION_POLL", Default: "1s", Help: "how often revocations made by other processes are read from the database", apply: duration(func(c *Config) *time.Duration { return &c.RevocationPoll })},
+		{Flag: "rate-limit", Env: "NOMOSAUTH_RATE_LIMIT", Default: "10", Help: "requests per second per caller (client, or customer grant) on the API and per client on the token endpoint; 0 turns limits off", apply: integer(func(c *Config) *int { return &c.RateLimit })},
+		{Flag: "rate-burst", Env: "NOMOSAUTH_RATE_BURST", Default: "20", Help: "requests a caller may make at once before --rate-limit paces it", apply: integer(func(c *Config) *int { return &c.RateBurst })},
+		{Flag: "address-rate-limit", Env: "NOMOSAUTH_ADDRESS_RATE_LIMIT", Default: "50", Help: "requests per second per source address on the token endpoint and for API requests without a valid token; 0 turns it off", apply: integer(func(c *Config) *int { return &c.AddrRateLimit })},
 		{Flag: "log-level", Env: "NOMOSAUTH_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error", apply: str(func(c *Config) *string { return &c.LogLevel })},
 	}
 }
@@ -230,8 +249,11 @@ func (c *Config) Validate() error {
 	if c.RefreshRetryWindow < 0 || c.RefreshRetryWindow >= c.RefreshIdleTTL {
 		fail("--refresh-retry-window must be at least 0 and shorter than --refresh-idle-ttl")
 	}
-	if c.KeyPoll <= 0 || c.CleanupInterval <= 0 {
-		fail("--key-poll and --cleanup-interval must be positive")
+	if c.KeyPoll <= 0 || c.CleanupInterval <= 0 || c.RevocationPoll <= 0 {
+		fail("--key-poll, --cleanup-interval and --revocation-poll must be positive")
+	}
+	if c.RateLimit > 0 && c.RateBurst < 1 {
+		fail("--rate-burst must be at least 1")
 	}
 	if c.SMTPURL != "" {
 		u, err := url.Parse(c.SMTPURL)

@@ -17,6 +17,8 @@ type Envelope struct {
 	Docs             string `json:"docs"`
 	Error            string `json:"error,omitempty"`
 	ErrorDescription string `json:"error_description,omitempty"`
+	// Errors is the per-field breakdown of a validation failure.
+	Errors []problem.FieldError `json:"errors,omitempty"`
 }
 
 // WriteError is the one place an error becomes a response. A *problem.Error
@@ -39,7 +41,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 			w.Header().Add(k, v)
 		}
 	}
-	env := Envelope{Code: p.Code, Message: p.Message, RequestID: id, Docs: problem.DocsBase + p.Code}
+	env := Envelope{Code: p.Code, Message: p.Message, RequestID: id, Docs: problem.DocsBase + p.Code, Errors: p.Fields}
 	if p.OAuthError != "" {
 		env.Error, env.ErrorDescription = p.OAuthError, p.Message
 	}

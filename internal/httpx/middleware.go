@@ -146,7 +146,10 @@ func (p HTTPSPolicy) trustedPeer(remote string) bool {
 	if err != nil {
 		return false
 	}
-	addr = addr.Unmap()
+	return p.trusted(addr.Unmap())
+}
+
+func (p HTTPSPolicy) trusted(addr netip.Addr) bool {
 	for _, pfx := range p.TrustedProxies {
 		if pfx.Contains(addr) {
 			return true

@@ -32,7 +32,32 @@ type Error struct {
 	OAuthError string // RFC 6749 §5.2 error code, empty when not an OAuth error
 	Message    string
 	Header     http.Header
-	Cause      error
+	// Fields is the per-field breakdown of a validation failure; the envelope
+	// shows it from the structured-errors API version on (PRODUCT R6).
+	Fields []FieldError
+	Cause  error
+}
+
+// FieldError is one entry of the envelope's errors array: a zod-style issue
+// code (invalid_type, too_small, too_big, invalid_format, unrecognized_keys,
+// invalid_value, custom), the field's path and a message.
+type FieldError struct {
+	Code    string `json:"code"`
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Invalid is a 400 for a request whose fields failed validation. The message
+// names the first failure, as the Nomos API does ("invalid_type in 'end':
+// Required"); fields lists them all.
+func Invalid(fields ...FieldError) *Error {
+	msg := "Invalid request"
+	if len(fields) > 0 {
+		msg = fields[0].Code + " in '" + fields[0].Field + "': " + fields[0].Message
+	}
+	e := newError(http.StatusBadRequest, CodeBadRequest, "", msg)
+	e.Fields = fields
+	return e
 }
 
 func (e *Error) Error() string {

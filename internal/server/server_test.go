@@ -93,7 +93,7 @@ func newFixture(t testing.TB) *fixture {
 	f.issuer = &token.Issuer{Ring: ring, Issuer: testIssuer, Audience: testIssuer, IDs: ids}
 	srv := &Server{
 		Tokens: &Tokens{Store: st, Issuer: f.issuer, IDs: ids, Now: clk.Now, Log: log,
-			RefreshIdleTTL: 90 * 24 * time.Hour, RetryWindow: 10 * time.Second},
+			RefreshIdleTTL: 90 * 24 * time.Hour, RetryWindow: 10 * time.Second, Revoked: token.NewRevocations()},
 		Ring: ring, Store: st, Log: log, IssuerURL: testIssuer,
 		HTTPS: httpx.HTTPSPolicy{AllowPlain: true},
 	}

@@ -34,6 +34,15 @@ type Tokens struct {
 	Log            *slog.Logger
 	RefreshIdleTTL time.Duration // PRODUCT T5: default 90 days
 	RetryWindow    time.Duration // PRODUCT T5: default 10 s
+	// Revoked learns of families this process revokes, so their access
+	// tokens fail here at once (PRODUCT A11).
+	Revoked *token.Revocations
+	// ClientLimits and AddrLimits bound attempts per client id and per
+	// source address, so the endpoint cannot be used to grind secrets
+	// (PRODUCT R5). Addr resolves a request's source address.
+	ClientLimits *httpx.RateLimiter
+	AddrLimits   *httpx.RateLimiter
+	Addr         func(*http.Request) string
 }
 
 // Response is the token response of PRODUCT T4.
@@ -49,12 +58,22 @@ type Response struct {
 // mint, respond. The response leaves only after the refresh token it
 // carries is committed (PRODUCT S2).
 func (t *Tokens) ServeToken(w http.ResponseWriter, r *http.Request) error {
+	if t.AddrLimits != nil {
+		if err := t.AddrLimits.Take("addr:" + t.Addr(r)).Err(); err != nil {
+			return err
+		}
+	}
 	params, err := httpx.ReadParams(w, r, httpx.MaxParamsBody)
 	if err != nil {
 		return err
 	}
 	creds, err := oauth.ParseClientAuth(r.Header.Get("Authorization"), params)
 	if err != nil {
+		return err
+	}
+	limit := t.ClientLimits.Take("client:" + creds.ID)
+	limit.SetHeaders(w.Header())
+	if err := limit.Err(); err != nil {
 		return err
 	}
 	client, err := t.authenticate(r.Context(), creds)
@@ -154,6 +173,7 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 		return Response{}, fmt.Errorf("rotate refresh token: %w", err)
 	}
 	if rot.Verdict == domain.RefreshReuse {
+		t.Revoked.Add(rot.Family.ID, now)
 		// RFC 9700 §4.14.2: a used token came back; someone else may hold it.
 		t.Log.WarnContext(ctx, "refresh token reused after rotation; family revoked",
 			"request_id", httpx.RequestID(ctx), "family_id", rot.Family.ID, "client_id", client.ID)

@@ -171,9 +171,9 @@ func testSubscriptions(t *testing.T, s store.Store) {
 	must(t, s.CreateCustomer(ctx(t), domain.Customer{ID: "cus_1", OrgID: "org_a", Email: "a@example.com", Type: domain.CustomerPerson, CreatedAt: base}))
 	sub := domain.Subscription{ID: "sub_1", OrgID: "org_a", CustomerID: "cus_1", Status: domain.SubscriptionActive,
 		Type: domain.SubscriptionFeedIn, Plan: "pln_1", Number: "4X44EMKX", EstimatedUsage: 3500,
-		Address: domain.Address{ID: "adr_1", Street: "Torstraße", HouseNumber: "119", Zip: "10115", City: "Berlin"},
-		Meter:   domain.Meter{ID: "mtr_1", Number: "1APA0195124010", Type: "smart", MeLo: "DE0000001234567890", MaLo: "50491310272"},
-		Payment: domain.PaymentMethod{ID: "pm_1", IBANMasked: "DE************6485", AccountHolder: "Max Mustermann"},
+		Address:   domain.Address{ID: "adr_1", Street: "Torstraße", HouseNumber: "119", Zip: "10115", City: "Berlin"},
+		Meter:     domain.Meter{ID: "mtr_1", Number: "1APA0195124010", Type: "smart", MeLo: "DE0000001234567890", MaLo: "50491310272"},
+		Payment:   domain.PaymentMethod{ID: "pm_1", IBANMasked: "DE************6485", AccountHolder: "Max Mustermann"},
 		StartDate: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), EndDate: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
 		CreatedAt: base, UpdatedAt: base.Add(time.Second)}
 	must(t, s.CreateSubscription(ctx(t), sub))

@@ -1,0 +1,279 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+	_ "time/tzdata" // Europe/Berlin must resolve on machines without zoneinfo
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/problem"
+	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/token"
+)
+
+// Store is what the protected API reads and writes.
+type Store interface {
+	GetClient(ctx context.Context, id string) (domain.Client, error)
+	GetCustomer(ctx context.Context, id string) (domain.Customer, error)
+	ListCustomers(ctx context.Context, f store.CustomerFilter, p store.Page) ([]domain.Customer, error)
+	UpdateCustomer(ctx context.Context, c domain.Customer) error
+	GetSubscription(ctx context.Context, id string) (domain.Subscription, error)
+	ListSubscriptions(ctx context.Context, f store.SubscriptionFilter, p store.Page) ([]domain.Subscription, error)
+	ListPrices(ctx context.Context, subscriptionID string, from, to time.Time) ([]domain.PricePoint, error)
+}
+
+// Verifier checks an access token (token.Issuer).
+type Verifier interface {
+	Verify(raw string, now time.Time) (token.Claims, error)
+}
+
+// API serves the protected endpoints.
+type API struct {
+	Store    Store
+	Verifier Verifier
+	// Revoked holds the families whose access tokens are refused (PRODUCT A11).
+	Revoked *token.Revocations
+	// Limits is the per-caller rate limit (PRODUCT R5); AddrLimits, per
+	// source address, paces requests without a valid token.
+	Limits     *httpx.RateLimiter
+	AddrLimits *httpx.RateLimiter
+	// Addr resolves a request's source address.
+	Addr func(*http.Request) string
+	// CursorKey authenticates pagination cursors (PRODUCT R7).
+	CursorKey []byte
+	// ClientTTL bounds how long a client's settings (default API version,
+	// disabled flag) are cached: disabling a client stops its tokens here
+	// within this time.
+	ClientTTL time.Duration
+	// Location is the customers' local time zone, in which price periods
+	// are given (Europe/Berlin).
+	Location *time.Location
+	Now      func() time.Time
+	Log      *slog.Logger
+
+	clients sync.Map // client id → cachedClient
+}
+
+type cachedClient struct {
+	client domain.Client
+	err    error
+	at     time.Time
+}
+
+// Paths of the protected API, for mounting on the root mux.
+var Paths = []string{"/customers", "/customers/", "/subscriptions", "/subscriptions/"}
+
+// Caller is who a request acts for, from its verified access token.
+type Caller struct {
+	ClientID   string
+	OrgID      string
+	CustomerID string // set for customer tokens (PRODUCT T7)
+	FamilyID   string
+	Scopes     domain.Scopes
+	Version    string
+}
+
+// IsCustomer reports whether the token acts for one customer.
+func (c Caller) IsCustomer() bool { return c.CustomerID != "" }
+
+type callerKey struct{}
+
+func callerOf(ctx context.Context) Caller {
+	c, _ := ctx.Value(callerKey{}).(Caller)
+	return c
+}
+
+// Handler returns the protected API. Every request passes, in this order:
+// the version check (R6), the bearer check (R1) and revocation (A11), the
+// rate limit (R5), the scope rule (R2), then its route; tenant rules (R3)
+// live in the handlers' queries.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /customers", a.handle(a.listCustomers))
+	mux.Handle("GET /customers/{id}", a.handle(a.getCustomer))
+	mux.Handle("PATCH /customers/{id}", a.handle(a.patchCustomer))
+	mux.Handle("GET /subscriptions", a.handle(a.listSubscriptions))
+	mux.Handle("GET /subscriptions/{id}", a.handle(a.getSubscription))
+	mux.Handle("GET /subscriptions/{id}/prices", a.handle(a.getPrices))
+	routes := httpx.Routes(mux, a.Log)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		caller, err := a.admit(w, r)
+		if err != nil {
+			a.writeError(w, r, caller.Version, err)
+			return
+		}
+		routes.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, caller)))
+	})
+}
+
+// handle adapts a handler that returns its error.
+func (a *API) handle(h httpx.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			a.writeError(w, r, callerOf(r.Context()).Version, err)
+		}
+	})
+}
+
+// writeError drops the per-field breakdown for versions before it existed.
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, version string, err error) {
+	var p *problem.Error
+	if errors.As(err, &p) && len(p.Fields) > 0 && !StructuredErrors(version) {
+		p.Fields = nil
+	}
+	httpx.WriteError(w, r, a.Log, err)
+}
+
+// APIVersionHeader picks the API version (PRODUCT R6).
+const APIVersionHeader = "X-API-Version"
+
+// admit runs the checks every request passes before its route. The
+// returned caller carries the version to echo even when admission fails.
+func (a *API) admit(w http.ResponseWriter, r *http.Request) (Caller, error) {
+	now := a.Now()
+	requested, err := requestedVersion(r.Header)
+	if err != nil {
+		return Caller{}, err
+	}
+	caller, authErr := a.authenticate(r, now)
+	caller.Version = requested
+	if caller.Version == "" {
+		caller.Version = domain.LatestAPIVersion
+		if authErr == nil {
+			caller.Version = a.clientDefault(caller.ClientID)
+		}
+	}
+	w.Header().Set(APIVersionHeader, caller.Version)
+	// Answers hold one caller's data: no shared cache may keep them.
+	w.Header().Set("Cache-Control", "no-store")
+
+	var limit httpx.RateDecision
+	switch {
+	case authErr != nil:
+		limit = a.AddrLimits.Take("addr:" + a.Addr(r))
+	case caller.IsCustomer():
+		limit = a.Limits.Take("grant:" + caller.FamilyID) // one bucket per customer grant
+	default:
+		limit = a.Limits.Take("client:" + caller.ClientID)
+	}
+	limit.SetHeaders(w.Header())
+	if authErr != nil {
+		return caller, authErr
+	}
+	if err := limit.Err(); err != nil {
+		return caller, err
+	}
+	return caller, checkScope(r.Method, caller)
+}
+
+// requestedVersion reads X-API-Version: absent is "", unknown is a 400.
+func requestedVersion(h http.Header) (string, error) {
+	vs := h.Values(APIVersionHeader)
+	switch {
+	case len(vs) == 0:
+		return "", nil
+	case len(vs) > 1:
+		return "", problem.BadRequest(APIVersionHeader + " is repeated")
+	}
+	v := strings.TrimSpace(vs[0])
+	if !domain.KnownAPIVersion(v) {
+		return "", problem.BadRequest("Unknown API version " + problem.Quote(v) + "; supported: " + strings.Join(domain.APIVersions(), ", "))
+	}
+	return v, nil
+}
+
+// authenticate is PRODUCT R1: the token only from Authorization: Bearer,
+// verified (signature, typ, iss, aud, exp, nbf), its family not revoked and
+// its client still enabled.
+func (a *API) authenticate(r *http.Request, now time.Time) (Caller, error) {
+	raw, err := bearerToken(r)
+	if err != nil {
+		return Caller{}, err
+	}
+	claims, err := a.Verifier.Verify(raw, now)
+	if err != nil {
+		return Caller{}, problem.InvalidToken("The access token is invalid or expired").WithCause(err)
+	}
+	if a.Revoked.Revoked(claims.FamilyID) {
+		return Caller{}, problem.InvalidToken("The access token has been revoked")
+	}
+	client, err := a.client(r.Context(), claims.ClientID, now)
+	if err != nil {
+		return Caller{}, err
+	}
+	if client.Disabled || client.OrgID != claims.OrgID {
+		return Caller{}, problem.InvalidToken("The access token's client is disabled")
+	}
+	scopes := domain.Scopes(strings.Fields(claims.Scope)).Canonical()
+	return Caller{ClientID: claims.ClientID, OrgID: claims.OrgID, CustomerID: claims.CustomerID,
+		FamilyID: claims.FamilyID, Scopes: scopes}, nil
+}
+
+func bearerToken(r *http.Request) (string, error) {
+	hs := r.Header.Values("Authorization")
+	if len(hs) == 0 {
+		if r.URL.Query().Has("access_token") {
+			return "", problem.InvalidToken("Send the access token in the Authorization header, not the URL")
+		}
+		return "", problem.InvalidToken("An access token is required in the Authorization header: Bearer TOKEN")
+	}
+	if len(hs) > 1 {
+		return "", problem.InvalidToken("The Authorization header is repeated")
+	}
+	scheme, raw, ok := strings.Cut(hs[0], " ")
+	raw = strings.TrimSpace(raw)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || raw == "" || strings.ContainsAny(raw, " \t") {
+		return "", problem.InvalidToken("The Authorization header must be: Bearer TOKEN")
+	}
+	return raw, nil
+}
+
+// client loads a client through a short-lived cache: the hot path reads no
+// database, and a change reaches it within ClientTTL.
+func (a *API) client(ctx context.Context, id string, now time.Time) (domain.Client, error) {
+	if v, ok := a.clients.Load(id); ok {
+		if c := v.(cachedClient); now.Sub(c.at) < a.ClientTTL {
+			return c.client, c.err
+		}
+	}
+	c, err := a.Store.GetClient(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		err = problem.InvalidToken("The access token's client no longer exists")
+	case err != nil:
+		return domain.Client{}, fmt.Errorf("load client: %w", err) // not cached
+	}
+	a.clients.Store(id, cachedClient{client: c, err: err, at: now})
+	return c, err
+}
+
+// clientDefault is the client's default version, or the latest when the
+// client cannot be read.
+func (a *API) clientDefault(id string) string {
+	if v, ok := a.clients.Load(id); ok {
+		if d := v.(cachedClient).client.DefaultAPIVersion; domain.KnownAPIVersion(d) {
+			return d
+		}
+	}
+	return domain.LatestAPIVersion
+}
+
+// checkScope is PRODUCT R2: reads need read:*, everything else write:*.
+// Customer tokens are read-only whatever they hold (PRODUCT T7, R3).
+func checkScope(method string, c Caller) error {
+	need := domain.ScopeWrite
+	if method == http.MethodGet || method == http.MethodHead {
+		need = domain.ScopeRead
+	}
+	if !c.Scopes.Has(need) || (need == domain.ScopeWrite && c.IsCustomer()) {
+		return problem.InsufficientScope(need)
+	}
+	return nil
+}

@@ -1,0 +1,208 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/problem"
+	"github.com/nomosauth/nomosauth/internal/store"
+)
+
+// SubscriptionItemJSON is a subscription in a list: related objects by id.
+type SubscriptionItemJSON struct {
+	Object         string          `json:"object"`
+	ID             string          `json:"id"`
+	Plan           string          `json:"plan"`
+	Customer       string          `json:"customer"`
+	Address        string          `json:"address"`
+	Meter          string          `json:"meter"`
+	PaymentMethod  string          `json:"payment_method"`
+	Supplier       *string         `json:"supplier"`
+	Number         *string         `json:"number"`
+	Status         string          `json:"status"`
+	EstimatedUsage int64           `json:"estimated_usage"`
+	CreatedAt      string          `json:"created_at"`
+	UpdatedAt      string          `json:"updated_at"`
+	StartAt        *string         `json:"start_at"`
+	TerminatedAt   *string         `json:"terminated_at"`
+	EndAt          *string         `json:"end_at"`
+	Metadata       *map[string]any `json:"metadata"`
+	Type           string          `json:"type"`
+	BillingAddress string          `json:"billing_address"`
+}
+
+// SubscriptionJSON is the Nomos Subscription object: related objects expanded.
+type SubscriptionJSON struct {
+	Object         string            `json:"object"`
+	ID             string            `json:"id"`
+	Plan           string            `json:"plan"`
+	Customer       CustomerJSON      `json:"customer"`
+	Address        AddressJSON       `json:"address"`
+	Meter          MeterJSON         `json:"meter"`
+	PaymentMethod  PaymentMethodJSON `json:"payment_method"`
+	Supplier       *string           `json:"supplier"`
+	Number         *string           `json:"number"`
+	Status         string            `json:"status"`
+	EstimatedUsage int64             `json:"estimated_usage"`
+	CreatedAt      string            `json:"created_at"`
+	UpdatedAt      string            `json:"updated_at"`
+	StartAt        *string           `json:"start_at"`
+	TerminatedAt   *string           `json:"terminated_at"`
+	EndAt          *string           `json:"end_at"`
+	Metadata       *map[string]any   `json:"metadata"`
+	Type           string            `json:"type"`
+	BillingAddress AddressJSON       `json:"billing_address"`
+}
+
+// AddressJSON is the Nomos Address object.
+type AddressJSON struct {
+	Object      string `json:"object"`
+	ID          string `json:"id"`
+	Street      string `json:"street"`
+	HouseNumber string `json:"house_number"`
+	Zip         string `json:"zip"`
+	City        string `json:"city"`
+	CreatedAt   string `json:"created_at"`
+}
+
+// MeterJSON is the Nomos Meter object.
+type MeterJSON struct {
+	Object    string  `json:"object"`
+	ID        string  `json:"id"`
+	MeLo      *string `json:"melo"`
+	Number    string  `json:"number"`
+	Type      string  `json:"type"`
+	MaLo      *string `json:"malo"`
+	CreatedAt string  `json:"created_at"`
+}
+
+// PaymentMethodJSON is the Nomos PaymentMethod object (SEPA direct debit).
+type PaymentMethodJSON struct {
+	Object    string   `json:"object"`
+	ID        string   `json:"id"`
+	Type      string   `json:"type"`
+	SEPADebit SEPAJSON `json:"sepa_debit"`
+	CreatedAt string   `json:"created_at"`
+}
+
+// SEPAJSON is a payment method's SEPA details, the IBAN masked.
+type SEPAJSON struct {
+	IBAN          string `json:"iban"`
+	AccountHolder string `json:"account_holder"`
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func subscriptionItemJSON(s domain.Subscription) SubscriptionItemJSON {
+	return SubscriptionItemJSON{Object: "subscription", ID: s.ID, Plan: s.Plan, Customer: s.CustomerID,
+		Address: s.Address.ID, Meter: s.Meter.ID, PaymentMethod: s.Payment.ID, Number: optional(s.Number),
+		Status: string(s.Status), EstimatedUsage: s.EstimatedUsage,
+		CreatedAt: s.CreatedAt.UTC().Format(timeLayout), UpdatedAt: updatedAt(s).UTC().Format(timeLayout),
+		StartAt: instant(s.StartDate), EndAt: instant(s.EndDate), Type: string(s.Type), BillingAddress: s.Address.ID}
+}
+
+func subscriptionJSON(s domain.Subscription, c domain.Customer) SubscriptionJSON {
+	created := s.CreatedAt.UTC().Format(timeLayout)
+	addr := AddressJSON{Object: "address", ID: s.Address.ID, Street: s.Address.Street, HouseNumber: s.Address.HouseNumber,
+		Zip: s.Address.Zip, City: s.Address.City, CreatedAt: created}
+	return SubscriptionJSON{Object: "subscription", ID: s.ID, Plan: s.Plan, Customer: customerJSON(c), Address: addr,
+		Meter: MeterJSON{Object: "meter", ID: s.Meter.ID, MeLo: optional(s.Meter.MeLo), Number: s.Meter.Number,
+			Type: s.Meter.Type, MaLo: optional(s.Meter.MaLo), CreatedAt: created},
+		PaymentMethod: PaymentMethodJSON{Object: "payment_method", ID: s.Payment.ID, Type: "sepa_debit",
+			SEPADebit: SEPAJSON{IBAN: s.Payment.IBANMasked, AccountHolder: s.Payment.AccountHolder}, CreatedAt: created},
+		Number: optional(s.Number), Status: string(s.Status), EstimatedUsage: s.EstimatedUsage,
+		CreatedAt: created, UpdatedAt: updatedAt(s).UTC().Format(timeLayout),
+		StartAt: instant(s.StartDate), EndAt: instant(s.EndDate), Type: string(s.Type), BillingAddress: addr}
+}
+
+func updatedAt(s domain.Subscription) time.Time {
+	if s.UpdatedAt.IsZero() {
+		return s.CreatedAt
+	}
+	return s.UpdatedAt
+}
+
+func subscriptionCursor(s domain.Subscription) store.Cursor {
+	return store.Cursor{CreatedAt: s.CreatedAt, ID: s.ID}
+}
+
+// visibleSubscription loads a subscription the caller may see (PRODUCT
+// R3): its organization's, or, for a customer token, only that customer's;
+// feed-in only from the version that has it (PRODUCT R6).
+func (a *API) visibleSubscription(r *http.Request, id string) (domain.Subscription, error) {
+	caller := callerOf(r.Context())
+	s, err := a.Store.GetSubscription(r.Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return s, problem.NotFound()
+	case err != nil:
+		return s, err
+	case s.OrgID != caller.OrgID,
+		caller.IsCustomer() && s.CustomerID != caller.CustomerID,
+		s.Type == domain.SubscriptionFeedIn && !FeedInVisible(caller.Version):
+		return domain.Subscription{}, problem.NotFound()
+	}
+	return s, nil
+}
+
+var subscriptionStatuses = []string{string(domain.SubscriptionPending), string(domain.SubscriptionActive), string(domain.SubscriptionEnded)}
+
+// listSubscriptions is GET /subscriptions, with filter[status][eq] and
+// filter[customer][eq].
+func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request) error {
+	q, err := readQuery(r.URL.RawQuery, "limit", "cursor", "filter[status][eq]", "filter[customer][eq]")
+	if err != nil {
+		return err
+	}
+	caller := callerOf(r.Context())
+	f := store.SubscriptionFilter{OrgID: caller.OrgID, CustomerID: caller.CustomerID, Status: domain.SubscriptionStatus(q.Get("filter[status][eq]"))}
+	if f.Status != "" && !slices.Contains(subscriptionStatuses, string(f.Status)) {
+		return problem.Invalid(problem.FieldError{Code: "invalid_value", Field: "filter[status][eq]", Message: "Expected one of " + strings.Join(subscriptionStatuses, ", ")})
+	}
+	// A customer token filtering on another customer sees the empty list
+	// that a missing customer gives (PRODUCT R3).
+	others := false
+	if cus := q.Get("filter[customer][eq]"); cus != "" {
+		others = caller.IsCustomer() && cus != caller.CustomerID
+		f.CustomerID = cus
+	}
+	if !FeedInVisible(caller.Version) {
+		f.ExcludeType = domain.SubscriptionFeedIn
+	}
+	lq, err := a.parseList(q, strings.Join([]string{"subscriptions", f.OrgID, f.CustomerID, string(f.Status), string(f.ExcludeType)}, "\x00"))
+	if err != nil {
+		return err
+	}
+	var rows []domain.Subscription
+	if !others {
+		if rows, err = a.Store.ListSubscriptions(r.Context(), f, lq.fetchPage()); err != nil {
+			return err
+		}
+	}
+	httpx.WriteJSON(w, http.StatusOK, page(a, lq, rows, subscriptionCursor, subscriptionItemJSON))
+	return nil
+}
+
+// getSubscription is GET /subscriptions/{id}, with the customer expanded.
+func (a *API) getSubscription(w http.ResponseWriter, r *http.Request) error {
+	s, err := a.visibleSubscription(r, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	c, err := a.Store.GetCustomer(r.Context(), s.CustomerID)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, subscriptionJSON(s, c))
+	return nil
+}
