@@ -164,11 +164,11 @@ func (a *API) admit(w http.ResponseWriter, r *http.Request) (Caller, error) {
 		limit = a.Limits.Take("client:" + caller.ClientID)
 	}
 	limit.SetHeaders(w.Header())
-	if authErr != nil {
-		return caller, authErr
-	}
 	if err := limit.Err(); err != nil {
 		return caller, err
+	}
+	if authErr != nil {
+		return caller, authErr
 	}
 	return caller, checkScope(r.Method, caller)
 }

@@ -91,7 +91,7 @@ func (a *API) openCursor(raw string, fingerprint [8]byte) (store.Cursor, error) 
 	if len(raw) > maxCursorLen {
 		return store.Cursor{}, bad
 	}
-	buf, err := base64.RawURLEncoding.DecodeString(raw)
+	buf, err := base64.RawURLEncoding.Strict().DecodeString(raw) // one encoding per cursor
 	if err != nil || len(buf) < cursorHeader+1+cursorTagLen || buf[0] != cursorVersion {
 		return store.Cursor{}, bad
 	}

@@ -147,7 +147,7 @@ func (a *API) patchCustomer(w http.ResponseWriter, r *http.Request) error {
 // printable characters after trimming.
 func checkName(field string, raw json.RawMessage) (string, *problem.FieldError) {
 	var v string
-	if err := json.Unmarshal(raw, &v); err != nil {
+	if err := json.Unmarshal(raw, &v); err != nil || jsonKind(raw) != "string" {
 		return "", &problem.FieldError{Code: "invalid_type", Field: field, Message: "Expected string, received " + jsonKind(raw)}
 	}
 	v = strings.TrimSpace(v)

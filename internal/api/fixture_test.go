@@ -1,0 +1,230 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/admin"
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/store/sqlite"
+	"github.com/nomosauth/nomosauth/internal/token"
+)
+
+const testIssuer = "https://auth.example"
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// fixture is the API on a loopback httptest server over a SQLite file, with
+// two organizations:
+//
+//	org A: clients full (read+write), reader (read only), old (default
+//	       version chucky); customers cus1 (subs active consumption, feed_in,
+//	       ended) and cus2 (one active sub); prices for cus1's active sub.
+//	org B: client b; customer bcus with one sub.
+type fixture struct {
+	t       testing.TB
+	clock   *clock
+	store   *sqlite.Store
+	admin   *admin.Admin
+	issuer  *token.Issuer
+	revoked *token.Revocations
+	api     *API
+	srv     *httptest.Server
+
+	orgA, orgB                 string
+	full, reader, old, clientB domain.Client
+	cus1, cus2, bcus           domain.Customer
+	sub1, subFeed, subEnded    domain.Subscription
+	sub2, subB                 domain.Subscription
+}
+
+func newFixture(t testing.TB, limits *httpx.RateLimiter) *fixture {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "api.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clk := &clock{now: time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC)}
+	ids := token.Generator{Rand: rand.Reader}
+	adm := &admin.Admin{Store: st, IDs: ids, Now: clk.Now}
+	ctx := t.Context()
+	check := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(adm.EnsureSigningKey(ctx, token.AlgES256))
+	keys, err := st.ListSigningKeys(ctx)
+	check(err)
+	ring, err := token.NewKeyRing(keys, clk.Now())
+	check(err)
+	f := &fixture{t: t, clock: clk, store: st, admin: adm, revoked: token.NewRevocations(),
+		issuer: &token.Issuer{Ring: ring, Issuer: testIssuer, Audience: testIssuer, IDs: ids}}
+
+	orgA, err := adm.CreateOrg(ctx, "Org A")
+	check(err)
+	orgB, err := adm.CreateOrg(ctx, "Org B")
+	check(err)
+	f.orgA, f.orgB = orgA.ID, orgB.ID
+	client := func(org, name, scope, version string) domain.Client {
+		c, _, err := adm.CreateClient(ctx, admin.ClientSpec{OrgID: org, Name: name, Scope: scope, APIVersion: version})
+		check(err)
+		return c
+	}
+	f.full = client(f.orgA, "Full", "", "")
+	f.reader = client(f.orgA, "Reader", "read:*", "")
+	f.old = client(f.orgA, "Old", "", domain.VersionChucky)
+	f.clientB = client(f.orgB, "B", "", "")
+	customer := func(org, email string, company string) domain.Customer {
+		clk.Advance(time.Second) // distinct created_at: lists are newest first
+		c, err := adm.CreateCustomer(ctx, admin.CustomerSpec{OrgID: org, Email: email, FirstName: "Max", LastName: "Mustermann", CompanyName: company})
+		check(err)
+		return c
+	}
+	f.cus1 = customer(f.orgA, "one@a.example", "")
+	f.cus2 = customer(f.orgA, "two@a.example", "Zwei GmbH")
+	f.bcus = customer(f.orgB, "b@b.example", "")
+	sub := func(cus string, status domain.SubscriptionStatus, typ domain.SubscriptionType) domain.Subscription {
+		clk.Advance(time.Second)
+		s, err := adm.CreateSubscription(ctx, admin.SubscriptionSpec{CustomerID: cus, Status: status, Type: typ})
+		check(err)
+		return s
+	}
+	f.sub1 = sub(f.cus1.ID, domain.SubscriptionActive, "")
+	f.subFeed = sub(f.cus1.ID, domain.SubscriptionActive, domain.SubscriptionFeedIn)
+	f.subEnded = sub(f.cus1.ID, domain.SubscriptionEnded, "")
+	f.sub2 = sub(f.cus2.ID, domain.SubscriptionActive, "")
+	f.subB = sub(f.bcus.ID, domain.SubscriptionActive, "")
+
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	check(err)
+	f.api = &API{Store: st, Verifier: f.issuer, Revoked: f.revoked, Limits: limits, Addr: httpx.HTTPSPolicy{}.ClientAddr,
+		CursorKey: []byte("0123456789abcdef0123456789abcdef"), ClientTTL: 5 * time.Second, Location: berlin, Now: clk.Now,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := f.api.Handler()
+	mux := http.NewServeMux()
+	for _, p := range Paths {
+		mux.Handle(p, h)
+	}
+	f.srv = httptest.NewServer(httpx.Chain(mux, httpx.WithRequestID))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// token mints an access token as the token endpoint would.
+func (f *fixture) token(c domain.Client, customerID, scope string) string {
+	f.t.Helper()
+	fam, err := f.admin.IDs.ID(domain.PrefixFamily)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	raw, err := f.issuer.Mint(token.Grant{ClientID: c.ID, OrgID: c.OrgID, CustomerID: customerID, FamilyID: fam, Scope: scope}, f.clock.Now())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return raw
+}
+
+func (f *fixture) orgToken() string  { return f.token(f.full, "", "read:* write:*") }
+func (f *fixture) readToken() string { return f.token(f.reader, "", "read:*") }
+func (f *fixture) cus1Token() string { return f.token(f.full, f.cus1.ID, "read:*") }
+func (f *fixture) orgBToken() string { return f.token(f.clientB, "", "read:* write:*") }
+
+type result struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+// call sends a request; headers are name, value pairs.
+func (f *fixture) call(method, path, bearer, body string, headers ...string) result {
+	f.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, f.srv.URL+path, rd)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Add(headers[i], headers[i+1])
+	}
+	resp, err := f.srv.Client().Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := result{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &r.body); err != nil {
+			f.t.Fatalf("%s %s: bad JSON %q", method, path, raw)
+		}
+	}
+	return r
+}
+
+// wantError checks status, envelope (PRODUCT R4) and, when given, the OAuth error.
+func wantError(t *testing.T, r result, status int, code, oauthErr string) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)
+	}
+	if r.body["code"] != code || r.body["message"] == "" || r.body["requestId"] != r.header.Get("X-Request-Id") ||
+		r.body["docs"] != "https://docs.nomos.energy/api-references/errors/"+code {
+		t.Fatalf("envelope %s, want code %s with message, requestId and docs", r.raw, code)
+	}
+	if got, _ := r.body["error"].(string); got != oauthErr {
+		t.Fatalf("OAuth error %q, want %q: %s", got, oauthErr, r.raw)
+	}
+}
+
+func items(t *testing.T, r result) []string {
+	t.Helper()
+	if r.status != http.StatusOK || r.body["object"] != "list" {
+		t.Fatalf("want a list, got %d %s", r.status, r.raw)
+	}
+	var ids []string
+	for _, it := range r.body["items"].([]any) {
+		ids = append(ids, it.(map[string]any)["id"].(string))
+	}
+	return ids
+}
+
+func eq(t *testing.T, got, want any) {
+	t.Helper()
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}

@@ -1,0 +1,183 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+)
+
+func TestCustomerShapes(t *testing.T) {
+	f := newFixture(t, nil)
+	r := f.call(http.MethodGet, "/customers/"+f.cus2.ID, f.orgToken(), "")
+	for _, field := range []string{"object", "id", "type", "first_name", "last_name", "company_name", "email", "created_at"} {
+		if _, ok := r.body[field]; !ok {
+			t.Fatalf("company customer lacks %s: %s", field, r.raw)
+		}
+	}
+	eq(t, r.body["type"], "company")
+	eq(t, r.body["created_at"], f.cus2.CreatedAt.Format(timeLayout))
+	person := f.call(http.MethodGet, "/customers/"+f.cus1.ID, f.orgToken(), "")
+	if _, ok := person.body["company_name"]; ok || person.body["type"] != "person" {
+		t.Fatalf("person: %s", person.raw)
+	}
+}
+
+func TestPatchCustomer(t *testing.T) {
+	f := newFixture(t, nil)
+	org := f.orgToken()
+	t.Run("updates_and_returns", func(t *testing.T) {
+		r := f.call(http.MethodPatch, "/customers/"+f.cus2.ID, org, `{"first_name":"  Erika ","company_name":"Drei GmbH"}`)
+		eq(t, r.status, http.StatusOK)
+		eq(t, r.body["first_name"], "Erika")
+		eq(t, r.body["last_name"], "Mustermann")
+		eq(t, r.body["company_name"], "Drei GmbH")
+		got, _ := f.store.GetCustomer(t.Context(), f.cus2.ID)
+		eq(t, got.FirstName+"/"+got.CompanyName, "Erika/Drei GmbH")
+	})
+	t.Run("empty_object_changes_nothing", func(t *testing.T) {
+		eq(t, f.call(http.MethodPatch, "/customers/"+f.cus1.ID, org, `{}`).status, http.StatusOK)
+	})
+	for _, tc := range []struct {
+		name, body, contentType string
+		field, code             string // of the first per-field error; empty when none
+	}{
+		{"number", `{"first_name":42}`, "", "first_name", "invalid_type"},
+		{"null", `{"last_name":null}`, "", "last_name", "invalid_type"},
+		{"empty", `{"first_name":"  "}`, "", "first_name", "too_small"},
+		{"too_long", `{"first_name":"` + strings.Repeat("ä", 101) + `"}`, "", "first_name", "too_big"},
+		{"control_characters", `{"first_name":"Max\u0000"}`, "", "first_name", "invalid_format"},
+		{"unknown_field", `{"email":"x@example.com"}`, "", "email", "unrecognized_keys"},
+		{"company_name_on_person", `{"company_name":"X GmbH"}`, "", "company_name", "invalid_value"},
+		{"repeated_key", `{"first_name":"A","first_name":"B"}`, "", "first_name", "invalid_type"},
+		{"one_bad_field_spoils_all", `{"first_name":"Good","last_name":7}`, "", "last_name", "invalid_type"},
+		{"not_an_object", `["first_name"]`, "", "", ""},
+		{"malformed", `{"first_name":`, "", "", ""},
+		{"trailing_data", `{"first_name":"A"} {}`, "", "", ""},
+		{"form_body", `first_name=A`, "application/x-www-form-urlencoded", "", ""},
+		{"too_large", `{"first_name":"` + strings.Repeat("a", maxPatchBody) + `"}`, "", "", ""},
+	} {
+		t.Run("S4/"+tc.name, func(t *testing.T) {
+			before, _ := f.store.GetCustomer(t.Context(), f.cus1.ID)
+			var r result
+			if tc.contentType != "" {
+				r = f.call(http.MethodPatch, "/customers/"+f.cus1.ID, org, tc.body, "Content-Type", tc.contentType)
+			} else {
+				r = f.call(http.MethodPatch, "/customers/"+f.cus1.ID, org, tc.body)
+			}
+			wantError(t, r, http.StatusBadRequest, "BAD_REQUEST", "")
+			if tc.field != "" {
+				errs, _ := r.body["errors"].([]any)
+				if len(errs) == 0 {
+					t.Fatalf("no errors array: %s", r.raw)
+				}
+				first := errs[0].(map[string]any)
+				eq(t, first["field"], tc.field)
+				eq(t, first["code"], tc.code)
+			}
+			after, _ := f.store.GetCustomer(t.Context(), f.cus1.ID)
+			eq(t, after, before)
+		})
+	}
+}
+
+func TestSubscriptionShapes(t *testing.T) {
+	f := newFixture(t, nil)
+	org := f.orgToken()
+	list := f.call(http.MethodGet, "/subscriptions?limit=1", org, "")
+	item := list.body["items"].([]any)[0].(map[string]any)
+	detail := f.call(http.MethodGet, "/subscriptions/"+f.sub2.ID, org, "")
+	// Every field the OpenAPI document requires.
+	for _, field := range []string{"object", "id", "plan", "customer", "address", "meter", "payment_method", "status",
+		"estimated_usage", "created_at", "updated_at", "type", "billing_address"} {
+		if _, ok := item[field]; !ok {
+			t.Errorf("list item lacks %s", field)
+		}
+		if _, ok := detail.body[field]; !ok {
+			t.Errorf("subscription lacks %s", field)
+		}
+	}
+	eq(t, item["customer"], f.cus2.ID)
+	eq(t, detail.body["customer"].(map[string]any)["id"], f.cus2.ID)
+	eq(t, detail.body["payment_method"].(map[string]any)["type"], "sepa_debit")
+	eq(t, detail.body["status"], "active")
+	if !strings.HasPrefix(detail.body["plan"].(string), domain.PrefixPlan) {
+		t.Fatalf("plan %v", detail.body["plan"])
+	}
+}
+
+func TestPrices(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := t.Context()
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	// 2026-03-29 is the spring clock change in Berlin: a 23-hour day.
+	var points []domain.PricePoint
+	for ts := time.Date(2026, 3, 28, 23, 0, 0, 0, time.UTC); ts.Before(time.Date(2026, 3, 30, 0, 0, 0, 0, time.UTC)); ts = ts.Add(time.Hour) {
+		points = append(points, domain.PricePoint{Time: ts, Electricity: 87700, Grid: 94700, Levies: 62000})
+	}
+	if err := f.admin.ImportPrices(ctx, f.sub1.ID, points); err != nil {
+		t.Fatal(err)
+	}
+	quarter := []domain.PricePoint{{Time: time.Date(2026, 4, 1, 10, 0, 0, 0, time.UTC), Electricity: 1}, {Time: time.Date(2026, 4, 1, 10, 15, 0, 0, time.UTC), Electricity: 2}}
+	if err := f.admin.ImportPrices(ctx, f.sub1.ID, quarter); err != nil {
+		t.Fatal(err)
+	}
+	cus := f.cus1Token()
+	t.Run("local_day_with_clock_change", func(t *testing.T) {
+		r := f.call(http.MethodGet, "/subscriptions/"+f.sub1.ID+"/prices?start=2026-03-29&end=2026-03-29", cus, "")
+		eq(t, r.status, http.StatusOK)
+		its := r.body["items"].([]any)
+		eq(t, len(its), 23)
+		firstItem := its[0].(map[string]any)
+		eq(t, firstItem["timestamp"], time.Date(2026, 3, 29, 0, 0, 0, 0, berlin).UTC().Format(time.RFC3339))
+		eq(t, firstItem["amount"], 24.44)
+		eq(t, firstItem["components"], []any{map[string]any{"type": "electricity", "amount": 8.77}, map[string]any{"type": "grid", "amount": 9.47}, map[string]any{"type": "levies", "amount": 6.2}})
+		for _, field := range []string{"object", "subscription", "period", "unit", "currency", "resolution", "reference", "items"} {
+			if _, ok := r.body[field]; !ok {
+				t.Errorf("price lacks %s", field)
+			}
+		}
+		eq(t, r.body["resolution"], "hourly")
+		eq(t, r.body["period"], map[string]any{"start": "2026-03-29", "end": "2026-03-29"})
+	})
+	t.Run("quarter_hours", func(t *testing.T) {
+		r := f.call(http.MethodGet, "/subscriptions/"+f.sub1.ID+"/prices?start=2026-04-01&end=2026-04-01", cus, "")
+		eq(t, r.body["resolution"], "15min")
+		eq(t, len(r.body["items"].([]any)), 2)
+	})
+	t.Run("no_points_is_empty_list", func(t *testing.T) {
+		r := f.call(http.MethodGet, "/subscriptions/"+f.sub1.ID+"/prices?start=2025-01-01&end=2025-01-31", cus, "")
+		eq(t, r.status, http.StatusOK)
+		eq(t, r.body["items"], []any{})
+	})
+	t.Run("items_null_when_not_active", func(t *testing.T) {
+		r := f.call(http.MethodGet, "/subscriptions/"+f.subEnded.ID+"/prices?start=2026-03-29&end=2026-03-29", cus, "")
+		eq(t, r.status, http.StatusOK)
+		if v, ok := r.body["items"]; !ok || v != nil {
+			t.Fatalf("items %v (present %v), want null", v, ok)
+		}
+	})
+	for _, tc := range []struct{ name, query, field, code string }{
+		{"missing_both", "", "start", "invalid_type"},
+		{"missing_end", "?start=2026-03-01", "end", "invalid_type"},
+		{"bad_format", "?start=01.03.2026&end=2026-03-02", "start", "invalid_format"},
+		{"not_a_date", "?start=2026-02-30&end=2026-03-02", "start", "invalid_format"},
+		{"datetime", "?start=2026-03-01T00:00:00Z&end=2026-03-02", "start", "invalid_format"},
+		{"end_before_start", "?start=2026-03-02&end=2026-03-01", "end", "too_small"},
+		{"over_31_days", "?start=2026-01-01&end=2026-02-01", "end", "too_big"},
+		{"unknown_parameter", "?start=2026-03-01&end=2026-03-01&tz=UTC", "tz", "unrecognized_keys"},
+	} {
+		t.Run("S4/"+tc.name, func(t *testing.T) {
+			r := f.call(http.MethodGet, "/subscriptions/"+f.sub1.ID+"/prices"+tc.query, cus, "")
+			wantError(t, r, http.StatusBadRequest, "BAD_REQUEST", "")
+			first := r.body["errors"].([]any)[0].(map[string]any)
+			eq(t, first["field"], tc.field)
+			eq(t, first["code"], tc.code)
+		})
+	}
+	t.Run("31_days_is_allowed", func(t *testing.T) {
+		eq(t, f.call(http.MethodGet, "/subscriptions/"+f.sub1.ID+"/prices?start=2026-01-01&end=2026-01-31", cus, "").status, http.StatusOK)
+	})
+}
