@@ -54,6 +54,7 @@ type fixture struct {
 	other       domain.Client
 	otherSecret string
 	public      domain.Client
+	tokensSrv   *Tokens
 }
 
 const testIssuer = "https://auth.example.test"
@@ -91,9 +92,11 @@ func newFixture(t testing.TB) *fixture {
 	f.public, _, _ = adm.CreateClient(ctx, admin.ClientSpec{OrgID: org.ID, Name: "Native", Public: true, RedirectURIs: []string{"com.example.app:/cb"}})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f.issuer = &token.Issuer{Ring: ring, Issuer: testIssuer, Audience: testIssuer, IDs: ids}
+	f.tokensSrv = &Tokens{Store: st, Issuer: f.issuer, IDs: ids, Now: clk.Now, Log: log,
+		RefreshIdleTTL: 90 * 24 * time.Hour, RetryWindow: 10 * time.Second, Revoked: token.NewRevocations(),
+		Addr: httpx.HTTPSPolicy{}.ClientAddr}
 	srv := &Server{
-		Tokens: &Tokens{Store: st, Issuer: f.issuer, IDs: ids, Now: clk.Now, Log: log,
-			RefreshIdleTTL: 90 * 24 * time.Hour, RetryWindow: 10 * time.Second, Revoked: token.NewRevocations()},
+		Tokens: f.tokensSrv,
 		Ring: ring, Store: st, Log: log, IssuerURL: testIssuer,
 		HTTPS: httpx.HTTPSPolicy{AllowPlain: true},
 	}

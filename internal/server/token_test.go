@@ -230,6 +230,9 @@ func TestRefreshRotation(t *testing.T) {
 		if !f.revoked(fam) {
 			t.Fatal("family not revoked")
 		}
+		if !f.tokensSrv.Revoked.Revoked(fam) {
+			t.Fatal("A11: this process's revocation set does not know the family at once")
+		}
 		checkEnvelope(t, f.refresh(rt1, ""), 401, "UNAUTHORIZED", "invalid_grant")
 	})
 	t.Run("T5/retry_after_child_was_used_is_reuse", func(t *testing.T) {
