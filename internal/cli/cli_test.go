@@ -14,7 +14,7 @@ type ran struct {
 	stdout, stderr string
 }
 
-func run(t *testing.T, db string, args ...string) ran {
+func run(t testing.TB, db string, args ...string) ran {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	env := map[string]string{"NOMOSAUTH_DB": db}
@@ -22,7 +22,7 @@ func run(t *testing.T, db string, args ...string) ran {
 	return ran{code, out.String(), errOut.String()}
 }
 
-func jsonOut(t *testing.T, r ran) map[string]any {
+func jsonOut(t testing.TB, r ran) map[string]any {
 	t.Helper()
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
