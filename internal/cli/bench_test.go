@@ -82,4 +82,3 @@ func fetch(b testing.TB, hc *http.Client, url, auth string) []byte {
 	}
 	return body
 }
-

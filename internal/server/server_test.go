@@ -97,7 +97,7 @@ func newFixture(t testing.TB) *fixture {
 		Addr: httpx.HTTPSPolicy{}.ClientAddr}
 	srv := &Server{
 		Tokens: f.tokensSrv,
-		Ring: ring, Store: st, Log: log, IssuerURL: testIssuer,
+		Ring:   ring, Store: st, Log: log, IssuerURL: testIssuer,
 		HTTPS: httpx.HTTPSPolicy{AllowPlain: true},
 	}
 	f.srv = httptest.NewServer(srv.Handler())
