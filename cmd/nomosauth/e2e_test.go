@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	_ "time/tzdata" // Europe/Berlin on machines without zoneinfo
 
 	"github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
@@ -186,6 +187,50 @@ func TestEndToEnd(t *testing.T) {
 	again := verifyWithJWKS(t, srv.base, refreshed.AccessToken)
 	if again["family_id"] != claims["family_id"] {
 		t.Fatal("refresh left the family")
+	}
+
+	// The protected API answers the refreshed token, and --dev seeded a
+	// week of prices for the demo subscription (PRODUCT O1).
+	api := oauth2.NewClient(ctx, oauth2.StaticTokenSource(refreshed))
+	var subs struct {
+		Items []struct{ ID string } `json:"items"`
+	}
+	getJSON(t, api, srv.base+"/subscriptions", &subs)
+	if len(subs.Items) != 1 {
+		t.Fatalf("demo subscriptions: %+v", subs)
+	}
+	today := time.Now().In(berlin(t)).Format(time.DateOnly)
+	var prices struct {
+		Items []struct {
+			Amount float64 `json:"amount"`
+		} `json:"items"`
+	}
+	getJSON(t, api, srv.base+"/subscriptions/"+subs.Items[0].ID+"/prices?start="+today+"&end="+today, &prices)
+	if n := len(prices.Items); n < 23 || n > 25 {
+		t.Fatalf("%d demo prices for today, want a day of hours", n)
+	}
+}
+
+func berlin(t *testing.T) *time.Location {
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+func getJSON(t *testing.T, c *http.Client, url string, into any) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-API-Version") == "" || resp.Header.Get("RateLimit-Limit") == "" {
+		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, resp.Header)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+		t.Fatal(err)
 	}
 }
 
