@@ -78,6 +78,8 @@ type Caller struct {
 	FamilyID   string
 	Scopes     domain.Scopes
 	Version    string
+
+	clientDefault string // the client's default API version
 }
 
 // IsCustomer reports whether the token acts for one customer.
@@ -145,10 +147,10 @@ func (a *API) admit(w http.ResponseWriter, r *http.Request) (Caller, error) {
 	caller, authErr := a.authenticate(r, now)
 	caller.Version = requested
 	if caller.Version == "" {
-		caller.Version = domain.LatestAPIVersion
-		if authErr == nil {
-			caller.Version = a.clientDefault(caller.ClientID)
-		}
+		caller.Version = caller.clientDefault
+	}
+	if !domain.KnownAPIVersion(caller.Version) {
+		caller.Version = domain.LatestAPIVersion // no client, or a stored default no longer served
 	}
 	w.Header().Set(APIVersionHeader, caller.Version)
 	// Answers hold one caller's data: no shared cache may keep them.
@@ -213,7 +215,7 @@ func (a *API) authenticate(r *http.Request, now time.Time) (Caller, error) {
 	}
 	scopes := domain.Scopes(strings.Fields(claims.Scope)).Canonical()
 	return Caller{ClientID: claims.ClientID, OrgID: claims.OrgID, CustomerID: claims.CustomerID,
-		FamilyID: claims.FamilyID, Scopes: scopes}, nil
+		FamilyID: claims.FamilyID, Scopes: scopes, clientDefault: client.DefaultAPIVersion}, nil
 }
 
 func bearerToken(r *http.Request) (string, error) {
@@ -252,17 +254,6 @@ func (a *API) client(ctx context.Context, id string, now time.Time) (domain.Clie
 	}
 	a.clients.Store(id, cachedClient{client: c, err: err, at: now})
 	return c, err
-}
-
-// clientDefault is the client's default version, or the latest when the
-// client cannot be read.
-func (a *API) clientDefault(id string) string {
-	if v, ok := a.clients.Load(id); ok {
-		if d := v.(cachedClient).client.DefaultAPIVersion; domain.KnownAPIVersion(d) {
-			return d
-		}
-	}
-	return domain.LatestAPIVersion
 }
 
 // checkScope is PRODUCT R2: reads need read:*, everything else write:*.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"slices"
@@ -181,49 +180,25 @@ func jsonKind(raw json.RawMessage) string {
 }
 
 // readObject reads a JSON object body, refusing another media type, an
-// oversized body, malformed JSON and repeated keys (which encoding/json
-// would silently resolve to the last).
+// oversized body, malformed JSON and repeated keys.
 func readObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, error) {
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "application/json" {
 		return nil, problem.BadRequest("Content-Type must be application/json")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPatchBody))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return nil, problem.BadRequest("The request body is too large")
-	}
+	body, err := httpx.ReadBody(w, r, maxPatchBody)
 	if err != nil {
-		return nil, problem.BadRequest("The request body could not be read").WithCause(err)
+		return nil, problem.BadRequest(err.Error())
 	}
-	bad := problem.BadRequest("The request body must be a JSON object")
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, bad
+	obj, err := httpx.DecodeObject(body)
+	var repeated *httpx.RepeatedKeyError
+	switch {
+	case errors.As(err, &repeated):
+		return nil, problem.Invalid(problem.FieldError{Code: "invalid_type", Field: fieldName(repeated.Key), Message: "Field is repeated"})
+	case err != nil:
+		return nil, problem.BadRequest("The request body must be a JSON object")
 	}
-	out := map[string]json.RawMessage{}
-	for dec.More() {
-		keyTok, err := dec.Token()
-		if err != nil {
-			return nil, bad
-		}
-		key := keyTok.(string) // inside an object, a token here is a key
-		var val json.RawMessage
-		if err := dec.Decode(&val); err != nil {
-			return nil, bad
-		}
-		if _, dup := out[key]; dup {
-			return nil, problem.Invalid(problem.FieldError{Code: "invalid_type", Field: fieldName(key), Message: "Field is repeated"})
-		}
-		out[key] = val
-	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return nil, bad
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, bad
-	}
-	return out, nil
+	return obj, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

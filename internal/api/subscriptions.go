@@ -13,15 +13,11 @@ import (
 	"github.com/nomosauth/nomosauth/internal/store"
 )
 
-// SubscriptionItemJSON is a subscription in a list: related objects by id.
-type SubscriptionItemJSON struct {
+// subscriptionFields are the members a subscription has in both shapes.
+type subscriptionFields struct {
 	Object         string          `json:"object"`
 	ID             string          `json:"id"`
 	Plan           string          `json:"plan"`
-	Customer       string          `json:"customer"`
-	Address        string          `json:"address"`
-	Meter          string          `json:"meter"`
-	PaymentMethod  string          `json:"payment_method"`
 	Supplier       *string         `json:"supplier"`
 	Number         *string         `json:"number"`
 	Status         string          `json:"status"`
@@ -33,29 +29,25 @@ type SubscriptionItemJSON struct {
 	EndAt          *string         `json:"end_at"`
 	Metadata       *map[string]any `json:"metadata"`
 	Type           string          `json:"type"`
-	BillingAddress string          `json:"billing_address"`
+}
+
+// SubscriptionItemJSON is a subscription in a list: related objects by id.
+type SubscriptionItemJSON struct {
+	subscriptionFields
+	Customer       string `json:"customer"`
+	Address        string `json:"address"`
+	Meter          string `json:"meter"`
+	PaymentMethod  string `json:"payment_method"`
+	BillingAddress string `json:"billing_address"`
 }
 
 // SubscriptionJSON is the Nomos Subscription object: related objects expanded.
 type SubscriptionJSON struct {
-	Object         string            `json:"object"`
-	ID             string            `json:"id"`
-	Plan           string            `json:"plan"`
+	subscriptionFields
 	Customer       CustomerJSON      `json:"customer"`
 	Address        AddressJSON       `json:"address"`
 	Meter          MeterJSON         `json:"meter"`
 	PaymentMethod  PaymentMethodJSON `json:"payment_method"`
-	Supplier       *string           `json:"supplier"`
-	Number         *string           `json:"number"`
-	Status         string            `json:"status"`
-	EstimatedUsage int64             `json:"estimated_usage"`
-	CreatedAt      string            `json:"created_at"`
-	UpdatedAt      string            `json:"updated_at"`
-	StartAt        *string           `json:"start_at"`
-	TerminatedAt   *string           `json:"terminated_at"`
-	EndAt          *string           `json:"end_at"`
-	Metadata       *map[string]any   `json:"metadata"`
-	Type           string            `json:"type"`
 	BillingAddress AddressJSON       `json:"billing_address"`
 }
 
@@ -103,26 +95,28 @@ func optional(s string) *string {
 	return &s
 }
 
-func subscriptionItemJSON(s domain.Subscription) SubscriptionItemJSON {
-	return SubscriptionItemJSON{Object: "subscription", ID: s.ID, Plan: s.Plan, Customer: s.CustomerID,
-		Address: s.Address.ID, Meter: s.Meter.ID, PaymentMethod: s.Payment.ID, Number: optional(s.Number),
+func commonFields(s domain.Subscription) subscriptionFields {
+	return subscriptionFields{Object: "subscription", ID: s.ID, Plan: s.Plan, Number: optional(s.Number),
 		Status: string(s.Status), EstimatedUsage: s.EstimatedUsage,
 		CreatedAt: s.CreatedAt.UTC().Format(timeLayout), UpdatedAt: updatedAt(s).UTC().Format(timeLayout),
-		StartAt: instant(s.StartDate), EndAt: instant(s.EndDate), Type: string(s.Type), BillingAddress: s.Address.ID}
+		StartAt: instant(s.StartDate), EndAt: instant(s.EndDate), Type: string(s.Type)}
+}
+
+func subscriptionItemJSON(s domain.Subscription) SubscriptionItemJSON {
+	return SubscriptionItemJSON{subscriptionFields: commonFields(s), Customer: s.CustomerID, Address: s.Address.ID,
+		Meter: s.Meter.ID, PaymentMethod: s.Payment.ID, BillingAddress: s.Address.ID}
 }
 
 func subscriptionJSON(s domain.Subscription, c domain.Customer) SubscriptionJSON {
 	created := s.CreatedAt.UTC().Format(timeLayout)
 	addr := AddressJSON{Object: "address", ID: s.Address.ID, Street: s.Address.Street, HouseNumber: s.Address.HouseNumber,
 		Zip: s.Address.Zip, City: s.Address.City, CreatedAt: created}
-	return SubscriptionJSON{Object: "subscription", ID: s.ID, Plan: s.Plan, Customer: customerJSON(c), Address: addr,
+	return SubscriptionJSON{subscriptionFields: commonFields(s), Customer: customerJSON(c), Address: addr,
 		Meter: MeterJSON{Object: "meter", ID: s.Meter.ID, MeLo: optional(s.Meter.MeLo), Number: s.Meter.Number,
 			Type: s.Meter.Type, MaLo: optional(s.Meter.MaLo), CreatedAt: created},
 		PaymentMethod: PaymentMethodJSON{Object: "payment_method", ID: s.Payment.ID, Type: "sepa_debit",
 			SEPADebit: SEPAJSON{IBAN: s.Payment.IBANMasked, AccountHolder: s.Payment.AccountHolder}, CreatedAt: created},
-		Number: optional(s.Number), Status: string(s.Status), EstimatedUsage: s.EstimatedUsage,
-		CreatedAt: created, UpdatedAt: updatedAt(s).UTC().Format(timeLayout),
-		StartAt: instant(s.StartDate), EndAt: instant(s.EndDate), Type: string(s.Type), BillingAddress: addr}
+		BillingAddress: addr}
 }
 
 func updatedAt(s domain.Subscription) time.Time {
