@@ -78,12 +78,8 @@ func (s *Store) ListSubscriptions(ctx context.Context, f store.SubscriptionFilte
 // ImportPrices upserts the points in one transaction.
 func (s *Store) ImportPrices(ctx context.Context, subscriptionID string, points []domain.PricePoint) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRow(`SELECT COUNT(*) FROM subscriptions WHERE id = ?`, subscriptionID).Scan(&n); err != nil {
+		if err := mustExist(tx, "subscriptions", subscriptionID); err != nil {
 			return err
-		}
-		if n == 0 {
-			return store.ErrNotFound
 		}
 		stmt, err := tx.Prepare(`INSERT INTO prices (subscription_id, at, electricity, grid, levies) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (subscription_id, at) DO UPDATE SET electricity = excluded.electricity, grid = excluded.grid, levies = excluded.levies`)

@@ -68,6 +68,19 @@ func affectedOne(res sql.Result, err error) error {
 	return nil
 }
 
+// mustExist is ErrNotFound unless table has a row with id; table is one of
+// our constant names, never input.
+func mustExist(tx *sql.Tx, table, id string) error {
+	var n int
+	if err := tx.QueryRow(`SELECT COUNT(*) FROM `+table+` WHERE id = ?`, id).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
 // queryAll runs a query on the readers and scans each row with scan.
 func queryAll[T any](ctx context.Context, db *sql.DB, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
@@ -203,12 +216,8 @@ func (s *Store) ClientSecrets(ctx context.Context, clientID string) ([]domain.Cl
 // RotateClientSecret adds sec and ends the overlap of the older secrets at oldExpiresAt.
 func (s *Store) RotateClientSecret(ctx context.Context, sec domain.ClientSecret, oldExpiresAt time.Time) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRow(`SELECT COUNT(*) FROM clients WHERE id = ?`, sec.ClientID).Scan(&n); err != nil {
+		if err := mustExist(tx, "clients", sec.ClientID); err != nil {
 			return err
-		}
-		if n == 0 {
-			return store.ErrNotFound
 		}
 		// An older secret keeps the earlier of its own end and the new overlap's.
 		if _, err := tx.Exec(`UPDATE client_secrets SET expires_at = ? WHERE client_id = ? AND (expires_at = 0 OR expires_at > ?)`,

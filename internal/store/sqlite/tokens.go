@@ -135,12 +135,8 @@ func (s *Store) RevokedFamilies(ctx context.Context, since time.Time) ([]domain.
 // RevokeFamily revokes a family at at; revoking twice keeps the first time.
 func (s *Store) RevokeFamily(ctx context.Context, id string, at time.Time) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRow(`SELECT COUNT(*) FROM families WHERE id = ?`, id).Scan(&n); err != nil {
+		if err := mustExist(tx, "families", id); err != nil {
 			return err
-		}
-		if n == 0 {
-			return store.ErrNotFound
 		}
 		_, err := tx.Exec(`UPDATE families SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, micros(at), id)
 		return err
