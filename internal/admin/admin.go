@@ -3,9 +3,7 @@ package admin
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/mail"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -127,41 +125,11 @@ func (a *Admin) CreateClient(ctx context.Context, spec ClientSpec) (domain.Clien
 	return c, secret, nil
 }
 
-// checkRedirectURI refuses what can never be a safe registration: not
-// absolute, a fragment, userinfo, or plain http off loopback (RFC 9700 §2.1,
-// RFC 8252 §7.3). TODO(#4): the full matching rule of PRODUCT A2.
+// checkRedirectURI refuses a registration that PRODUCT A2 would never let
+// match: the same check every requested URI passes (oauth.CheckRedirectURI).
 func checkRedirectURI(raw string) error {
-	bad := func(why string) error {
-		return problem.BadRequest("redirect URI " + fmt.Sprintf("%q", raw) + " " + why)
-	}
-	if len(raw) > 2000 {
-		return problem.BadRequest("redirect URI is too long")
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" || u.Opaque != "" {
-		return bad("must be an absolute URI")
-	}
-	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return bad("must not have a fragment")
-	}
-	if u.User != nil {
-		return bad("must not have userinfo")
-	}
-	switch u.Scheme {
-	case "https":
-		if u.Host == "" {
-			return bad("must have a host")
-		}
-	case "http":
-		host := u.Hostname()
-		if host != "localhost" && host != "127.0.0.1" && host != "::1" {
-			return bad("may use http only on a loopback host")
-		}
-	default:
-		// A private-use scheme of a native app (RFC 8252 §7.1) has a dot.
-		if !strings.Contains(u.Scheme, ".") {
-			return bad("must be https, loopback http or a private-use scheme like com.example.app")
-		}
+	if _, err := oauth.CheckRedirectURI(raw); err != nil {
+		return problem.BadRequest("redirect URI " + problem.Quote(raw) + " " + err.Error())
 	}
 	return nil
 }

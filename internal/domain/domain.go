@@ -14,6 +14,7 @@ const (
 	PrefixAddress      = "adr_"
 	PrefixMeter        = "mtr_"
 	PrefixPayment      = "pm_"
+	PrefixGrant        = "grt_"
 )
 
 // Org is a tenant: it owns customers, subscriptions and Auth Clients.
@@ -148,6 +149,7 @@ type Family struct {
 	ClientID   string
 	OrgID      string
 	CustomerID string // empty for client-credentials families
+	GrantID    string // the customer's grant it was born from; empty for client credentials
 	Scopes     Scopes
 	CreatedAt  time.Time
 	RevokedAt  time.Time // zero while the family lives
@@ -218,3 +220,88 @@ func (v RefreshVerdict) String() string {
 	}
 	return "invalid"
 }
+
+// Grant is a customer's consent to one client for a set of scopes (PRODUCT
+// A8). A customer has at most one active grant per client; consenting again
+// widens it. Revoking it revokes every family born from it (PRODUCT A11).
+type Grant struct {
+	ID         string
+	CustomerID string
+	ClientID   string
+	OrgID      string
+	Scopes     Scopes
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	RevokedAt  time.Time // zero while active
+}
+
+// Revoked reports whether the customer took the grant back.
+func (g Grant) Revoked() bool { return !g.RevokedAt.IsZero() }
+
+// AuthCode is the stored form of an authorization code: its hash and what
+// it is bound to (PRODUCT T6). RedirectURI is the one sent to
+// /oauth/authorize. FamilyID is the family its redemption started.
+type AuthCode struct {
+	Hash            string
+	ClientID        string
+	OrgID           string
+	CustomerID      string
+	GrantID         string
+	RedirectURI     string
+	Challenge       string
+	ChallengeMethod string
+	Scopes          Scopes
+	CreatedAt       time.Time
+	ExpiresAt       time.Time
+	UsedAt          time.Time // zero until redeemed
+	FamilyID        string
+}
+
+// CodeVerdict is the outcome of presenting an authorization code.
+type CodeVerdict int
+
+// The code verdicts: Redeem starts a family; Replay, a second use, revokes
+// every token the code produced (RFC 6749 §4.1.2).
+const (
+	CodeRedeem CodeVerdict = iota + 1
+	CodeReplay
+)
+
+// Session is a signed-in customer's browser session on the hosted pages.
+// Only the hash of the cookie's random id is stored.
+type Session struct {
+	Hash       string
+	CustomerID string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time // the absolute end, whatever the activity
+}
+
+// OneTimeCode is an emailed six-digit sign-in code (PRODUCT A7), bound to
+// the browser that asked for it (the hash of its pre-sign-in cookie id).
+// A sign-up code also carries the new customer's details.
+type OneTimeCode struct {
+	ID          string
+	BrowserHash string
+	Email       string
+	CodeHash    string
+	Attempts    int
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	UsedAt      time.Time
+	// Sign-up only (PRODUCT A9): the organization to join, and the names.
+	SignupOrgID string
+	FirstName   string
+	LastName    string
+}
+
+// OneTimeVerdict is the outcome of a one-time-code try.
+type OneTimeVerdict int
+
+// The one-time-code verdicts: Accept uses the code up; Reject counts a
+// failed try; Exhausted means no try is left or the code expired.
+const (
+	OneTimeAccept OneTimeVerdict = iota + 1
+	OneTimeReject
+	OneTimeExhausted
+)

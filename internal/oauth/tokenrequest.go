@@ -50,5 +50,8 @@ func ParseTokenRequest(params url.Values) (TokenRequest, error) {
 	if req.GrantType == GrantRefreshToken && req.RefreshToken == "" {
 		return TokenRequest{}, problem.InvalidRequest("refresh_token is required")
 	}
+	if req.GrantType == GrantAuthorizationCode && req.Code == "" {
+		return TokenRequest{}, problem.InvalidRequest("code is required")
+	}
 	return req, nil
 }

@@ -35,11 +35,13 @@ type Server struct {
 
 // Paths of the endpoints the server itself serves.
 const (
-	PathToken    = "/oauth/token"
-	PathMetadata = "/.well-known/oauth-authorization-server"
-	PathJWKS     = "/.well-known/jwks.json"
-	PathHealth   = "/healthz"
-	PathReady    = "/readyz"
+	PathToken = "/oauth/token"
+	// PathAuthorize is served by the pages surface, mounted from cli.
+	PathAuthorize = "/oauth/authorize"
+	PathMetadata  = "/.well-known/oauth-authorization-server"
+	PathJWKS      = "/.well-known/jwks.json"
+	PathHealth    = "/healthz"
+	PathReady     = "/readyz"
 )
 
 // Handler returns the root handler: every route in one place, middleware
@@ -94,23 +96,24 @@ type Metadata struct {
 	GrantTypesSupported               []string `json:"grant_types_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
 	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
+	// RFC 9207 §3: every authorization response carries iss (PRODUCT A6).
+	AuthorizationResponseISSParameterSupported bool `json:"authorization_response_iss_parameter_supported"`
 }
 
-// metadata renders the document once. It lists what this build serves:
-// the authorization endpoint, the code response type and PKCE arrive with
-// the authorization code grant (TODO(#4)); until then they are empty, as
-// RFC 8414 §2 asks of a server without an authorization endpoint.
+// metadata renders the document once, listing what this build serves.
 func (s *Server) metadata() []byte {
 	base := strings.TrimSuffix(s.IssuerURL, "/")
 	md := Metadata{
 		Issuer:                            s.IssuerURL,
+		AuthorizationEndpoint:             base + PathAuthorize,
 		TokenEndpoint:                     base + PathToken,
 		JWKSURI:                           base + PathJWKS,
 		ScopesSupported:                   domain.AllScopes(),
-		ResponseTypesSupported:            []string{},
-		GrantTypesSupported:               []string{oauth.GrantClientCredentials, oauth.GrantRefreshToken},
-		TokenEndpointAuthMethodsSupported: []string{string(oauth.AuthBasic), string(oauth.AuthPost)},
-		CodeChallengeMethodsSupported:     []string{},
+		ResponseTypesSupported:            []string{"code"},
+		GrantTypesSupported:               []string{oauth.GrantAuthorizationCode, oauth.GrantClientCredentials, oauth.GrantRefreshToken},
+		TokenEndpointAuthMethodsSupported: []string{string(oauth.AuthBasic), string(oauth.AuthPost), string(oauth.AuthNone)},
+		CodeChallengeMethodsSupported:     []string{oauth.PKCES256, oauth.PKCEPlain},
+		AuthorizationResponseISSParameterSupported: true,
 	}
 	body, _ := json.MarshalIndent(md, "", "  ") // plain strings: cannot fail
 	return body

@@ -22,6 +22,7 @@ type TokenStore interface {
 	ClientSecrets(ctx context.Context, clientID string) ([]domain.ClientSecret, error)
 	IssueRefreshToken(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error
 	RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, now time.Time, decide store.RefreshDecider) (store.Rotation, error)
+	RedeemCode(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, now time.Time, decide store.CodeDecider) (store.Redemption, error)
 }
 
 // Tokens issues token pairs: the token endpoint, and the one place a family
@@ -90,8 +91,9 @@ func (t *Tokens) ServeToken(w http.ResponseWriter, r *http.Request) error {
 		resp, err = t.clientCredentials(r.Context(), client, req)
 	case oauth.GrantRefreshToken:
 		resp, err = t.refresh(r.Context(), client, req)
+	case oauth.GrantAuthorizationCode:
+		resp, err = t.redeemCode(r.Context(), client, req)
 	default:
-		// TODO(#4): authorization_code.
 		err = problem.UnsupportedGrantType(req.GrantType)
 	}
 	if err != nil {
@@ -156,6 +158,37 @@ func (t *Tokens) StartFamily(ctx context.Context, fam domain.Family) (Response, 
 		return Response{}, fmt.Errorf("issue refresh token: %w", err)
 	}
 	return t.pair(fam, fam.Scopes, refresh, now)
+}
+
+// redeemCode is PRODUCT T6 and T7: the code becomes a customer family,
+// read-only, committed together with the code's use. A replay revokes
+// what the first redemption produced, here at once and on every replica
+// through the revocation poll (PRODUCT A11).
+func (t *Tokens) redeemCode(ctx context.Context, client domain.Client, req oauth.TokenRequest) (Response, error) {
+	now := t.Now()
+	id, err := t.IDs.ID(domain.PrefixFamily)
+	if err != nil {
+		return Response{}, err
+	}
+	refresh, first, err := t.newRefreshToken(now)
+	if err != nil {
+		return Response{}, err
+	}
+	rule := oauth.CodeRule{Client: client, RedirectURI: req.RedirectURI, Verifier: req.CodeVerifier, Now: now}
+	red, err := t.Store.RedeemCode(ctx, token.Hash(req.Code), domain.Family{ID: id, CreatedAt: now}, first, now, rule.Check)
+	if errors.Is(err, store.ErrNotFound) {
+		return Response{}, problem.InvalidGrant("authorization code is invalid")
+	}
+	if err != nil {
+		return Response{}, fmt.Errorf("redeem code: %w", err)
+	}
+	if red.Verdict == domain.CodeReplay {
+		t.Revoked.Add(red.Family.ID, now)
+		t.Log.WarnContext(ctx, "authorization code used twice; its tokens are revoked",
+			"request_id", httpx.RequestID(ctx), "family_id", red.Family.ID, "client_id", client.ID)
+		return Response{}, problem.InvalidGrant("authorization code was already used; every token issued from it is revoked")
+	}
+	return t.pair(red.Family, oauth.CustomerScopes(red.Family.Scopes), refresh, now)
 }
 
 func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.TokenRequest) (Response, error) {

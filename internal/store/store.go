@@ -20,6 +20,22 @@ var (
 // called more than once and must do no I/O.
 type RefreshDecider func(tok domain.RefreshToken, fam domain.Family, child *domain.RefreshToken) (domain.RefreshVerdict, error)
 
+// CodeDecider is the pure authorization-code rule (oauth.CodeRule.Check)
+// the store runs inside its transaction. It must do no I/O.
+type CodeDecider func(code domain.AuthCode, grant domain.Grant) (domain.CodeVerdict, error)
+
+// Redemption is the outcome of RedeemCode: the verdict, the code as it was
+// presented, and the family that was started (Redeem) or revoked (Replay).
+type Redemption struct {
+	Verdict domain.CodeVerdict
+	Code    domain.AuthCode
+	Family  domain.Family
+}
+
+// OneTimeDecider is the pure one-time-code rule the store runs inside its
+// transaction. It must do no I/O.
+type OneTimeDecider func(c domain.OneTimeCode) domain.OneTimeVerdict
+
 // Rotation is the outcome of RotateRefreshToken.
 type Rotation struct {
 	Verdict domain.RefreshVerdict
@@ -79,6 +95,45 @@ type Store interface {
 	// RevokedFamilies lists the families revoked at or after since, so every
 	// process can refuse their access tokens (PRODUCT A11).
 	RevokedFamilies(ctx context.Context, since time.Time) ([]domain.Family, error)
+
+	// UpsertGrant records a customer's consent (PRODUCT A8): when the
+	// customer holds an active grant for g.ClientID, its scopes widen to
+	// include g.Scopes and it is returned; otherwise g is stored.
+	UpsertGrant(ctx context.Context, g domain.Grant) (domain.Grant, error)
+	GetGrant(ctx context.Context, id string) (domain.Grant, error)
+	// ActiveGrant returns the customer's active grant for the client.
+	ActiveGrant(ctx context.Context, customerID, clientID string) (domain.Grant, error)
+	// ListGrants lists the customer's active grants, newest first.
+	ListGrants(ctx context.Context, customerID string) ([]domain.Grant, error)
+	// RevokeGrant revokes the grant and every family born from it at at,
+	// and returns those families' ids (PRODUCT A11). Revoking twice keeps
+	// the first time.
+	RevokeGrant(ctx context.Context, id string, at time.Time) ([]string, error)
+
+	// CreateCode stores an authorization code.
+	CreateCode(ctx context.Context, c domain.AuthCode) error
+	// RedeemCode presents the code with hash presented. In one transaction
+	// it loads the code and its grant and asks decide. CodeRedeem marks the
+	// code used and starts fam (its client, organization, customer, grant
+	// and scopes come from the code) with tok as its live token; CodeReplay
+	// revokes the family the first redemption started (PRODUCT T6). An
+	// error from decide changes nothing and is returned as is.
+	RedeemCode(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, now time.Time, decide CodeDecider) (Redemption, error)
+
+	// CreateSession stores a signed-in session.
+	CreateSession(ctx context.Context, s domain.Session) error
+	GetSession(ctx context.Context, hash string) (domain.Session, error)
+	// TouchSession records activity, for the idle lifetime.
+	TouchSession(ctx context.Context, hash string, at time.Time) error
+	DeleteSession(ctx context.Context, hash string) error
+
+	// CreateOneTimeCode stores c as its browser's one pending code: any
+	// earlier unused code of the same browser stops counting.
+	CreateOneTimeCode(ctx context.Context, c domain.OneTimeCode) error
+	// VerifyOneTimeCode runs decide on the browser's pending code inside a
+	// transaction: Accept marks it used, Reject counts a try (PRODUCT A7).
+	// No pending code is ErrNotFound.
+	VerifyOneTimeCode(ctx context.Context, browserHash string, now time.Time, decide OneTimeDecider) (domain.OneTimeCode, domain.OneTimeVerdict, error)
 
 	// AddSigningKey stores k as the active key. With retireOthers it retires
 	// every active key at k.CreatedAt, published until publishUntil;

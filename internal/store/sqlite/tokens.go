@@ -10,13 +10,13 @@ import (
 	"github.com/nomosauth/nomosauth/internal/store"
 )
 
-const familyColumns = `id, client_id, org_id, customer_id, scopes, created_at, revoked_at`
+const familyColumns = `id, client_id, org_id, customer_id, grant_id, scopes, created_at, revoked_at`
 
 func scanFamily(r rowScanner) (domain.Family, error) {
 	var f domain.Family
 	var scopes string
 	var created, revoked int64
-	err := r.Scan(&f.ID, &f.ClientID, &f.OrgID, &f.CustomerID, &scopes, &created, &revoked)
+	err := r.Scan(&f.ID, &f.ClientID, &f.OrgID, &f.CustomerID, &f.GrantID, &scopes, &created, &revoked)
 	f.Scopes, f.CreatedAt, f.RevokedAt = parseScopes(scopes), fromMicros(created), fromMicros(revoked)
 	return f, notFound(err)
 }
@@ -42,19 +42,22 @@ func insertToken(tx *sql.Tx, t domain.RefreshToken) error {
 
 // IssueRefreshToken starts a family with its first live token.
 func (s *Store) IssueRefreshToken(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`INSERT INTO families (`+familyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			fam.ID, fam.ClientID, fam.OrgID, fam.CustomerID, scopesText(fam.Scopes), micros(fam.CreatedAt), micros(fam.RevokedAt))
-		if isUniqueViolation(err) {
-			return store.ErrConflict
-		}
-		if err != nil {
-			return err
-		}
-		tok.FamilyID = fam.ID
-		tok.State = domain.RefreshLive
-		return insertToken(tx, tok)
-	})
+	return s.write(ctx, func(tx *sql.Tx) error { return startFamily(tx, fam, tok) })
+}
+
+// startFamily inserts a family and its first live token.
+func startFamily(tx *sql.Tx, fam domain.Family, tok domain.RefreshToken) error {
+	_, err := tx.Exec(`INSERT INTO families (`+familyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		fam.ID, fam.ClientID, fam.OrgID, fam.CustomerID, fam.GrantID, scopesText(fam.Scopes), micros(fam.CreatedAt), micros(fam.RevokedAt))
+	if isUniqueViolation(err) {
+		return store.ErrConflict
+	}
+	if err != nil {
+		return err
+	}
+	tok.FamilyID = fam.ID
+	tok.State = domain.RefreshLive
+	return insertToken(tx, tok)
 }
 
 // RotateRefreshToken runs the refresh rule on the rows inside the writer's
@@ -115,7 +118,7 @@ type storeError string
 
 func (e storeError) Error() string { return string(e) }
 
-const errBadVerdict storeError = "sqlite: refresh decider returned no verdict"
+const errBadVerdict storeError = "sqlite: decider returned no verdict"
 
 // GetFamily loads one refresh family.
 func (s *Store) GetFamily(ctx context.Context, id string) (domain.Family, error) {
@@ -200,6 +203,11 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, keepRevoked ti
 			{`DELETE FROM families WHERE max(created_at, revoked_at) < ? AND NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = families.id)`, []any{cutoff}},
 			{`DELETE FROM client_secrets WHERE expires_at <> 0 AND expires_at <= ?`, []any{micros(now)}},
 			{`DELETE FROM signing_keys WHERE published_until <> 0 AND published_until <= ?`, []any{micros(now)}},
+			// Used codes stay while their tokens could be live, so a replay
+			// can still revoke them (PRODUCT T6).
+			{`DELETE FROM auth_codes WHERE expires_at <= ?`, []any{cutoff}},
+			{`DELETE FROM sessions WHERE expires_at <= ?`, []any{micros(now)}},
+			{`DELETE FROM one_time_codes WHERE expires_at <= ?`, []any{micros(now)}},
 		}
 		for _, st := range stmts {
 			res, err := tx.Exec(st.q, st.args...)

@@ -1,0 +1,272 @@
+package oauth
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"net/url"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/problem"
+)
+
+// PKCE methods of RFC 7636 §4.2.
+const (
+	PKCES256  = "S256"
+	PKCEPlain = "plain"
+)
+
+// Flow types of PRODUCT A9.
+const (
+	FlowConsent = ""       // the default: sign in, then consent
+	FlowLogin   = "login"  // sign in only; the app is an identity consumer
+	FlowSignup  = "signup" // register a new customer, then consent
+)
+
+// AuthorizeRequest is a checked request to /oauth/authorize.
+type AuthorizeRequest struct {
+	Client          domain.Client
+	RedirectURI     RedirectURI
+	State           string
+	Scopes          domain.Scopes
+	Challenge       string
+	ChallengeMethod string // "" when no challenge was sent
+	FlowType        string
+}
+
+// AuthorizeError is an error to send back to the client's redirect URI
+// (RFC 6749 §4.1.2.1), not to show on our own page.
+type AuthorizeError struct {
+	Code        string // invalid_request, unsupported_response_type, invalid_scope, access_denied, ...
+	Description string
+}
+
+func (e *AuthorizeError) Error() string { return e.Code + ": " + e.Description }
+
+func redirectError(code, desc string) *AuthorizeError {
+	return &AuthorizeError{Code: code, Description: desc}
+}
+
+// maxStateLen bounds state, which comes back verbatim in a URL.
+const maxStateLen = 1024
+
+// authorizeParams are the parameters /oauth/authorize reads; anything else
+// is ignored, as RFC 6749 §3.1 requires.
+var authorizeParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state",
+	"code_challenge", "code_challenge_method", "flow_type"}
+
+// ParseAuthorizeTarget reads client_id and redirect_uri, the two parameters
+// that must be trusted before anything may be sent back to the redirect
+// URI (PRODUCT A1). Its errors belong on our own error page.
+func ParseAuthorizeTarget(params url.Values) (clientID, redirectURI string, err error) {
+	for _, name := range []string{"client_id", "redirect_uri"} {
+		switch n := len(params[name]); {
+		case n == 0 || params.Get(name) == "":
+			return "", "", problem.BadRequest("The request has no " + name + ".")
+		case n > 1:
+			return "", "", problem.BadRequest("The request repeats " + name + ".")
+		}
+	}
+	clientID = params.Get("client_id")
+	if !validCredential(clientID, maxClientIDLen) {
+		return "", "", problem.BadRequest("The client_id is malformed.")
+	}
+	return clientID, params.Get("redirect_uri"), nil
+}
+
+// CheckAuthorizeClient is PRODUCT A1 and A2 once the client is loaded: an
+// error here is shown on our own page and never redirected.
+func CheckAuthorizeClient(client domain.Client, redirectURI string) (RedirectURI, error) {
+	if client.Disabled {
+		return RedirectURI{}, problem.BadRequest("This app is disabled.")
+	}
+	u, err := MatchRedirectURI(redirectURI, client.RedirectURIs)
+	if err != nil {
+		return RedirectURI{}, problem.BadRequest("The redirect_uri " + err.Error() + ".")
+	}
+	return u, nil
+}
+
+// DecideAuthorize checks the rest of an authorization request for a client
+// and redirect URI already trusted. Its errors are *AuthorizeError values,
+// to be sent to the redirect URI with state and iss (PRODUCT A3-A6, A9).
+func DecideAuthorize(client domain.Client, redirect RedirectURI, params url.Values) (AuthorizeRequest, error) {
+	req := AuthorizeRequest{Client: client, RedirectURI: redirect, State: params.Get("state")}
+	if len(req.State) > maxStateLen {
+		// Cut, so the error redirect itself stays a sane length.
+		req.State = ""
+		return req, redirectError("invalid_request", "state is too long")
+	}
+	// RFC 6749 §3.1: parameters must not be repeated.
+	for _, name := range authorizeParams {
+		if len(params[name]) > 1 {
+			return req, redirectError("invalid_request", name+" is repeated")
+		}
+	}
+	switch rt := params.Get("response_type"); rt {
+	case "code":
+	case "":
+		return req, redirectError("invalid_request", "response_type is required")
+	default:
+		return req, redirectError("unsupported_response_type", "only response_type=code is supported")
+	}
+	scopes, err := decideAuthorizeScope(params.Get("scope"), client)
+	if err != nil {
+		return req, err
+	}
+	req.Scopes = scopes
+	req.Challenge, req.ChallengeMethod, err = decideChallenge(params.Get("code_challenge"), params.Get("code_challenge_method"), params.Has("code_challenge_method"), client)
+	if err != nil {
+		return req, err
+	}
+	switch ft := params.Get("flow_type"); ft {
+	case FlowConsent, FlowLogin, FlowSignup:
+		req.FlowType = ft
+	default:
+		return req, redirectError("invalid_request", "flow_type must be login or signup")
+	}
+	return req, nil
+}
+
+// decideAuthorizeScope is PRODUCT A4 and T7: read:* by default; customer
+// tokens are read-only, so write:* or an unknown scope is invalid_scope.
+func decideAuthorizeScope(raw string, client domain.Client) (domain.Scopes, error) {
+	want := domain.Scopes{domain.ScopeRead}
+	if raw != "" {
+		parsed, err := ParseScope(raw)
+		if err != nil {
+			return nil, redirectError("invalid_scope", problemMessage(err))
+		}
+		want = parsed
+	}
+	if want.Has(domain.ScopeWrite) {
+		return nil, redirectError("invalid_scope", "customer tokens are read-only; write:* cannot be granted")
+	}
+	if !client.Scopes.Covers(want) {
+		return nil, redirectError("invalid_scope", "the scope is not allowed for this client")
+	}
+	return want, nil
+}
+
+// decideChallenge is PRODUCT A5; RFC 7636 §4.2, §4.3. The method defaults
+// to plain; a method without a challenge, an unknown method or a malformed
+// challenge is invalid_request; public clients must send a challenge.
+func decideChallenge(challenge, method string, methodSent bool, client domain.Client) (string, string, error) {
+	if challenge == "" {
+		if methodSent {
+			return "", "", redirectError("invalid_request", "code_challenge_method was sent without code_challenge")
+		}
+		if client.Public {
+			return "", "", redirectError("invalid_request", "public clients must use PKCE: code_challenge is required")
+		}
+		return "", "", nil
+	}
+	if !methodSent {
+		method = PKCEPlain
+	}
+	switch method {
+	case PKCES256:
+		// The base64url of a SHA-256: 43 characters, no padding.
+		if raw, err := base64.RawURLEncoding.DecodeString(challenge); err != nil || len(raw) != sha256.Size {
+			return "", "", redirectError("invalid_request", "code_challenge is not a base64url SHA-256")
+		}
+	case PKCEPlain:
+		if !validVerifier(challenge) {
+			return "", "", redirectError("invalid_request", "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]")
+		}
+	default:
+		return "", "", redirectError("invalid_request", "code_challenge_method must be S256 or plain")
+	}
+	return challenge, method, nil
+}
+
+// validVerifier is RFC 7636 §4.1: 43 to 128 unreserved characters.
+func validVerifier(v string) bool {
+	if len(v) < 43 || len(v) > 128 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !isAlpha(c) && !isDigit(c) && c != '-' && c != '.' && c != '_' && c != '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// VerifyPKCE checks a code_verifier against the stored challenge, in
+// constant time (PRODUCT T6; RFC 7636 §4.6). Downgrade protection both
+// ways: a verifier for a code issued without a challenge fails, and so
+// does a missing verifier for a code issued with one (RFC 9700 §4.8.2).
+func VerifyPKCE(challenge, method, verifier string) error {
+	switch {
+	case challenge == "" && verifier == "":
+		return nil
+	case challenge == "":
+		return problem.InvalidGrant("code_verifier was sent but the code was issued without code_challenge")
+	case verifier == "":
+		return problem.InvalidGrant("code_verifier is required: the code was issued with code_challenge")
+	case !validVerifier(verifier):
+		return problem.InvalidGrant("code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~]")
+	}
+	derived := verifier
+	if method == PKCES256 {
+		sum := sha256.Sum256([]byte(verifier))
+		derived = base64.RawURLEncoding.EncodeToString(sum[:])
+	}
+	if subtle.ConstantTimeCompare([]byte(derived), []byte(challenge)) != 1 {
+		return problem.InvalidGrant("code_verifier does not match code_challenge")
+	}
+	return nil
+}
+
+// CodeRule is the authorization-code rule of PRODUCT T6 for one token
+// request: which client presents the code, with what redirect URI and
+// verifier, and when.
+type CodeRule struct {
+	Client      domain.Client
+	RedirectURI string
+	Verifier    string
+	Now         time.Time
+}
+
+// Check judges the stored code and the grant it came from. It runs inside
+// the store's transaction and may run more than once, so it does no I/O.
+// A code already used is CodeReplay, whose tokens the store revokes (RFC
+// 6749 §4.1.2); every other failure is an error that changes nothing.
+func (cr CodeRule) Check(code domain.AuthCode, grant domain.Grant) (domain.CodeVerdict, error) {
+	switch {
+	case code.ClientID != cr.Client.ID:
+		// RFC 6749 §4.1.3: the code is bound to its client. Said the same
+		// way as an unknown code, so codes cannot be probed.
+		return 0, problem.InvalidGrant("authorization code is invalid")
+	case !code.UsedAt.IsZero():
+		return domain.CodeReplay, nil
+	case !cr.Now.Before(code.ExpiresAt):
+		return 0, problem.InvalidGrant("authorization code has expired")
+	case grant.Revoked():
+		return 0, problem.InvalidGrant("the customer revoked this app's access")
+	case code.RedirectURI != "" && cr.RedirectURI != code.RedirectURI:
+		return 0, problem.InvalidGrant("redirect_uri does not match the one sent to /oauth/authorize")
+	case cr.Client.Public && code.Challenge == "":
+		return 0, problem.InvalidGrant("public clients must use PKCE")
+	}
+	if err := VerifyPKCE(code.Challenge, code.ChallengeMethod, cr.Verifier); err != nil {
+		return 0, err
+	}
+	return domain.CodeRedeem, nil
+}
+
+// CustomerScopes is PRODUCT T7: a customer token is read-only whatever the
+// code or the client carry.
+func CustomerScopes(s domain.Scopes) domain.Scopes {
+	return s.Intersect(domain.Scopes{domain.ScopeRead})
+}
+
+func problemMessage(err error) string {
+	if p, ok := err.(*problem.Error); ok {
+		return p.Message
+	}
+	return err.Error()
+}
