@@ -32,7 +32,7 @@ func (a *Admin) SeedDev(ctx context.Context, loc *time.Location) (DevSeed, bool,
 		return DevSeed{}, false, fmt.Errorf("seed org: %w", err)
 	}
 	client, secret, err := a.CreateClient(ctx, ClientSpec{OrgID: org.ID, Name: "Demo Backend",
-		RedirectURIs: []string{"http://localhost:3000/callback"}})
+		RedirectURIs: []string{"http://127.0.0.1:3000/callback"}})
 	if err != nil {
 		return DevSeed{}, false, fmt.Errorf("seed client: %w", err)
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/nomosauth/nomosauth/internal/api"
 	"github.com/nomosauth/nomosauth/internal/config"
 	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/mail"
+	"github.com/nomosauth/nomosauth/internal/pages"
 	"github.com/nomosauth/nomosauth/internal/server"
 	"github.com/nomosauth/nomosauth/internal/store/sqlite"
 	"github.com/nomosauth/nomosauth/internal/token"
@@ -91,11 +93,18 @@ func build(e env, cfg config.Config) (a *app, err error) {
 			return nil, err
 		}
 	}
-	candidate := make([]byte, 32)
-	rand.Read(candidate)
-	cursorKey, err := st.ServerKey(ctx, "cursor", candidate)
+	serverKeys := map[string][]byte{}
+	for _, name := range []string{"cursor", "csrf", "one-time-code"} {
+		candidate := make([]byte, 32)
+		rand.Read(candidate)
+		if serverKeys[name], err = st.ServerKey(ctx, name, candidate); err != nil {
+			return nil, fmt.Errorf("%s key: %w", name, err)
+		}
+	}
+	cursorKey := serverKeys["cursor"]
+	sender, err := mailSender(e, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("cursor key: %w", err)
+		return nil, err
 	}
 	keys, err := st.ListSigningKeys(ctx)
 	if err != nil {
@@ -126,6 +135,18 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	tokens := &server.Tokens{Store: st, Issuer: issuer, IDs: ids, Now: time.Now, Log: log,
 		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RefreshRetryWindow, Revoked: revoked,
 		ClientLimits: httpx.NewRateLimiter(rate, burst, time.Now), AddrLimits: addrLimits, Addr: https.ClientAddr}
+	hosted := &pages.Pages{Store: st, IDs: ids, Mail: sender, Issuer: cfg.Issuer, Secure: https.Secure, Addr: https.ClientAddr,
+		Now: time.Now, Log: log, Revoked: revoked, CSRFKey: serverKeys["csrf"], CodeKey: serverKeys["one-time-code"],
+		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax,
+		EmailLimits: httpx.NewRateLimiter(codesPerEmail, codesPerEmailBurst, time.Now),
+		AddrLimits:  httpx.NewRateLimiter(codesPerAddr, codesPerAddrBurst, time.Now)}
+	pagesHandler, err := hosted.Handler()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pages.Routes {
+		mounts[p] = pagesHandler
+	}
 	srv := &server.Server{
 		Tokens: tokens,
 		Ring:   ring, Store: st, Log: log, IssuerURL: cfg.Issuer, HTTPS: https, Mounts: mounts,
@@ -181,6 +202,27 @@ func serve(e env, cfg config.Config) error {
 		err = errors.Join(err, serr)
 	}
 	return err
+}
+
+// Sign-in code throttles (PRODUCT A7): per email, one code every 30 s
+// after a burst of 3; per source address, one every 6 s after 10.
+const (
+	codesPerEmail      = 1.0 / 30
+	codesPerEmailBurst = 3
+	codesPerAddr       = 1.0 / 6
+	codesPerAddrBurst  = 10
+)
+
+// mailSender picks how one-time codes travel: SMTP when configured, the
+// console in development (PRODUCT O1), else nowhere, with a warning.
+func mailSender(e env, cfg config.Config) (mail.Sender, error) {
+	switch {
+	case cfg.SMTPURL != "":
+		return mail.ParseSMTPURL(cfg.SMTPURL, cfg.MailFrom)
+	case cfg.Dev:
+		return &mail.Console{W: e.stdout}, nil
+	}
+	return mail.Disabled{}, nil
 }
 
 // customerTimeZone is where customers live: price periods are their local dates.

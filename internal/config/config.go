@@ -34,6 +34,8 @@ type Config struct {
 	RefreshRetryWindow time.Duration
 	KeyPoll            time.Duration
 	CleanupInterval    time.Duration
+	SessionIdle        time.Duration
+	SessionMax         time.Duration
 	RevocationPoll     time.Duration
 	RateLimit          int
 	RateBurst          int
@@ -152,6 +154,8 @@ func Serve() []Setting {
 		{Flag: "refresh-idle-ttl", Env: "NOMOSAUTH_REFRESH_IDLE_TTL", Default: "90d", Help: "a refresh token unused this long expires", apply: duration(func(c *Config) *time.Duration { return &c.RefreshIdleTTL })},
 		{Flag: "refresh-retry-window", Env: "NOMOSAUTH_REFRESH_RETRY_WINDOW", Default: "10s", Help: "how long a just-rotated refresh token may be retried", apply: duration(func(c *Config) *time.Duration { return &c.RefreshRetryWindow })},
 		{Flag: "key-poll", Env: "NOMOSAUTH_KEY_POLL", Default: "5s", Help: "how often signing keys are reloaded from the database", apply: duration(func(c *Config) *time.Duration { return &c.KeyPoll })},
+		{Flag: "session-idle", Env: "NOMOSAUTH_SESSION_IDLE", Default: "1h", Help: "a customer session unused this long ends", apply: duration(func(c *Config) *time.Duration { return &c.SessionIdle })},
+		{Flag: "session-max", Env: "NOMOSAUTH_SESSION_MAX", Default: "24h", Help: "a customer session ends this long after sign-in, however active", apply: duration(func(c *Config) *time.Duration { return &c.SessionMax })},
 		{Flag: "cleanup-interval", Env: "NOMOSAUTH_CLEANUP_INTERVAL", Default: "10m", Help: "how often expired rows are deleted", apply: duration(func(c *Config) *time.Duration { return &c.CleanupInterval })},
 		{Flag: "revocation-poll", Env: "NOMOSAUTH_REVOCATION_POLL", Default: "1s", Help: "how often revocations made by other processes are read from the database", apply: duration(func(c *Config) *time.Duration { return &c.RevocationPoll })},
 		{Flag: "rate-limit", Env: "NOMOSAUTH_RATE_LIMIT", Default: "10", Help: "requests per second per caller (client, or customer grant) on the API and per client on the token endpoint; 0 turns limits off", apply: integer(func(c *Config) *int { return &c.RateLimit })},
@@ -248,6 +252,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RefreshRetryWindow < 0 || c.RefreshRetryWindow >= c.RefreshIdleTTL {
 		fail("--refresh-retry-window must be at least 0 and shorter than --refresh-idle-ttl")
+	}
+	if c.SessionIdle <= 0 || c.SessionMax < c.SessionIdle {
+		fail("--session-idle must be positive and --session-max at least as long")
 	}
 	if c.KeyPoll <= 0 || c.CleanupInterval <= 0 || c.RevocationPoll <= 0 {
 		fail("--key-poll, --cleanup-interval and --revocation-poll must be positive")

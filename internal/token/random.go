@@ -13,6 +13,7 @@ import (
 const (
 	PrefixClientSecret = "nsec_"
 	PrefixRefreshToken = "nrt_"
+	PrefixAuthCode     = "nac_"
 )
 
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
@@ -45,6 +46,26 @@ func (g Generator) Secret() (string, error) { return g.prefixed(PrefixClientSecr
 
 // RefreshToken returns a new opaque refresh token: 32 random bytes.
 func (g Generator) RefreshToken() (string, error) { return g.prefixed(PrefixRefreshToken) }
+
+// AuthCode returns a new authorization code: 32 random bytes.
+func (g Generator) AuthCode() (string, error) { return g.prefixed(PrefixAuthCode) }
+
+// OneTimeCode returns six decimal digits, uniform over 000000-999999
+// (PRODUCT A7).
+func (g Generator) OneTimeCode() (string, error) {
+	// Rejection sampling keeps the digits uniform: 4,294,000,000 is the
+	// largest multiple of a million below 2^32.
+	for {
+		b, err := g.bytes(4)
+		if err != nil {
+			return "", err
+		}
+		n := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+		if n < 4_294_000_000 {
+			return fmt.Sprintf("%06d", n%1_000_000), nil
+		}
+	}
+}
 
 func (g Generator) prefixed(prefix string) (string, error) {
 	b, err := g.bytes(32)

@@ -1,0 +1,218 @@
+package pages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/oauth"
+	"github.com/nomosauth/nomosauth/internal/problem"
+	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/token"
+)
+
+// journey is an authorization request in progress, as checked by oauth,
+// with the query string that carries it from page to page and the names
+// the pages show.
+type journey struct {
+	req   oauth.AuthorizeRequest
+	query string
+	app   appView
+}
+
+// startJourney checks an authorize query: client and redirect URI first,
+// whose failures are our own error page (PRODUCT A1), then the rest, whose
+// failures go back to the app (A3-A6). It has answered the request itself
+// when it returns a nil journey and a nil error.
+func (p *Pages) startJourney(w http.ResponseWriter, r *http.Request, query string) (*journey, error) {
+	if len(query) > maxAuthzLen {
+		return nil, problem.BadRequest("The authorization request is too long.")
+	}
+	params, err := url.ParseQuery(query)
+	if err != nil {
+		return nil, problem.BadRequest("The authorization request is malformed.")
+	}
+	clientID, redirectURI, err := oauth.ParseAuthorizeTarget(params)
+	if err != nil {
+		return nil, err
+	}
+	client, err := p.Store.GetClient(r.Context(), clientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, problem.BadRequest("The app (client_id) is not known.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load client: %w", err)
+	}
+	redirect, err := oauth.CheckAuthorizeClient(client, redirectURI)
+	if err != nil {
+		return nil, err
+	}
+	req, err := oauth.DecideAuthorize(client, redirect, params)
+	var back *oauth.AuthorizeError
+	if errors.As(err, &back) {
+		p.redirectBack(w, r, req, url.Values{"error": {back.Code}, "error_description": {back.Description}})
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	org, err := p.Store.GetOrg(r.Context(), client.OrgID)
+	if err != nil {
+		return nil, fmt.Errorf("load organization: %w", err)
+	}
+	return &journey{req: req, query: query, app: appView{Name: client.Name, Org: org.Name}}, nil
+}
+
+// redirectBack sends the browser to the app's redirect URI with params,
+// state and iss (PRODUCT A6; RFC 9207 §2). A POST is answered with 303 so
+// the browser follows with a GET.
+func (p *Pages) redirectBack(w http.ResponseWriter, r *http.Request, req oauth.AuthorizeRequest, params url.Values) {
+	if req.State != "" {
+		params.Set("state", req.State)
+	}
+	params.Set("iss", p.Issuer)
+	sep := "?"
+	if strings.Contains(req.RedirectURI.Raw, "?") {
+		sep = "&"
+	}
+	status := http.StatusFound
+	if r.Method == http.MethodPost {
+		status = http.StatusSeeOther
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, req.RedirectURI.Raw+sep+params.Encode(), status)
+}
+
+// authorize is GET /oauth/authorize.
+func (p *Pages) authorize(w http.ResponseWriter, r *http.Request) error {
+	j, err := p.startJourney(w, r, r.URL.RawQuery)
+	if j == nil {
+		return err
+	}
+	b, err := p.loadBrowser(w, r, true)
+	if err != nil {
+		return err
+	}
+	if b.customer == nil {
+		if j.req.FlowType == oauth.FlowSignup {
+			return p.renderSignup(w, r, b, j, signupForm{}, "")
+		}
+		return p.renderSignin(w, r, b, j, "", "")
+	}
+	return p.proceed(w, r, b, j)
+}
+
+// proceed continues a journey for a signed-in customer: straight back to
+// the app when the login flow asks for no consent or a grant already
+// covers the request (PRODUCT A8, A9), else the consent page.
+func (p *Pages) proceed(w http.ResponseWriter, r *http.Request, b *browser, j *journey) error {
+	cust := *b.customer
+	if cust.OrgID != j.req.Client.OrgID {
+		p.redirectBack(w, r, j.req, url.Values{"error": {"access_denied"}, "error_description": {"the signed-in customer is not a customer of this client's organization"}})
+		return nil
+	}
+	grant, err := p.Store.ActiveGrant(r.Context(), cust.ID, j.req.Client.ID)
+	switch {
+	case err == nil && grant.Scopes.Covers(j.req.Scopes):
+		return p.issueCode(w, r, j, cust, grant)
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("load grant: %w", err)
+	case j.req.FlowType == oauth.FlowLogin:
+		// The app signs the customer in; the grant is still recorded, so the
+		// customer sees the app under connected apps and can revoke it.
+		return p.allow(w, r, j, cust)
+	}
+	v := p.newView(r, b)
+	v.Authz, v.App = j.query, &j.app
+	for _, s := range j.req.Scopes {
+		v.Scopes = append(v.Scopes, scopeText(v.T, s))
+	}
+	p.render(w, http.StatusOK, "consent", v, j.req.RedirectURI.Origin())
+	return nil
+}
+
+// scopeText says a scope in plain words.
+func scopeText(t Messages, scope string) string {
+	switch scope {
+	case domain.ScopeRead:
+		return t["scope_read"]
+	case domain.ScopeWrite:
+		return t["scope_write"]
+	}
+	return scope
+}
+
+// consent is POST /oauth/consent: Allow records the grant and sends a code
+// back; Deny sends access_denied (PRODUCT A8).
+func (p *Pages) consent(w http.ResponseWriter, r *http.Request) error {
+	form, b, err := p.readForm(w, r)
+	if err != nil {
+		return err
+	}
+	j, err := p.startJourney(w, r, form.Get("authz"))
+	if j == nil {
+		return err
+	}
+	if b.customer == nil {
+		// The session ended while the page was open: sign in again.
+		return p.renderSignin(w, r, b, j, "", p.text(r, "err_session"))
+	}
+	switch form.Get("decision") {
+	case "allow":
+		if b.customer.OrgID != j.req.Client.OrgID {
+			return p.proceed(w, r, b, j) // says access_denied
+		}
+		return p.allow(w, r, j, *b.customer)
+	case "deny":
+		p.redirectBack(w, r, j.req, url.Values{"error": {"access_denied"}, "error_description": {"the customer denied access"}})
+		return nil
+	}
+	return problem.BadRequest("Choose Allow or Deny.")
+}
+
+// allow records (or widens) the customer's grant and sends a code back.
+func (p *Pages) allow(w http.ResponseWriter, r *http.Request, j *journey, cust domain.Customer) error {
+	id, err := p.IDs.ID(domain.PrefixGrant)
+	if err != nil {
+		return err
+	}
+	now := p.Now()
+	grant, err := p.Store.UpsertGrant(r.Context(), domain.Grant{ID: id, CustomerID: cust.ID, ClientID: j.req.Client.ID,
+		OrgID: j.req.Client.OrgID, Scopes: j.req.Scopes, CreatedAt: now, UpdatedAt: now})
+	if err != nil {
+		return fmt.Errorf("record grant: %w", err)
+	}
+	return p.issueCode(w, r, j, cust, grant)
+}
+
+// issueCode stores a code bound to client, redirect URI, challenge,
+// customer, grant and scopes (PRODUCT T6), and sends it back.
+func (p *Pages) issueCode(w http.ResponseWriter, r *http.Request, j *journey, cust domain.Customer, grant domain.Grant) error {
+	code, err := p.newCode(r.Context(), j.req, cust, grant)
+	if err != nil {
+		return err
+	}
+	p.redirectBack(w, r, j.req, url.Values{"code": {code}})
+	return nil
+}
+
+func (p *Pages) newCode(ctx context.Context, req oauth.AuthorizeRequest, cust domain.Customer, grant domain.Grant) (string, error) {
+	code, err := p.IDs.AuthCode()
+	if err != nil {
+		return "", err
+	}
+	now := p.Now()
+	err = p.Store.CreateCode(ctx, domain.AuthCode{
+		Hash: token.Hash(code), ClientID: req.Client.ID, OrgID: req.Client.OrgID, CustomerID: cust.ID, GrantID: grant.ID,
+		RedirectURI: req.RedirectURI.Raw, Challenge: req.Challenge, ChallengeMethod: req.ChallengeMethod,
+		Scopes: req.Scopes, CreatedAt: now, ExpiresAt: now.Add(oauth.AuthCodeTTL),
+	})
+	if err != nil {
+		return "", fmt.Errorf("store code: %w", err)
+	}
+	return code, nil
+}

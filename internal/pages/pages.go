@@ -1,0 +1,400 @@
+package pages
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/mail"
+	"github.com/nomosauth/nomosauth/internal/problem"
+	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/token"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed assets/style.css
+var styleCSS []byte
+
+// Paths of the hosted pages, for mounting on the root mux.
+const (
+	PathAuthorize = "/oauth/authorize"
+	PathConsent   = "/oauth/consent"
+	PathSignin    = "/signin"
+	PathVerify    = "/signin/verify"
+	PathSignup    = "/signup"
+	PathApps      = "/account/apps"
+	PathRevoke    = "/account/apps/revoke"
+	PathSignout   = "/signout"
+	PathStyle     = "/assets/style.css"
+)
+
+// Routes lists every route of the pages surface.
+var Routes = []string{
+	"GET " + PathAuthorize, "POST " + PathConsent,
+	"GET " + PathSignin, "POST " + PathSignin, "POST " + PathVerify, "POST " + PathSignup,
+	"GET " + PathApps, "POST " + PathRevoke, "POST " + PathSignout, "GET " + PathStyle,
+}
+
+// Defaults of the session lifetimes (PRODUCT A7).
+const (
+	DefaultSessionIdle = time.Hour
+	DefaultSessionMax  = 24 * time.Hour
+	// touchEvery limits activity writes to one a minute per session.
+	touchEvery = time.Minute
+	// maxFormBody bounds a hosted form; the authz field carries an
+	// authorize query string, itself bounded below.
+	maxFormBody = 16 << 10
+	maxAuthzLen = 8 << 10
+)
+
+// cookieName holds the browser id. Under HTTPS it carries the __Host-
+// prefix, so no subdomain can plant or read it (RFC 6265bis §4.1.3.2).
+const (
+	cookieName       = "nomosauth"
+	secureCookieName = "__Host-nomosauth"
+)
+
+// Pages is the hosted customer journey. Build it in cli, then call Handler.
+type Pages struct {
+	Store   store.Store
+	IDs     token.Generator
+	Mail    mail.Sender
+	Issuer  string // exactly as configured: the iss of RFC 9207 (PRODUCT A6, O3)
+	Secure  func(*http.Request) bool
+	Addr    func(*http.Request) string
+	Now     func() time.Time
+	Log     *slog.Logger
+	Revoked *token.Revocations // learns of grants revoked here (PRODUCT A11)
+	// Keys: CSRFKey derives form tokens from the browser id; CodeKey keys
+	// the one-time-code hashes, so a stolen table cannot be brute-forced
+	// without it. Both are shared by replicas through the store.
+	CSRFKey, CodeKey []byte
+	SessionIdle      time.Duration
+	SessionMax       time.Duration
+	// EmailLimits and AddrLimits throttle code sending per email and per
+	// source address (PRODUCT A7).
+	EmailLimits, AddrLimits *httpx.RateLimiter
+
+	msgs  map[string]Messages
+	pages map[string]*template.Template
+}
+
+// pageNames are the templates; each is parsed with the layout. A missing
+// one stops the start.
+var pageNames = []string{"signin", "signup", "verify", "consent", "apps", "signedout", "error"}
+
+// Handler parses the templates and returns the pages surface behind
+// cross-origin protection (PRODUCT A10).
+func (p *Pages) Handler() (http.Handler, error) {
+	p.msgs = catalogue()
+	p.pages = map[string]*template.Template{}
+	funcs := template.FuncMap{"tf": func(format string, args ...any) string { return fmt.Sprintf(format, args...) }}
+	for _, name := range append(pageNames, "mail") {
+		files := []string{"templates/layout.html", "templates/" + name + ".html"}
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, files...)
+		if err != nil {
+			return nil, fmt.Errorf("parse template %s: %w", name, err)
+		}
+		p.pages[name] = t
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET "+PathAuthorize, p.handle(p.authorize))
+	mux.Handle("POST "+PathConsent, p.handle(p.consent))
+	mux.Handle("GET "+PathSignin, p.handle(p.signinPage))
+	mux.Handle("POST "+PathSignin, p.handle(p.signin))
+	mux.Handle("POST "+PathSignup, p.handle(p.signup))
+	mux.Handle("POST "+PathVerify, p.handle(p.verify))
+	mux.Handle("GET "+PathApps, p.handle(p.apps))
+	mux.Handle("POST "+PathRevoke, p.handle(p.revoke))
+	mux.Handle("POST "+PathSignout, p.handle(p.signout))
+	mux.HandleFunc("GET "+PathStyle, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		httpx.WriteRaw(w, http.StatusOK, "text/css; charset=utf-8", styleCSS)
+	})
+	// Go's cross-origin protection refuses unsafe requests a browser marks
+	// as cross-site (Sec-Fetch-Site, Origin); the form tokens cover
+	// browsers that send neither.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.renderError(w, r, problem.Forbidden("This form was sent from another site."))
+	}))
+	return cop.Handler(mux), nil
+}
+
+// pageFunc is a page handler that returns its error.
+type pageFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle is the one adapter that turns an error into the error page.
+func (p *Pages) handle(h pageFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			p.renderError(w, r, err)
+		}
+	})
+}
+
+// view is the data every template gets.
+type view struct {
+	T        Messages
+	Lang     string
+	CSRF     string
+	Authz    string // the authorize query string the journey continues with
+	App      *appView
+	Customer string // the signed-in customer's email
+	Error    string
+	// Sign-in, sign-up and verification.
+	Email, FirstName, LastName string
+	SignupQuery                string
+	ResendAction               string
+	// Consent and connected apps.
+	Scopes []string
+	Grants []grantView
+	// Mail.
+	Code string
+}
+
+type appView struct{ Name, Org string }
+
+type grantView struct {
+	ID, App, Org, Since string
+	Scopes              []string
+}
+
+// newView starts a view in the request's language.
+func (p *Pages) newView(r *http.Request, b *browser) view {
+	lang := pickLanguage(r.Header.Get("Accept-Language"), p.msgs)
+	v := view{T: p.msgs[lang], Lang: lang}
+	if b != nil {
+		v.CSRF = p.csrfToken(b.id)
+		if b.customer != nil {
+			v.Customer = b.customer.Email
+		}
+	}
+	return v
+}
+
+// render writes a page. formTargets are origins besides our own that a
+// form on the page may lead the browser to: the app's redirect URI after
+// consent, since a bare form-action 'self' would block that redirect
+// (PRODUCT A10).
+func (p *Pages) render(w http.ResponseWriter, status int, name string, v view, formTargets ...string) {
+	var buf bytes.Buffer
+	if err := p.pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {
+		p.Log.Error("render page", "page", name, "cause", err.Error())
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	formAction := "'self'"
+	for _, t := range formTargets {
+		formAction += " " + t
+	}
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action "+formAction+
+		"; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// renderError shows err on the error page: a problem's own message and
+// status, anything else a 500 whose cause only the log sees.
+func (p *Pages) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	var pe *problem.Error
+	if !errors.As(err, &pe) {
+		pe = problem.Internal(err)
+	}
+	level := slog.LevelDebug
+	if pe.Status >= 500 {
+		level = slog.LevelError
+	}
+	p.Log.Log(r.Context(), level, "page failed", "request_id", httpx.RequestID(r.Context()), "path", r.URL.Path,
+		"status", pe.Status, "message", pe.Message, "cause", errText(pe.Cause))
+	v := p.newView(r, nil)
+	v.Error = pe.Message
+	if pe.Status >= 500 {
+		v.Error = v.T["error_back"]
+	}
+	p.render(w, pe.Status, "error", v)
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// browser is who is on the other end: the random id in its cookie and,
+// when signed in, its session and customer.
+type browser struct {
+	id       string
+	hash     string
+	session  *domain.Session
+	customer *domain.Customer
+}
+
+// loadBrowser reads the cookie and the session behind it. Without a
+// cookie it mints a fresh id when mint is set (GET pages), so the forms
+// it renders carry a token; a POST without one fails.
+func (p *Pages) loadBrowser(w http.ResponseWriter, r *http.Request, mint bool) (*browser, error) {
+	c, err := r.Cookie(p.cookieName(r))
+	if err != nil || !validBrowserID(c.Value) {
+		if !mint {
+			return nil, problem.BadRequest(p.text(r, "err_cookie"))
+		}
+		return p.newBrowser(w, r)
+	}
+	b := &browser{id: c.Value, hash: token.Hash(c.Value)}
+	ses, err := p.Store.GetSession(r.Context(), b.hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return b, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load session: %w", err)
+	}
+	now := p.Now()
+	if !now.Before(ses.ExpiresAt) || !now.Before(ses.LastSeenAt.Add(p.SessionIdle)) {
+		return b, nil // ended; cleanup removes the row (PRODUCT O6)
+	}
+	cust, err := p.Store.GetCustomer(r.Context(), ses.CustomerID)
+	if errors.Is(err, store.ErrNotFound) {
+		return b, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load customer: %w", err)
+	}
+	if now.Sub(ses.LastSeenAt) >= touchEvery {
+		if err := p.Store.TouchSession(r.Context(), b.hash, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("touch session: %w", err)
+		}
+	}
+	b.session, b.customer = &ses, &cust
+	return b, nil
+}
+
+// newBrowser gives the browser a fresh random id in a new cookie.
+func (p *Pages) newBrowser(w http.ResponseWriter, r *http.Request) (*browser, error) {
+	id, err := p.IDs.RefreshToken() // 256 random bits, URL-safe
+	if err != nil {
+		return nil, err
+	}
+	id = strings.TrimPrefix(id, token.PrefixRefreshToken)
+	secure := p.Secure(r)
+	name := cookieName
+	if secure {
+		name = secureCookieName
+	}
+	http.SetCookie(w, &http.Cookie{Name: name, Value: id, Path: "/", HttpOnly: true, Secure: secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(p.SessionMax / time.Second)})
+	return &browser{id: id, hash: token.Hash(id)}, nil
+}
+
+func (p *Pages) cookieName(r *http.Request) string {
+	if p.Secure(r) {
+		return secureCookieName
+	}
+	return cookieName
+}
+
+// validBrowserID accepts the 43 base64url characters newBrowser makes.
+func validBrowserID(s string) bool {
+	if len(s) != 43 {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(s)
+	return err == nil
+}
+
+// signIn starts a session for cust under a new browser id, so an id
+// planted before sign-in is worth nothing after it (session fixation).
+func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, old *browser, cust domain.Customer) (*browser, error) {
+	b, err := p.newBrowser(w, r)
+	if err != nil {
+		return nil, err
+	}
+	now := p.Now()
+	ses := domain.Session{Hash: b.hash, CustomerID: cust.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(p.SessionMax)}
+	if err := p.Store.CreateSession(r.Context(), ses); err != nil {
+		return nil, fmt.Errorf("create session: %w", err)
+	}
+	if old != nil {
+		if err := p.Store.DeleteSession(r.Context(), old.hash); err != nil {
+			return nil, fmt.Errorf("end old session: %w", err)
+		}
+	}
+	b.session, b.customer = &ses, &cust
+	return b, nil
+}
+
+// csrfToken is derived from the browser id, so it needs no storage and
+// changes when the id does.
+func (p *Pages) csrfToken(browserID string) string {
+	m := hmac.New(sha256.New, p.CSRFKey)
+	m.Write([]byte("csrf\x00" + browserID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// readForm reads a hosted form and checks its CSRF token: the one check
+// every POST passes first (PRODUCT A10).
+func (p *Pages) readForm(w http.ResponseWriter, r *http.Request) (url.Values, *browser, error) {
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mediaType != "application/x-www-form-urlencoded" {
+		return nil, nil, problem.BadRequest("This page accepts only form submissions.")
+	}
+	form, err := httpx.ReadParams(w, r, maxFormBody)
+	if err != nil {
+		return nil, nil, problem.BadRequest("The form could not be read.")
+	}
+	b, err := p.loadBrowser(w, r, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	want := p.csrfToken(b.id)
+	if subtle.ConstantTimeCompare([]byte(form.Get("csrf")), []byte(want)) != 1 {
+		return nil, nil, problem.Forbidden(p.text(r, "err_session"))
+	}
+	return form, b, nil
+}
+
+// text is one message in the request's language.
+func (p *Pages) text(r *http.Request, key string) string {
+	return p.msgs[pickLanguage(r.Header.Get("Accept-Language"), p.msgs)][key]
+}
+
+// codeHash keys a one-time code's hash with the server's key and binds it
+// to the browser it was sent for.
+func (p *Pages) codeHash(browserHash, code string) string {
+	m := hmac.New(sha256.New, p.CodeKey)
+	m.Write([]byte(browserHash + "\x00" + code))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// customerByEmail finds the customer with email, compared case-insensitively.
+func (p *Pages) customerByEmail(ctx context.Context, email string) (domain.Customer, error) {
+	found, err := p.Store.ListCustomers(ctx, store.CustomerFilter{Email: email}, store.Page{Limit: 1})
+	if err != nil {
+		return domain.Customer{}, fmt.Errorf("find customer: %w", err)
+	}
+	if len(found) == 0 {
+		return domain.Customer{}, store.ErrNotFound
+	}
+	return found[0], nil
+}

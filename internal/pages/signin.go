@@ -1,0 +1,239 @@
+package pages
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/oauth"
+	"github.com/nomosauth/nomosauth/internal/problem"
+	"github.com/nomosauth/nomosauth/internal/store"
+
+	mailer "github.com/nomosauth/nomosauth/internal/mail"
+)
+
+// signinPage is GET /signin: the way into connected apps without an app.
+func (p *Pages) signinPage(w http.ResponseWriter, r *http.Request) error {
+	b, err := p.loadBrowser(w, r, true)
+	if err != nil {
+		return err
+	}
+	if b.customer != nil {
+		http.Redirect(w, r, PathApps, http.StatusSeeOther)
+		return nil
+	}
+	return p.renderSignin(w, r, b, nil, "", "")
+}
+
+func (p *Pages) renderSignin(w http.ResponseWriter, r *http.Request, b *browser, j *journey, email, msg string) error {
+	v := p.newView(r, b)
+	v.Email, v.Error = email, msg
+	if j != nil {
+		v.Authz, v.App = j.query, &j.app
+		q, _ := url.ParseQuery(j.query)
+		q.Set("flow_type", oauth.FlowSignup)
+		v.SignupQuery = q.Encode()
+	}
+	status := http.StatusOK
+	if msg != "" {
+		status = http.StatusBadRequest
+	}
+	p.render(w, status, "signin", v)
+	return nil
+}
+
+// signupForm is what the sign-up page asks for.
+type signupForm struct{ email, first, last string }
+
+func (p *Pages) renderSignup(w http.ResponseWriter, r *http.Request, b *browser, j *journey, f signupForm, msg string) error {
+	v := p.newView(r, b)
+	v.Authz, v.App = j.query, &j.app
+	v.Email, v.FirstName, v.LastName, v.Error = f.email, f.first, f.last, msg
+	status := http.StatusOK
+	if msg != "" {
+		status = http.StatusBadRequest
+	}
+	p.render(w, status, "signup", v)
+	return nil
+}
+
+// optionalJourney reads the authz field: empty for a sign-in that leads to
+// connected apps, else an authorize request that is checked again here,
+// since the field came back from the browser.
+func (p *Pages) optionalJourney(w http.ResponseWriter, r *http.Request, form url.Values) (j *journey, done bool, err error) {
+	if form.Get("authz") == "" {
+		return nil, false, nil
+	}
+	j, err = p.startJourney(w, r, form.Get("authz"))
+	return j, j == nil, err
+}
+
+// signin is POST /signin: send a one-time code to the email (PRODUCT A7).
+// The answer is the same page whether or not the email has an account.
+func (p *Pages) signin(w http.ResponseWriter, r *http.Request) error {
+	form, b, err := p.readForm(w, r)
+	if err != nil {
+		return err
+	}
+	j, done, err := p.optionalJourney(w, r, form)
+	if done {
+		return err
+	}
+	email, ok := checkEmail(form.Get("email"))
+	if !ok {
+		return p.renderSignin(w, r, b, j, form.Get("email"), p.text(r, "err_email"))
+	}
+	if msg := p.throttle(r, email); msg != "" {
+		return p.renderSignin(w, r, b, j, email, msg)
+	}
+	_, err = p.customerByEmail(r.Context(), email)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err := p.sendCode(r, b, domain.OneTimeCode{Email: email}, known); err != nil {
+		p.Log.Warn("one-time code not delivered", "request_id", requestID(r), "cause", err.Error())
+		return p.renderSignin(w, r, b, j, email, p.text(r, "err_mail"))
+	}
+	return p.renderVerify(w, r, b, j, domain.OneTimeCode{Email: email}, "")
+}
+
+// signup is POST /signup: like signin, with the details of a new customer
+// of the app's organization (PRODUCT A9).
+func (p *Pages) signup(w http.ResponseWriter, r *http.Request) error {
+	form, b, err := p.readForm(w, r)
+	if err != nil {
+		return err
+	}
+	j, done, err := p.optionalJourney(w, r, form)
+	if done {
+		return err
+	}
+	if j == nil {
+		return problem.BadRequest("Sign-up starts from an app.")
+	}
+	f := signupForm{email: form.Get("email"), first: strings.TrimSpace(form.Get("first_name")), last: strings.TrimSpace(form.Get("last_name"))}
+	email, ok := checkEmail(f.email)
+	if !ok {
+		return p.renderSignup(w, r, b, j, f, p.text(r, "err_email"))
+	}
+	f.email = email
+	if !validName(f.first) || !validName(f.last) {
+		return p.renderSignup(w, r, b, j, f, p.text(r, "err_name"))
+	}
+	if msg := p.throttle(r, email); msg != "" {
+		return p.renderSignup(w, r, b, j, f, msg)
+	}
+	pending := domain.OneTimeCode{Email: email, SignupOrgID: j.req.Client.OrgID, FirstName: f.first, LastName: f.last}
+	// Known or not, the code goes out: verifying it proves the address,
+	// and an existing customer is simply signed in.
+	if err := p.sendCode(r, b, pending, true); err != nil {
+		p.Log.Warn("one-time code not delivered", "request_id", requestID(r), "cause", err.Error())
+		return p.renderSignup(w, r, b, j, f, p.text(r, "err_mail"))
+	}
+	return p.renderVerify(w, r, b, j, pending, "")
+}
+
+// throttle limits codes per email and per source address (PRODUCT A7); it
+// returns the message to show when the limit is reached.
+func (p *Pages) throttle(r *http.Request, email string) string {
+	dec := p.AddrLimits.Take("code-addr:" + p.Addr(r))
+	if dec.Allowed {
+		dec = p.EmailLimits.Take("code-email:" + strings.ToLower(email))
+	}
+	if !dec.Allowed {
+		return fmt.Sprintf(p.text(r, "err_throttled"), dec.RetryAfter)
+	}
+	return ""
+}
+
+// sendCode stores a new one-time code for the browser and emails it when
+// deliver is set. For an unknown email the code is stored but never sent,
+// so the pages and the stored state look the same either way.
+func (p *Pages) sendCode(r *http.Request, b *browser, pending domain.OneTimeCode, deliver bool) error {
+	code, err := p.IDs.OneTimeCode()
+	if err != nil {
+		return err
+	}
+	id, err := p.IDs.ID("otc_")
+	if err != nil {
+		return err
+	}
+	now := p.Now()
+	pending.ID, pending.BrowserHash, pending.CodeHash = id, b.hash, p.codeHash(b.hash, code)
+	pending.CreatedAt, pending.ExpiresAt = now, now.Add(oauth.OneTimeCodeTTL)
+	if err := p.Store.CreateOneTimeCode(r.Context(), pending); err != nil {
+		return fmt.Errorf("store one-time code: %w", err)
+	}
+	if !deliver {
+		return nil
+	}
+	msg, err := p.codeMail(r, pending.Email, code)
+	if err != nil {
+		return err
+	}
+	return p.Mail.Send(r.Context(), msg)
+}
+
+// codeMail writes the one-time-code email in the customer's language.
+func (p *Pages) codeMail(r *http.Request, to, code string) (mailer.Message, error) {
+	v := p.newView(r, nil)
+	v.Code = code
+	var html bytes.Buffer
+	if err := p.pages["mail"].ExecuteTemplate(&html, "mail", v); err != nil {
+		return mailer.Message{}, fmt.Errorf("render mail: %w", err)
+	}
+	t := v.T
+	text := t["mail_greeting"] + "\n\n" + t["mail_body"] + "\n\n    " + code + "\n\n" + t["mail_validity"] + "\n\n" + t["mail_ignore"] + "\n"
+	return mailer.Message{To: to, Subject: fmt.Sprintf(t["mail_subject"], code), Text: text, HTML: html.String()}, nil
+}
+
+func (p *Pages) renderVerify(w http.ResponseWriter, r *http.Request, b *browser, j *journey, pending domain.OneTimeCode, msg string) error {
+	v := p.newView(r, b)
+	v.Email, v.FirstName, v.LastName, v.Error = pending.Email, pending.FirstName, pending.LastName, msg
+	v.ResendAction = PathSignin
+	if pending.SignupOrgID != "" {
+		v.ResendAction = PathSignup
+	}
+	formTargets := []string{}
+	if j != nil {
+		v.Authz, v.App = j.query, &j.app
+		// A verified code may lead straight back to the app (PRODUCT A9).
+		formTargets = append(formTargets, j.req.RedirectURI.Origin())
+	}
+	status := http.StatusOK
+	if msg != "" {
+		status = http.StatusBadRequest
+	}
+	p.render(w, status, "verify", v, formTargets...)
+	return nil
+}
+
+// checkEmail accepts one bare address of at most 254 characters (RFC 5321
+// §4.5.3.1) and returns it trimmed.
+func checkEmail(raw string) (string, bool) {
+	s := strings.TrimSpace(raw)
+	if s == "" || len(s) > 254 {
+		return "", false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" || !strings.Contains(s[strings.LastIndex(s, "@"):], ".") {
+		return "", false
+	}
+	return s, true
+}
+
+// validName accepts 1 to 100 characters without control characters.
+func validName(s string) bool {
+	if s == "" || utf8.RuneCountInString(s) > 100 || !utf8.ValidString(s) {
+		return false
+	}
+	return strings.IndexFunc(s, unicode.IsControl) < 0
+}

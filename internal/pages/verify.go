@@ -1,0 +1,101 @@
+package pages
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/oauth"
+	"github.com/nomosauth/nomosauth/internal/store"
+)
+
+// verify is POST /signin/verify: check the one-time code (PRODUCT A7),
+// sign the customer in under a new session id, and continue the journey.
+func (p *Pages) verify(w http.ResponseWriter, r *http.Request) error {
+	form, b, err := p.readForm(w, r)
+	if err != nil {
+		return err
+	}
+	j, done, err := p.optionalJourney(w, r, form)
+	if done {
+		return err
+	}
+	typed, ok := oauth.ParseOneTimeCode(form.Get("code"))
+	if !ok {
+		// Not a guess at all, so no try is counted.
+		return p.renderVerifyAgain(w, r, b, j, form, p.text(r, "err_code_format"))
+	}
+	now := p.Now()
+	rule := oauth.OneTimeRule{PresentedHash: p.codeHash(b.hash, typed), Now: now}
+	otc, verdict, err := p.Store.VerifyOneTimeCode(r.Context(), b.hash, now, rule.Check)
+	if errors.Is(err, store.ErrNotFound) {
+		return p.renderSignin(w, r, b, j, "", p.text(r, "err_code_gone"))
+	}
+	if err != nil {
+		return fmt.Errorf("verify one-time code: %w", err)
+	}
+	switch verdict {
+	case domain.OneTimeExhausted:
+		return p.renderSignin(w, r, b, j, otc.Email, p.text(r, "err_code_gone"))
+	case domain.OneTimeReject:
+		left := oauth.OneTimeMaxTries - otc.Attempts
+		if left <= 0 {
+			return p.renderSignin(w, r, b, j, otc.Email, p.text(r, "err_code_gone"))
+		}
+		return p.renderVerify(w, r, b, j, otc, fmt.Sprintf(p.text(r, "err_code_wrong"), left))
+	}
+	cust, err := p.customerFor(r, otc)
+	if errors.Is(err, store.ErrNotFound) {
+		return p.renderSignin(w, r, b, j, otc.Email, p.text(r, "err_no_account"))
+	}
+	if err != nil {
+		return err
+	}
+	if b, err = p.signIn(w, r, b, cust); err != nil {
+		return err
+	}
+	p.Log.Info("customer signed in", "request_id", requestID(r), "customer_id", cust.ID)
+	if j == nil {
+		http.Redirect(w, r, PathApps, http.StatusSeeOther)
+		return nil
+	}
+	return p.proceed(w, r, b, j)
+}
+
+// renderVerifyAgain shows the code page again with what the form carried
+// for display; nothing of it is trusted.
+func (p *Pages) renderVerifyAgain(w http.ResponseWriter, r *http.Request, b *browser, j *journey, form url.Values, msg string) error {
+	email, _ := checkEmail(form.Get("email"))
+	return p.renderVerify(w, r, b, j, domain.OneTimeCode{Email: email}, msg)
+}
+
+// customerFor finds the verified email's customer, or creates it when the
+// code came from sign-up (PRODUCT A9: a customer of the client's
+// organization, with no subscription).
+func (p *Pages) customerFor(r *http.Request, otc domain.OneTimeCode) (domain.Customer, error) {
+	cust, err := p.customerByEmail(r.Context(), otc.Email)
+	if err == nil || !errors.Is(err, store.ErrNotFound) || otc.SignupOrgID == "" {
+		return cust, err
+	}
+	id, err := p.IDs.ID(domain.PrefixCustomer)
+	if err != nil {
+		return domain.Customer{}, err
+	}
+	cust = domain.Customer{ID: id, OrgID: otc.SignupOrgID, Email: otc.Email, FirstName: otc.FirstName, LastName: otc.LastName,
+		Type: domain.CustomerPerson, CreatedAt: p.Now().UTC()}
+	err = p.Store.CreateCustomer(r.Context(), cust)
+	if errors.Is(err, store.ErrConflict) {
+		// Registered a moment ago by another tab or replica: sign that one in.
+		return p.customerByEmail(r.Context(), otc.Email)
+	}
+	if err != nil {
+		return domain.Customer{}, fmt.Errorf("create customer: %w", err)
+	}
+	p.Log.Info("customer signed up", "request_id", requestID(r), "customer_id", cust.ID, "org_id", cust.OrgID)
+	return cust, nil
+}
+
+func requestID(r *http.Request) string { return httpx.RequestID(r.Context()) }
