@@ -161,7 +161,7 @@ type view struct {
 	Error    string
 	// Sign-in, sign-up and verification.
 	Email, FirstName, LastName string
-	SignupQuery                string
+	SignupURL                  template.URL // built from parsed values, so safe as a URL
 	ResendAction               string
 	// Consent and connected apps.
 	Scopes []string

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/mail"
 	"net/url"
@@ -39,7 +40,7 @@ func (p *Pages) renderSignin(w http.ResponseWriter, r *http.Request, b *browser,
 		v.Authz, v.App = j.query, &j.app
 		q, _ := url.ParseQuery(j.query)
 		q.Set("flow_type", oauth.FlowSignup)
-		v.SignupQuery = q.Encode()
+		v.SignupURL = template.URL(PathAuthorize + "?" + q.Encode())
 	}
 	status := http.StatusOK
 	if msg != "" {
