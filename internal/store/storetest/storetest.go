@@ -40,6 +40,14 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Prices/import_upsert_and_range", func(t *testing.T) { testPrices(t, open(t)) })
 	t.Run("Families/revoked_since", func(t *testing.T) { testRevokedFamilies(t, open(t)) })
 	t.Run("ServerKey/first_wins", func(t *testing.T) { testServerKey(t, open(t)) })
+	t.Run("Grants/upsert_widens_list_revoke", func(t *testing.T) { testGrants(t, open(t)) })
+	t.Run("RedeemCode/redeem_then_replay_revokes", func(t *testing.T) { testRedeemCode(t, open(t)) })
+	t.Run("RedeemCode/decider_error_changes_nothing", func(t *testing.T) { testRedeemCodeError(t, open(t)) })
+	t.Run("RedeemCode/concurrent_one_wins", func(t *testing.T) { testConcurrentRedeem(t, open(t)) })
+	t.Run("Sessions/round_trip_touch_delete", func(t *testing.T) { testSessions(t, open(t)) })
+	t.Run("OneTimeCodes/tries_and_replacement", func(t *testing.T) { testOneTimeCodes(t, open(t)) })
+	t.Run("OneTimeCodes/concurrent_tries_counted", func(t *testing.T) { testConcurrentOneTime(t, open(t)) })
+	t.Run("DeleteExpired/journey_rows", func(t *testing.T) { testDeleteExpiredJourney(t, open(t)) })
 }
 
 func ctx(t *testing.T) context.Context { return t.Context() }
