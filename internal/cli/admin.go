@@ -314,3 +314,52 @@ func runKeysRotate(e env, args []string) int {
 			return output(e, cfg, map[string]string{"id": k.ID, "alg": k.Algorithm}, [][2]string{{"id", k.ID}, {"alg", k.Algorithm}})
 		})
 }
+
+// grantJSON is a grant as admin commands print it.
+type grantJSON struct {
+	ID         string    `json:"id"`
+	CustomerID string    `json:"customer_id"`
+	ClientID   string    `json:"client_id"`
+	Client     string    `json:"client"`
+	Scope      string    `json:"scope"`
+	Since      time.Time `json:"since"`
+}
+
+func runGrantsList(e env, args []string) int {
+	var customer string
+	return adminCommand(e, "grants list", args,
+		func(fs *flagSet) { fs.StringVar(&customer, "customer", "", "customer id") },
+		func() []string { return []string{"customer", customer} },
+		func(a *admin.Admin, cfg config.Config) int {
+			grants, err := a.ListGrants(e.ctx, customer)
+			if err != nil {
+				return fail(e, err)
+			}
+			rows := make([]grantJSON, 0, len(grants))
+			for _, g := range grants {
+				name := ""
+				if c, err := a.Store.GetClient(e.ctx, g.ClientID); err == nil {
+					name = c.Name
+				}
+				rows = append(rows, grantJSON{g.ID, g.CustomerID, g.ClientID, name, g.Scopes.String(), g.CreatedAt})
+			}
+			return listOutput(e, cfg, rows, func(g grantJSON) string {
+				return g.ID + "  " + g.ClientID + " (" + g.Client + ")  " + g.Scope + "  since " + g.Since.Format(time.RFC3339)
+			})
+		})
+}
+
+func runGrantsRevoke(e env, args []string) int {
+	var id string
+	return adminCommand(e, "grants revoke", args,
+		func(fs *flagSet) { fs.StringVar(&id, "id", "", "grant id") },
+		func() []string { return []string{"id", id} },
+		func(a *admin.Admin, cfg config.Config) int {
+			families, err := a.RevokeGrant(e.ctx, id)
+			if err != nil {
+				return fail(e, err)
+			}
+			return output(e, cfg, map[string]any{"id": id, "revoked_families": len(families)},
+				[][2]string{{"id", id}, {"revoked", strconv.Itoa(len(families)) + " token families"}})
+		})
+}

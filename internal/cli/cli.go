@@ -53,6 +53,8 @@ func commands() []command {
 		{"customer create", "create a customer: --org --email [--first-name --last-name --company-name]", runCustomerCreate},
 		{"subscription create", "create a subscription: --customer [--status active] [--type consumption] [--start YYYY-MM-DD] [address, meter and payment flags]", runSubscriptionCreate},
 		{"prices import", "import prices: --subscription --file prices.csv (" + admin.PricesHeader + ")", runPricesImport},
+		{"grants list", "list a customer's active grants: --customer", runGrantsList},
+		{"grants revoke", "revoke a grant and all its tokens: --id", runGrantsRevoke},
 		{"keys rotate", "make a new signing key; old keys stay published until their tokens expire", runKeysRotate},
 	}
 }
