@@ -6,9 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 
-# The race detector needs cgo and a C compiler.
-if ! command -v gcc >/dev/null 2>&1; then
-  apt-get update -qq && apt-get install -y -qq gcc >/dev/null
+# The race detector needs cgo and a C compiler; the browser test drives
+# Debian's Chromium. Both come from Debian's packages when missing and we
+# may install them (root); otherwise the browser test skips with a message.
+need=()
+command -v gcc >/dev/null 2>&1 || need+=(gcc)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing ${need[*]} from Debian's packages"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

@@ -65,9 +65,9 @@ var listening = regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
 
 // start runs `nomosauth serve --dev` on a free loopback port and waits
 // until it listens.
-func start(t *testing.T, bin, db string) *running {
+func start(t *testing.T, bin, db string, extra ...string) *running {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--dev", "--db", db, "--addr", "127.0.0.1:0", "--issuer", "http://127.0.0.1")
+	cmd := exec.Command(bin, append([]string{"serve", "--dev", "--db", db, "--addr", "127.0.0.1:0", "--issuer", "http://127.0.0.1"}, extra...)...)
 	cmd.Env = append(os.Environ(), "NOMOSAUTH_LOG_LEVEL=info")
 	stdout := &syncBuffer{}
 	cmd.Stdout = stdout
