@@ -24,6 +24,7 @@ var allowed = map[string][]string{
 	"store/postgres":  {"store", "domain"},
 	"store/storetest": {"store", "domain"},
 	"mail":            {"domain", "problem"},
+	"mail/smtptest":   {}, // a test helper: an in-process SMTP server
 	"httpx":           {"problem"},
 	"config":          {"token"},
 	"admin":           {"domain", "oauth", "problem", "store", "token"},

@@ -259,3 +259,18 @@ func TestOneTimeRule(t *testing.T) {
 		}
 	}
 }
+
+func TestRefreshScopeCustomerFamilyReadOnly(t *testing.T) {
+	client := domain.Client{ID: "client_a", Scopes: domain.AllScopes()}
+	fam := domain.Family{ClientID: "client_a", CustomerID: "cus_1", Scopes: domain.AllScopes()}
+	if got, err := RefreshScope("", fam, client); err != nil || got.String() != domain.ScopeRead {
+		t.Fatalf("T7: %q %v", got, err)
+	}
+	if _, err := RefreshScope("write:*", fam, client); oauthError(err) != "invalid_scope" {
+		t.Fatalf("T7: a customer family refreshed to write: %v", err)
+	}
+	fam.CustomerID = ""
+	if got, _ := RefreshScope("", fam, client); got.String() != "read:* write:*" {
+		t.Fatalf("client-credentials family: %q", got)
+	}
+}

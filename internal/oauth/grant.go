@@ -66,7 +66,12 @@ func (rr RefreshRule) Decide(tok domain.RefreshToken, fam domain.Family, child *
 
 // RefreshScope returns the access-token scope for a refresh: the request may
 // narrow, never widen, what the family was granted, and the client's current
-// scopes cap it in case an operator took some away (PRODUCT T5).
+// scopes cap it in case an operator took some away (PRODUCT T5). A
+// customer's family stays read-only whatever it holds (PRODUCT T7).
 func RefreshScope(requested string, fam domain.Family, client domain.Client) (domain.Scopes, error) {
-	return NarrowScope(requested, fam.Scopes.Intersect(client.Scopes))
+	allowed := fam.Scopes.Intersect(client.Scopes)
+	if fam.CustomerID != "" {
+		allowed = CustomerScopes(allowed)
+	}
+	return NarrowScope(requested, allowed)
 }

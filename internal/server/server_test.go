@@ -173,7 +173,7 @@ func (f *fixture) snapshot() string {
 	}
 	defer db.Close()
 	var b strings.Builder
-	for _, table := range []string{"families", "refresh_tokens", "clients", "client_secrets", "signing_keys"} {
+	for _, table := range []string{"families", "refresh_tokens", "clients", "client_secrets", "signing_keys", "auth_codes", "grants"} {
 		rows, err := db.Query("SELECT * FROM " + table + " ORDER BY rowid")
 		if err != nil {
 			f.t.Fatal(err)

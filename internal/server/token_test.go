@@ -78,6 +78,10 @@ func TestTokenEndpointErrorsChangeNoData(t *testing.T) {
 		{"T3/double_space_scope", form, cc + "&scope=" + url.QueryEscape("read:*  write:*"), basicHeader, 400, "BAD_REQUEST", "invalid_scope", ""},
 		{"T5/missing_refresh_token", form, "grant_type=refresh_token", basicHeader, 400, "BAD_REQUEST", "invalid_request", ""},
 		{"T5/unknown_refresh_token", form, "grant_type=refresh_token&refresh_token=nrt_unknown", basicHeader, 401, "UNAUTHORIZED", "invalid_grant", ""},
+		{"T6/missing_code", form, "grant_type=authorization_code&redirect_uri=x", basicHeader, 400, "BAD_REQUEST", "invalid_request", ""},
+		{"T6/unknown_code", form, "grant_type=authorization_code&code=nac_unknown", basicHeader, 401, "UNAUTHORIZED", "invalid_grant", ""},
+		{"T6/public_unknown_code", form, "grant_type=authorization_code&code=nac_unknown&client_id=" + f.public.ID, nil, 401, "UNAUTHORIZED", "invalid_grant", ""},
+		{"T1/public_with_secret", form, "grant_type=authorization_code&code=nac_x&client_id=" + f.public.ID + "&client_secret=nsec_x", nil, 401, "UNAUTHORIZED", "invalid_client", "Basic"},
 	}
 	// A live family, so that "no change" covers refresh state too.
 	mustOK(t, f.clientCredentials(""))
