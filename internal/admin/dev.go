@@ -18,6 +18,10 @@ type DevSeed struct {
 	SubscriptionID string
 }
 
+// DevRedirectURI is the demo client's callback; any loopback port matches
+// it (PRODUCT A2).
+const DevRedirectURI = "http://127.0.0.1:3000/callback"
+
 // SeedDev fills an empty database with a demo organization, a confidential
 // client, a customer and an active subscription with a week of hourly prices
 // around today in loc (PRODUCT O1). On a database that has any organization
@@ -32,7 +36,7 @@ func (a *Admin) SeedDev(ctx context.Context, loc *time.Location) (DevSeed, bool,
 		return DevSeed{}, false, fmt.Errorf("seed org: %w", err)
 	}
 	client, secret, err := a.CreateClient(ctx, ClientSpec{OrgID: org.ID, Name: "Demo Backend",
-		RedirectURIs: []string{"http://127.0.0.1:3000/callback"}})
+		RedirectURIs: []string{DevRedirectURI}})
 	if err != nil {
 		return DevSeed{}, false, fmt.Errorf("seed client: %w", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/admin"
@@ -89,7 +91,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 		return nil, fmt.Errorf("time zone: %w", err)
 	}
 	if cfg.Dev {
-		if err := seedDev(e, adm, berlin); err != nil {
+		if err := seedDev(e, adm, berlin, cfg.Issuer); err != nil {
 			return nil, err
 		}
 	}
@@ -187,6 +189,9 @@ func serve(e env, cfg config.Config) error {
 			served <- hs.Serve(ln)
 		}
 	}()
+	if cfg.SMTPURL == "" && !cfg.Dev {
+		log.Warn("no --smtp-url: customers cannot receive sign-in codes; the authorization code flow will fail at sign-in")
+	}
 	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "dev", cfg.Dev, "tls", cfg.TLSCert != "")
 
 	select {
@@ -229,7 +234,7 @@ func mailSender(e env, cfg config.Config) (mail.Sender, error) {
 const customerTimeZone = "Europe/Berlin"
 
 // seedDev fills an empty database and prints the demo credentials once (PRODUCT O1).
-func seedDev(e env, adm *admin.Admin, loc *time.Location) error {
+func seedDev(e env, adm *admin.Admin, loc *time.Location, issuer string) error {
 	seed, created, err := adm.SeedDev(e.ctx, loc)
 	if err != nil {
 		return fmt.Errorf("seed demo data: %w", err)
@@ -243,6 +248,10 @@ func seedDev(e env, adm *admin.Admin, loc *time.Location) error {
   client_secret:  %s
   customer:       %s <%s>
   subscription:   %s (active, with a week of hourly prices)
-`, seed.OrgID, seed.ClientID, seed.ClientSecret, seed.CustomerID, seed.CustomerEmail, seed.SubscriptionID)
+  customer journey (sign in as the customer; the code is printed here):
+    %s
+`, seed.OrgID, seed.ClientID, seed.ClientSecret, seed.CustomerID, seed.CustomerEmail, seed.SubscriptionID,
+		strings.TrimSuffix(issuer, "/")+pages.PathAuthorize+"?"+url.Values{"client_id": {seed.ClientID}, "redirect_uri": {admin.DevRedirectURI},
+			"response_type": {"code"}, "state": {"demo"}}.Encode())
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -703,6 +704,37 @@ func TestCatalogueComplete(t *testing.T) {
 	for key := range msgs["de"] {
 		if msgs["en"][key] == "" {
 			t.Errorf("English lacks %q", key)
+		}
+	}
+}
+
+// TestSessionCookie is PRODUCT A7: HttpOnly, SameSite=Lax, Secure and
+// __Host- under HTTPS.
+func TestSessionCookie(t *testing.T) {
+	f := newFixture(t)
+	var https atomic.Bool
+	f.pages.Secure = func(*http.Request) bool { return https.Load() }
+	for _, secure := range []bool{false, true} {
+		https.Store(secure)
+		resp, err := http.Get(f.srv.URL + PathSignin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		cookies := resp.Cookies()
+		if len(cookies) != 1 {
+			t.Fatalf("cookies %v", cookies)
+		}
+		c := cookies[0]
+		wantName := "nomosauth"
+		if secure {
+			wantName = "__Host-nomosauth"
+		}
+		if c.Name != wantName || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure != secure || c.Path != "/" || c.Domain != "" {
+			t.Errorf("secure=%v: cookie %+v", secure, c)
+		}
+		if len(c.Value) < 43 {
+			t.Errorf("cookie id too short: %q", c.Value)
 		}
 	}
 }
