@@ -25,6 +25,7 @@ var allowed = map[string][]string{
 	"store/storetest": {"store", "domain"},
 	"mail":            {"domain", "problem"},
 	"mail/smtptest":   {}, // a test helper: an in-process SMTP server
+	"fakeclock":       {}, // a test helper: a settable clock
 	"httpx":           {"problem"},
 	"config":          {"token"},
 	"admin":           {"domain", "oauth", "problem", "store", "token"},

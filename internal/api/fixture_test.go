@@ -10,30 +10,18 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/admin"
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/fakeclock"
 	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/store/sqlite"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
 
 const testIssuer = "https://auth.example"
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // fixture is the API on a loopback httptest server over a SQLite file, with
 // two organizations:
@@ -44,7 +32,7 @@ func (c *clock) Advance(d time.Duration) {
 //	org B: client b; customer bcus with one sub.
 type fixture struct {
 	t       testing.TB
-	clock   *clock
+	clock   *fakeclock.Clock
 	store   *sqlite.Store
 	admin   *admin.Admin
 	issuer  *token.Issuer
@@ -66,7 +54,7 @@ func newFixture(t testing.TB, limits *httpx.RateLimiter) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	clk := &clock{now: time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC)}
+	clk := fakeclock.New(time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC))
 	ids := token.Generator{Rand: rand.Reader}
 	adm := &admin.Admin{Store: st, IDs: ids, Now: clk.Now}
 	ctx := t.Context()

@@ -149,13 +149,12 @@ func scopeText(t Messages, scope string) string {
 // consent is POST /oauth/consent: Allow records the grant and sends a code
 // back; Deny sends access_denied (PRODUCT A8).
 func (p *Pages) consent(w http.ResponseWriter, r *http.Request) error {
-	form, b, err := p.readForm(w, r)
-	if err != nil {
+	form, b, j, answered, err := p.readJourneyForm(w, r)
+	if answered || err != nil {
 		return err
 	}
-	j, err := p.startJourney(w, r, form.Get("authz"))
 	if j == nil {
-		return err
+		return problem.BadRequest("The consent form carries no authorization request.")
 	}
 	if b.customer == nil {
 		// The session ended while the page was open: sign in again.

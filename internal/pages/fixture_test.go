@@ -22,6 +22,7 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/admin"
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/fakeclock"
 	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/mail"
 	"github.com/nomosauth/nomosauth/internal/store/sqlite"
@@ -32,18 +33,6 @@ const (
 	testIssuer  = "https://auth.example"
 	appRedirect = "https://app.example/cb"
 )
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // outbox is a recording mail sender.
 type outbox struct {
@@ -94,7 +83,7 @@ func (o *outbox) lastCode(t *testing.T, email string) string {
 //	org "Other Power": customer bob@example.com.
 type fixture struct {
 	t       *testing.T
-	clock   *clock
+	clock   *fakeclock.Clock
 	store   *sqlite.Store
 	pages   *Pages
 	mail    *outbox
@@ -115,7 +104,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	clk := &clock{now: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
+	clk := fakeclock.New(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
 	ids := token.Generator{Rand: rand.Reader}
 	adm := &admin.Admin{Store: st, IDs: ids, Now: clk.Now}
 	f := &fixture{t: t, clock: clk, store: st, mail: &outbox{}, revoked: token.NewRevocations()}

@@ -65,26 +65,25 @@ func (p *Pages) renderSignup(w http.ResponseWriter, r *http.Request, b *browser,
 	return nil
 }
 
-// optionalJourney reads the authz field: empty for a sign-in that leads to
-// connected apps, else an authorize request that is checked again here,
-// since the field came back from the browser.
-func (p *Pages) optionalJourney(w http.ResponseWriter, r *http.Request, form url.Values) (j *journey, done bool, err error) {
-	if form.Get("authz") == "" {
-		return nil, false, nil
+// readJourneyForm reads a hosted form (readForm checks its CSRF token) and
+// the journey its authz field carries: nil for a sign-in that leads to
+// connected apps, else an authorize request checked again here, since the
+// field came back from the browser. answered means the request was already
+// sent back to the app with an error.
+func (p *Pages) readJourneyForm(w http.ResponseWriter, r *http.Request) (form url.Values, b *browser, j *journey, answered bool, err error) {
+	form, b, err = p.readForm(w, r)
+	if err != nil || form.Get("authz") == "" {
+		return form, b, nil, false, err
 	}
 	j, err = p.startJourney(w, r, form.Get("authz"))
-	return j, j == nil, err
+	return form, b, j, j == nil && err == nil, err
 }
 
 // signin is POST /signin: send a one-time code to the email (PRODUCT A7).
 // The answer is the same page whether or not the email has an account.
 func (p *Pages) signin(w http.ResponseWriter, r *http.Request) error {
-	form, b, err := p.readForm(w, r)
-	if err != nil {
-		return err
-	}
-	j, done, err := p.optionalJourney(w, r, form)
-	if done {
+	form, b, j, answered, err := p.readJourneyForm(w, r)
+	if answered || err != nil {
 		return err
 	}
 	email, ok := checkEmail(form.Get("email"))
@@ -109,12 +108,8 @@ func (p *Pages) signin(w http.ResponseWriter, r *http.Request) error {
 // signup is POST /signup: like signin, with the details of a new customer
 // of the app's organization (PRODUCT A9).
 func (p *Pages) signup(w http.ResponseWriter, r *http.Request) error {
-	form, b, err := p.readForm(w, r)
-	if err != nil {
-		return err
-	}
-	j, done, err := p.optionalJourney(w, r, form)
-	if done {
+	form, b, j, answered, err := p.readJourneyForm(w, r)
+	if answered || err != nil {
 		return err
 	}
 	if j == nil {

@@ -15,12 +15,8 @@ import (
 // verify is POST /signin/verify: check the one-time code (PRODUCT A7),
 // sign the customer in under a new session id, and continue the journey.
 func (p *Pages) verify(w http.ResponseWriter, r *http.Request) error {
-	form, b, err := p.readForm(w, r)
-	if err != nil {
-		return err
-	}
-	j, done, err := p.optionalJourney(w, r, form)
-	if done {
+	form, b, j, answered, err := p.readJourneyForm(w, r)
+	if answered || err != nil {
 		return err
 	}
 	typed, ok := oauth.ParseOneTimeCode(form.Get("code"))

@@ -14,12 +14,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/admin"
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/fakeclock"
 	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/store/sqlite"
 	"github.com/nomosauth/nomosauth/internal/token"
@@ -27,25 +27,12 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// clock is a settable clock for tests.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 type fixture struct {
 	t      testing.TB
 	dbPath string
 	store  *sqlite.Store
 	srv    *httptest.Server
-	clock  *clock
+	clock  *fakeclock.Clock
 	issuer *token.Issuer
 	admin  *admin.Admin
 	client domain.Client
@@ -67,7 +54,7 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	clk := &clock{now: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
+	clk := fakeclock.New(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
 	ids := token.Generator{Rand: rand.Reader}
 	adm := &admin.Admin{Store: st, IDs: ids, Now: clk.Now}
 	ctx := t.Context()

@@ -183,10 +183,9 @@ func (t *Tokens) redeemCode(ctx context.Context, client domain.Client, req oauth
 		return Response{}, fmt.Errorf("redeem code: %w", err)
 	}
 	if red.Verdict == domain.CodeReplay {
-		t.Revoked.Add(red.Family.ID, now)
-		t.Log.WarnContext(ctx, "authorization code used twice; its tokens are revoked",
-			"request_id", httpx.RequestID(ctx), "family_id", red.Family.ID, "client_id", client.ID)
-		return Response{}, problem.InvalidGrant("authorization code was already used; every token issued from it is revoked")
+		// RFC 6749 §4.1.2: a used code came back; someone else may hold it.
+		return Response{}, t.revoked(ctx, red.Family.ID, client, now, "authorization code used twice; its tokens are revoked",
+			"authorization code was already used; every token issued from it is revoked")
 	}
 	return t.pair(red.Family, oauth.CustomerScopes(red.Family.Scopes), refresh, now)
 }
@@ -206,17 +205,24 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 		return Response{}, fmt.Errorf("rotate refresh token: %w", err)
 	}
 	if rot.Verdict == domain.RefreshReuse {
-		t.Revoked.Add(rot.Family.ID, now)
 		// RFC 9700 §4.14.2: a used token came back; someone else may hold it.
-		t.Log.WarnContext(ctx, "refresh token reused after rotation; family revoked",
-			"request_id", httpx.RequestID(ctx), "family_id", rot.Family.ID, "client_id", client.ID)
-		return Response{}, problem.InvalidGrant("refresh token was already used; every token of its grant is revoked")
+		return Response{}, t.revoked(ctx, rot.Family.ID, client, now, "refresh token reused after rotation; family revoked",
+			"refresh token was already used; every token of its grant is revoked")
 	}
 	scopes, err := oauth.RefreshScope(req.Scope, rot.Family, client)
 	if err != nil {
 		return Response{}, err // unreachable: Decide checked the same scope
 	}
 	return t.pair(rot.Family, scopes, refresh, now)
+}
+
+// revoked acts on a family the store has just revoked for a replay: its
+// access tokens fail here at once (other processes learn it from the
+// revocation poll), the log says why, and the client gets invalid_grant.
+func (t *Tokens) revoked(ctx context.Context, familyID string, client domain.Client, now time.Time, logMsg, clientMsg string) error {
+	t.Revoked.Add(familyID, now)
+	t.Log.WarnContext(ctx, logMsg, "request_id", httpx.RequestID(ctx), "family_id", familyID, "client_id", client.ID)
+	return problem.InvalidGrant(clientMsg)
 }
 
 func (t *Tokens) newRefreshToken(now time.Time) (string, domain.RefreshToken, error) {
