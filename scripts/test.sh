@@ -22,4 +22,6 @@ if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
 go vet ./...
-CGO_ENABLED=1 go test -race -count=1 ./... "$@"
+# PostgreSQL: a throwaway cluster for the conformance suite and the
+# two-replica tests (scripts/with-postgres.sh).
+./scripts/with-postgres.sh env CGO_ENABLED=1 go test -race -count=1 ./... "$@"
