@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -362,4 +363,35 @@ func runGrantsRevoke(e env, args []string) int {
 			return output(e, cfg, map[string]any{"id": id, "revoked_families": len(families)},
 				[][2]string{{"id", id}, {"revoked", strconv.Itoa(len(families)) + " token families"}})
 		})
+}
+
+// runMigrate applies pending migrations, which opening the store does,
+// and lists what the database now has; an operator can run it before
+// starting new replicas.
+func runMigrate(e env, args []string) int {
+	var cfg config.Config
+	fs, bindErr := flags(e, "migrate", &cfg)
+	if code := parse(e, fs, bindErr, args); code >= 0 {
+		return code
+	}
+	st, err := openStore(e.ctx, cfg.DB)
+	if err != nil {
+		return fail(e, err)
+	}
+	defer st.Close()
+	lister, ok := st.(interface {
+		AppliedMigrations(ctx context.Context) ([]int, error)
+	})
+	if !ok {
+		return fail(e, fmt.Errorf("this backend cannot list its migrations"))
+	}
+	versions, err := lister.AppliedMigrations(e.ctx)
+	if err != nil {
+		return fail(e, err)
+	}
+	text := make([]string, len(versions))
+	for i, v := range versions {
+		text[i] = strconv.Itoa(v)
+	}
+	return output(e, cfg, map[string]any{"applied": versions}, [][2]string{{"applied migrations", strings.Join(text, " ")}})
 }

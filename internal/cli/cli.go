@@ -14,6 +14,8 @@ import (
 	"github.com/nomosauth/nomosauth/internal/admin"
 	"github.com/nomosauth/nomosauth/internal/config"
 	"github.com/nomosauth/nomosauth/internal/problem"
+	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/store/postgres"
 	"github.com/nomosauth/nomosauth/internal/store/sqlite"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
@@ -55,6 +57,7 @@ func commands() []command {
 		{"prices import", "import prices: --subscription --file prices.csv (" + admin.PricesHeader + ")", runPricesImport},
 		{"grants list", "list a customer's active grants: --customer", runGrantsList},
 		{"grants revoke", "revoke a grant and all its tokens: --id", runGrantsRevoke},
+		{"migrate", "apply pending database migrations and list them (serve applies them too)", runMigrate},
 		{"keys rotate", "make a new signing key; old keys stay published until their tokens expire", runKeysRotate},
 	}
 }
@@ -134,12 +137,22 @@ func require(e env, pairs ...string) int {
 
 // openAdmin opens the store named by cfg for an admin command.
 func openAdmin(e env, cfg config.Config) (*admin.Admin, func(), error) {
-	st, err := sqlite.Open(e.ctx, cfg.DB)
+	st, err := openStore(e.ctx, cfg.DB)
 	if err != nil {
 		return nil, nil, err
 	}
 	a := &admin.Admin{Store: st, IDs: token.Generator{Rand: rand.Reader}, Now: time.Now}
 	return a, func() { st.Close() }, nil
+}
+
+// openStore opens the database db names: PostgreSQL for a postgres:// URL
+// (PRODUCT O5), else the SQLite file at that path. Both apply their
+// pending migrations.
+func openStore(ctx context.Context, db string) (store.Store, error) {
+	if postgres.IsDSN(db) {
+		return postgres.Open(ctx, db)
+	}
+	return sqlite.Open(ctx, db)
 }
 
 // fail prints err for the operator: a problem's safe message, or the error.

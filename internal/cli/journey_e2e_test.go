@@ -3,13 +3,9 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"html"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -17,99 +13,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/nomosauth/nomosauth/internal/mail/smtptest"
+	"github.com/nomosauth/nomosauth/internal/pages/formclient"
 )
-
-// hostedBrowser walks the hosted pages like a browser without JavaScript:
-// it keeps cookies, posts the forms it is shown and stops at redirects to
-// other origins.
-type hostedBrowser struct {
-	t    *testing.T
-	base string
-	hc   *http.Client
-	page string // the last HTML body
-}
-
-func newHostedBrowser(t *testing.T, base string) *hostedBrowser {
-	jar, _ := cookiejar.New(nil)
-	b := &hostedBrowser{t: t, base: base}
-	b.hc = &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
-		if !strings.HasPrefix(req.URL.String(), base) {
-			return http.ErrUseLastResponse // the app's callback: hand it to the test
-		}
-		return nil
-	}}
-	return b
-}
-
-// open loads url and returns the status and, for a redirect out, its target.
-func (b *hostedBrowser) open(req *http.Request) (int, *url.URL) {
-	b.t.Helper()
-	resp, err := b.hc.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	b.page = string(raw)
-	if loc := resp.Header.Get("Location"); loc != "" {
-		u, _ := url.Parse(loc)
-		return resp.StatusCode, u
-	}
-	return resp.StatusCode, nil
-}
-
-func (b *hostedBrowser) get(u string) (int, *url.URL) {
-	req, _ := http.NewRequest(http.MethodGet, u, nil)
-	return b.open(req)
-}
-
-var hiddenInput = regexp.MustCompile(`<input type="hidden" name="(csrf|authz|email|grant)" value="([^"]*)">`)
-
-// submit posts the form with action on the current page, with its hidden
-// fields and values.
-func (b *hostedBrowser) submit(action string, values url.Values) (int, *url.URL) {
-	b.t.Helper()
-	start := strings.Index(b.page, `action="`+action+`"`)
-	if start < 0 {
-		b.t.Fatalf("no form %s on page:\n%s", action, b.page)
-	}
-	end := strings.Index(b.page[start:], "</form>")
-	form := url.Values{}
-	for _, m := range hiddenInput.FindAllStringSubmatch(b.page[start:start+end], -1) {
-		form.Set(m[1], html.UnescapeString(m[2]))
-	}
-	for k, v := range values {
-		form[k] = v
-	}
-	req, _ := http.NewRequest(http.MethodPost, b.base+action, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return b.open(req)
-}
-
-var emailedCode = regexp.MustCompile(`\b\d{6}\b`)
-
-// signInAndAllow walks sign-in, code and consent from an authorize URL and
-// returns the callback URL the server redirected to.
-func (b *hostedBrowser) signInAndAllow(authURL, email string, mailbox *smtptest.Server) *url.URL {
-	b.t.Helper()
-	if status, _ := b.get(authURL); status != http.StatusOK || !strings.Contains(b.page, `name="email"`) {
-		b.t.Fatalf("authorize: %d\n%s", status, b.page)
-	}
-	b.submit("/signin", url.Values{"email": {email}})
-	msg := mailbox.Next(b.t)
-	if msg.To != email {
-		b.t.Fatalf("code mailed to %q", msg.To)
-	}
-	b.submit("/signin/verify", url.Values{"code": {emailedCode.FindString(msg.Text)}})
-	if !strings.Contains(b.page, `value="allow"`) {
-		b.t.Fatalf("want the consent page:\n%s", b.page)
-	}
-	status, loc := b.submit("/oauth/consent", url.Values{"decision": {"allow"}})
-	if status != http.StatusSeeOther || loc == nil {
-		b.t.Fatalf("allow: %d %v", status, loc)
-	}
-	return loc
-}
 
 // TestAuthorizationCodeEndToEnd drives the customer journey over HTTP on
 // the real wiring with golang.org/x/oauth2 as the app, catching the emailed
@@ -134,8 +39,8 @@ func TestAuthorizationCodeEndToEnd(t *testing.T) {
 		Endpoint: endpoint, RedirectURL: "http://127.0.0.1:48123/callback/home", Scopes: []string{"read:*"}}
 
 	verifier := oauth2.GenerateVerifier()
-	browser := newHostedBrowser(t, base)
-	cb := browser.signInAndAllow(app.AuthCodeURL("state-1", oauth2.S256ChallengeOption(verifier)), "ada@example.com", mailbox)
+	browser := formclient.New(t, base)
+	cb := browser.SignInAndAllow(app.AuthCodeURL("state-1", oauth2.S256ChallengeOption(verifier)), "ada@example.com", mailbox)
 	q := cb.Query()
 	if !strings.HasPrefix(cb.String(), app.RedirectURL+"?") || q.Get("state") != "state-1" || q.Get("iss") != "http://127.0.0.1" {
 		t.Fatalf("A2/A6: callback %s", cb)
@@ -180,12 +85,12 @@ func TestAuthorizationCodeEndToEnd(t *testing.T) {
 	// in, so the journey goes straight to consent.
 	charger := &oauth2.Config{ClientID: public, Endpoint: oauth2.Endpoint{AuthURL: endpoint.AuthURL, TokenURL: endpoint.TokenURL,
 		AuthStyle: oauth2.AuthStyleInParams}, RedirectURL: "http://127.0.0.1:51000/callback"}
-	if status, loc := browser.get(charger.AuthCodeURL("s2")); status != http.StatusFound || loc.Query().Get("error") != "invalid_request" {
+	if status, loc := browser.Get(charger.AuthCodeURL("s2")); status != http.StatusFound || loc.Query().Get("error") != "invalid_request" {
 		t.Fatalf("A5: a public client without PKCE: %d %v", status, loc)
 	}
 	pv := oauth2.GenerateVerifier()
-	browser.get(charger.AuthCodeURL("s2", oauth2.S256ChallengeOption(pv)))
-	_, loc := browser.submit("/oauth/consent", url.Values{"decision": {"allow"}})
+	browser.Get(charger.AuthCodeURL("s2", oauth2.S256ChallengeOption(pv)))
+	_, loc := browser.Submit("/oauth/consent", url.Values{"decision": {"allow"}})
 	ptok, err := charger.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(pv))
 	if err != nil {
 		t.Fatalf("public client exchange: %v", err)
@@ -230,13 +135,13 @@ func TestAuthorizationCodeEndToEnd(t *testing.T) {
 	}
 
 	// A11 on the page: the connected-apps page revokes at once.
-	browser.get(base + "/account/apps")
-	if !strings.Contains(browser.page, "HomeHub") || strings.Contains(browser.page, "Charger") {
-		t.Fatalf("connected apps:\n%s", browser.page)
+	browser.Get(base + "/account/apps")
+	if !strings.Contains(browser.Page, "HomeHub") || strings.Contains(browser.Page, "Charger") {
+		t.Fatalf("connected apps:\n%s", browser.Page)
 	}
 	v2 := oauth2.GenerateVerifier()
 	// Covered by the grant: straight back to the app, no consent page.
-	tok3, err := app.Exchange(ctx, browser.lastCallback(t, app.AuthCodeURL("s3", oauth2.S256ChallengeOption(v2))).Query().Get("code"), oauth2.VerifierOption(v2))
+	tok3, err := app.Exchange(ctx, browser.Callback(app.AuthCodeURL("s3", oauth2.S256ChallengeOption(v2))).Query().Get("code"), oauth2.VerifierOption(v2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,21 +149,11 @@ func TestAuthorizationCodeEndToEnd(t *testing.T) {
 	if status, _ := api3.get("/customers"); status != http.StatusOK {
 		t.Fatalf("new token: %d", status)
 	}
-	browser.get(base + "/account/apps")
-	if status, _ := browser.submit("/account/apps/revoke", nil); status != http.StatusOK || !strings.Contains(browser.page, "No app has access") {
-		t.Fatalf("revoke on the page: %d\n%s", status, browser.page)
+	browser.Get(base + "/account/apps")
+	if status, _ := browser.Submit("/account/apps/revoke", nil); status != http.StatusOK || !strings.Contains(browser.Page, "No app has access") {
+		t.Fatalf("revoke on the page: %d\n%s", status, browser.Page)
 	}
 	if status, _ := api3.get("/customers"); status != http.StatusUnauthorized {
 		t.Fatalf("A11: revoked on the page, still accepted: %d", status)
 	}
-}
-
-// lastCallback opens authURL and returns the redirect to the app.
-func (b *hostedBrowser) lastCallback(t *testing.T, authURL string) *url.URL {
-	t.Helper()
-	status, loc := b.get(authURL)
-	if status != http.StatusFound || loc == nil || loc.Query().Get("code") == "" {
-		t.Fatalf("want a redirect with a code: %d %v\n%s", status, loc, b.page)
-	}
-	return loc
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/mail"
 	"github.com/nomosauth/nomosauth/internal/pages"
 	"github.com/nomosauth/nomosauth/internal/server"
-	"github.com/nomosauth/nomosauth/internal/store/sqlite"
+	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
 
@@ -59,7 +59,7 @@ func newLogger(e env, level string) *slog.Logger {
 
 // app is a wired server, ready to listen.
 type app struct {
-	store   *sqlite.Store
+	store   store.Store
 	handler http.Handler
 	tokens  *server.Tokens
 	maint   *server.Maintenance
@@ -71,7 +71,7 @@ type app struct {
 func build(e env, cfg config.Config) (a *app, err error) {
 	log := newLogger(e, cfg.LogLevel)
 	ctx := e.ctx
-	st, err := sqlite.Open(ctx, cfg.DB)
+	st, err := openStore(ctx, cfg.DB)
 	if err != nil {
 		return nil, err
 	}

@@ -133,7 +133,7 @@ func proxies(c *Config, v string) error {
 // Common are the settings every command takes (PRODUCT O2).
 func Common() []Setting {
 	return []Setting{
-		{Flag: "db", Env: "NOMOSAUTH_DB", Default: "nomosauth.db", Help: "database: a SQLite file path", apply: str(func(c *Config) *string { return &c.DB })},
+		{Flag: "db", Env: "NOMOSAUTH_DB", Default: "nomosauth.db", Help: "database: a SQLite file path, or postgres://user:pass@host:port/db for PostgreSQL", apply: str(func(c *Config) *string { return &c.DB })},
 		{Flag: "json", Env: "NOMOSAUTH_JSON", Default: "false", Bool: true, Help: "print JSON instead of text", apply: boolean(func(c *Config) *bool { return &c.JSON })},
 	}
 }

@@ -146,3 +146,11 @@ func (s *Store) Close() error {
 	})
 	return s.closeErr
 }
+
+// AppliedMigrations lists the versions recorded in the database.
+func (s *Store) AppliedMigrations(ctx context.Context) ([]int, error) {
+	return queryAll(ctx, s.rdb, func(r rowScanner) (int, error) {
+		var v int
+		return v, r.Scan(&v)
+	}, `SELECT version FROM schema_migrations ORDER BY version`)
+}
