@@ -26,11 +26,12 @@ type Client struct {
 	Page string
 }
 
+// New returns a client of the server at base.
 func New(t testing.TB, base string) *Client {
 	jar, _ := cookiejar.New(nil)
 	b := &Client{t: t, base: base}
 	b.hc = &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
-		if !strings.HasPrefix(req.URL.String(), base) {
+		if !strings.HasPrefix(req.URL.String(), b.base) {
 			return http.ErrUseLastResponse // the app's callback: hand it to the test
 		}
 		return nil
@@ -86,6 +87,19 @@ func (b *Client) Submit(action string, values url.Values) (int, *url.URL) {
 
 var emailedCode = regexp.MustCompile(`\b\d{6}\b`)
 
+// EmailedCode finds the six-digit code in an email's text.
+func EmailedCode(text string) string { return emailedCode.FindString(text) }
+
+// Rebase sends the client's next requests to another replica at base,
+// with the same cookies, as a load balancer without sticky sessions may.
+func (b *Client) Rebase(base string) {
+	old, _ := url.Parse(b.base)
+	next, _ := url.Parse(base)
+	next.Path = "/"
+	b.hc.Jar.SetCookies(next, b.hc.Jar.Cookies(old))
+	b.base = base
+}
+
 // SignInAndAllow walks sign-in, code and consent from an authorize URL and
 // returns the callback URL the server redirected to.
 func (b *Client) SignInAndAllow(authURL, email string, mailbox *smtptest.Server) *url.URL {
@@ -98,7 +112,7 @@ func (b *Client) SignInAndAllow(authURL, email string, mailbox *smtptest.Server)
 	if msg.To != email {
 		b.t.Fatalf("code mailed to %q", msg.To)
 	}
-	b.Submit("/signin/verify", url.Values{"code": {emailedCode.FindString(msg.Text)}})
+	b.Submit("/signin/verify", url.Values{"code": {EmailedCode(msg.Text)}})
 	if !strings.Contains(b.Page, `value="allow"`) {
 		b.t.Fatalf("want the consent page:\n%s", b.Page)
 	}

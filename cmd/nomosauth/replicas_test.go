@@ -1,0 +1,373 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/nomosauth/nomosauth/internal/mail/smtptest"
+	"github.com/nomosauth/nomosauth/internal/pages/formclient"
+	"github.com/nomosauth/nomosauth/internal/token"
+)
+
+// Bounds the replicas are started with, and that the test holds them to.
+const (
+	revocationPoll = 200 * time.Millisecond
+	keyPoll        = 500 * time.Millisecond
+)
+
+// postgresDSN returns a fresh schema on the test database, dropped when
+// the test ends. Without NOMOSAUTH_TEST_POSTGRES the test skips, unless
+// NOMOSAUTH_TEST_REQUIRE_POSTGRES=1 (CI), which makes it fail.
+func postgresDSN(t *testing.T) (dsn string, db *pgx.Conn) {
+	t.Helper()
+	base := os.Getenv("NOMOSAUTH_TEST_POSTGRES")
+	if base == "" {
+		if os.Getenv("NOMOSAUTH_TEST_REQUIRE_POSTGRES") == "1" {
+			t.Fatal("NOMOSAUTH_TEST_POSTGRES is unset and NOMOSAUTH_TEST_REQUIRE_POSTGRES=1")
+		}
+		t.Skip("NOMOSAUTH_TEST_POSTGRES is unset: the replica tests need PostgreSQL (scripts/test.sh starts one)")
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "r_" + hex.EncodeToString(b)
+	conn, err := pgx.Connect(t.Context(), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(t.Context(), `CREATE SCHEMA `+schema); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(t.Context(), `SET search_path = `+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn.Exec(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
+		conn.Close(context.Background())
+	})
+	u, _ := url.Parse(base)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), conn
+}
+
+// admin runs an admin command of the binary and decodes its --json output.
+func admin(t *testing.T, bin, db string, args ...string) map[string]any {
+	t.Helper()
+	out, err := exec.Command(bin, append(append(args, "--db", db), "--json")...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("nomosauth %v: %v\n%s", args, err, out)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatalf("nomosauth %v: %s", args, out)
+	}
+	return m
+}
+
+// within polls check until it holds or bound (plus slack for a loaded
+// machine) has passed, and returns how long it took.
+func within(t *testing.T, bound time.Duration, what string, check func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	deadline := start.Add(bound + 5*time.Second)
+	for !check() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, bound)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func apiStatus(t *testing.T, base, accessToken string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/customers", nil)
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func postForm(base string, form url.Values, id, secret string) (int, map[string]any, error) {
+	req, _ := http.NewRequest(http.MethodPost, base+"/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(id, secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body, nil
+}
+
+// TestTwoReplicas starts two `nomosauth serve` processes on one PostgreSQL
+// and shows they act as one server (PRODUCT O5, S3, A11, T6).
+func TestTwoReplicas(t *testing.T) {
+	db, conn := postgresDSN(t)
+	bin := binary(t)
+	org := admin(t, bin, db, "org", "create", "--name", "Sunny Energy")["id"].(string)
+	client := admin(t, bin, db, "client", "create", "--org", org, "--name", "HomeHub", "--redirect-uri", "http://127.0.0.1/cb")
+	id, secret := client["client_id"].(string), client["client_secret"].(string)
+	cus := admin(t, bin, db, "customer", "create", "--org", org, "--email", "ada@example.com")["id"].(string)
+	admin(t, bin, db, "subscription", "create", "--customer", cus)
+
+	mailbox := smtptest.Start(t)
+	args := []string{"--smtp-url", mailbox.URL, "--mail-from", "noreply@auth.example", "--rate-limit", "0", "--address-rate-limit", "0",
+		"--revocation-poll", revocationPoll.String(), "--key-poll", keyPoll.String()}
+	a, b := start(t, bin, db, args...), start(t, bin, db, args...)
+	ctx := context.Background()
+	cc := func(base string) *clientcredentials.Config {
+		return &clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: base + "/oauth/token"}
+	}
+
+	t.Run("token_from_A_works_on_B", func(t *testing.T) {
+		tok, err := cc(a.base).Token(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status := apiStatus(t, b.base, tok.AccessToken); status != http.StatusOK {
+			t.Fatalf("B answered %d to A's token", status)
+		}
+	})
+
+	t.Run("S3/20_concurrent_refreshes_across_replicas_leave_one_live_child", func(t *testing.T) {
+		tok, err := cc(a.base).Token(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		statuses := make([]int, 20)
+		for i := range statuses {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				base := a.base
+				if i%2 == 1 {
+					base = b.base
+				}
+				status, _, err := postForm(base, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}, id, secret)
+				if err != nil {
+					t.Error(err)
+				}
+				statuses[i] = status
+			}()
+		}
+		wg.Wait()
+		var family string
+		if err := conn.QueryRow(ctx, `SELECT family_id FROM refresh_tokens WHERE hash = $1`, token.Hash(tok.RefreshToken)).Scan(&family); err != nil {
+			t.Fatal(err)
+		}
+		var live int
+		var revokedAt int64
+		if err := conn.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM refresh_tokens WHERE family_id = $1 AND state = 'live'),
+			(SELECT revoked_at FROM families WHERE id = $1)`, family).Scan(&live, &revokedAt); err != nil {
+			t.Fatal(err)
+		}
+		if live != 1 || revokedAt != 0 {
+			t.Fatalf("after 20 concurrent refreshes (statuses %v): %d live tokens, family revoked at %d; want exactly 1 live and not revoked", statuses, live, revokedAt)
+		}
+	})
+
+	browser := formclient.New(t, a.base)
+	app := &oauth2.Config{ClientID: id, ClientSecret: secret, RedirectURL: "http://127.0.0.1:40000/cb",
+		Endpoint: oauth2.Endpoint{AuthURL: a.base + "/oauth/authorize", TokenURL: a.base + "/oauth/token"}}
+	onB := *app
+	onB.Endpoint = oauth2.Endpoint{AuthURL: b.base + "/oauth/authorize", TokenURL: b.base + "/oauth/token"}
+
+	t.Run("journey_started_on_A_finishes_on_B", func(t *testing.T) {
+		verifier := oauth2.GenerateVerifier()
+		browser.Get(app.AuthCodeURL("s1", oauth2.S256ChallengeOption(verifier)))
+		browser.Submit("/signin", url.Values{"email": {"ada@example.com"}})
+		code := formclient.EmailedCode(mailbox.Next(t).Text)
+		browser.Rebase(b.base) // the load balancer sends the rest to B
+		browser.Submit("/signin/verify", url.Values{"code": {code}})
+		status, loc := browser.Submit("/oauth/consent", url.Values{"decision": {"allow"}})
+		if status != http.StatusSeeOther || loc.Query().Get("code") == "" || loc.Query().Get("state") != "s1" {
+			t.Fatalf("consent on B: %d %v\n%s", status, loc, browser.Page)
+		}
+
+		// T6 across replicas: redeemed on A, replayed on B.
+		tok, err := app.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatalf("exchange on A: %v", err)
+		}
+		if _, err := onB.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier)); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+			t.Fatalf("replay on B: %v", err)
+		}
+		took := within(t, revocationPoll, "A refuses the tokens of a code replayed on B", func() bool {
+			return apiStatus(t, a.base, tok.AccessToken) == http.StatusUnauthorized
+		})
+		t.Logf("A refused the replayed code's access token after %v (bound %v)", took.Round(time.Millisecond), revocationPoll)
+	})
+
+	t.Run("A11/consent_revoked_through_A_refused_by_B", func(t *testing.T) {
+		browser.Rebase(a.base)
+		verifier := oauth2.GenerateVerifier()
+		// The grant covers the request: straight back with a code.
+		loc := browser.Callback(onB.AuthCodeURL("s2", oauth2.S256ChallengeOption(verifier)))
+		tok, err := onB.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status := apiStatus(t, b.base, tok.AccessToken); status != http.StatusOK {
+			t.Fatalf("fresh customer token on B: %d", status)
+		}
+		browser.Get(a.base + "/account/apps")
+		if status, _ := browser.Submit("/account/apps/revoke", nil); status != http.StatusOK {
+			t.Fatalf("revoke on A: %d", status)
+		}
+		took := within(t, revocationPoll, "B refuses a grant revoked through A", func() bool {
+			return apiStatus(t, b.base, tok.AccessToken) == http.StatusUnauthorized
+		})
+		t.Logf("B refused the revoked grant's access token after %v (bound %v)", took.Round(time.Millisecond), revocationPoll)
+	})
+
+	t.Run("key_rotated_through_A_published_by_B", func(t *testing.T) {
+		before := jwksKids(t, b.base)
+		// The operator rotates with the CLI; A and B both reload from the database.
+		admin(t, bin, db, "keys", "rotate")
+		var newKid string
+		took := within(t, keyPoll, "B publishes the rotated key", func() bool {
+			for _, k := range jwksKids(t, b.base) {
+				if !contains(before, k) {
+					newKid = k
+					return true
+				}
+			}
+			return false
+		})
+		t.Logf("B published the new key after %v (bound %v)", took.Round(time.Millisecond), keyPoll)
+		within(t, keyPoll, "A signs with the new key", func() bool {
+			tok, err := cc(a.base).Token(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(jwtKid(t, tok.AccessToken), newKid) {
+				return false
+			}
+			if status := apiStatus(t, b.base, tok.AccessToken); status != http.StatusOK {
+				t.Fatalf("B refused A's token signed with the new key: %d", status)
+			}
+			return true
+		})
+	})
+
+	t.Run("S2/kill_one_replica_during_load", func(t *testing.T) {
+		type issued struct{ refresh string }
+		var mu sync.Mutex
+		var got []issued
+		var aFailures int
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				base := a.base
+				if w%2 == 1 {
+					base = b.base
+				}
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					status, body, err := postForm(base, url.Values{"grant_type": {"client_credentials"}}, id, secret)
+					mu.Lock()
+					switch {
+					case err == nil && status == http.StatusOK:
+						got = append(got, issued{body["refresh_token"].(string)})
+					case base == a.base:
+						aFailures++
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		time.Sleep(500 * time.Millisecond)
+		if err := b.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		b.cmd.Wait()
+		time.Sleep(700 * time.Millisecond)
+		close(stop)
+		wg.Wait()
+		if aFailures > 0 {
+			t.Fatalf("A failed %d requests while B died", aFailures)
+		}
+		// Every token a client received is committed: each refreshes on A.
+		for _, is := range got {
+			status, _, err := postForm(a.base, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {is.refresh}}, id, secret)
+			if err != nil || status != http.StatusOK {
+				t.Fatalf("a refresh token issued before the kill was lost: %d %v", status, err)
+			}
+		}
+		t.Logf("%d tokens issued across the kill, every one refreshed on A", len(got))
+	})
+}
+
+func jwksKids(t *testing.T, base string) []string {
+	t.Helper()
+	resp, err := http.Get(base + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var set struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+		} `json:"keys"`
+	}
+	json.NewDecoder(resp.Body).Decode(&set)
+	var out []string
+	for _, k := range set.Keys {
+		out = append(out, k.Kid)
+	}
+	return out
+}
+
+// jwtKid returns the JWT's protected header, decoded, for a kid check.
+func jwtKid(t *testing.T, raw string) string {
+	t.Helper()
+	head, _, _ := strings.Cut(raw, ".")
+	out, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
