@@ -370,4 +370,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
