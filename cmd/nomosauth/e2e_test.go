@@ -24,7 +24,7 @@ import (
 )
 
 // binary builds nomosauth once per test run.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end tests build and start the binary")
@@ -65,7 +65,7 @@ var listening = regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
 
 // start runs `nomosauth serve --dev` on a free loopback port and waits
 // until it listens.
-func start(t *testing.T, bin, db string, extra ...string) *running {
+func start(t testing.TB, bin, db string, extra ...string) *running {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--dev", "--db", db, "--addr", "127.0.0.1:0", "--issuer", "http://127.0.0.1"}, extra...)...)
 	cmd.Env = append(os.Environ(), "NOMOSAUTH_LOG_LEVEL=info")
@@ -100,7 +100,7 @@ func start(t *testing.T, bin, db string, extra ...string) *running {
 var seedLine = regexp.MustCompile(`(?m)^\s+(client_id|client_secret):\s+(\S+)`)
 
 // credentials reads the demo client printed once by --dev.
-func credentials(t *testing.T, stdout *syncBuffer) (string, string) {
+func credentials(t testing.TB, stdout *syncBuffer) (string, string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

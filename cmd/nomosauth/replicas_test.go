@@ -35,7 +35,7 @@ const (
 // postgresDSN returns a fresh schema on the test database, dropped when
 // the test ends. Without NOMOSAUTH_TEST_POSTGRES the test skips, unless
 // NOMOSAUTH_TEST_REQUIRE_POSTGRES=1 (CI), which makes it fail.
-func postgresDSN(t *testing.T) (dsn string, db *pgx.Conn) {
+func postgresDSN(t testing.TB) (dsn string, db *pgx.Conn) {
 	t.Helper()
 	base := os.Getenv("NOMOSAUTH_TEST_POSTGRES")
 	if base == "" {
@@ -69,7 +69,7 @@ func postgresDSN(t *testing.T) (dsn string, db *pgx.Conn) {
 }
 
 // admin runs an admin command of the binary and decodes its --json output.
-func admin(t *testing.T, bin, db string, args ...string) map[string]any {
+func admin(t testing.TB, bin, db string, args ...string) map[string]any {
 	t.Helper()
 	out, err := exec.Command(bin, append(append(args, "--db", db), "--json")...).CombinedOutput()
 	if err != nil {
