@@ -70,6 +70,9 @@ func TestAdminCommands(t *testing.T) {
 	}
 	jsonOut(t, run(t, db, "subscription", "create", "--customer", cus, "--json"))
 	jsonOut(t, run(t, db, "keys", "rotate", "--json"))
+	if applied := jsonOut(t, run(t, db, "migrate", "--json"))["applied"].([]any); len(applied) < 3 {
+		t.Fatalf("migrate lists %v", applied)
+	}
 	if r := run(t, db, "org", "list"); r.code != 0 || !strings.Contains(r.stdout, org) {
 		t.Fatalf("org list: %+v", r)
 	}
