@@ -20,8 +20,9 @@ var allowed = map[string][]string{
 	"oauth":            {"domain", "problem"},
 	"token":            {"domain"},
 	"store":            {"domain"},
-	"store/sqlite":     {"store", "domain"},
-	"store/postgres":   {"store", "domain"},
+	"store/sqlite":     {"store", "domain", "store/rowcodec"},
+	"store/postgres":   {"store", "domain", "store/rowcodec"},
+	"store/rowcodec":   {"domain"},
 	"store/storetest":  {"store", "domain"},
 	"mail":             {"domain", "problem"},
 	"mail/smtptest":    {},                // a test helper: an in-process SMTP server

@@ -9,20 +9,10 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
 )
 
 // Grants.
-
-const grantColumns = `id, customer_id, client_id, org_id, scopes, created_at, updated_at, revoked_at`
-
-func scanGrant(r pgx.Row) (domain.Grant, error) {
-	var g domain.Grant
-	var scopes string
-	var created, updated, revoked int64
-	err := r.Scan(&g.ID, &g.CustomerID, &g.ClientID, &g.OrgID, &scopes, &created, &updated, &revoked)
-	g.Scopes, g.CreatedAt, g.UpdatedAt, g.RevokedAt = parseScopes(scopes), fromMicros(created), fromMicros(updated), fromMicros(revoked)
-	return g, notFound(err)
-}
 
 // UpsertGrant records consent; see store.Store.
 func (s *Store) UpsertGrant(ctx context.Context, g domain.Grant) (out domain.Grant, err error) {
@@ -40,13 +30,13 @@ func (s *Store) UpsertGrant(ctx context.Context, g domain.Grant) (out domain.Gra
 func (s *Store) upsertGrant(ctx context.Context, g domain.Grant) (domain.Grant, error) {
 	var out domain.Grant
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		cur, err := scanGrant(tx.QueryRow(ctx, `SELECT `+grantColumns+` FROM grants WHERE customer_id = $1 AND client_id = $2 AND revoked_at = 0 FOR UPDATE`, g.CustomerID, g.ClientID))
+		cur, err := one(rowcodec.Grant, tx.QueryRow(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE customer_id = $1 AND client_id = $2 AND revoked_at = 0 FOR UPDATE`, g.CustomerID, g.ClientID))
 		switch {
 		case err == nil:
 			cur.Scopes = append(cur.Scopes, g.Scopes...).Canonical()
 			cur.UpdatedAt = g.UpdatedAt
 			out = cur
-			_, err = tx.Exec(ctx, `UPDATE grants SET scopes = $1, updated_at = $2 WHERE id = $3`, scopesText(cur.Scopes), micros(cur.UpdatedAt), cur.ID)
+			_, err = tx.Exec(ctx, `UPDATE grants SET scopes = $1, updated_at = $2 WHERE id = $3`, rowcodec.ScopesText(cur.Scopes), rowcodec.Micros(cur.UpdatedAt), cur.ID)
 			return err
 		case !errors.Is(err, store.ErrNotFound):
 			return err
@@ -57,8 +47,8 @@ func (s *Store) upsertGrant(ctx context.Context, g domain.Grant) (domain.Grant, 
 			}
 		}
 		out = g
-		_, err = tx.Exec(ctx, `INSERT INTO grants (`+grantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)`,
-			g.ID, g.CustomerID, g.ClientID, g.OrgID, scopesText(g.Scopes), micros(g.CreatedAt), micros(g.UpdatedAt))
+		_, err = tx.Exec(ctx, `INSERT INTO grants (`+rowcodec.GrantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)`,
+			g.ID, g.CustomerID, g.ClientID, g.OrgID, rowcodec.ScopesText(g.Scopes), rowcodec.Micros(g.CreatedAt), rowcodec.Micros(g.UpdatedAt))
 		return conflict(err)
 	})
 	return out, err
@@ -66,17 +56,17 @@ func (s *Store) upsertGrant(ctx context.Context, g domain.Grant) (domain.Grant, 
 
 // GetGrant loads one grant.
 func (s *Store) GetGrant(ctx context.Context, id string) (domain.Grant, error) {
-	return s.oneGrant(ctx, `SELECT `+grantColumns+` FROM grants WHERE id = $1`, id)
+	return s.oneGrant(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE id = $1`, id)
 }
 
 // ActiveGrant returns the customer's active grant for the client.
 func (s *Store) ActiveGrant(ctx context.Context, customerID, clientID string) (domain.Grant, error) {
-	return s.oneGrant(ctx, `SELECT `+grantColumns+` FROM grants WHERE customer_id = $1 AND client_id = $2 AND revoked_at = 0`, customerID, clientID)
+	return s.oneGrant(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE customer_id = $1 AND client_id = $2 AND revoked_at = 0`, customerID, clientID)
 }
 
 // ListGrants lists the customer's active grants, newest first.
 func (s *Store) ListGrants(ctx context.Context, customerID string) ([]domain.Grant, error) {
-	return queryAll(ctx, s, scanGrant, `SELECT `+grantColumns+` FROM grants WHERE customer_id = $1 AND revoked_at = 0 ORDER BY created_at DESC, id DESC`, customerID)
+	return queryAll(ctx, s, rowcodec.Grant, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE customer_id = $1 AND revoked_at = 0 ORDER BY created_at DESC, id DESC`, customerID)
 }
 
 // RevokeGrant revokes the grant and its families; see store.Store.
@@ -87,10 +77,10 @@ func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time) ([]str
 		if err := mustExist(ctx, tx, "grants", id); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, micros(at), id); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, rowcodec.Micros(at), id); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `UPDATE families SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at = 0 RETURNING id`, micros(at), id)
+		rows, err := tx.Query(ctx, `UPDATE families SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at = 0 RETURNING id`, rowcodec.Micros(at), id)
 		if err != nil {
 			return err
 		}
@@ -109,24 +99,12 @@ func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time) ([]str
 
 // Authorization codes.
 
-const codeColumns = `hash, client_id, org_id, customer_id, grant_id, redirect_uri, challenge, challenge_method, scopes, created_at, expires_at, used_at, family_id`
-
-func scanCode(r pgx.Row) (domain.AuthCode, error) {
-	var c domain.AuthCode
-	var scopes string
-	var created, expires, used int64
-	err := r.Scan(&c.Hash, &c.ClientID, &c.OrgID, &c.CustomerID, &c.GrantID, &c.RedirectURI, &c.Challenge, &c.ChallengeMethod,
-		&scopes, &created, &expires, &used, &c.FamilyID)
-	c.Scopes, c.CreatedAt, c.ExpiresAt, c.UsedAt = parseScopes(scopes), fromMicros(created), fromMicros(expires), fromMicros(used)
-	return c, notFound(err)
-}
-
 // CreateCode stores an authorization code.
 func (s *Store) CreateCode(ctx context.Context, c domain.AuthCode) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO auth_codes (`+codeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, '')`,
+		_, err := tx.Exec(ctx, `INSERT INTO auth_codes (`+rowcodec.CodeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, '')`,
 			c.Hash, c.ClientID, c.OrgID, c.CustomerID, c.GrantID, c.RedirectURI, c.Challenge, c.ChallengeMethod,
-			scopesText(c.Scopes), micros(c.CreatedAt), micros(c.ExpiresAt))
+			rowcodec.ScopesText(c.Scopes), rowcodec.Micros(c.CreatedAt), rowcodec.Micros(c.ExpiresAt))
 		return conflict(err)
 	})
 }
@@ -137,11 +115,11 @@ func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Fam
 	var out store.Redemption
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		out = store.Redemption{}
-		code, err := scanCode(tx.QueryRow(ctx, `SELECT `+codeColumns+` FROM auth_codes WHERE hash = $1 FOR UPDATE`, presented))
+		code, err := one(rowcodec.Code, tx.QueryRow(ctx, `SELECT `+rowcodec.CodeColumns+` FROM auth_codes WHERE hash = $1 FOR UPDATE`, presented))
 		if err != nil {
 			return err
 		}
-		grant, err := scanGrant(tx.QueryRow(ctx, `SELECT `+grantColumns+` FROM grants WHERE id = $1 FOR SHARE`, code.GrantID))
+		grant, err := one(rowcodec.Grant, tx.QueryRow(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE id = $1 FOR SHARE`, code.GrantID))
 		if err != nil {
 			return err
 		}
@@ -152,7 +130,7 @@ func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Fam
 		out = store.Redemption{Verdict: verdict, Code: code}
 		switch verdict {
 		case domain.CodeReplay:
-			if _, err := tx.Exec(ctx, `UPDATE families SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, micros(now), code.FamilyID); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE families SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, rowcodec.Micros(now), code.FamilyID); err != nil {
 				return err
 			}
 			out.Family = domain.Family{ID: code.FamilyID, ClientID: code.ClientID, OrgID: code.OrgID, CustomerID: code.CustomerID, GrantID: code.GrantID, Scopes: code.Scopes, RevokedAt: now}
@@ -163,7 +141,7 @@ func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Fam
 		}
 		fam.ClientID, fam.OrgID, fam.CustomerID, fam.GrantID, fam.Scopes = code.ClientID, code.OrgID, code.CustomerID, code.GrantID, code.Scopes
 		out.Family = fam
-		if _, err := tx.Exec(ctx, `UPDATE auth_codes SET used_at = $1, family_id = $2 WHERE hash = $3`, micros(now), fam.ID, code.Hash); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE auth_codes SET used_at = $1, family_id = $2 WHERE hash = $3`, rowcodec.Micros(now), fam.ID, code.Hash); err != nil {
 			return err
 		}
 		return startFamily(ctx, tx, fam, tok)
@@ -173,24 +151,14 @@ func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Fam
 
 // Sessions.
 
-const sessionColumns = `hash, customer_id, created_at, last_seen_at, expires_at`
-
-func scanSession(r pgx.Row) (domain.Session, error) {
-	var ses domain.Session
-	var created, seen, expires int64
-	err := r.Scan(&ses.Hash, &ses.CustomerID, &created, &seen, &expires)
-	ses.CreatedAt, ses.LastSeenAt, ses.ExpiresAt = fromMicros(created), fromMicros(seen), fromMicros(expires)
-	return ses, notFound(err)
-}
-
 // CreateSession stores a signed-in session.
 func (s *Store) CreateSession(ctx context.Context, ses domain.Session) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		if err := mustExist(ctx, tx, "customers", ses.CustomerID); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5)`,
-			ses.Hash, ses.CustomerID, micros(ses.CreatedAt), micros(ses.LastSeenAt), micros(ses.ExpiresAt))
+		_, err := tx.Exec(ctx, `INSERT INTO sessions (`+rowcodec.SessionColumns+`) VALUES ($1, $2, $3, $4, $5)`,
+			ses.Hash, ses.CustomerID, rowcodec.Micros(ses.CreatedAt), rowcodec.Micros(ses.LastSeenAt), rowcodec.Micros(ses.ExpiresAt))
 		return conflict(err)
 	})
 }
@@ -198,14 +166,14 @@ func (s *Store) CreateSession(ctx context.Context, ses domain.Session) error {
 // GetSession loads a session by the hash of its id.
 func (s *Store) GetSession(ctx context.Context, hash string) (domain.Session, error) {
 	var ses domain.Session
-	err := s.queryRow(ctx, func(r pgx.Row) (err error) { ses, err = scanSession(r); return }, `SELECT `+sessionColumns+` FROM sessions WHERE hash = $1`, hash)
+	err := s.queryRow(ctx, func(r rowcodec.Scanner) (err error) { ses, err = one(rowcodec.Session, r); return }, `SELECT `+rowcodec.SessionColumns+` FROM sessions WHERE hash = $1`, hash)
 	return ses, err
 }
 
 // TouchSession records activity.
 func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
-		return affectedOne(tx.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE hash = $2`, micros(at), hash))
+		return affectedOne(tx.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE hash = $2`, rowcodec.Micros(at), hash))
 	})
 }
 
@@ -219,24 +187,14 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 
 // One-time codes.
 
-const oneTimeColumns = `id, browser_hash, email, code_hash, attempts, created_at, expires_at, used_at, signup_org_id, first_name, last_name`
-
-func scanOneTime(r pgx.Row) (domain.OneTimeCode, error) {
-	var c domain.OneTimeCode
-	var created, expires, used int64
-	err := r.Scan(&c.ID, &c.BrowserHash, &c.Email, &c.CodeHash, &c.Attempts, &created, &expires, &used, &c.SignupOrgID, &c.FirstName, &c.LastName)
-	c.CreatedAt, c.ExpiresAt, c.UsedAt = fromMicros(created), fromMicros(expires), fromMicros(used)
-	return c, notFound(err)
-}
-
 // CreateOneTimeCode stores c as its browser's one pending code.
 func (s *Store) CreateOneTimeCode(ctx context.Context, c domain.OneTimeCode) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE one_time_codes SET used_at = $1 WHERE browser_hash = $2 AND used_at = 0`, micros(c.CreatedAt), c.BrowserHash); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE one_time_codes SET used_at = $1 WHERE browser_hash = $2 AND used_at = 0`, rowcodec.Micros(c.CreatedAt), c.BrowserHash); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO one_time_codes (`+oneTimeColumns+`) VALUES ($1, $2, $3, $4, 0, $5, $6, 0, $7, $8, $9)`,
-			c.ID, c.BrowserHash, c.Email, c.CodeHash, micros(c.CreatedAt), micros(c.ExpiresAt), c.SignupOrgID, c.FirstName, c.LastName)
+		_, err := tx.Exec(ctx, `INSERT INTO one_time_codes (`+rowcodec.OneTimeColumns+`) VALUES ($1, $2, $3, $4, 0, $5, $6, 0, $7, $8, $9)`,
+			c.ID, c.BrowserHash, c.Email, c.CodeHash, rowcodec.Micros(c.CreatedAt), rowcodec.Micros(c.ExpiresAt), c.SignupOrgID, c.FirstName, c.LastName)
 		return conflict(err)
 	})
 }
@@ -248,7 +206,7 @@ func (s *Store) VerifyOneTimeCode(ctx context.Context, browserHash string, now t
 	var verdict domain.OneTimeVerdict
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		var err error
-		code, err = scanOneTime(tx.QueryRow(ctx, `SELECT `+oneTimeColumns+` FROM one_time_codes WHERE browser_hash = $1 AND used_at = 0 ORDER BY created_at DESC LIMIT 1 FOR UPDATE`, browserHash))
+		code, err = one(rowcodec.OneTime, tx.QueryRow(ctx, `SELECT `+rowcodec.OneTimeColumns+` FROM one_time_codes WHERE browser_hash = $1 AND used_at = 0 ORDER BY created_at DESC LIMIT 1 FOR UPDATE`, browserHash))
 		if err != nil {
 			return err
 		}
@@ -256,7 +214,7 @@ func (s *Store) VerifyOneTimeCode(ctx context.Context, browserHash string, now t
 		switch verdict {
 		case domain.OneTimeAccept:
 			code.UsedAt = now
-			_, err = tx.Exec(ctx, `UPDATE one_time_codes SET used_at = $1 WHERE id = $2`, micros(now), code.ID)
+			_, err = tx.Exec(ctx, `UPDATE one_time_codes SET used_at = $1 WHERE id = $2`, rowcodec.Micros(now), code.ID)
 		case domain.OneTimeReject:
 			code.Attempts++
 			_, err = tx.Exec(ctx, `UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1`, code.ID)
@@ -271,6 +229,6 @@ func (s *Store) VerifyOneTimeCode(ctx context.Context, browserHash string, now t
 
 func (s *Store) oneGrant(ctx context.Context, sql string, args ...any) (domain.Grant, error) {
 	var g domain.Grant
-	err := s.queryRow(ctx, func(r pgx.Row) (err error) { g, err = scanGrant(r); return }, sql, args...)
+	err := s.queryRow(ctx, func(r rowcodec.Scanner) (err error) { g, err = one(rowcodec.Grant, r); return }, sql, args...)
 	return g, err
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
 )
 
 // maxIssueBatch bounds one group commit.
@@ -103,15 +104,15 @@ func insertFamilies(ctx context.Context, tx pgx.Tx, ops []issueOp) error {
 		}
 		fams.WriteString(placeholders(len(famArgs), 8))
 		f := op.fam
-		famArgs = append(famArgs, f.ID, f.ClientID, f.OrgID, f.CustomerID, f.GrantID, scopesText(f.Scopes), micros(f.CreatedAt), micros(f.RevokedAt))
+		famArgs = append(famArgs, f.ID, f.ClientID, f.OrgID, f.CustomerID, f.GrantID, rowcodec.ScopesText(f.Scopes), rowcodec.Micros(f.CreatedAt), rowcodec.Micros(f.RevokedAt))
 		toks.WriteString(placeholders(len(tokArgs), 7))
 		t := op.tok
-		tokArgs = append(tokArgs, t.Hash, f.ID, string(domain.RefreshLive), micros(t.CreatedAt), micros(t.ExpiresAt), micros(t.RotatedAt), t.ReplacedBy)
+		tokArgs = append(tokArgs, t.Hash, f.ID, string(domain.RefreshLive), rowcodec.Micros(t.CreatedAt), rowcodec.Micros(t.ExpiresAt), rowcodec.Micros(t.RotatedAt), t.ReplacedBy)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO families (`+familyColumns+`) VALUES `+fams.String(), famArgs...); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO families (`+rowcodec.FamilyColumns+`) VALUES `+fams.String(), famArgs...); err != nil {
 		return conflict(err)
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (`+tokenColumns+`) VALUES `+toks.String(), tokArgs...)
+	_, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (`+rowcodec.TokenColumns+`) VALUES `+toks.String(), tokArgs...)
 	return conflict(err)
 }
 

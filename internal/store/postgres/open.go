@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
 )
 
 //go:embed migrations/*.sql
@@ -140,7 +141,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 
 // AppliedMigrations lists the versions recorded in the database.
 func (s *Store) AppliedMigrations(ctx context.Context) ([]int, error) {
-	return queryAll(ctx, s, func(r pgx.Row) (int, error) {
+	return queryAll(ctx, s, func(r rowcodec.Scanner) (int, error) {
 		var v int
 		return v, r.Scan(&v)
 	}, `SELECT version FROM schema_migrations ORDER BY version`)
@@ -183,20 +184,20 @@ type querier interface {
 }
 
 // queryRow runs a one-row query on the pool with the store's deadline.
-func (s *Store) queryRow(ctx context.Context, scan func(pgx.Row) error, sql string, args ...any) error {
+func (s *Store) queryRow(ctx context.Context, scan func(rowcodec.Scanner) error, sql string, args ...any) error {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	return scan(s.pool.QueryRow(ctx, sql, args...))
 }
 
 // queryAll runs a query on the pool and scans each row with scan.
-func queryAll[T any](ctx context.Context, s *Store, scan func(pgx.Row) (T, error), sql string, args ...any) ([]T, error) {
+func queryAll[T any](ctx context.Context, s *Store, scan func(rowcodec.Scanner) (T, error), sql string, args ...any) ([]T, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	return collect(ctx, s.pool, scan, sql, args...)
 }
 
-func collect[T any](ctx context.Context, q querier, scan func(pgx.Row) (T, error), sql string, args ...any) ([]T, error) {
+func collect[T any](ctx context.Context, q querier, scan func(rowcodec.Scanner) (T, error), sql string, args ...any) ([]T, error) {
 	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err

@@ -2,9 +2,7 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -14,31 +12,8 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
 )
-
-// micros stores a time as Unix microseconds, 0 for the zero time.
-func micros(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMicro()
-}
-
-func fromMicros(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMicro(v).UTC()
-}
-
-func scopesText(s domain.Scopes) string { return s.Canonical().String() }
-
-func parseScopes(s string) domain.Scopes {
-	if s == "" {
-		return domain.Scopes{}
-	}
-	return domain.Scopes(strings.Split(s, " ")).Canonical()
-}
 
 // notFound turns pgx.ErrNoRows into store.ErrNotFound.
 func notFound(err error) error {
@@ -85,20 +60,10 @@ func mustExist(ctx context.Context, tx pgx.Tx, table, id string) error {
 
 // Orgs.
 
-const orgColumns = `id, name, created_at`
-
-func scanOrg(r pgx.Row) (domain.Org, error) {
-	var o domain.Org
-	var created int64
-	err := r.Scan(&o.ID, &o.Name, &created)
-	o.CreatedAt = fromMicros(created)
-	return o, notFound(err)
-}
-
 // CreateOrg stores a new organization.
 func (s *Store) CreateOrg(ctx context.Context, o domain.Org) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO orgs (`+orgColumns+`) VALUES ($1, $2, $3)`, o.ID, o.Name, micros(o.CreatedAt))
+		_, err := tx.Exec(ctx, `INSERT INTO orgs (`+rowcodec.OrgColumns+`) VALUES ($1, $2, $3)`, o.ID, o.Name, rowcodec.Micros(o.CreatedAt))
 		return conflict(err)
 	})
 }
@@ -106,48 +71,26 @@ func (s *Store) CreateOrg(ctx context.Context, o domain.Org) error {
 // GetOrg loads one organization.
 func (s *Store) GetOrg(ctx context.Context, id string) (domain.Org, error) {
 	var o domain.Org
-	err := s.queryRow(ctx, func(r pgx.Row) (err error) { o, err = scanOrg(r); return }, `SELECT `+orgColumns+` FROM orgs WHERE id = $1`, id)
+	err := s.queryRow(ctx, func(r rowcodec.Scanner) (err error) { o, err = one(rowcodec.Org, r); return }, `SELECT `+rowcodec.OrgColumns+` FROM orgs WHERE id = $1`, id)
 	return o, err
 }
 
 // ListOrgs lists every organization, newest first.
 func (s *Store) ListOrgs(ctx context.Context) ([]domain.Org, error) {
-	return queryAll(ctx, s, scanOrg, `SELECT `+orgColumns+` FROM orgs ORDER BY created_at DESC, id DESC`)
+	return queryAll(ctx, s, rowcodec.Org, `SELECT `+rowcodec.OrgColumns+` FROM orgs ORDER BY created_at DESC, id DESC`)
 }
 
 // Clients.
 
-const clientColumns = `id, org_id, name, public, scopes, redirect_uris, default_api_version, disabled, created_at`
-
-func scanClient(r pgx.Row) (domain.Client, error) {
-	var c domain.Client
-	var scopes string
-	var uris []byte
-	var created int64
-	err := r.Scan(&c.ID, &c.OrgID, &c.Name, &c.Public, &scopes, &uris, &c.DefaultAPIVersion, &c.Disabled, &created)
-	if err != nil {
-		return c, notFound(err)
-	}
-	c.Scopes, c.CreatedAt = parseScopes(scopes), fromMicros(created)
-	if err := json.Unmarshal(uris, &c.RedirectURIs); err != nil {
-		return c, fmt.Errorf("client %s redirect uris: %w", c.ID, err)
-	}
-	return c, nil
-}
-
 // CreateClient stores a client and its first secret.
 func (s *Store) CreateClient(ctx context.Context, c domain.Client, secret *domain.ClientSecret) error {
-	uris := c.RedirectURIs
-	if uris == nil {
-		uris = []string{}
-	}
-	raw, err := json.Marshal(uris)
+	raw, err := rowcodec.RedirectURIs(c.RedirectURIs)
 	if err != nil {
 		return err
 	}
 	return s.tx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			c.ID, c.OrgID, c.Name, c.Public, scopesText(c.Scopes), string(raw), c.DefaultAPIVersion, c.Disabled, micros(c.CreatedAt))
+		_, err := tx.Exec(ctx, `INSERT INTO clients (`+rowcodec.ClientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			c.ID, c.OrgID, c.Name, c.Public, rowcodec.ScopesText(c.Scopes), raw, c.DefaultAPIVersion, c.Disabled, rowcodec.Micros(c.CreatedAt))
 		if err != nil {
 			return conflict(err)
 		}
@@ -160,33 +103,25 @@ func (s *Store) CreateClient(ctx context.Context, c domain.Client, secret *domai
 
 func insertSecret(ctx context.Context, tx pgx.Tx, sec domain.ClientSecret) error {
 	_, err := tx.Exec(ctx, `INSERT INTO client_secrets (hash, client_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
-		sec.Hash, sec.ClientID, micros(sec.CreatedAt), micros(sec.ExpiresAt))
+		sec.Hash, sec.ClientID, rowcodec.Micros(sec.CreatedAt), rowcodec.Micros(sec.ExpiresAt))
 	return conflict(err)
 }
 
 // GetClient loads one client.
 func (s *Store) GetClient(ctx context.Context, id string) (domain.Client, error) {
 	var c domain.Client
-	err := s.queryRow(ctx, func(r pgx.Row) (err error) { c, err = scanClient(r); return }, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id)
+	err := s.queryRow(ctx, func(r rowcodec.Scanner) (err error) { c, err = one(rowcodec.Client, r); return }, `SELECT `+rowcodec.ClientColumns+` FROM clients WHERE id = $1`, id)
 	return c, err
 }
 
 // ListClients lists an organization's clients, or every client when orgID is empty, newest first.
 func (s *Store) ListClients(ctx context.Context, orgID string) ([]domain.Client, error) {
-	return queryAll(ctx, s, scanClient, `SELECT `+clientColumns+` FROM clients WHERE $1 = '' OR org_id = $1 ORDER BY created_at DESC, id DESC`, orgID)
-}
-
-func scanSecret(r pgx.Row) (domain.ClientSecret, error) {
-	var sec domain.ClientSecret
-	var created, expires int64
-	err := r.Scan(&sec.ClientID, &sec.Hash, &created, &expires)
-	sec.CreatedAt, sec.ExpiresAt = fromMicros(created), fromMicros(expires)
-	return sec, notFound(err)
+	return queryAll(ctx, s, rowcodec.Client, `SELECT `+rowcodec.ClientColumns+` FROM clients WHERE $1 = '' OR org_id = $1 ORDER BY created_at DESC, id DESC`, orgID)
 }
 
 // ClientSecrets returns the client's stored secrets, newest first.
 func (s *Store) ClientSecrets(ctx context.Context, clientID string) ([]domain.ClientSecret, error) {
-	return queryAll(ctx, s, scanSecret, `SELECT client_id, hash, created_at, expires_at FROM client_secrets WHERE client_id = $1 ORDER BY created_at DESC`, clientID)
+	return queryAll(ctx, s, rowcodec.Secret, `SELECT client_id, hash, created_at, expires_at FROM client_secrets WHERE client_id = $1 ORDER BY created_at DESC`, clientID)
 }
 
 // RotateClientSecret adds sec and ends the overlap of the older secrets at oldExpiresAt.
@@ -196,7 +131,7 @@ func (s *Store) RotateClientSecret(ctx context.Context, sec domain.ClientSecret,
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE client_secrets SET expires_at = $1 WHERE client_id = $2 AND (expires_at = 0 OR expires_at > $1)`,
-			micros(oldExpiresAt), sec.ClientID); err != nil {
+			rowcodec.Micros(oldExpiresAt), sec.ClientID); err != nil {
 			return err
 		}
 		return insertSecret(ctx, tx, sec)
@@ -212,24 +147,12 @@ func (s *Store) DisableClient(ctx context.Context, id string) error {
 
 // Customers and subscriptions.
 
-const customerColumns = `id, org_id, email, first_name, last_name, company_name, type, created_at`
-
-func scanCustomer(r pgx.Row) (domain.Customer, error) {
-	var c domain.Customer
-	var created int64
-	err := r.Scan(&c.ID, &c.OrgID, &c.Email, &c.FirstName, &c.LastName, &c.CompanyName, &c.Type, &created)
-	c.CreatedAt = fromMicros(created)
-	return c, notFound(err)
-}
-
-func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
-
 // CreateCustomer stores a customer; a taken email is ErrConflict.
 func (s *Store) CreateCustomer(ctx context.Context, c domain.Customer) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO customers (id, org_id, email, email_key, first_name, last_name, company_name, type, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			c.ID, c.OrgID, c.Email, emailKey(c.Email), c.FirstName, c.LastName, c.CompanyName, string(c.Type), micros(c.CreatedAt))
+			c.ID, c.OrgID, c.Email, rowcodec.EmailKey(c.Email), c.FirstName, c.LastName, c.CompanyName, string(c.Type), rowcodec.Micros(c.CreatedAt))
 		return conflict(err)
 	})
 }
@@ -237,7 +160,7 @@ func (s *Store) CreateCustomer(ctx context.Context, c domain.Customer) error {
 // GetCustomer loads one customer.
 func (s *Store) GetCustomer(ctx context.Context, id string) (domain.Customer, error) {
 	var c domain.Customer
-	err := s.queryRow(ctx, func(r pgx.Row) (err error) { c, err = scanCustomer(r); return }, `SELECT `+customerColumns+` FROM customers WHERE id = $1`, id)
+	err := s.queryRow(ctx, func(r rowcodec.Scanner) (err error) { c, err = one(rowcodec.Customer, r); return }, `SELECT `+rowcodec.CustomerColumns+` FROM customers WHERE id = $1`, id)
 	return c, err
 }
 
@@ -247,22 +170,6 @@ func (s *Store) UpdateCustomer(ctx context.Context, c domain.Customer) error {
 		return affectedOne(tx.Exec(ctx, `UPDATE customers SET first_name = $1, last_name = $2, company_name = $3 WHERE id = $4`,
 			c.FirstName, c.LastName, c.CompanyName, c.ID))
 	})
-}
-
-const subscriptionColumns = `id, org_id, customer_id, status, type, plan, number, estimated_usage,
-	address_id, street, house_number, zip, city, meter_id, meter_number, meter_type, melo, malo,
-	payment_id, iban_masked, account_holder, start_date, end_date, created_at, updated_at`
-
-func scanSubscription(r pgx.Row) (domain.Subscription, error) {
-	var sub domain.Subscription
-	var start, end, created, updated int64
-	a, m, p := &sub.Address, &sub.Meter, &sub.Payment
-	err := r.Scan(&sub.ID, &sub.OrgID, &sub.CustomerID, &sub.Status, &sub.Type, &sub.Plan, &sub.Number, &sub.EstimatedUsage,
-		&a.ID, &a.Street, &a.HouseNumber, &a.Zip, &a.City, &m.ID, &m.Number, &m.Type, &m.MeLo, &m.MaLo,
-		&p.ID, &p.IBANMasked, &p.AccountHolder, &start, &end, &created, &updated)
-	sub.StartDate, sub.EndDate = fromMicros(start), fromMicros(end)
-	sub.CreatedAt, sub.UpdatedAt = fromMicros(created), fromMicros(updated)
-	return sub, notFound(err)
 }
 
 // CreateSubscription stores a subscription for an existing customer of the same organization.
@@ -276,11 +183,11 @@ func (s *Store) CreateSubscription(ctx context.Context, sub domain.Subscription)
 			return store.ErrConflict
 		}
 		a, m, p := sub.Address, sub.Meter, sub.Payment
-		_, err := tx.Exec(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+		_, err := tx.Exec(ctx, `INSERT INTO subscriptions (`+rowcodec.SubscriptionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
 			$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`,
 			sub.ID, sub.OrgID, sub.CustomerID, string(sub.Status), string(sub.Type), sub.Plan, sub.Number, sub.EstimatedUsage,
 			a.ID, a.Street, a.HouseNumber, a.Zip, a.City, m.ID, m.Number, m.Type, m.MeLo, m.MaLo,
-			p.ID, p.IBANMasked, p.AccountHolder, micros(sub.StartDate), micros(sub.EndDate), micros(sub.CreatedAt), micros(sub.UpdatedAt))
+			p.ID, p.IBANMasked, p.AccountHolder, rowcodec.Micros(sub.StartDate), rowcodec.Micros(sub.EndDate), rowcodec.Micros(sub.CreatedAt), rowcodec.Micros(sub.UpdatedAt))
 		return conflict(err)
 	})
 }
@@ -288,8 +195,8 @@ func (s *Store) CreateSubscription(ctx context.Context, sub domain.Subscription)
 // GetSubscription loads one subscription.
 func (s *Store) GetSubscription(ctx context.Context, id string) (domain.Subscription, error) {
 	var sub domain.Subscription
-	err := s.queryRow(ctx, func(r pgx.Row) (err error) { sub, err = scanSubscription(r); return },
-		`SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = $1`, id)
+	err := s.queryRow(ctx, func(r rowcodec.Scanner) (err error) { sub, err = one(rowcodec.Subscription, r); return },
+		`SELECT `+rowcodec.SubscriptionColumns+` FROM subscriptions WHERE id = $1`, id)
 	return sub, err
 }
 
@@ -318,7 +225,7 @@ func (w *where) addIf(v string, cond string) {
 // LIMIT: rows strictly after the cursor in (created_at, id) descending.
 func (w *where) page(p store.Page) string {
 	if p.After.ID != "" {
-		w.add(`(created_at, id) < (?, ?)`, micros(p.After.CreatedAt), p.After.ID)
+		w.add(`(created_at, id) < (?, ?)`, rowcodec.Micros(p.After.CreatedAt), p.After.ID)
 	}
 	clause := ""
 	if len(w.conds) > 0 {
@@ -334,10 +241,10 @@ func (s *Store) ListCustomers(ctx context.Context, f store.CustomerFilter, p sto
 	w.addIf(f.OrgID, `org_id = ?`)
 	w.addIf(f.ID, `id = ?`)
 	if f.Email != "" {
-		w.add(`email_key = ?`, emailKey(f.Email))
+		w.add(`email_key = ?`, rowcodec.EmailKey(f.Email))
 	}
 	tail := w.page(p)
-	return queryAll(ctx, s, scanCustomer, `SELECT `+customerColumns+` FROM customers`+tail, w.args...)
+	return queryAll(ctx, s, rowcodec.Customer, `SELECT `+rowcodec.CustomerColumns+` FROM customers`+tail, w.args...)
 }
 
 // ListSubscriptions lists matching subscriptions, newest first.
@@ -348,7 +255,7 @@ func (s *Store) ListSubscriptions(ctx context.Context, f store.SubscriptionFilte
 	w.addIf(string(f.Status), `status = ?`)
 	w.addIf(string(f.ExcludeType), `type <> ?`)
 	tail := w.page(p)
-	return queryAll(ctx, s, scanSubscription, `SELECT `+subscriptionColumns+` FROM subscriptions`+tail, w.args...)
+	return queryAll(ctx, s, rowcodec.Subscription, `SELECT `+rowcodec.SubscriptionColumns+` FROM subscriptions`+tail, w.args...)
 }
 
 // ImportPrices upserts the points in one transaction, sent as one batch.
@@ -361,7 +268,7 @@ func (s *Store) ImportPrices(ctx context.Context, subscriptionID string, points 
 		for _, pt := range points {
 			b.Queue(`INSERT INTO prices (subscription_id, at, electricity, grid, levies) VALUES ($1, $2, $3, $4, $5)
 				ON CONFLICT (subscription_id, at) DO UPDATE SET electricity = excluded.electricity, grid = excluded.grid, levies = excluded.levies`,
-				subscriptionID, micros(pt.Time), int64(pt.Electricity), int64(pt.Grid), int64(pt.Levies))
+				subscriptionID, rowcodec.Micros(pt.Time), int64(pt.Electricity), int64(pt.Grid), int64(pt.Levies))
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})
@@ -369,14 +276,14 @@ func (s *Store) ImportPrices(ctx context.Context, subscriptionID string, points 
 
 // ListPrices returns the points in [from, to), oldest first.
 func (s *Store) ListPrices(ctx context.Context, subscriptionID string, from, to time.Time) ([]domain.PricePoint, error) {
-	return queryAll(ctx, s, func(r pgx.Row) (domain.PricePoint, error) {
+	return queryAll(ctx, s, func(r rowcodec.Scanner) (domain.PricePoint, error) {
 		var pt domain.PricePoint
 		var at, e, g, l int64
 		err := r.Scan(&at, &e, &g, &l)
-		pt.Time, pt.Electricity, pt.Grid, pt.Levies = fromMicros(at), domain.Amount(e), domain.Amount(g), domain.Amount(l)
+		pt.Time, pt.Electricity, pt.Grid, pt.Levies = rowcodec.Time(at), domain.Amount(e), domain.Amount(g), domain.Amount(l)
 		return pt, err
 	}, `SELECT at, electricity, grid, levies FROM prices WHERE subscription_id = $1 AND at >= $2 AND at < $3 ORDER BY at`,
-		subscriptionID, micros(from), micros(to))
+		subscriptionID, rowcodec.Micros(from), rowcodec.Micros(to))
 }
 
 // ServerKey returns the stored key called name, storing candidate first
@@ -391,4 +298,10 @@ func (s *Store) ServerKey(ctx context.Context, name string, candidate []byte) ([
 		return tx.QueryRow(ctx, `SELECT value FROM server_keys WHERE name = $1`, name).Scan(&out)
 	})
 	return out, err
+}
+
+// one scans a single row with scan, a missing row being ErrNotFound.
+func one[T any](scan func(rowcodec.Scanner) (T, error), r pgx.Row) (T, error) {
+	v, err := scan(r)
+	return v, notFound(err)
 }

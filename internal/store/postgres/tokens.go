@@ -9,39 +9,19 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
 )
 
-const familyColumns = `id, client_id, org_id, customer_id, grant_id, scopes, created_at, revoked_at`
-
-func scanFamily(r pgx.Row) (domain.Family, error) {
-	var f domain.Family
-	var scopes string
-	var created, revoked int64
-	err := r.Scan(&f.ID, &f.ClientID, &f.OrgID, &f.CustomerID, &f.GrantID, &scopes, &created, &revoked)
-	f.Scopes, f.CreatedAt, f.RevokedAt = parseScopes(scopes), fromMicros(created), fromMicros(revoked)
-	return f, notFound(err)
-}
-
-const tokenColumns = `hash, family_id, state, created_at, expires_at, rotated_at, replaced_by`
-
-func scanToken(r pgx.Row) (domain.RefreshToken, error) {
-	var t domain.RefreshToken
-	var created, expires, rotated int64
-	err := r.Scan(&t.Hash, &t.FamilyID, &t.State, &created, &expires, &rotated, &t.ReplacedBy)
-	t.CreatedAt, t.ExpiresAt, t.RotatedAt = fromMicros(created), fromMicros(expires), fromMicros(rotated)
-	return t, notFound(err)
-}
-
 func insertToken(ctx context.Context, tx pgx.Tx, t domain.RefreshToken) error {
-	_, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (`+tokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		t.Hash, t.FamilyID, string(t.State), micros(t.CreatedAt), micros(t.ExpiresAt), micros(t.RotatedAt), t.ReplacedBy)
+	_, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (`+rowcodec.TokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		t.Hash, t.FamilyID, string(t.State), rowcodec.Micros(t.CreatedAt), rowcodec.Micros(t.ExpiresAt), rowcodec.Micros(t.RotatedAt), t.ReplacedBy)
 	return conflict(err)
 }
 
 // startFamily inserts a family and its first live token.
 func startFamily(ctx context.Context, tx pgx.Tx, fam domain.Family, tok domain.RefreshToken) error {
-	_, err := tx.Exec(ctx, `INSERT INTO families (`+familyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		fam.ID, fam.ClientID, fam.OrgID, fam.CustomerID, fam.GrantID, scopesText(fam.Scopes), micros(fam.CreatedAt), micros(fam.RevokedAt))
+	_, err := tx.Exec(ctx, `INSERT INTO families (`+rowcodec.FamilyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		fam.ID, fam.ClientID, fam.OrgID, fam.CustomerID, fam.GrantID, rowcodec.ScopesText(fam.Scopes), rowcodec.Micros(fam.CreatedAt), rowcodec.Micros(fam.RevokedAt))
 	if err != nil {
 		return conflict(err)
 	}
@@ -63,17 +43,17 @@ func (s *Store) RotateRefreshToken(ctx context.Context, presented string, next d
 	var out store.Rotation
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		out = store.Rotation{}
-		tok, err := scanToken(tx.QueryRow(ctx, `SELECT `+tokenColumns+` FROM refresh_tokens WHERE hash = $1 FOR UPDATE`, presented))
+		tok, err := one(rowcodec.Token, tx.QueryRow(ctx, `SELECT `+rowcodec.TokenColumns+` FROM refresh_tokens WHERE hash = $1 FOR UPDATE`, presented))
 		if err != nil {
 			return err
 		}
-		fam, err := scanFamily(tx.QueryRow(ctx, `SELECT `+familyColumns+` FROM families WHERE id = $1 FOR UPDATE`, tok.FamilyID))
+		fam, err := one(rowcodec.Family, tx.QueryRow(ctx, `SELECT `+rowcodec.FamilyColumns+` FROM families WHERE id = $1 FOR UPDATE`, tok.FamilyID))
 		if err != nil {
 			return err
 		}
 		var child *domain.RefreshToken
 		if tok.ReplacedBy != "" {
-			c, err := scanToken(tx.QueryRow(ctx, `SELECT `+tokenColumns+` FROM refresh_tokens WHERE hash = $1`, tok.ReplacedBy))
+			c, err := one(rowcodec.Token, tx.QueryRow(ctx, `SELECT `+rowcodec.TokenColumns+` FROM refresh_tokens WHERE hash = $1`, tok.ReplacedBy))
 			if err == nil {
 				child = &c
 			} else if !errors.Is(err, store.ErrNotFound) {
@@ -87,11 +67,11 @@ func (s *Store) RotateRefreshToken(ctx context.Context, presented string, next d
 		out = store.Rotation{Verdict: verdict, Family: fam}
 		switch verdict {
 		case domain.RefreshReuse:
-			_, err := tx.Exec(ctx, `UPDATE families SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, micros(now), fam.ID)
+			_, err := tx.Exec(ctx, `UPDATE families SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, rowcodec.Micros(now), fam.ID)
 			out.Family.RevokedAt = now
 			return err
 		case domain.RefreshRetry:
-			if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET state = $1, rotated_at = $2 WHERE hash = $3`, string(domain.RefreshSuperseded), micros(now), child.Hash); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET state = $1, rotated_at = $2 WHERE hash = $3`, string(domain.RefreshSuperseded), rowcodec.Micros(now), child.Hash); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET replaced_by = $1 WHERE hash = $2`, next.Hash, tok.Hash); err != nil {
@@ -99,7 +79,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, presented string, next d
 			}
 		case domain.RefreshRotate:
 			if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET state = $1, rotated_at = $2, replaced_by = $3 WHERE hash = $4`,
-				string(domain.RefreshRotated), micros(now), next.Hash, tok.Hash); err != nil {
+				string(domain.RefreshRotated), rowcodec.Micros(now), next.Hash, tok.Hash); err != nil {
 				return err
 			}
 		default:
@@ -120,18 +100,18 @@ const errBadVerdict storeError = "postgres: decider returned no verdict"
 // GetFamily loads one refresh family.
 func (s *Store) GetFamily(ctx context.Context, id string) (domain.Family, error) {
 	var f domain.Family
-	err := s.queryRow(ctx, func(r pgx.Row) (err error) { f, err = scanFamily(r); return }, `SELECT `+familyColumns+` FROM families WHERE id = $1`, id)
+	err := s.queryRow(ctx, func(r rowcodec.Scanner) (err error) { f, err = one(rowcodec.Family, r); return }, `SELECT `+rowcodec.FamilyColumns+` FROM families WHERE id = $1`, id)
 	return f, err
 }
 
 // FamilyTokens lists a family's tokens, oldest first.
 func (s *Store) FamilyTokens(ctx context.Context, familyID string) ([]domain.RefreshToken, error) {
-	return queryAll(ctx, s, scanToken, `SELECT `+tokenColumns+` FROM refresh_tokens WHERE family_id = $1 ORDER BY created_at, hash`, familyID)
+	return queryAll(ctx, s, rowcodec.Token, `SELECT `+rowcodec.TokenColumns+` FROM refresh_tokens WHERE family_id = $1 ORDER BY created_at, hash`, familyID)
 }
 
 // RevokedFamilies lists the families revoked at or after since.
 func (s *Store) RevokedFamilies(ctx context.Context, since time.Time) ([]domain.Family, error) {
-	return queryAll(ctx, s, scanFamily, `SELECT `+familyColumns+` FROM families WHERE revoked_at >= $1 AND revoked_at <> 0 ORDER BY revoked_at`, micros(since))
+	return queryAll(ctx, s, rowcodec.Family, `SELECT `+rowcodec.FamilyColumns+` FROM families WHERE revoked_at >= $1 AND revoked_at <> 0 ORDER BY revoked_at`, rowcodec.Micros(since))
 }
 
 // RevokeFamily revokes a family at at; revoking twice keeps the first time.
@@ -140,22 +120,12 @@ func (s *Store) RevokeFamily(ctx context.Context, id string, at time.Time) error
 		if err := mustExist(ctx, tx, "families", id); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE families SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, micros(at), id)
+		_, err := tx.Exec(ctx, `UPDATE families SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, rowcodec.Micros(at), id)
 		return err
 	})
 }
 
 // Signing keys.
-
-const keyColumns = `id, algorithm, private_der, created_at, retired_at, published_until`
-
-func scanKey(r pgx.Row) (domain.SigningKey, error) {
-	var k domain.SigningKey
-	var created, retired, until int64
-	err := r.Scan(&k.ID, &k.Algorithm, &k.PrivateDER, &created, &retired, &until)
-	k.CreatedAt, k.RetiredAt, k.PublishedUntil = fromMicros(created), fromMicros(retired), fromMicros(until)
-	return k, notFound(err)
-}
 
 // AddSigningKey stores k as the active key; see store.Store. A unique
 // index allows one active key, so two replicas creating the first key at
@@ -164,18 +134,18 @@ func (s *Store) AddSigningKey(ctx context.Context, k domain.SigningKey, retireOt
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		if retireOthers {
 			if _, err := tx.Exec(ctx, `UPDATE signing_keys SET retired_at = $1, published_until = $2 WHERE retired_at = 0`,
-				micros(k.CreatedAt), micros(publishUntil)); err != nil {
+				rowcodec.Micros(k.CreatedAt), rowcodec.Micros(publishUntil)); err != nil {
 				return err
 			}
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, 0, 0)`, k.ID, k.Algorithm, k.PrivateDER, micros(k.CreatedAt))
+		_, err := tx.Exec(ctx, `INSERT INTO signing_keys (`+rowcodec.KeyColumns+`) VALUES ($1, $2, $3, $4, 0, 0)`, k.ID, k.Algorithm, k.PrivateDER, rowcodec.Micros(k.CreatedAt))
 		return conflict(err)
 	})
 }
 
 // ListSigningKeys lists every stored key, newest first.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]domain.SigningKey, error) {
-	return queryAll(ctx, s, scanKey, `SELECT `+keyColumns+` FROM signing_keys ORDER BY created_at DESC, id DESC`)
+	return queryAll(ctx, s, rowcodec.Key, `SELECT `+rowcodec.KeyColumns+` FROM signing_keys ORDER BY created_at DESC, id DESC`)
 }
 
 // DeleteExpired removes what can no longer matter (PRODUCT O6); see the
@@ -184,18 +154,18 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, keepRevoked ti
 	var total int64
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		total = 0
-		cutoff := micros(now.Add(-keepRevoked))
+		cutoff := rowcodec.Micros(now.Add(-keepRevoked))
 		stmts := []struct {
 			q    string
 			args []any
 		}{
-			{`DELETE FROM refresh_tokens WHERE expires_at <= $1`, []any{micros(now)}},
+			{`DELETE FROM refresh_tokens WHERE expires_at <= $1`, []any{rowcodec.Micros(now)}},
 			{`DELETE FROM families WHERE GREATEST(created_at, revoked_at) < $1 AND NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = families.id)`, []any{cutoff}},
-			{`DELETE FROM client_secrets WHERE expires_at <> 0 AND expires_at <= $1`, []any{micros(now)}},
-			{`DELETE FROM signing_keys WHERE published_until <> 0 AND published_until <= $1`, []any{micros(now)}},
+			{`DELETE FROM client_secrets WHERE expires_at <> 0 AND expires_at <= $1`, []any{rowcodec.Micros(now)}},
+			{`DELETE FROM signing_keys WHERE published_until <> 0 AND published_until <= $1`, []any{rowcodec.Micros(now)}},
 			{`DELETE FROM auth_codes WHERE expires_at <= $1`, []any{cutoff}},
-			{`DELETE FROM sessions WHERE expires_at <= $1`, []any{micros(now)}},
-			{`DELETE FROM one_time_codes WHERE expires_at <= $1`, []any{micros(now)}},
+			{`DELETE FROM sessions WHERE expires_at <= $1`, []any{rowcodec.Micros(now)}},
+			{`DELETE FROM one_time_codes WHERE expires_at <= $1`, []any{rowcodec.Micros(now)}},
 		}
 		for _, st := range stmts {
 			tag, err := tx.Exec(ctx, st.q, st.args...)

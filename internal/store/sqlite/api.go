@@ -9,6 +9,7 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
 )
 
 // where collects the conditions of a list query.
@@ -33,7 +34,7 @@ func (w *where) addIf(v string, cond string) {
 // and LIMIT: rows strictly after the cursor in (created_at, id) descending.
 func (w *where) page(p store.Page) string {
 	if p.After.ID != "" {
-		c := micros(p.After.CreatedAt)
+		c := rowcodec.Micros(p.After.CreatedAt)
 		w.add(`(created_at < ? OR (created_at = ? AND id < ?))`, c, c, p.After.ID)
 	}
 	clause := ""
@@ -50,10 +51,10 @@ func (s *Store) ListCustomers(ctx context.Context, f store.CustomerFilter, p sto
 	w.addIf(f.OrgID, `org_id = ?`)
 	w.addIf(f.ID, `id = ?`)
 	if f.Email != "" {
-		w.add(`email_key = ?`, emailKey(f.Email))
+		w.add(`email_key = ?`, rowcodec.EmailKey(f.Email))
 	}
 	tail := w.page(p)
-	return queryAll(ctx, s.rdb, scanCustomer, `SELECT `+customerColumns+` FROM customers`+tail, w.args...)
+	return queryAll(ctx, s.rdb, rowcodec.Customer, `SELECT `+rowcodec.CustomerColumns+` FROM customers`+tail, w.args...)
 }
 
 // UpdateCustomer stores the customer's names and company name.
@@ -72,7 +73,7 @@ func (s *Store) ListSubscriptions(ctx context.Context, f store.SubscriptionFilte
 	w.addIf(string(f.Status), `status = ?`)
 	w.addIf(string(f.ExcludeType), `type <> ?`)
 	tail := w.page(p)
-	return queryAll(ctx, s.rdb, scanSubscription, `SELECT `+subscriptionColumns+` FROM subscriptions`+tail, w.args...)
+	return queryAll(ctx, s.rdb, rowcodec.Subscription, `SELECT `+rowcodec.SubscriptionColumns+` FROM subscriptions`+tail, w.args...)
 }
 
 // ImportPrices upserts the points in one transaction.
@@ -88,7 +89,7 @@ func (s *Store) ImportPrices(ctx context.Context, subscriptionID string, points 
 		}
 		defer stmt.Close()
 		for _, pt := range points {
-			if _, err := stmt.Exec(subscriptionID, micros(pt.Time), int64(pt.Electricity), int64(pt.Grid), int64(pt.Levies)); err != nil {
+			if _, err := stmt.Exec(subscriptionID, rowcodec.Micros(pt.Time), int64(pt.Electricity), int64(pt.Grid), int64(pt.Levies)); err != nil {
 				return fmt.Errorf("insert price: %w", err)
 			}
 		}
@@ -102,10 +103,10 @@ func (s *Store) ListPrices(ctx context.Context, subscriptionID string, from, to 
 		var pt domain.PricePoint
 		var at int64
 		err := r.Scan(&at, &pt.Electricity, &pt.Grid, &pt.Levies)
-		pt.Time = fromMicros(at)
+		pt.Time = rowcodec.Time(at)
 		return pt, err
 	}, `SELECT at, electricity, grid, levies FROM prices WHERE subscription_id = ? AND at >= ? AND at < ? ORDER BY at`,
-		subscriptionID, micros(from), micros(to))
+		subscriptionID, rowcodec.Micros(from), rowcodec.Micros(to))
 }
 
 // ServerKey returns the stored key called name, storing candidate first when

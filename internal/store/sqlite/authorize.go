@@ -8,32 +8,22 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
 )
 
 // Grants.
-
-const grantColumns = `id, customer_id, client_id, org_id, scopes, created_at, updated_at, revoked_at`
-
-func scanGrant(r rowScanner) (domain.Grant, error) {
-	var g domain.Grant
-	var scopes string
-	var created, updated, revoked int64
-	err := r.Scan(&g.ID, &g.CustomerID, &g.ClientID, &g.OrgID, &scopes, &created, &updated, &revoked)
-	g.Scopes, g.CreatedAt, g.UpdatedAt, g.RevokedAt = parseScopes(scopes), fromMicros(created), fromMicros(updated), fromMicros(revoked)
-	return g, notFound(err)
-}
 
 // UpsertGrant records consent; see store.Store.
 func (s *Store) UpsertGrant(ctx context.Context, g domain.Grant) (domain.Grant, error) {
 	var out domain.Grant
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		cur, err := scanGrant(tx.QueryRow(`SELECT `+grantColumns+` FROM grants WHERE customer_id = ? AND client_id = ? AND revoked_at = 0`, g.CustomerID, g.ClientID))
+		cur, err := one(rowcodec.Grant, tx.QueryRow(`SELECT `+rowcodec.GrantColumns+` FROM grants WHERE customer_id = ? AND client_id = ? AND revoked_at = 0`, g.CustomerID, g.ClientID))
 		switch {
 		case err == nil:
 			cur.Scopes = append(cur.Scopes, g.Scopes...).Canonical()
 			cur.UpdatedAt = g.UpdatedAt
 			out = cur
-			_, err = tx.Exec(`UPDATE grants SET scopes = ?, updated_at = ? WHERE id = ?`, scopesText(cur.Scopes), micros(cur.UpdatedAt), cur.ID)
+			_, err = tx.Exec(`UPDATE grants SET scopes = ?, updated_at = ? WHERE id = ?`, rowcodec.ScopesText(cur.Scopes), rowcodec.Micros(cur.UpdatedAt), cur.ID)
 			return err
 		case !errors.Is(err, store.ErrNotFound):
 			return err
@@ -44,8 +34,8 @@ func (s *Store) UpsertGrant(ctx context.Context, g domain.Grant) (domain.Grant, 
 			}
 		}
 		out = g
-		_, err = tx.Exec(`INSERT INTO grants (`+grantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0)`,
-			g.ID, g.CustomerID, g.ClientID, g.OrgID, scopesText(g.Scopes), micros(g.CreatedAt), micros(g.UpdatedAt))
+		_, err = tx.Exec(`INSERT INTO grants (`+rowcodec.GrantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0)`,
+			g.ID, g.CustomerID, g.ClientID, g.OrgID, rowcodec.ScopesText(g.Scopes), rowcodec.Micros(g.CreatedAt), rowcodec.Micros(g.UpdatedAt))
 		if isUniqueViolation(err) {
 			return store.ErrConflict
 		}
@@ -56,17 +46,17 @@ func (s *Store) UpsertGrant(ctx context.Context, g domain.Grant) (domain.Grant, 
 
 // GetGrant loads one grant.
 func (s *Store) GetGrant(ctx context.Context, id string) (domain.Grant, error) {
-	return scanGrant(s.rdb.QueryRowContext(ctx, `SELECT `+grantColumns+` FROM grants WHERE id = ?`, id))
+	return one(rowcodec.Grant, s.rdb.QueryRowContext(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE id = ?`, id))
 }
 
 // ActiveGrant returns the customer's active grant for the client.
 func (s *Store) ActiveGrant(ctx context.Context, customerID, clientID string) (domain.Grant, error) {
-	return scanGrant(s.rdb.QueryRowContext(ctx, `SELECT `+grantColumns+` FROM grants WHERE customer_id = ? AND client_id = ? AND revoked_at = 0`, customerID, clientID))
+	return one(rowcodec.Grant, s.rdb.QueryRowContext(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE customer_id = ? AND client_id = ? AND revoked_at = 0`, customerID, clientID))
 }
 
 // ListGrants lists the customer's active grants, newest first.
 func (s *Store) ListGrants(ctx context.Context, customerID string) ([]domain.Grant, error) {
-	return queryAll(ctx, s.rdb, scanGrant, `SELECT `+grantColumns+` FROM grants WHERE customer_id = ? AND revoked_at = 0 ORDER BY created_at DESC, id DESC`, customerID)
+	return queryAll(ctx, s.rdb, rowcodec.Grant, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE customer_id = ? AND revoked_at = 0 ORDER BY created_at DESC, id DESC`, customerID)
 }
 
 // RevokeGrant revokes the grant and its families; see store.Store.
@@ -77,10 +67,10 @@ func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time) ([]str
 		if err := mustExist(tx, "grants", id); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(`UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, micros(at), id); err != nil {
+		if _, err := tx.Exec(`UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, rowcodec.Micros(at), id); err != nil {
 			return err
 		}
-		rows, err := tx.Query(`UPDATE families SET revoked_at = ? WHERE grant_id = ? AND revoked_at = 0 RETURNING id`, micros(at), id)
+		rows, err := tx.Query(`UPDATE families SET revoked_at = ? WHERE grant_id = ? AND revoked_at = 0 RETURNING id`, rowcodec.Micros(at), id)
 		if err != nil {
 			return err
 		}
@@ -99,24 +89,12 @@ func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time) ([]str
 
 // Authorization codes.
 
-const codeColumns = `hash, client_id, org_id, customer_id, grant_id, redirect_uri, challenge, challenge_method, scopes, created_at, expires_at, used_at, family_id`
-
-func scanCode(r rowScanner) (domain.AuthCode, error) {
-	var c domain.AuthCode
-	var scopes string
-	var created, expires, used int64
-	err := r.Scan(&c.Hash, &c.ClientID, &c.OrgID, &c.CustomerID, &c.GrantID, &c.RedirectURI, &c.Challenge, &c.ChallengeMethod,
-		&scopes, &created, &expires, &used, &c.FamilyID)
-	c.Scopes, c.CreatedAt, c.ExpiresAt, c.UsedAt = parseScopes(scopes), fromMicros(created), fromMicros(expires), fromMicros(used)
-	return c, notFound(err)
-}
-
 // CreateCode stores an authorization code.
 func (s *Store) CreateCode(ctx context.Context, c domain.AuthCode) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`INSERT INTO auth_codes (`+codeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '')`,
+		_, err := tx.Exec(`INSERT INTO auth_codes (`+rowcodec.CodeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '')`,
 			c.Hash, c.ClientID, c.OrgID, c.CustomerID, c.GrantID, c.RedirectURI, c.Challenge, c.ChallengeMethod,
-			scopesText(c.Scopes), micros(c.CreatedAt), micros(c.ExpiresAt))
+			rowcodec.ScopesText(c.Scopes), rowcodec.Micros(c.CreatedAt), rowcodec.Micros(c.ExpiresAt))
 		if isUniqueViolation(err) {
 			return store.ErrConflict
 		}
@@ -130,11 +108,11 @@ func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Fam
 	var out store.Redemption
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		out = store.Redemption{}
-		code, err := scanCode(tx.QueryRow(`SELECT `+codeColumns+` FROM auth_codes WHERE hash = ?`, presented))
+		code, err := one(rowcodec.Code, tx.QueryRow(`SELECT `+rowcodec.CodeColumns+` FROM auth_codes WHERE hash = ?`, presented))
 		if err != nil {
 			return err
 		}
-		grant, err := scanGrant(tx.QueryRow(`SELECT `+grantColumns+` FROM grants WHERE id = ?`, code.GrantID))
+		grant, err := one(rowcodec.Grant, tx.QueryRow(`SELECT `+rowcodec.GrantColumns+` FROM grants WHERE id = ?`, code.GrantID))
 		if err != nil {
 			return err
 		}
@@ -145,7 +123,7 @@ func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Fam
 		out = store.Redemption{Verdict: verdict, Code: code}
 		switch verdict {
 		case domain.CodeReplay:
-			if _, err := tx.Exec(`UPDATE families SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, micros(now), code.FamilyID); err != nil {
+			if _, err := tx.Exec(`UPDATE families SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, rowcodec.Micros(now), code.FamilyID); err != nil {
 				return err
 			}
 			out.Family = domain.Family{ID: code.FamilyID, ClientID: code.ClientID, OrgID: code.OrgID, CustomerID: code.CustomerID, GrantID: code.GrantID, Scopes: code.Scopes, RevokedAt: now}
@@ -156,7 +134,7 @@ func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Fam
 		}
 		fam.ClientID, fam.OrgID, fam.CustomerID, fam.GrantID, fam.Scopes = code.ClientID, code.OrgID, code.CustomerID, code.GrantID, code.Scopes
 		out.Family = fam
-		if _, err := tx.Exec(`UPDATE auth_codes SET used_at = ?, family_id = ? WHERE hash = ?`, micros(now), fam.ID, code.Hash); err != nil {
+		if _, err := tx.Exec(`UPDATE auth_codes SET used_at = ?, family_id = ? WHERE hash = ?`, rowcodec.Micros(now), fam.ID, code.Hash); err != nil {
 			return err
 		}
 		return startFamily(tx, fam, tok)
@@ -166,24 +144,14 @@ func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Fam
 
 // Sessions.
 
-const sessionColumns = `hash, customer_id, created_at, last_seen_at, expires_at`
-
-func scanSession(r rowScanner) (domain.Session, error) {
-	var ses domain.Session
-	var created, seen, expires int64
-	err := r.Scan(&ses.Hash, &ses.CustomerID, &created, &seen, &expires)
-	ses.CreatedAt, ses.LastSeenAt, ses.ExpiresAt = fromMicros(created), fromMicros(seen), fromMicros(expires)
-	return ses, notFound(err)
-}
-
 // CreateSession stores a signed-in session.
 func (s *Store) CreateSession(ctx context.Context, ses domain.Session) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if err := mustExist(tx, "customers", ses.CustomerID); err != nil {
 			return err
 		}
-		_, err := tx.Exec(`INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?)`,
-			ses.Hash, ses.CustomerID, micros(ses.CreatedAt), micros(ses.LastSeenAt), micros(ses.ExpiresAt))
+		_, err := tx.Exec(`INSERT INTO sessions (`+rowcodec.SessionColumns+`) VALUES (?, ?, ?, ?, ?)`,
+			ses.Hash, ses.CustomerID, rowcodec.Micros(ses.CreatedAt), rowcodec.Micros(ses.LastSeenAt), rowcodec.Micros(ses.ExpiresAt))
 		if isUniqueViolation(err) {
 			return store.ErrConflict
 		}
@@ -193,13 +161,13 @@ func (s *Store) CreateSession(ctx context.Context, ses domain.Session) error {
 
 // GetSession loads a session by the hash of its id.
 func (s *Store) GetSession(ctx context.Context, hash string) (domain.Session, error) {
-	return scanSession(s.rdb.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE hash = ?`, hash))
+	return one(rowcodec.Session, s.rdb.QueryRowContext(ctx, `SELECT `+rowcodec.SessionColumns+` FROM sessions WHERE hash = ?`, hash))
 }
 
 // TouchSession records activity.
 func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		return affectedOne(tx.Exec(`UPDATE sessions SET last_seen_at = ? WHERE hash = ?`, micros(at), hash))
+		return affectedOne(tx.Exec(`UPDATE sessions SET last_seen_at = ? WHERE hash = ?`, rowcodec.Micros(at), hash))
 	})
 }
 
@@ -213,24 +181,14 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 
 // One-time codes.
 
-const oneTimeColumns = `id, browser_hash, email, code_hash, attempts, created_at, expires_at, used_at, signup_org_id, first_name, last_name`
-
-func scanOneTime(r rowScanner) (domain.OneTimeCode, error) {
-	var c domain.OneTimeCode
-	var created, expires, used int64
-	err := r.Scan(&c.ID, &c.BrowserHash, &c.Email, &c.CodeHash, &c.Attempts, &created, &expires, &used, &c.SignupOrgID, &c.FirstName, &c.LastName)
-	c.CreatedAt, c.ExpiresAt, c.UsedAt = fromMicros(created), fromMicros(expires), fromMicros(used)
-	return c, notFound(err)
-}
-
 // CreateOneTimeCode stores c as its browser's one pending code.
 func (s *Store) CreateOneTimeCode(ctx context.Context, c domain.OneTimeCode) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`UPDATE one_time_codes SET used_at = ? WHERE browser_hash = ? AND used_at = 0`, micros(c.CreatedAt), c.BrowserHash); err != nil {
+		if _, err := tx.Exec(`UPDATE one_time_codes SET used_at = ? WHERE browser_hash = ? AND used_at = 0`, rowcodec.Micros(c.CreatedAt), c.BrowserHash); err != nil {
 			return err
 		}
-		_, err := tx.Exec(`INSERT INTO one_time_codes (`+oneTimeColumns+`) VALUES (?, ?, ?, ?, 0, ?, ?, 0, ?, ?, ?)`,
-			c.ID, c.BrowserHash, c.Email, c.CodeHash, micros(c.CreatedAt), micros(c.ExpiresAt), c.SignupOrgID, c.FirstName, c.LastName)
+		_, err := tx.Exec(`INSERT INTO one_time_codes (`+rowcodec.OneTimeColumns+`) VALUES (?, ?, ?, ?, 0, ?, ?, 0, ?, ?, ?)`,
+			c.ID, c.BrowserHash, c.Email, c.CodeHash, rowcodec.Micros(c.CreatedAt), rowcodec.Micros(c.ExpiresAt), c.SignupOrgID, c.FirstName, c.LastName)
 		if isUniqueViolation(err) {
 			return store.ErrConflict
 		}
@@ -245,7 +203,7 @@ func (s *Store) VerifyOneTimeCode(ctx context.Context, browserHash string, now t
 	var verdict domain.OneTimeVerdict
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		code, err = scanOneTime(tx.QueryRow(`SELECT `+oneTimeColumns+` FROM one_time_codes WHERE browser_hash = ? AND used_at = 0 ORDER BY created_at DESC LIMIT 1`, browserHash))
+		code, err = one(rowcodec.OneTime, tx.QueryRow(`SELECT `+rowcodec.OneTimeColumns+` FROM one_time_codes WHERE browser_hash = ? AND used_at = 0 ORDER BY created_at DESC LIMIT 1`, browserHash))
 		if err != nil {
 			return err
 		}
@@ -253,7 +211,7 @@ func (s *Store) VerifyOneTimeCode(ctx context.Context, browserHash string, now t
 		switch verdict {
 		case domain.OneTimeAccept:
 			code.UsedAt = now
-			_, err = tx.Exec(`UPDATE one_time_codes SET used_at = ? WHERE id = ?`, micros(now), code.ID)
+			_, err = tx.Exec(`UPDATE one_time_codes SET used_at = ? WHERE id = ?`, rowcodec.Micros(now), code.ID)
 		case domain.OneTimeReject:
 			code.Attempts++
 			_, err = tx.Exec(`UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = ?`, code.ID)

@@ -8,32 +8,12 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
 )
 
-const familyColumns = `id, client_id, org_id, customer_id, grant_id, scopes, created_at, revoked_at`
-
-func scanFamily(r rowScanner) (domain.Family, error) {
-	var f domain.Family
-	var scopes string
-	var created, revoked int64
-	err := r.Scan(&f.ID, &f.ClientID, &f.OrgID, &f.CustomerID, &f.GrantID, &scopes, &created, &revoked)
-	f.Scopes, f.CreatedAt, f.RevokedAt = parseScopes(scopes), fromMicros(created), fromMicros(revoked)
-	return f, notFound(err)
-}
-
-const tokenColumns = `hash, family_id, state, created_at, expires_at, rotated_at, replaced_by`
-
-func scanToken(r rowScanner) (domain.RefreshToken, error) {
-	var t domain.RefreshToken
-	var created, expires, rotated int64
-	err := r.Scan(&t.Hash, &t.FamilyID, &t.State, &created, &expires, &rotated, &t.ReplacedBy)
-	t.CreatedAt, t.ExpiresAt, t.RotatedAt = fromMicros(created), fromMicros(expires), fromMicros(rotated)
-	return t, notFound(err)
-}
-
 func insertToken(tx *sql.Tx, t domain.RefreshToken) error {
-	_, err := tx.Exec(`INSERT INTO refresh_tokens (`+tokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		t.Hash, t.FamilyID, string(t.State), micros(t.CreatedAt), micros(t.ExpiresAt), micros(t.RotatedAt), t.ReplacedBy)
+	_, err := tx.Exec(`INSERT INTO refresh_tokens (`+rowcodec.TokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		t.Hash, t.FamilyID, string(t.State), rowcodec.Micros(t.CreatedAt), rowcodec.Micros(t.ExpiresAt), rowcodec.Micros(t.RotatedAt), t.ReplacedBy)
 	if isUniqueViolation(err) {
 		return store.ErrConflict
 	}
@@ -47,8 +27,8 @@ func (s *Store) IssueRefreshToken(ctx context.Context, fam domain.Family, tok do
 
 // startFamily inserts a family and its first live token.
 func startFamily(tx *sql.Tx, fam domain.Family, tok domain.RefreshToken) error {
-	_, err := tx.Exec(`INSERT INTO families (`+familyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		fam.ID, fam.ClientID, fam.OrgID, fam.CustomerID, fam.GrantID, scopesText(fam.Scopes), micros(fam.CreatedAt), micros(fam.RevokedAt))
+	_, err := tx.Exec(`INSERT INTO families (`+rowcodec.FamilyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		fam.ID, fam.ClientID, fam.OrgID, fam.CustomerID, fam.GrantID, rowcodec.ScopesText(fam.Scopes), rowcodec.Micros(fam.CreatedAt), rowcodec.Micros(fam.RevokedAt))
 	if isUniqueViolation(err) {
 		return store.ErrConflict
 	}
@@ -67,17 +47,17 @@ func (s *Store) RotateRefreshToken(ctx context.Context, presented string, next d
 	var out store.Rotation
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		out = store.Rotation{}
-		tok, err := scanToken(tx.QueryRow(`SELECT `+tokenColumns+` FROM refresh_tokens WHERE hash = ?`, presented))
+		tok, err := one(rowcodec.Token, tx.QueryRow(`SELECT `+rowcodec.TokenColumns+` FROM refresh_tokens WHERE hash = ?`, presented))
 		if err != nil {
 			return err
 		}
-		fam, err := scanFamily(tx.QueryRow(`SELECT `+familyColumns+` FROM families WHERE id = ?`, tok.FamilyID))
+		fam, err := one(rowcodec.Family, tx.QueryRow(`SELECT `+rowcodec.FamilyColumns+` FROM families WHERE id = ?`, tok.FamilyID))
 		if err != nil {
 			return err
 		}
 		var child *domain.RefreshToken
 		if tok.ReplacedBy != "" {
-			c, err := scanToken(tx.QueryRow(`SELECT `+tokenColumns+` FROM refresh_tokens WHERE hash = ?`, tok.ReplacedBy))
+			c, err := one(rowcodec.Token, tx.QueryRow(`SELECT `+rowcodec.TokenColumns+` FROM refresh_tokens WHERE hash = ?`, tok.ReplacedBy))
 			if err == nil {
 				child = &c
 			} else if !errors.Is(err, store.ErrNotFound) {
@@ -91,18 +71,18 @@ func (s *Store) RotateRefreshToken(ctx context.Context, presented string, next d
 		out = store.Rotation{Verdict: verdict, Family: fam}
 		switch verdict {
 		case domain.RefreshReuse:
-			_, err := tx.Exec(`UPDATE families SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, micros(now), fam.ID)
+			_, err := tx.Exec(`UPDATE families SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, rowcodec.Micros(now), fam.ID)
 			out.Family.RevokedAt = now
 			return err
 		case domain.RefreshRetry:
-			if _, err := tx.Exec(`UPDATE refresh_tokens SET state = ?, rotated_at = ? WHERE hash = ?`, string(domain.RefreshSuperseded), micros(now), child.Hash); err != nil {
+			if _, err := tx.Exec(`UPDATE refresh_tokens SET state = ?, rotated_at = ? WHERE hash = ?`, string(domain.RefreshSuperseded), rowcodec.Micros(now), child.Hash); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(`UPDATE refresh_tokens SET replaced_by = ? WHERE hash = ?`, next.Hash, tok.Hash); err != nil {
 				return err
 			}
 		case domain.RefreshRotate:
-			if _, err := tx.Exec(`UPDATE refresh_tokens SET state = ?, rotated_at = ?, replaced_by = ? WHERE hash = ?`, string(domain.RefreshRotated), micros(now), next.Hash, tok.Hash); err != nil {
+			if _, err := tx.Exec(`UPDATE refresh_tokens SET state = ?, rotated_at = ?, replaced_by = ? WHERE hash = ?`, string(domain.RefreshRotated), rowcodec.Micros(now), next.Hash, tok.Hash); err != nil {
 				return err
 			}
 		default:
@@ -122,17 +102,17 @@ const errBadVerdict storeError = "sqlite: decider returned no verdict"
 
 // GetFamily loads one refresh family.
 func (s *Store) GetFamily(ctx context.Context, id string) (domain.Family, error) {
-	return scanFamily(s.rdb.QueryRowContext(ctx, `SELECT `+familyColumns+` FROM families WHERE id = ?`, id))
+	return one(rowcodec.Family, s.rdb.QueryRowContext(ctx, `SELECT `+rowcodec.FamilyColumns+` FROM families WHERE id = ?`, id))
 }
 
 // FamilyTokens lists a family's tokens, oldest first.
 func (s *Store) FamilyTokens(ctx context.Context, familyID string) ([]domain.RefreshToken, error) {
-	return queryAll(ctx, s.rdb, scanToken, `SELECT `+tokenColumns+` FROM refresh_tokens WHERE family_id = ? ORDER BY created_at, rowid`, familyID)
+	return queryAll(ctx, s.rdb, rowcodec.Token, `SELECT `+rowcodec.TokenColumns+` FROM refresh_tokens WHERE family_id = ? ORDER BY created_at, rowid`, familyID)
 }
 
 // RevokedFamilies lists the families revoked at or after since.
 func (s *Store) RevokedFamilies(ctx context.Context, since time.Time) ([]domain.Family, error) {
-	return queryAll(ctx, s.rdb, scanFamily, `SELECT `+familyColumns+` FROM families WHERE revoked_at >= ? AND revoked_at > 0 ORDER BY revoked_at`, micros(since))
+	return queryAll(ctx, s.rdb, rowcodec.Family, `SELECT `+rowcodec.FamilyColumns+` FROM families WHERE revoked_at >= ? AND revoked_at > 0 ORDER BY revoked_at`, rowcodec.Micros(since))
 }
 
 // RevokeFamily revokes a family at at; revoking twice keeps the first time.
@@ -141,28 +121,18 @@ func (s *Store) RevokeFamily(ctx context.Context, id string, at time.Time) error
 		if err := mustExist(tx, "families", id); err != nil {
 			return err
 		}
-		_, err := tx.Exec(`UPDATE families SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, micros(at), id)
+		_, err := tx.Exec(`UPDATE families SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, rowcodec.Micros(at), id)
 		return err
 	})
 }
 
 // Signing keys.
 
-const keyColumns = `id, algorithm, private_der, created_at, retired_at, published_until`
-
-func scanKey(r rowScanner) (domain.SigningKey, error) {
-	var k domain.SigningKey
-	var created, retired, until int64
-	err := r.Scan(&k.ID, &k.Algorithm, &k.PrivateDER, &created, &retired, &until)
-	k.CreatedAt, k.RetiredAt, k.PublishedUntil = fromMicros(created), fromMicros(retired), fromMicros(until)
-	return k, notFound(err)
-}
-
 // AddSigningKey stores k as the active key; see store.Store.
 func (s *Store) AddSigningKey(ctx context.Context, k domain.SigningKey, retireOthers bool, publishUntil time.Time) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if retireOthers {
-			if _, err := tx.Exec(`UPDATE signing_keys SET retired_at = ?, published_until = ? WHERE retired_at = 0`, micros(k.CreatedAt), micros(publishUntil)); err != nil {
+			if _, err := tx.Exec(`UPDATE signing_keys SET retired_at = ?, published_until = ? WHERE retired_at = 0`, rowcodec.Micros(k.CreatedAt), rowcodec.Micros(publishUntil)); err != nil {
 				return err
 			}
 		} else {
@@ -174,7 +144,7 @@ func (s *Store) AddSigningKey(ctx context.Context, k domain.SigningKey, retireOt
 				return store.ErrConflict
 			}
 		}
-		_, err := tx.Exec(`INSERT INTO signing_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, 0, 0)`, k.ID, k.Algorithm, k.PrivateDER, micros(k.CreatedAt))
+		_, err := tx.Exec(`INSERT INTO signing_keys (`+rowcodec.KeyColumns+`) VALUES (?, ?, ?, ?, 0, 0)`, k.ID, k.Algorithm, k.PrivateDER, rowcodec.Micros(k.CreatedAt))
 		if isUniqueViolation(err) {
 			return store.ErrConflict
 		}
@@ -184,7 +154,7 @@ func (s *Store) AddSigningKey(ctx context.Context, k domain.SigningKey, retireOt
 
 // ListSigningKeys lists every stored key, newest first.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]domain.SigningKey, error) {
-	return queryAll(ctx, s.rdb, scanKey, `SELECT `+keyColumns+` FROM signing_keys ORDER BY created_at DESC, id DESC`)
+	return queryAll(ctx, s.rdb, rowcodec.Key, `SELECT `+rowcodec.KeyColumns+` FROM signing_keys ORDER BY created_at DESC, id DESC`)
 }
 
 // DeleteExpired removes expired refresh tokens, families with no token
@@ -194,20 +164,20 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, keepRevoked ti
 	var total int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		total = 0
-		cutoff := micros(now.Add(-keepRevoked))
+		cutoff := rowcodec.Micros(now.Add(-keepRevoked))
 		stmts := []struct {
 			q    string
 			args []any
 		}{
-			{`DELETE FROM refresh_tokens WHERE expires_at <= ?`, []any{micros(now)}},
+			{`DELETE FROM refresh_tokens WHERE expires_at <= ?`, []any{rowcodec.Micros(now)}},
 			{`DELETE FROM families WHERE max(created_at, revoked_at) < ? AND NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = families.id)`, []any{cutoff}},
-			{`DELETE FROM client_secrets WHERE expires_at <> 0 AND expires_at <= ?`, []any{micros(now)}},
-			{`DELETE FROM signing_keys WHERE published_until <> 0 AND published_until <= ?`, []any{micros(now)}},
+			{`DELETE FROM client_secrets WHERE expires_at <> 0 AND expires_at <= ?`, []any{rowcodec.Micros(now)}},
+			{`DELETE FROM signing_keys WHERE published_until <> 0 AND published_until <= ?`, []any{rowcodec.Micros(now)}},
 			// Used codes stay while their tokens could be live, so a replay
 			// can still revoke them (PRODUCT T6).
 			{`DELETE FROM auth_codes WHERE expires_at <= ?`, []any{cutoff}},
-			{`DELETE FROM sessions WHERE expires_at <= ?`, []any{micros(now)}},
-			{`DELETE FROM one_time_codes WHERE expires_at <= ?`, []any{micros(now)}},
+			{`DELETE FROM sessions WHERE expires_at <= ?`, []any{rowcodec.Micros(now)}},
+			{`DELETE FROM one_time_codes WHERE expires_at <= ?`, []any{rowcodec.Micros(now)}},
 		}
 		for _, st := range stmts {
 			res, err := tx.Exec(st.q, st.args...)

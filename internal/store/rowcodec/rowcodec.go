@@ -1,0 +1,218 @@
+// Package rowcodec turns domain records into column values and back, the
+// same way for every backend: times as Unix microseconds (0 for "not
+// set"), scopes as their canonical text, and one column list and one scan
+// function per record. Each backend still writes its own SQL; this is only
+// the mapping. It imports domain and nothing else of ours.
+package rowcodec
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+)
+
+// Scanner is what database/sql rows and pgx rows share.
+type Scanner interface{ Scan(dest ...any) error }
+
+// Micros stores a time as Unix microseconds, 0 for the zero time.
+func Micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// Time reads Micros back, in UTC.
+func Time(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+// ScopesText is the stored form of a scope set.
+func ScopesText(s domain.Scopes) string { return s.Canonical().String() }
+
+// Scopes reads ScopesText back.
+func Scopes(s string) domain.Scopes {
+	if s == "" {
+		return domain.Scopes{}
+	}
+	return domain.Scopes(strings.Split(s, " ")).Canonical()
+}
+
+// EmailKey is the case-insensitive form of an email that uniqueness is
+// checked on.
+func EmailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// RedirectURIs is the stored (JSON) form of a client's redirect URIs.
+func RedirectURIs(uris []string) (string, error) {
+	if uris == nil {
+		uris = []string{}
+	}
+	b, err := json.Marshal(uris)
+	return string(b), err
+}
+
+// OrgColumns are the columns Org reads, in order.
+const OrgColumns = `id, name, created_at`
+
+// Org scans an organization row; a missing row is the driver's own error.
+func Org(r Scanner) (domain.Org, error) {
+	var o domain.Org
+	var created int64
+	err := r.Scan(&o.ID, &o.Name, &created)
+	o.CreatedAt = Time(created)
+	return o, err
+}
+
+// ClientColumns are the columns Client reads, in order.
+const ClientColumns = `id, org_id, name, public, scopes, redirect_uris, default_api_version, disabled, created_at`
+
+// Client scans a client row; a missing row is the driver's own error.
+func Client(r Scanner) (domain.Client, error) {
+	var c domain.Client
+	var scopes string
+	var uris []byte
+	var created int64
+	err := r.Scan(&c.ID, &c.OrgID, &c.Name, &c.Public, &scopes, &uris, &c.DefaultAPIVersion, &c.Disabled, &created)
+	if err != nil {
+		return c, err
+	}
+	c.Scopes = Scopes(scopes)
+	c.CreatedAt = Time(created)
+	if err := json.Unmarshal(uris, &c.RedirectURIs); err != nil {
+		return c, fmt.Errorf("client %s redirect uris: %w", c.ID, err)
+	}
+	return c, nil
+}
+
+// Secret scans a client secret (client_id, hash, created_at, expires_at) row; a missing row is the driver's own error.
+func Secret(r Scanner) (domain.ClientSecret, error) {
+	var sec domain.ClientSecret
+	var created, expires int64
+	err := r.Scan(&sec.ClientID, &sec.Hash, &created, &expires)
+	sec.CreatedAt, sec.ExpiresAt = Time(created), Time(expires)
+	return sec, err
+}
+
+// CustomerColumns are the columns Customer reads, in order.
+const CustomerColumns = `id, org_id, email, first_name, last_name, company_name, type, created_at`
+
+// Customer scans a customer row; a missing row is the driver's own error.
+func Customer(r Scanner) (domain.Customer, error) {
+	var c domain.Customer
+	var created int64
+	err := r.Scan(&c.ID, &c.OrgID, &c.Email, &c.FirstName, &c.LastName, &c.CompanyName, &c.Type, &created)
+	c.CreatedAt = Time(created)
+	return c, err
+}
+
+// SubscriptionColumns are the columns Subscription reads, in order.
+const SubscriptionColumns = `id, org_id, customer_id, status, type, plan, number, estimated_usage,
+	address_id, street, house_number, zip, city, meter_id, meter_number, meter_type, melo, malo,
+	payment_id, iban_masked, account_holder, start_date, end_date, created_at, updated_at`
+
+// Subscription scans a subscription row; a missing row is the driver's own error.
+func Subscription(r Scanner) (domain.Subscription, error) {
+	var sub domain.Subscription
+	var start, end, created, updated int64
+	a, m, p := &sub.Address, &sub.Meter, &sub.Payment
+	err := r.Scan(&sub.ID, &sub.OrgID, &sub.CustomerID, &sub.Status, &sub.Type, &sub.Plan, &sub.Number, &sub.EstimatedUsage,
+		&a.ID, &a.Street, &a.HouseNumber, &a.Zip, &a.City, &m.ID, &m.Number, &m.Type, &m.MeLo, &m.MaLo,
+		&p.ID, &p.IBANMasked, &p.AccountHolder, &start, &end, &created, &updated)
+	sub.StartDate, sub.EndDate = Time(start), Time(end)
+	sub.CreatedAt, sub.UpdatedAt = Time(created), Time(updated)
+	return sub, err
+}
+
+// FamilyColumns are the columns Family reads, in order.
+const FamilyColumns = `id, client_id, org_id, customer_id, grant_id, scopes, created_at, revoked_at`
+
+// Family scans a refresh-token family row; a missing row is the driver's own error.
+func Family(r Scanner) (domain.Family, error) {
+	var f domain.Family
+	var scopes string
+	var created, revoked int64
+	err := r.Scan(&f.ID, &f.ClientID, &f.OrgID, &f.CustomerID, &f.GrantID, &scopes, &created, &revoked)
+	f.Scopes, f.CreatedAt, f.RevokedAt = Scopes(scopes), Time(created), Time(revoked)
+	return f, err
+}
+
+// TokenColumns are the columns Token reads, in order.
+const TokenColumns = `hash, family_id, state, created_at, expires_at, rotated_at, replaced_by`
+
+// Token scans a refresh token row; a missing row is the driver's own error.
+func Token(r Scanner) (domain.RefreshToken, error) {
+	var t domain.RefreshToken
+	var created, expires, rotated int64
+	err := r.Scan(&t.Hash, &t.FamilyID, &t.State, &created, &expires, &rotated, &t.ReplacedBy)
+	t.CreatedAt, t.ExpiresAt, t.RotatedAt = Time(created), Time(expires), Time(rotated)
+	return t, err
+}
+
+// KeyColumns are the columns Key reads, in order.
+const KeyColumns = `id, algorithm, private_der, created_at, retired_at, published_until`
+
+// Key scans a signing key row; a missing row is the driver's own error.
+func Key(r Scanner) (domain.SigningKey, error) {
+	var k domain.SigningKey
+	var created, retired, until int64
+	err := r.Scan(&k.ID, &k.Algorithm, &k.PrivateDER, &created, &retired, &until)
+	k.CreatedAt, k.RetiredAt, k.PublishedUntil = Time(created), Time(retired), Time(until)
+	return k, err
+}
+
+// GrantColumns are the columns Grant reads, in order.
+const GrantColumns = `id, customer_id, client_id, org_id, scopes, created_at, updated_at, revoked_at`
+
+// Grant scans a grant row; a missing row is the driver's own error.
+func Grant(r Scanner) (domain.Grant, error) {
+	var g domain.Grant
+	var scopes string
+	var created, updated, revoked int64
+	err := r.Scan(&g.ID, &g.CustomerID, &g.ClientID, &g.OrgID, &scopes, &created, &updated, &revoked)
+	g.Scopes, g.CreatedAt, g.UpdatedAt, g.RevokedAt = Scopes(scopes), Time(created), Time(updated), Time(revoked)
+	return g, err
+}
+
+// CodeColumns are the columns Code reads, in order.
+const CodeColumns = `hash, client_id, org_id, customer_id, grant_id, redirect_uri, challenge, challenge_method, scopes, created_at, expires_at, used_at, family_id`
+
+// Code scans an authorization code row; a missing row is the driver's own error.
+func Code(r Scanner) (domain.AuthCode, error) {
+	var c domain.AuthCode
+	var scopes string
+	var created, expires, used int64
+	err := r.Scan(&c.Hash, &c.ClientID, &c.OrgID, &c.CustomerID, &c.GrantID, &c.RedirectURI, &c.Challenge, &c.ChallengeMethod,
+		&scopes, &created, &expires, &used, &c.FamilyID)
+	c.Scopes, c.CreatedAt, c.ExpiresAt, c.UsedAt = Scopes(scopes), Time(created), Time(expires), Time(used)
+	return c, err
+}
+
+// SessionColumns are the columns Session reads, in order.
+const SessionColumns = `hash, customer_id, created_at, last_seen_at, expires_at`
+
+// Session scans a session row; a missing row is the driver's own error.
+func Session(r Scanner) (domain.Session, error) {
+	var ses domain.Session
+	var created, seen, expires int64
+	err := r.Scan(&ses.Hash, &ses.CustomerID, &created, &seen, &expires)
+	ses.CreatedAt, ses.LastSeenAt, ses.ExpiresAt = Time(created), Time(seen), Time(expires)
+	return ses, err
+}
+
+// OneTimeColumns are the columns OneTime reads, in order.
+const OneTimeColumns = `id, browser_hash, email, code_hash, attempts, created_at, expires_at, used_at, signup_org_id, first_name, last_name`
+
+// OneTime scans a one-time code row; a missing row is the driver's own error.
+func OneTime(r Scanner) (domain.OneTimeCode, error) {
+	var c domain.OneTimeCode
+	var created, expires, used int64
+	err := r.Scan(&c.ID, &c.BrowserHash, &c.Email, &c.CodeHash, &c.Attempts, &created, &expires, &used, &c.SignupOrgID, &c.FirstName, &c.LastName)
+	c.CreatedAt, c.ExpiresAt, c.UsedAt = Time(created), Time(expires), Time(used)
+	return c, err
+}
