@@ -119,16 +119,26 @@ func (is *Issuer) Verify(raw string, now time.Time) (Claims, error) {
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return Claims{}, fmt.Errorf("%w: claims: %v", ErrInvalidToken, err)
 	}
-	leeway := int64(Leeway / time.Second)
 	switch {
 	case c.Issuer != is.Issuer:
 		return Claims{}, fmt.Errorf("%w: issuer", ErrInvalidToken)
 	case c.Audience != is.Audience:
 		return Claims{}, fmt.Errorf("%w: audience", ErrInvalidToken)
-	case now.Unix() >= c.ExpiresAt+leeway:
-		return Claims{}, fmt.Errorf("%w: expired", ErrInvalidToken)
-	case now.Unix()+leeway < c.NotBefore:
-		return Claims{}, fmt.Errorf("%w: not yet valid", ErrInvalidToken)
+	}
+	if err := c.checkTime(now); err != nil {
+		return Claims{}, err
 	}
 	return c, nil
+}
+
+// checkTime is RFC 9068 §4's exp and nbf, with Leeway for skewed clocks.
+func (c Claims) checkTime(now time.Time) error {
+	leeway := int64(Leeway / time.Second)
+	switch {
+	case now.Unix() >= c.ExpiresAt+leeway:
+		return fmt.Errorf("%w: expired", ErrInvalidToken)
+	case now.Unix()+leeway < c.NotBefore:
+		return fmt.Errorf("%w: not yet valid", ErrInvalidToken)
+	}
+	return nil
 }

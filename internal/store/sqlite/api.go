@@ -54,7 +54,7 @@ func (s *Store) ListCustomers(ctx context.Context, f store.CustomerFilter, p sto
 		w.add(`email_key = ?`, rowcodec.EmailKey(f.Email))
 	}
 	tail := w.page(p)
-	return queryAll(ctx, s.rdb, rowcodec.Customer, `SELECT `+rowcodec.CustomerColumns+` FROM customers`+tail, w.args...)
+	return queryAll(ctx, s, rowcodec.Customer, `SELECT `+rowcodec.CustomerColumns+` FROM customers`+tail, w.args...)
 }
 
 // UpdateCustomer stores the customer's names and company name.
@@ -73,7 +73,7 @@ func (s *Store) ListSubscriptions(ctx context.Context, f store.SubscriptionFilte
 	w.addIf(string(f.Status), `status = ?`)
 	w.addIf(string(f.ExcludeType), `type <> ?`)
 	tail := w.page(p)
-	return queryAll(ctx, s.rdb, rowcodec.Subscription, `SELECT `+rowcodec.SubscriptionColumns+` FROM subscriptions`+tail, w.args...)
+	return queryAll(ctx, s, rowcodec.Subscription, `SELECT `+rowcodec.SubscriptionColumns+` FROM subscriptions`+tail, w.args...)
 }
 
 // ImportPrices upserts the points in one transaction.
@@ -99,7 +99,7 @@ func (s *Store) ImportPrices(ctx context.Context, subscriptionID string, points 
 
 // ListPrices returns the points in [from, to), oldest first.
 func (s *Store) ListPrices(ctx context.Context, subscriptionID string, from, to time.Time) ([]domain.PricePoint, error) {
-	return queryAll(ctx, s.rdb, func(r rowScanner) (domain.PricePoint, error) {
+	return queryAll(ctx, s, func(r rowScanner) (domain.PricePoint, error) {
 		var pt domain.PricePoint
 		var at int64
 		err := r.Scan(&at, &pt.Electricity, &pt.Grid, &pt.Levies)

@@ -46,17 +46,17 @@ func (s *Store) UpsertGrant(ctx context.Context, g domain.Grant) (domain.Grant, 
 
 // GetGrant loads one grant.
 func (s *Store) GetGrant(ctx context.Context, id string) (domain.Grant, error) {
-	return one(rowcodec.Grant, s.rdb.QueryRowContext(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE id = ?`, id))
+	return one(rowcodec.Grant, s.queryRow(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE id = ?`, id))
 }
 
 // ActiveGrant returns the customer's active grant for the client.
 func (s *Store) ActiveGrant(ctx context.Context, customerID, clientID string) (domain.Grant, error) {
-	return one(rowcodec.Grant, s.rdb.QueryRowContext(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE customer_id = ? AND client_id = ? AND revoked_at = 0`, customerID, clientID))
+	return one(rowcodec.Grant, s.queryRow(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE customer_id = ? AND client_id = ? AND revoked_at = 0`, customerID, clientID))
 }
 
 // ListGrants lists the customer's active grants, newest first.
 func (s *Store) ListGrants(ctx context.Context, customerID string) ([]domain.Grant, error) {
-	return queryAll(ctx, s.rdb, rowcodec.Grant, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE customer_id = ? AND revoked_at = 0 ORDER BY created_at DESC, id DESC`, customerID)
+	return queryAll(ctx, s, rowcodec.Grant, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE customer_id = ? AND revoked_at = 0 ORDER BY created_at DESC, id DESC`, customerID)
 }
 
 // RevokeGrant revokes the grant and its families; see store.Store.
@@ -161,7 +161,7 @@ func (s *Store) CreateSession(ctx context.Context, ses domain.Session) error {
 
 // GetSession loads a session by the hash of its id.
 func (s *Store) GetSession(ctx context.Context, hash string) (domain.Session, error) {
-	return one(rowcodec.Session, s.rdb.QueryRowContext(ctx, `SELECT `+rowcodec.SessionColumns+` FROM sessions WHERE hash = ?`, hash))
+	return one(rowcodec.Session, s.queryRow(ctx, `SELECT `+rowcodec.SessionColumns+` FROM sessions WHERE hash = ?`, hash))
 }
 
 // TouchSession records activity.

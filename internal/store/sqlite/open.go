@@ -27,6 +27,8 @@ type Store struct {
 	rdb *sql.DB // readers: many connections, query_only
 	wdb *sql.DB // the writer: one connection, BEGIN IMMEDIATE
 
+	stmts sync.Map // query text -> *sql.Stmt on rdb
+
 	ops      chan writeOp
 	quit     chan struct{}
 	done     chan struct{}
@@ -142,6 +144,7 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.quit)
 		<-s.done
+		s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
 	})
 	return s.closeErr
@@ -149,7 +152,7 @@ func (s *Store) Close() error {
 
 // AppliedMigrations lists the versions recorded in the database.
 func (s *Store) AppliedMigrations(ctx context.Context) ([]int, error) {
-	return queryAll(ctx, s.rdb, func(r rowScanner) (int, error) {
+	return queryAll(ctx, s, func(r rowScanner) (int, error) {
 		var v int
 		return v, r.Scan(&v)
 	}, `SELECT version FROM schema_migrations ORDER BY version`)

@@ -58,8 +58,12 @@ func mustExist(tx *sql.Tx, table, id string) error {
 }
 
 // queryAll runs a query on the readers and scans each row with scan.
-func queryAll[T any](ctx context.Context, db *sql.DB, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := db.QueryContext(ctx, query, args...)
+func queryAll[T any](ctx context.Context, s *Store, scan func(rowcodec.Scanner) (T, error), query string, args ...any) ([]T, error) {
+	stmt, err := s.readStmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +77,39 @@ func queryAll[T any](ctx context.Context, db *sql.DB, scan func(rowScanner) (T, 
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// queryRow runs a one-row query on the readers.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) rowcodec.Scanner {
+	stmt, err := s.readStmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return stmt.QueryRowContext(ctx, args...)
+}
+
+// errRow is a row whose query could not even be prepared.
+type errRow struct{ err error }
+
+func (e errRow) Scan(...any) error { return e.err }
+
+// readStmt returns the query prepared on the read pool, preparing it once:
+// parsing SQL costs more than running these small queries. The queries
+// are constants of this package (the list filters combine a few fixed
+// clauses), so the cache stays small.
+func (s *Store) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if v, ok := s.stmts.Load(query); ok {
+		return v.(*sql.Stmt), nil
+	}
+	stmt, err := s.rdb.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(query, stmt); loaded {
+		stmt.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return stmt, nil
 }
 
 // Orgs.
@@ -90,12 +127,12 @@ func (s *Store) CreateOrg(ctx context.Context, o domain.Org) error {
 
 // GetOrg loads one organization.
 func (s *Store) GetOrg(ctx context.Context, id string) (domain.Org, error) {
-	return one(rowcodec.Org, s.rdb.QueryRowContext(ctx, `SELECT `+rowcodec.OrgColumns+` FROM orgs WHERE id = ?`, id))
+	return one(rowcodec.Org, s.queryRow(ctx, `SELECT `+rowcodec.OrgColumns+` FROM orgs WHERE id = ?`, id))
 }
 
 // ListOrgs lists every organization, newest first.
 func (s *Store) ListOrgs(ctx context.Context) ([]domain.Org, error) {
-	return queryAll(ctx, s.rdb, rowcodec.Org, `SELECT `+rowcodec.OrgColumns+` FROM orgs ORDER BY created_at DESC, id DESC`)
+	return queryAll(ctx, s, rowcodec.Org, `SELECT `+rowcodec.OrgColumns+` FROM orgs ORDER BY created_at DESC, id DESC`)
 }
 
 // Clients.
@@ -133,17 +170,17 @@ func insertSecret(tx *sql.Tx, sec domain.ClientSecret) error {
 
 // GetClient loads one client.
 func (s *Store) GetClient(ctx context.Context, id string) (domain.Client, error) {
-	return one(rowcodec.Client, s.rdb.QueryRowContext(ctx, `SELECT `+rowcodec.ClientColumns+` FROM clients WHERE id = ?`, id))
+	return one(rowcodec.Client, s.queryRow(ctx, `SELECT `+rowcodec.ClientColumns+` FROM clients WHERE id = ?`, id))
 }
 
 // ListClients lists an organization's clients, or every client when orgID is empty, newest first.
 func (s *Store) ListClients(ctx context.Context, orgID string) ([]domain.Client, error) {
-	return queryAll(ctx, s.rdb, rowcodec.Client, `SELECT `+rowcodec.ClientColumns+` FROM clients WHERE ? = '' OR org_id = ? ORDER BY created_at DESC, id DESC`, orgID, orgID)
+	return queryAll(ctx, s, rowcodec.Client, `SELECT `+rowcodec.ClientColumns+` FROM clients WHERE ? = '' OR org_id = ? ORDER BY created_at DESC, id DESC`, orgID, orgID)
 }
 
 // ClientSecrets returns the client's stored secrets, newest first.
 func (s *Store) ClientSecrets(ctx context.Context, clientID string) ([]domain.ClientSecret, error) {
-	return queryAll(ctx, s.rdb, rowcodec.Secret, `SELECT client_id, hash, created_at, expires_at FROM client_secrets WHERE client_id = ? ORDER BY created_at DESC`, clientID)
+	return queryAll(ctx, s, rowcodec.Secret, `SELECT client_id, hash, created_at, expires_at FROM client_secrets WHERE client_id = ? ORDER BY created_at DESC`, clientID)
 }
 
 // RotateClientSecret adds sec and ends the overlap of the older secrets at oldExpiresAt.
@@ -184,7 +221,7 @@ func (s *Store) CreateCustomer(ctx context.Context, c domain.Customer) error {
 
 // GetCustomer loads one customer.
 func (s *Store) GetCustomer(ctx context.Context, id string) (domain.Customer, error) {
-	return one(rowcodec.Customer, s.rdb.QueryRowContext(ctx, `SELECT `+rowcodec.CustomerColumns+` FROM customers WHERE id = ?`, id))
+	return one(rowcodec.Customer, s.queryRow(ctx, `SELECT `+rowcodec.CustomerColumns+` FROM customers WHERE id = ?`, id))
 }
 
 // CreateSubscription stores a subscription for an existing customer.
@@ -211,11 +248,11 @@ func (s *Store) CreateSubscription(ctx context.Context, sub domain.Subscription)
 
 // GetSubscription loads one subscription.
 func (s *Store) GetSubscription(ctx context.Context, id string) (domain.Subscription, error) {
-	return one(rowcodec.Subscription, s.rdb.QueryRowContext(ctx, `SELECT `+rowcodec.SubscriptionColumns+` FROM subscriptions WHERE id = ?`, id))
+	return one(rowcodec.Subscription, s.queryRow(ctx, `SELECT `+rowcodec.SubscriptionColumns+` FROM subscriptions WHERE id = ?`, id))
 }
 
 // one scans a single row with scan, a missing row being ErrNotFound.
-func one[T any](scan func(rowcodec.Scanner) (T, error), r rowScanner) (T, error) {
+func one[T any](scan func(rowcodec.Scanner) (T, error), r rowcodec.Scanner) (T, error) {
 	v, err := scan(r)
 	return v, notFound(err)
 }

@@ -102,17 +102,17 @@ const errBadVerdict storeError = "sqlite: decider returned no verdict"
 
 // GetFamily loads one refresh family.
 func (s *Store) GetFamily(ctx context.Context, id string) (domain.Family, error) {
-	return one(rowcodec.Family, s.rdb.QueryRowContext(ctx, `SELECT `+rowcodec.FamilyColumns+` FROM families WHERE id = ?`, id))
+	return one(rowcodec.Family, s.queryRow(ctx, `SELECT `+rowcodec.FamilyColumns+` FROM families WHERE id = ?`, id))
 }
 
 // FamilyTokens lists a family's tokens, oldest first.
 func (s *Store) FamilyTokens(ctx context.Context, familyID string) ([]domain.RefreshToken, error) {
-	return queryAll(ctx, s.rdb, rowcodec.Token, `SELECT `+rowcodec.TokenColumns+` FROM refresh_tokens WHERE family_id = ? ORDER BY created_at, rowid`, familyID)
+	return queryAll(ctx, s, rowcodec.Token, `SELECT `+rowcodec.TokenColumns+` FROM refresh_tokens WHERE family_id = ? ORDER BY created_at, rowid`, familyID)
 }
 
 // RevokedFamilies lists the families revoked at or after since.
 func (s *Store) RevokedFamilies(ctx context.Context, since time.Time) ([]domain.Family, error) {
-	return queryAll(ctx, s.rdb, rowcodec.Family, `SELECT `+rowcodec.FamilyColumns+` FROM families WHERE revoked_at >= ? AND revoked_at > 0 ORDER BY revoked_at`, rowcodec.Micros(since))
+	return queryAll(ctx, s, rowcodec.Family, `SELECT `+rowcodec.FamilyColumns+` FROM families WHERE revoked_at >= ? AND revoked_at > 0 ORDER BY revoked_at`, rowcodec.Micros(since))
 }
 
 // RevokeFamily revokes a family at at; revoking twice keeps the first time.
@@ -154,7 +154,7 @@ func (s *Store) AddSigningKey(ctx context.Context, k domain.SigningKey, retireOt
 
 // ListSigningKeys lists every stored key, newest first.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]domain.SigningKey, error) {
-	return queryAll(ctx, s.rdb, rowcodec.Key, `SELECT `+rowcodec.KeyColumns+` FROM signing_keys ORDER BY created_at DESC, id DESC`)
+	return queryAll(ctx, s, rowcodec.Key, `SELECT `+rowcodec.KeyColumns+` FROM signing_keys ORDER BY created_at DESC, id DESC`)
 }
 
 // DeleteExpired removes expired refresh tokens, families with no token
