@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -59,7 +58,7 @@ func (s *Store) ListCustomers(ctx context.Context, f store.CustomerFilter, p sto
 
 // UpdateCustomer stores the customer's names and company name.
 func (s *Store) UpdateCustomer(ctx context.Context, c domain.Customer) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		return affectedOne(tx.Exec(`UPDATE customers SET first_name = ?, last_name = ?, company_name = ? WHERE id = ?`,
 			c.FirstName, c.LastName, c.CompanyName, c.ID))
 	})
@@ -78,7 +77,7 @@ func (s *Store) ListSubscriptions(ctx context.Context, f store.SubscriptionFilte
 
 // ImportPrices upserts the points in one transaction.
 func (s *Store) ImportPrices(ctx context.Context, subscriptionID string, points []domain.PricePoint) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		if err := mustExist(tx, "subscriptions", subscriptionID); err != nil {
 			return err
 		}
@@ -113,7 +112,7 @@ func (s *Store) ListPrices(ctx context.Context, subscriptionID string, from, to 
 // there is none.
 func (s *Store) ServerKey(ctx context.Context, name string, candidate []byte) ([]byte, error) {
 	var out []byte
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		if _, err := tx.Exec(`INSERT INTO server_keys (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`,
 			name, candidate, time.Now().UnixMicro()); err != nil {
 			return err

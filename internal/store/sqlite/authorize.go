@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 
@@ -16,7 +15,7 @@ import (
 // UpsertGrant records consent; see store.Store.
 func (s *Store) UpsertGrant(ctx context.Context, g domain.Grant) (domain.Grant, error) {
 	var out domain.Grant
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		cur, err := one(rowcodec.Grant, tx.QueryRow(`SELECT `+rowcodec.GrantColumns+` FROM grants WHERE customer_id = ? AND client_id = ? AND revoked_at = 0`, g.CustomerID, g.ClientID))
 		switch {
 		case err == nil:
@@ -62,7 +61,7 @@ func (s *Store) ListGrants(ctx context.Context, customerID string) ([]domain.Gra
 // RevokeGrant revokes the grant and its families; see store.Store.
 func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time) ([]string, error) {
 	var families []string
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		families = nil
 		if err := mustExist(tx, "grants", id); err != nil {
 			return err
@@ -91,7 +90,7 @@ func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time) ([]str
 
 // CreateCode stores an authorization code.
 func (s *Store) CreateCode(ctx context.Context, c domain.AuthCode) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.Exec(`INSERT INTO auth_codes (`+rowcodec.CodeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '')`,
 			c.Hash, c.ClientID, c.OrgID, c.CustomerID, c.GrantID, c.RedirectURI, c.Challenge, c.ChallengeMethod,
 			rowcodec.ScopesText(c.Scopes), rowcodec.Micros(c.CreatedAt), rowcodec.Micros(c.ExpiresAt))
@@ -106,7 +105,7 @@ func (s *Store) CreateCode(ctx context.Context, c domain.AuthCode) error {
 // transaction; the single writer means no two redemptions interleave.
 func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, now time.Time, decide store.CodeDecider) (store.Redemption, error) {
 	var out store.Redemption
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		out = store.Redemption{}
 		code, err := one(rowcodec.Code, tx.QueryRow(`SELECT `+rowcodec.CodeColumns+` FROM auth_codes WHERE hash = ?`, presented))
 		if err != nil {
@@ -146,7 +145,7 @@ func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Fam
 
 // CreateSession stores a signed-in session.
 func (s *Store) CreateSession(ctx context.Context, ses domain.Session) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		if err := mustExist(tx, "customers", ses.CustomerID); err != nil {
 			return err
 		}
@@ -166,14 +165,14 @@ func (s *Store) GetSession(ctx context.Context, hash string) (domain.Session, er
 
 // TouchSession records activity.
 func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		return affectedOne(tx.Exec(`UPDATE sessions SET last_seen_at = ? WHERE hash = ?`, rowcodec.Micros(at), hash))
 	})
 }
 
 // DeleteSession ends a session; ending one that is gone is no error.
 func (s *Store) DeleteSession(ctx context.Context, hash string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.Exec(`DELETE FROM sessions WHERE hash = ?`, hash)
 		return err
 	})
@@ -183,7 +182,7 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 
 // CreateOneTimeCode stores c as its browser's one pending code.
 func (s *Store) CreateOneTimeCode(ctx context.Context, c domain.OneTimeCode) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		if _, err := tx.Exec(`UPDATE one_time_codes SET used_at = ? WHERE browser_hash = ? AND used_at = 0`, rowcodec.Micros(c.CreatedAt), c.BrowserHash); err != nil {
 			return err
 		}
@@ -201,7 +200,7 @@ func (s *Store) CreateOneTimeCode(ctx context.Context, c domain.OneTimeCode) err
 func (s *Store) VerifyOneTimeCode(ctx context.Context, browserHash string, now time.Time, decide store.OneTimeDecider) (domain.OneTimeCode, domain.OneTimeVerdict, error) {
 	var code domain.OneTimeCode
 	var verdict domain.OneTimeVerdict
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		var err error
 		code, err = one(rowcodec.OneTime, tx.QueryRow(`SELECT `+rowcodec.OneTimeColumns+` FROM one_time_codes WHERE browser_hash = ? AND used_at = 0 ORDER BY created_at DESC LIMIT 1`, browserHash))
 		if err != nil {

@@ -11,8 +11,61 @@ import (
 const maxBatch = 256
 
 type writeOp struct {
-	fn   func(tx *sql.Tx) error
+	fn   func(tx *wtx) error
 	done chan error
+}
+
+// wtx is the writer's transaction. Its Exec, QueryRow and Query run
+// statements prepared once on the writer's connection; a query seen for
+// the first time runs unprepared and is prepared after the commit, when
+// the one connection is free again. Parsing SQL costs more than running
+// these small statements.
+type wtx struct {
+	*sql.Tx
+	s *Store
+}
+
+func (t *wtx) stmt(query string) *sql.Stmt {
+	if st, ok := t.s.wstmts[query]; ok {
+		return t.Tx.Stmt(st)
+	}
+	t.s.unprepared[query] = true
+	return nil
+}
+
+// Exec runs query in the transaction.
+func (t *wtx) Exec(query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(query); st != nil {
+		return st.Exec(args...)
+	}
+	return t.Tx.Exec(query, args...)
+}
+
+// QueryRow runs query in the transaction.
+func (t *wtx) QueryRow(query string, args ...any) *sql.Row {
+	if st := t.stmt(query); st != nil {
+		return st.QueryRow(args...)
+	}
+	return t.Tx.QueryRow(query, args...)
+}
+
+// Query runs query in the transaction.
+func (t *wtx) Query(query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(query); st != nil {
+		return st.Query(args...)
+	}
+	return t.Tx.Query(query, args...)
+}
+
+// prepareSeen prepares the queries the last transaction ran unprepared.
+// Only the writer goroutine calls it, between transactions.
+func (s *Store) prepareSeen() {
+	for q := range s.unprepared {
+		if st, err := s.wdb.Prepare(q); err == nil {
+			s.wstmts[q] = st
+		}
+		delete(s.unprepared, q)
+	}
 }
 
 var errClosed = errors.New("sqlite: store closed")
@@ -20,7 +73,7 @@ var errClosed = errors.New("sqlite: store closed")
 // write runs fn in the writer's current transaction and returns once that
 // transaction has committed (or fn failed). fn must only touch tx and
 // variables it owns; the caller reads those after write returns nil.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
 	op := writeOp{fn: fn, done: make(chan error, 1)}
 	select {
 	case s.ops <- op:
@@ -66,11 +119,12 @@ func (s *Store) commit(batch []writeOp) {
 	results := make([]error, len(batch))
 	err := func() error {
 		ctx := context.Background()
-		tx, err := s.wdb.BeginTx(ctx, nil)
+		sqlTx, err := s.wdb.BeginTx(ctx, nil)
 		if err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
-		defer tx.Rollback()
+		defer sqlTx.Rollback()
+		tx := &wtx{Tx: sqlTx, s: s}
 		single := len(batch) == 1
 		for i, op := range batch {
 			if single {
@@ -98,6 +152,7 @@ func (s *Store) commit(batch []writeOp) {
 		}
 		return nil
 	}()
+	s.prepareSeen()
 	for i, op := range batch {
 		if err != nil && results[i] == nil {
 			results[i] = err

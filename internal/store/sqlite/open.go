@@ -29,6 +29,10 @@ type Store struct {
 
 	stmts sync.Map // query text -> *sql.Stmt on rdb
 
+	// The writer's prepared statements; only the writer goroutine uses them.
+	wstmts     map[string]*sql.Stmt
+	unprepared map[string]bool
+
 	ops      chan writeOp
 	quit     chan struct{}
 	done     chan struct{}
@@ -77,7 +81,8 @@ func Open(ctx context.Context, file string) (*Store, error) {
 	rdb.SetMaxOpenConns(maxReaders)
 	rdb.SetMaxIdleConns(maxReaders)
 	rdb.SetConnMaxIdleTime(0)
-	s := &Store{rdb: rdb, wdb: wdb, ops: make(chan writeOp), quit: make(chan struct{}), done: make(chan struct{})}
+	s := &Store{rdb: rdb, wdb: wdb, ops: make(chan writeOp), quit: make(chan struct{}), done: make(chan struct{}),
+		wstmts: map[string]*sql.Stmt{}, unprepared: map[string]bool{}}
 	go s.writer()
 	return s, nil
 }
@@ -136,7 +141,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := s.rdb.PingContext(ctx); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error { return nil })
+	return s.write(ctx, func(tx *wtx) error { return nil })
 }
 
 // Close stops the writer after the writes already queued and closes the pools.
@@ -145,6 +150,9 @@ func (s *Store) Close() error {
 		close(s.quit)
 		<-s.done
 		s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+		for _, st := range s.wstmts {
+			st.Close()
+		}
 		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
 	})
 	return s.closeErr

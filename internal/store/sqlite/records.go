@@ -46,7 +46,7 @@ func affectedOne(res sql.Result, err error) error {
 
 // mustExist is ErrNotFound unless table has a row with id; table is one of
 // our constant names, never input.
-func mustExist(tx *sql.Tx, table, id string) error {
+func mustExist(tx *wtx, table, id string) error {
 	var n int
 	if err := tx.QueryRow(`SELECT COUNT(*) FROM `+table+` WHERE id = ?`, id).Scan(&n); err != nil {
 		return err
@@ -116,7 +116,7 @@ func (s *Store) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
 
 // CreateOrg stores a new organization.
 func (s *Store) CreateOrg(ctx context.Context, o domain.Org) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.Exec(`INSERT INTO orgs (`+rowcodec.OrgColumns+`) VALUES (?, ?, ?)`, o.ID, o.Name, rowcodec.Micros(o.CreatedAt))
 		if isUniqueViolation(err) {
 			return store.ErrConflict
@@ -143,7 +143,7 @@ func (s *Store) CreateClient(ctx context.Context, c domain.Client, secret *domai
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.Exec(`INSERT INTO clients (`+rowcodec.ClientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, c.OrgID, c.Name, c.Public, rowcodec.ScopesText(c.Scopes), uris, c.DefaultAPIVersion, c.Disabled, rowcodec.Micros(c.CreatedAt))
 		if isUniqueViolation(err) {
@@ -159,7 +159,7 @@ func (s *Store) CreateClient(ctx context.Context, c domain.Client, secret *domai
 	})
 }
 
-func insertSecret(tx *sql.Tx, sec domain.ClientSecret) error {
+func insertSecret(tx *wtx, sec domain.ClientSecret) error {
 	_, err := tx.Exec(`INSERT INTO client_secrets (hash, client_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
 		sec.Hash, sec.ClientID, rowcodec.Micros(sec.CreatedAt), rowcodec.Micros(sec.ExpiresAt))
 	if isUniqueViolation(err) {
@@ -185,7 +185,7 @@ func (s *Store) ClientSecrets(ctx context.Context, clientID string) ([]domain.Cl
 
 // RotateClientSecret adds sec and ends the overlap of the older secrets at oldExpiresAt.
 func (s *Store) RotateClientSecret(ctx context.Context, sec domain.ClientSecret, oldExpiresAt time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		if err := mustExist(tx, "clients", sec.ClientID); err != nil {
 			return err
 		}
@@ -200,7 +200,7 @@ func (s *Store) RotateClientSecret(ctx context.Context, sec domain.ClientSecret,
 
 // DisableClient marks a client disabled; it can no longer authenticate.
 func (s *Store) DisableClient(ctx context.Context, id string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		return affectedOne(tx.Exec(`UPDATE clients SET disabled = 1 WHERE id = ?`, id))
 	})
 }
@@ -209,7 +209,7 @@ func (s *Store) DisableClient(ctx context.Context, id string) error {
 
 // CreateCustomer stores a customer; a taken email is ErrConflict.
 func (s *Store) CreateCustomer(ctx context.Context, c domain.Customer) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.Exec(`INSERT INTO customers (id, org_id, email, email_key, first_name, last_name, company_name, type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, c.OrgID, c.Email, rowcodec.EmailKey(c.Email), c.FirstName, c.LastName, c.CompanyName, string(c.Type), rowcodec.Micros(c.CreatedAt))
 		if isUniqueViolation(err) {
@@ -226,7 +226,7 @@ func (s *Store) GetCustomer(ctx context.Context, id string) (domain.Customer, er
 
 // CreateSubscription stores a subscription for an existing customer.
 func (s *Store) CreateSubscription(ctx context.Context, sub domain.Subscription) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		var orgID string
 		if err := tx.QueryRow(`SELECT org_id FROM customers WHERE id = ?`, sub.CustomerID).Scan(&orgID); err != nil {
 			return notFound(err)

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 
@@ -11,7 +10,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
 )
 
-func insertToken(tx *sql.Tx, t domain.RefreshToken) error {
+func insertToken(tx *wtx, t domain.RefreshToken) error {
 	_, err := tx.Exec(`INSERT INTO refresh_tokens (`+rowcodec.TokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		t.Hash, t.FamilyID, string(t.State), rowcodec.Micros(t.CreatedAt), rowcodec.Micros(t.ExpiresAt), rowcodec.Micros(t.RotatedAt), t.ReplacedBy)
 	if isUniqueViolation(err) {
@@ -22,11 +21,11 @@ func insertToken(tx *sql.Tx, t domain.RefreshToken) error {
 
 // IssueRefreshToken starts a family with its first live token.
 func (s *Store) IssueRefreshToken(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error {
-	return s.write(ctx, func(tx *sql.Tx) error { return startFamily(tx, fam, tok) })
+	return s.write(ctx, func(tx *wtx) error { return startFamily(tx, fam, tok) })
 }
 
 // startFamily inserts a family and its first live token.
-func startFamily(tx *sql.Tx, fam domain.Family, tok domain.RefreshToken) error {
+func startFamily(tx *wtx, fam domain.Family, tok domain.RefreshToken) error {
 	_, err := tx.Exec(`INSERT INTO families (`+rowcodec.FamilyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		fam.ID, fam.ClientID, fam.OrgID, fam.CustomerID, fam.GrantID, rowcodec.ScopesText(fam.Scopes), rowcodec.Micros(fam.CreatedAt), rowcodec.Micros(fam.RevokedAt))
 	if isUniqueViolation(err) {
@@ -45,7 +44,7 @@ func startFamily(tx *sql.Tx, fam domain.Family, tok domain.RefreshToken) error {
 // can interleave between the read and the update (PRODUCT S3).
 func (s *Store) RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, now time.Time, decide store.RefreshDecider) (store.Rotation, error) {
 	var out store.Rotation
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		out = store.Rotation{}
 		tok, err := one(rowcodec.Token, tx.QueryRow(`SELECT `+rowcodec.TokenColumns+` FROM refresh_tokens WHERE hash = ?`, presented))
 		if err != nil {
@@ -117,7 +116,7 @@ func (s *Store) RevokedFamilies(ctx context.Context, since time.Time) ([]domain.
 
 // RevokeFamily revokes a family at at; revoking twice keeps the first time.
 func (s *Store) RevokeFamily(ctx context.Context, id string, at time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		if err := mustExist(tx, "families", id); err != nil {
 			return err
 		}
@@ -130,7 +129,7 @@ func (s *Store) RevokeFamily(ctx context.Context, id string, at time.Time) error
 
 // AddSigningKey stores k as the active key; see store.Store.
 func (s *Store) AddSigningKey(ctx context.Context, k domain.SigningKey, retireOthers bool, publishUntil time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		if retireOthers {
 			if _, err := tx.Exec(`UPDATE signing_keys SET retired_at = ?, published_until = ? WHERE retired_at = 0`, rowcodec.Micros(k.CreatedAt), rowcodec.Micros(publishUntil)); err != nil {
 				return err
@@ -162,7 +161,7 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]domain.SigningKey, error
 // event), secrets past their overlap and keys past publication (PRODUCT O6).
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time, keepRevoked time.Duration) (int64, error) {
 	var total int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		total = 0
 		cutoff := rowcodec.Micros(now.Add(-keepRevoked))
 		stmts := []struct {
