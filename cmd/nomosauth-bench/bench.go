@@ -59,8 +59,12 @@ func bench(ctx context.Context, o options, log io.Writer) (*report, error) {
 	f.base = "http://" + addr
 	// Durable as in production (synchronous=FULL, group commit); rate
 	// limits off, as the load comes from one address and one client.
-	srv, err := startProcess(ctx, bin, f.base, "serve", "--dev", "--db", db, "--addr", addr, "--issuer", f.base,
-		"--rate-limit", "0", "--address-rate-limit", "0", "--log-level", o.logLevel)
+	args := []string{"serve", "--dev", "--db", db, "--addr", addr, "--issuer", f.base,
+		"--rate-limit", "0", "--address-rate-limit", "0", "--log-level", o.logLevel}
+	if o.cpuProfile != "" {
+		args = append(args, "--cpu-profile", o.cpuProfile)
+	}
+	srv, err := startProcess(ctx, bin, f.base, args...)
 	if err != nil {
 		return nil, err
 	}

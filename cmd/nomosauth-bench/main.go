@@ -35,6 +35,7 @@ type options struct {
 	jsonPath    string
 	serverBin   string
 	logLevel    string
+	cpuProfile  string
 	bareSize    int    // internal: serve the bare handler with this many bytes
 	bareAddr    string // internal: where the bare handler listens
 }
@@ -50,6 +51,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&o.serverBin, "nomosauth", "", "the nomosauth binary to start (default: go build ./cmd/nomosauth)")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "the server's --log-level (info logs one line per request)")
+	fs.StringVar(&o.cpuProfile, "cpu-profile", "", "have the server write a CPU profile to this file")
 	fs.IntVar(&o.bareSize, "bare-size", 0, "internal: serve the bare handler")
 	fs.StringVar(&o.bareAddr, "bare-addr", "", "internal: the bare handler's address")
 	if err := fs.Parse(args); err != nil {

@@ -41,6 +41,7 @@ type Config struct {
 	RateBurst          int
 	AddrRateLimit      int
 	LogLevel           string
+	CPUProfile         string
 }
 
 // Setting binds one field to its flag and environment variable.
@@ -161,6 +162,7 @@ func Serve() []Setting {
 		{Flag: "rate-limit", Env: "NOMOSAUTH_RATE_LIMIT", Default: "10", Help: "requests per second per caller (client, or customer grant) on the API and per client on the token endpoint; 0 turns limits off", apply: integer(func(c *Config) *int { return &c.RateLimit })},
 		{Flag: "rate-burst", Env: "NOMOSAUTH_RATE_BURST", Default: "20", Help: "requests a caller may make at once before --rate-limit paces it", apply: integer(func(c *Config) *int { return &c.RateBurst })},
 		{Flag: "address-rate-limit", Env: "NOMOSAUTH_ADDRESS_RATE_LIMIT", Default: "50", Help: "requests per second per source address on the token endpoint and for API requests without a valid token; 0 turns it off", apply: integer(func(c *Config) *int { return &c.AddrRateLimit })},
+		{Flag: "cpu-profile", Env: "NOMOSAUTH_CPU_PROFILE", Help: "write a CPU profile (pprof) to this file until shutdown, for performance work", apply: str(func(c *Config) *string { return &c.CPUProfile })},
 		{Flag: "log-level", Env: "NOMOSAUTH_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error", apply: str(func(c *Config) *string { return &c.LogLevel })},
 	}
 }
