@@ -191,3 +191,16 @@ func FuzzMatchRedirectURI(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkMatchRedirectURI is the A2 check every authorize request runs.
+func BenchmarkMatchRedirectURI(b *testing.B) {
+	registered := []string{"https://app.example/cb", "com.example.app:/oauth/cb", "http://127.0.0.1/cb"}
+	for _, req := range []string{"https://app.example/cb/sub/path?x=1", "http://127.0.0.1:51234/cb"} {
+		b.Run(req, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				MatchRedirectURI(req, registered)
+			}
+		})
+	}
+}

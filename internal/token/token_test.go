@@ -16,7 +16,7 @@ import (
 
 var now = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
-func newIssuer(t *testing.T, alg string) (*Issuer, domain.SigningKey) {
+func newIssuer(t testing.TB, alg string) (*Issuer, domain.SigningKey) {
 	t.Helper()
 	ids := Generator{Rand: rand.Reader}
 	k, err := GenerateKey(alg, rand.Reader, ids, now)

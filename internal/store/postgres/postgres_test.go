@@ -32,7 +32,7 @@ func testDSN(t *testing.T) string {
 
 // schemaDSN creates a fresh schema and returns dsn with it as the search
 // path; the schema is dropped when the test ends.
-func schemaDSN(t *testing.T, dsn string) string {
+func schemaDSN(t testing.TB, dsn string) string {
 	t.Helper()
 	b := make([]byte, 6)
 	rand.Read(b)
@@ -112,4 +112,17 @@ func TestIsDSN(t *testing.T) {
 			t.Errorf("IsDSN(%q) != %v", db, want)
 		}
 	}
+}
+
+// BenchmarkWrites: scripts/with-postgres.sh go test ./internal/store/postgres -run '^$' -bench Writes
+func BenchmarkWrites(b *testing.B) {
+	if os.Getenv("NOMOSAUTH_TEST_POSTGRES") == "" {
+		b.Skip("NOMOSAUTH_TEST_POSTGRES is unset")
+	}
+	s, err := Open(b.Context(), schemaDSN(b, os.Getenv("NOMOSAUTH_TEST_POSTGRES")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchWrites(b, s)
 }

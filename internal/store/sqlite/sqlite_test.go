@@ -72,3 +72,13 @@ func TestRejectsDSNs(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkWrites: go test ./internal/store/sqlite -run '^$' -bench Writes
+func BenchmarkWrites(b *testing.B) {
+	s, err := Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchWrites(b, s)
+}
