@@ -76,11 +76,11 @@ func (is *Issuer) Mint(g Grant, now time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	jws, err := signer.Sign(payload)
+	raw, err := signer.sign(payload)
 	if err != nil {
 		return "", fmt.Errorf("sign access token: %w", err)
 	}
-	return jws.CompactSerialize()
+	return raw, nil
 }
 
 // ErrInvalidToken is returned by Verify for every bad token; the wrapped

@@ -65,7 +65,7 @@ var errNoActiveKey = errors.New("no active signing key")
 type ringKey struct {
 	record domain.SigningKey
 	public jose.JSONWebKey
-	signer jose.Signer // nil for retired keys
+	signer *compactSigner // nil for retired keys
 }
 
 // KeyRing holds the published keys and the one active signer. It is replaced
@@ -148,12 +148,7 @@ func loadKey(k domain.SigningKey) (*ringKey, error) {
 		public: jose.JSONWebKey{Key: priv.Public(), KeyID: k.ID, Algorithm: k.Algorithm, Use: "sig"},
 	}
 	if k.Active() {
-		opts := (&jose.SignerOptions{}).WithType("at+jwt")
-		rk.signer, err = jose.NewSigner(jose.SigningKey{
-			Algorithm: jose.SignatureAlgorithm(k.Algorithm),
-			Key:       jose.JSONWebKey{Key: priv, KeyID: k.ID, Algorithm: k.Algorithm},
-		}, opts)
-		if err != nil {
+		if rk.signer, err = newCompactSigner(k.Algorithm, k.ID, priv); err != nil {
 			return nil, fmt.Errorf("signer for key %s: %w", k.ID, err)
 		}
 	}
@@ -167,7 +162,7 @@ func (r *KeyRing) JWKS() []byte {
 	return r.jwks
 }
 
-func (r *KeyRing) signer() (jose.Signer, error) {
+func (r *KeyRing) signer() (*compactSigner, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.active == nil {
