@@ -335,7 +335,7 @@ func (f *fixture) scenario(ctx context.Context, name string, conns int, d time.D
 
 // codePoolSize is enough codes for d at a rate well above what this
 // machine redeems; a run that uses them up ends early and says so.
-func codePoolSize(d time.Duration) int { return int(d.Seconds() * 2500) }
+func codePoolSize(d time.Duration) int { return int(d.Seconds() * 4000) }
 
 // mintCodes fills a closed channel with n fresh codes, minted by several
 // goroutines through the signed-in session.
