@@ -60,7 +60,7 @@ func bench(ctx context.Context, o options, log io.Writer) (*report, error) {
 	// Durable as in production (synchronous=FULL, group commit); rate
 	// limits off, as the load comes from one address and one client.
 	args := []string{"serve", "--dev", "--db", db, "--addr", addr, "--issuer", f.base,
-		"--rate-limit", "0", "--address-rate-limit", "0", "--log-level", o.logLevel}
+		"--rate-limit", "0", "--address-rate-limit", "0", "--log-level", o.logLevel, "--signing-alg", o.signingAlg}
 	if o.cpuProfile != "" {
 		args = append(args, "--cpu-profile", o.cpuProfile)
 	}
@@ -92,7 +92,7 @@ func bench(ctx context.Context, o options, log io.Writer) (*report, error) {
 	}
 	defer bare.stop()
 
-	r := &report{Duration: o.duration.String(), Runs: o.runs, BareBytes: len(sample.raw), LogLevel: o.logLevel,
+	r := &report{Duration: o.duration.String(), Runs: o.runs, BareBytes: len(sample.raw), LogLevel: o.logLevel, SigningAlg: o.signingAlg,
 		Machine: machine()}
 	for run := 1; run <= o.runs; run++ {
 		for _, conns := range o.connections {

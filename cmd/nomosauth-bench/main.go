@@ -36,6 +36,7 @@ type options struct {
 	serverBin   string
 	logLevel    string
 	cpuProfile  string
+	signingAlg  string
 	bareSize    int    // internal: serve the bare handler with this many bytes
 	bareAddr    string // internal: where the bare handler listens
 }
@@ -51,6 +52,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&o.serverBin, "nomosauth", "", "the nomosauth binary to start (default: go build ./cmd/nomosauth)")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "the server's --log-level (info logs one line per request)")
+	fs.StringVar(&o.signingAlg, "signing-alg", "ES256", "the server's --signing-alg: ES256, EdDSA or RS256")
 	fs.StringVar(&o.cpuProfile, "cpu-profile", "", "have the server write a CPU profile to this file")
 	fs.IntVar(&o.bareSize, "bare-size", 0, "internal: serve the bare handler")
 	fs.StringVar(&o.bareAddr, "bare-addr", "", "internal: the bare handler's address")

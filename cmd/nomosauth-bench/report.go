@@ -19,6 +19,7 @@ type report struct {
 	Runs          int                 `json:"runs"`
 	BareBytes     int                 `json:"bare_body_bytes"`
 	LogLevel      string              `json:"server_log_level"`
+	SigningAlg    string              `json:"signing_alg"`
 	ServerPeakRSS int64               `json:"server_peak_rss_bytes"`
 	Results       map[string][]result `json:"results"` // "scenario/conns" -> one result per run
 	Medians       []row               `json:"medians"`
@@ -111,8 +112,8 @@ func (r *report) medians() []row {
 
 func (r *report) writeTable(w io.Writer) {
 	r.Medians = r.medians()
-	fmt.Fprintf(w, "nomosauth-bench: %s; %s per scenario, median of %d runs; server log level %s; bare body %d bytes\n\n",
-		r.Machine, r.Duration, r.Runs, r.LogLevel, r.BareBytes)
+	fmt.Fprintf(w, "nomosauth-bench: %s; %s per scenario, median of %d runs; server log level %s; %s tokens; bare body %d bytes\n\n",
+		r.Machine, r.Duration, r.Runs, r.LogLevel, r.SigningAlg, r.BareBytes)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\tconns\treq/s\tof bare\tp50 ms\tp90 ms\tp99 ms\terrors\t")
 	for _, rw := range r.Medians {
