@@ -15,26 +15,27 @@ const module = "github.com/nomosauth/nomosauth/internal/"
 
 // allowed lists, for each package, the packages of ours it may import.
 var allowed = map[string][]string{
-	"domain":           {},
-	"problem":          {},
-	"oauth":            {"domain", "problem"},
-	"token":            {"domain"},
-	"store":            {"domain"},
-	"store/sqlite":     {"store", "domain", "store/rowcodec"},
-	"store/postgres":   {"store", "domain", "store/rowcodec"},
-	"store/rowcodec":   {"domain"},
-	"store/storetest":  {"store", "domain"},
-	"mail":             {"domain", "problem"},
-	"mail/smtptest":    {},                // a test helper: an in-process SMTP server
-	"fakeclock":        {},                // a test helper: a settable clock
-	"pages/formclient": {"mail/smtptest"}, // a test helper: a form-posting browser
-	"httpx":            {"problem"},
-	"config":           {"token"},
-	"admin":            {"domain", "oauth", "problem", "store", "token"},
-	"server":           {"domain", "httpx", "oauth", "problem", "store", "token"},
-	"pages":            {"domain", "httpx", "oauth", "problem", "store", "token", "mail"},
-	"api":              {"domain", "httpx", "oauth", "problem", "store", "token"},
-	"cli":              {"*"},
+	"domain":                {},
+	"problem":               {},
+	"oauth":                 {"domain", "problem"},
+	"token":                 {"domain"},
+	"store":                 {"domain"},
+	"store/sqlite":          {"store", "domain", "store/rowcodec"},
+	"store/postgres":        {"store", "domain", "store/rowcodec"},
+	"store/rowcodec":        {"domain"},
+	"store/postgres/pgtest": {}, // a test helper: a fresh schema per test
+	"store/storetest":       {"store", "domain"},
+	"mail":                  {"domain", "problem"},
+	"mail/smtptest":         {},                // a test helper: an in-process SMTP server
+	"fakeclock":             {},                // a test helper: a settable clock
+	"pages/formclient":      {"mail/smtptest"}, // a test helper: a form-posting browser
+	"httpx":                 {"problem"},
+	"config":                {"token"},
+	"admin":                 {"domain", "oauth", "problem", "store", "token"},
+	"server":                {"domain", "httpx", "oauth", "problem", "store", "token"},
+	"pages":                 {"domain", "httpx", "oauth", "problem", "store", "token", "mail"},
+	"api":                   {"domain", "httpx", "oauth", "problem", "store", "token"},
+	"cli":                   {"*"},
 }
 
 func TestDependencyDirection(t *testing.T) {

@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -23,6 +20,7 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/mail/smtptest"
 	"github.com/nomosauth/nomosauth/internal/pages/formclient"
+	"github.com/nomosauth/nomosauth/internal/store/postgres/pgtest"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
 
@@ -32,41 +30,8 @@ const (
 	keyPoll        = 500 * time.Millisecond
 )
 
-// postgresDSN returns a fresh schema on the test database, dropped when
-// the test ends. Without NOMOSAUTH_TEST_POSTGRES the test skips, unless
-// NOMOSAUTH_TEST_REQUIRE_POSTGRES=1 (CI), which makes it fail.
-func postgresDSN(t testing.TB) (dsn string, db *pgx.Conn) {
-	t.Helper()
-	base := os.Getenv("NOMOSAUTH_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("NOMOSAUTH_TEST_REQUIRE_POSTGRES") == "1" {
-			t.Fatal("NOMOSAUTH_TEST_POSTGRES is unset and NOMOSAUTH_TEST_REQUIRE_POSTGRES=1")
-		}
-		t.Skip("NOMOSAUTH_TEST_POSTGRES is unset: the replica tests need PostgreSQL (scripts/test.sh starts one)")
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "r_" + hex.EncodeToString(b)
-	conn, err := pgx.Connect(t.Context(), base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(t.Context(), `CREATE SCHEMA `+schema); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(t.Context(), `SET search_path = `+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Exec(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
-		conn.Close(context.Background())
-	})
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), conn
-}
+// postgresDSN returns a fresh schema on the test database (pgtest).
+func postgresDSN(t testing.TB) (string, *pgx.Conn) { return pgtest.Schema(t) }
 
 // admin runs an admin command of the binary and decodes its --json output.
 func admin(t testing.TB, bin, db string, args ...string) map[string]any {
