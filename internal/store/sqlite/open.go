@@ -33,11 +33,15 @@ type Store struct {
 	wstmts     map[string]*sql.Stmt
 	unprepared map[string]bool
 
-	ops      chan writeOp
-	quit     chan struct{}
-	done     chan struct{}
-	closeErr error
-	once     sync.Once
+	cdb *sql.DB // the checkpointer's connection
+
+	ops  chan writeOp
+	quit chan struct{}
+	done chan struct{}
+	// checkpointDone closes when the checkpointer has stopped.
+	checkpointDone chan struct{}
+	closeErr       error
+	once           sync.Once
 }
 
 var _ store.Store = (*Store)(nil)
@@ -61,7 +65,9 @@ func Open(ctx context.Context, file string) (*Store, error) {
 		}
 		return "file:" + (&url.URL{Path: file}).EscapedPath() + "?" + q.Encode()
 	}
-	wdb, err := sql.Open("sqlite", dsn()+"&_txlock=immediate")
+	// The writer never checkpoints: a background connection does, so a
+	// commit never waits for pages to be copied into the database file.
+	wdb, err := sql.Open("sqlite", dsn("wal_autocheckpoint(0)", "journal_size_limit(67108864)")+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
@@ -81,9 +87,18 @@ func Open(ctx context.Context, file string) (*Store, error) {
 	rdb.SetMaxOpenConns(maxReaders)
 	rdb.SetMaxIdleConns(maxReaders)
 	rdb.SetConnMaxIdleTime(0)
-	s := &Store{rdb: rdb, wdb: wdb, ops: make(chan writeOp), quit: make(chan struct{}), done: make(chan struct{}),
+	s := &Store{rdb: rdb, wdb: wdb, ops: make(chan writeOp), quit: make(chan struct{}), done: make(chan struct{}), checkpointDone: make(chan struct{}),
 		wstmts: map[string]*sql.Stmt{}, unprepared: map[string]bool{}}
+	cdb, err := sql.Open("sqlite", dsn())
+	if err != nil {
+		rdb.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	cdb.SetMaxOpenConns(1)
+	s.cdb = cdb
 	go s.writer()
+	go s.checkpointer()
 	return s, nil
 }
 
@@ -153,7 +168,8 @@ func (s *Store) Close() error {
 		for _, st := range s.wstmts {
 			st.Close()
 		}
-		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
+		<-s.checkpointDone
+		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close(), s.cdb.Close())
 	})
 	return s.closeErr
 }
@@ -164,4 +180,25 @@ func (s *Store) AppliedMigrations(ctx context.Context) ([]int, error) {
 		var v int
 		return v, r.Scan(&v)
 	}, `SELECT version FROM schema_migrations ORDER BY version`)
+}
+
+// checkpointInterval is how often committed WAL pages are copied into the
+// database file, off the write path.
+const checkpointInterval = 200 * time.Millisecond
+
+// checkpointer copies committed pages from the WAL into the database file
+// (PASSIVE: it never blocks the writer or readers), so the WAL stays short
+// and no commit pays for a checkpoint.
+func (s *Store) checkpointer() {
+	defer close(s.checkpointDone)
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+			s.cdb.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}
 }

@@ -1,9 +1,11 @@
 package sqlite
 
 import (
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store"
@@ -81,4 +83,35 @@ func BenchmarkWrites(b *testing.B) {
 	}
 	defer s.Close()
 	storetest.BenchWrites(b, s)
+}
+
+// TestCheckpointsOffTheWritePath: the writer does not checkpoint, and a
+// passive checkpoint (what the background checkpointer runs) can copy
+// every committed page while the store is in use, so the WAL is reset
+// instead of growing.
+func TestCheckpointsOffTheWritePath(t *testing.T) {
+	s := openTemp(t)
+	var auto int
+	if err := s.wdb.QueryRow(`PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
+		t.Fatalf("writer wal_autocheckpoint = %d (%v), want 0", auto, err)
+	}
+	for i := range 300 {
+		if err := s.CreateOrg(t.Context(), domain.Org{ID: fmt.Sprintf("org_%d", i), Name: "A"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var busy, logged, done int
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if err := s.cdb.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logged, &done); err != nil {
+			t.Fatal(err)
+		}
+		if logged == done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("WAL not checkpointed: %d logged, %d copied", logged, done)
+		}
+		time.Sleep(checkpointInterval)
+	}
 }
