@@ -109,8 +109,8 @@ func (s *Store) CreateCode(ctx context.Context, c domain.AuthCode) error {
 	})
 }
 
-// RedeemCode runs the code rule on the rows inside the writer's
-// transaction; the single writer means no two redemptions interleave.
+// RedeemCode runs the code rule with the code's row locked (FOR UPDATE),
+// so two redemptions on any replicas are judged one after the other.
 func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, now time.Time, decide store.CodeDecider) (store.Redemption, error) {
 	var out store.Redemption
 	err := s.tx(ctx, func(tx pgx.Tx) error {
@@ -200,7 +200,8 @@ func (s *Store) CreateOneTimeCode(ctx context.Context, c domain.OneTimeCode) err
 }
 
 // VerifyOneTimeCode runs decide on the browser's pending code in the
-// writer's transaction, so concurrent tries are counted one by one.
+// transaction with the code's row locked (FOR UPDATE), so concurrent tries
+// on any replicas are counted one by one.
 func (s *Store) VerifyOneTimeCode(ctx context.Context, browserHash string, now time.Time, decide store.OneTimeDecider) (domain.OneTimeCode, domain.OneTimeVerdict, error) {
 	var code domain.OneTimeCode
 	var verdict domain.OneTimeVerdict
