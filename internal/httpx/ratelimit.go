@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/nomosauth/nomosauth/internal/problem"
 )
 
@@ -18,39 +20,40 @@ import (
 // Burst requests and regains Rate of them per second. A zero Rate turns it
 // off. The buckets live in this process only; with several replicas each
 // enforces its own share (see the README).
+//
+// The buckets are golang.org/x/time/rate limiters, always driven through
+// their clock-explicit methods (AllowN, TokensAt) with the injected now, so
+// tests advance a fake clock instead of sleeping.
 type RateLimiter struct {
-	rate   float64
-	burst  float64
+	limit  rate.Limit
+	burst  int
 	now    func() time.Time
 	seed   maphash.Seed
 	shards [rateShards]rateShard
 }
 
-// rateShards spreads keys over several locks so that concurrent callers
-// rarely wait for one another.
+// rateShards spreads keys over several map locks so that concurrent callers
+// rarely wait for one another: one map behind one mutex would serialise every
+// token request of the server.
 const rateShards = 32
 
 // sweepEvery is how often a shard forgets the buckets that have refilled,
-// so the map holds only recent callers.
+// so the map holds only recent callers and its memory stays bounded by the
+// keys seen within about a minute plus a refill period.
 const sweepEvery = time.Minute
 
 type rateShard struct {
 	mu      sync.Mutex
-	buckets map[string]*bucket
+	buckets map[string]*rate.Limiter
 	swept   time.Time
-}
-
-type bucket struct {
-	tokens float64
-	at     time.Time
 }
 
 // NewRateLimiter returns a limiter of rate requests per second with bursts of
 // burst (at least 1); rate 0 disables it.
-func NewRateLimiter(rate float64, burst int, now func() time.Time) *RateLimiter {
-	l := &RateLimiter{rate: rate, burst: float64(max(burst, 1)), now: now, seed: maphash.MakeSeed()}
+func NewRateLimiter(perSecond float64, burst int, now func() time.Time) *RateLimiter {
+	l := &RateLimiter{limit: rate.Limit(perSecond), burst: max(burst, 1), now: now, seed: maphash.MakeSeed()}
 	for i := range l.shards {
-		l.shards[i].buckets = map[string]*bucket{}
+		l.shards[i].buckets = map[string]*rate.Limiter{}
 	}
 	return l
 }
@@ -65,42 +68,49 @@ type RateDecision struct {
 	RetryAfter int // seconds until the next request is allowed, when refused
 }
 
-// Take spends one request of key's bucket if it has one.
+// Take spends one request of key's bucket if it has one. A refused request
+// spends nothing, so a client that keeps retrying is let in as soon as a
+// token has refilled.
 func (l *RateLimiter) Take(key string) RateDecision {
-	if l == nil || l.rate <= 0 {
+	if l == nil || l.limit <= 0 {
 		return RateDecision{Allowed: true}
 	}
 	now := l.now()
 	sh := &l.shards[maphash.String(l.seed, key)%rateShards]
+	// The shard lock is held across the limiter call, not just the map
+	// lookup: otherwise a sweep could forget a bucket between lookup and
+	// spend, and the spend would be lost with it.
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if now.Sub(sh.swept) > sweepEvery {
-		sh.sweep(now, l.rate, l.burst)
+		sh.sweep(now, l.burst)
 	}
 	b, ok := sh.buckets[key]
 	if !ok {
-		b = &bucket{tokens: l.burst, at: now}
+		b = rate.NewLimiter(l.limit, l.burst) // starts full
 		sh.buckets[key] = b
 	}
-	if elapsed := now.Sub(b.at).Seconds(); elapsed > 0 {
-		b.tokens = math.Min(l.burst, b.tokens+elapsed*l.rate)
-		b.at = now
+	d := RateDecision{Enabled: true, Limit: l.burst, Allowed: b.AllowN(now, 1)}
+	tokens := b.TokensAt(now)
+	if !d.Allowed {
+		d.RetryAfter = max(1, l.seconds(1-tokens))
 	}
-	d := RateDecision{Enabled: true, Limit: int(l.burst)}
-	if b.tokens >= 1 {
-		b.tokens--
-		d.Allowed = true
-	} else {
-		d.RetryAfter = max(1, int(math.Ceil((1-b.tokens)/l.rate)))
-	}
-	d.Remaining = int(math.Floor(b.tokens))
-	d.Reset = int(math.Ceil((l.burst - b.tokens) / l.rate))
+	d.Remaining = max(0, int(math.Floor(tokens)))
+	d.Reset = l.seconds(float64(l.burst) - tokens)
 	return d
 }
 
-func (sh *rateShard) sweep(now time.Time, rate, burst float64) {
+// seconds is how long, rounded up to whole seconds as the headers carry
+// them, the bucket takes to regain n tokens.
+func (l *RateLimiter) seconds(n float64) int {
+	return int(math.Ceil(n / float64(l.limit)))
+}
+
+// sweep forgets the buckets that are full at now: a fresh limiter for the
+// same key starts full too, so forgetting them changes no decision.
+func (sh *rateShard) sweep(now time.Time, burst int) {
 	for k, b := range sh.buckets {
-		if b.tokens+now.Sub(b.at).Seconds()*rate >= burst {
+		if b.TokensAt(now) >= float64(burst) {
 			delete(sh.buckets, k)
 		}
 	}

@@ -1,11 +1,17 @@
 package httpx
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nomosauth/nomosauth/internal/problem"
 )
 
 func TestRateLimiter(t *testing.T) {
@@ -30,7 +36,7 @@ func TestRateLimiter(t *testing.T) {
 	}
 	now = now.Add(time.Hour) // full buckets are swept
 	for i := range l.shards {
-		l.shards[i].sweep(now, l.rate, l.burst)
+		l.shards[i].sweep(now, l.burst)
 		if n := len(l.shards[i].buckets); n != 0 {
 			t.Fatalf("shard %d keeps %d refilled buckets", i, n)
 		}
@@ -42,6 +48,73 @@ func TestRateLimiter(t *testing.T) {
 	var nilLimiter *RateLimiter
 	if !nilLimiter.Take("a").Allowed {
 		t.Fatal("nil limiter refused")
+	}
+}
+
+// TestRateLimiterHeaders pins what a client sees: the RateLimit fields on
+// every answer and Retry-After on a 429 (RFC 6585 §4; RFC 9110 §10.2.3),
+// rounded up to whole seconds so a client that waits that long gets in.
+func TestRateLimiterHeaders(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := NewRateLimiter(0.5, 2, func() time.Time { return now }) // one request per 2 s
+	for range 2 {
+		l.Take("a")
+	}
+	d := l.Take("a")
+	h := http.Header{}
+	d.SetHeaders(h)
+	if got := [3]string{h.Get("RateLimit-Limit"), h.Get("RateLimit-Remaining"), h.Get("RateLimit-Reset")}; got != [3]string{"2", "0", "4"} {
+		t.Fatalf("RateLimit fields %v", got)
+	}
+	var p *problem.Error
+	if !errors.As(d.Err(), &p) || p.Status != http.StatusTooManyRequests || p.Header.Get("Retry-After") != "2" {
+		t.Fatalf("refusal: %+v", d.Err())
+	}
+
+	now = now.Add(1500 * time.Millisecond) // 0.75 of a request regained
+	if d := l.Take("a"); d.Allowed || d.RetryAfter != 1 || d.Remaining != 0 {
+		t.Fatalf("partial refill: %+v", d)
+	}
+	now = now.Add(500 * time.Millisecond) // refusals spent nothing: one whole request now
+	if d := l.Take("a"); !d.Allowed || d.Remaining != 0 || d.Reset != 4 {
+		t.Fatalf("after Retry-After: %+v", d)
+	}
+	now = now.Add(3 * time.Second) // 1.5 regained, 0.5 left after this one
+	if d := l.Take("a"); !d.Allowed || d.Remaining != 0 || d.Reset != 3 {
+		t.Fatalf("remaining rounds down: %+v", d)
+	}
+	now = now.Add(10 * time.Second)
+	if d := l.Take("a"); !d.Allowed || d.Remaining != 1 || d.Reset != 2 {
+		t.Fatalf("full again: %+v", d)
+	}
+
+	h = http.Header{}
+	NewRateLimiter(0, 0, time.Now).Take("a").SetHeaders(h)
+	if len(h) != 0 {
+		t.Fatalf("a disabled limiter sets %v", h)
+	}
+}
+
+// TestRateLimiterConcurrent runs under -race: concurrent callers on one key
+// get exactly the burst between them, while other keys go on untouched.
+func TestRateLimiterConcurrent(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := NewRateLimiter(1, 50, func() time.Time { return now })
+	var shared, own atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Go(func() {
+			if l.Take("shared").Allowed {
+				shared.Add(1)
+			}
+			if l.Take("own" + strconv.Itoa(i)).Allowed {
+				own.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if shared.Load() != 50 || own.Load() != 200 {
+		t.Fatalf("allowed %d on the shared key (want 50), %d on own keys (want 200)", shared.Load(), own.Load())
 	}
 }
 
