@@ -18,11 +18,14 @@ var allowed = map[string][]string{
 	"domain":                {},
 	"problem":               {},
 	"oauth":                 {"domain", "problem"},
+	"ids":                   {},
 	"token":                 {"domain"},
+	"revoke":                {"domain", "token"},
 	"store":                 {"domain"},
 	"store/sqlite":          {"store", "domain", "store/rowcodec"},
 	"store/postgres":        {"store", "domain", "store/rowcodec"},
 	"store/rowcodec":        {"domain"},
+	"store/txn":             {"store", "domain", "store/rowcodec"},
 	"store/postgres/pgtest": {}, // a test helper: a fresh schema per test
 	"store/storetest":       {"store", "domain"},
 	"mail":                  {"domain", "problem"},
@@ -31,10 +34,11 @@ var allowed = map[string][]string{
 	"pages/formclient":      {"mail/smtptest"}, // a test helper: a form-posting browser
 	"httpx":                 {"problem"},
 	"config":                {"token"},
-	"admin":                 {"domain", "oauth", "problem", "store", "token"},
-	"server":                {"domain", "httpx", "oauth", "problem", "store", "token"},
-	"pages":                 {"domain", "httpx", "oauth", "problem", "store", "token", "mail"},
-	"api":                   {"domain", "httpx", "oauth", "problem", "store", "token"},
+	"maintain":              {"domain", "token", "revoke"},
+	"admin":                 {"domain", "ids", "oauth", "problem", "store", "token"},
+	"server":                {"domain", "httpx", "ids", "oauth", "problem", "revoke", "store", "token"},
+	"pages":                 {"domain", "httpx", "ids", "oauth", "problem", "revoke", "store", "mail"},
+	"api":                   {"domain", "httpx", "oauth", "problem", "revoke", "store", "token"},
 	"cli":                   {"*"},
 }
 

@@ -18,10 +18,10 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/mail/smtptest"
 	"github.com/nomosauth/nomosauth/internal/pages/formclient"
 	"github.com/nomosauth/nomosauth/internal/store/postgres/pgtest"
-	"github.com/nomosauth/nomosauth/internal/token"
 )
 
 // Bounds the replicas are started with, and that the test holds them to.
@@ -143,7 +143,7 @@ func TestTwoReplicas(t *testing.T) {
 		}
 		wg.Wait()
 		var family string
-		if err := conn.QueryRow(ctx, `SELECT family_id FROM refresh_tokens WHERE hash = $1`, token.Hash(tok.RefreshToken)).Scan(&family); err != nil {
+		if err := conn.QueryRow(ctx, `SELECT family_id FROM refresh_tokens WHERE hash = $1`, ids.Hash(tok.RefreshToken)).Scan(&family); err != nil {
 			t.Fatal(err)
 		}
 		var live int

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/store"
@@ -18,7 +19,7 @@ import (
 // Admin performs operator actions on a store.
 type Admin struct {
 	Store store.Store
-	IDs   token.Generator
+	IDs   ids.Generator
 	Now   func() time.Time
 }
 
@@ -117,7 +118,7 @@ func (a *Admin) CreateClient(ctx context.Context, spec ClientSpec) (domain.Clien
 		if secret, err = a.IDs.Secret(); err != nil {
 			return domain.Client{}, "", err
 		}
-		stored = &domain.ClientSecret{ClientID: id, Hash: token.Hash(secret), CreatedAt: now}
+		stored = &domain.ClientSecret{ClientID: id, Hash: ids.Hash(secret), CreatedAt: now}
 	}
 	if err := a.Store.CreateClient(ctx, c, stored); err != nil {
 		return domain.Client{}, "", translate(err, "client")
@@ -158,7 +159,7 @@ func (a *Admin) RotateSecret(ctx context.Context, clientID string, overlap time.
 		return "", err
 	}
 	now := a.Now().UTC()
-	err = a.Store.RotateClientSecret(ctx, domain.ClientSecret{ClientID: clientID, Hash: token.Hash(secret), CreatedAt: now}, now.Add(overlap))
+	err = a.Store.RotateClientSecret(ctx, domain.ClientSecret{ClientID: clientID, Hash: ids.Hash(secret), CreatedAt: now}, now.Add(overlap))
 	return secret, translate(err, "client")
 }
 

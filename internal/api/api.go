@@ -14,6 +14,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/problem"
+	"github.com/nomosauth/nomosauth/internal/revoke"
 	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
@@ -39,7 +40,7 @@ type API struct {
 	Store    Store
 	Verifier Verifier
 	// Revoked holds the families whose access tokens are refused (PRODUCT A11).
-	Revoked *token.Revocations
+	Revoked *revoke.Set
 	// Limits is the per-caller rate limit (PRODUCT R5); AddrLimits, per
 	// source address, paces requests without a valid token.
 	Limits     *httpx.RateLimiter

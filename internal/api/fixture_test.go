@@ -17,6 +17,8 @@ import (
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/fakeclock"
 	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/ids"
+	"github.com/nomosauth/nomosauth/internal/revoke"
 	"github.com/nomosauth/nomosauth/internal/store/sqlite"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
@@ -36,7 +38,7 @@ type fixture struct {
 	store   *sqlite.Store
 	admin   *admin.Admin
 	issuer  *token.Issuer
-	revoked *token.Revocations
+	revoked *revoke.Set
 	api     *API
 	srv     *httptest.Server
 
@@ -55,7 +57,7 @@ func newFixture(t testing.TB, limits *httpx.RateLimiter) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	clk := fakeclock.New(time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC))
-	ids := token.Generator{Rand: rand.Reader}
+	ids := ids.Generator{Rand: rand.Reader}
 	adm := &admin.Admin{Store: st, IDs: ids, Now: clk.Now}
 	ctx := t.Context()
 	check := func(err error) {
@@ -69,7 +71,7 @@ func newFixture(t testing.TB, limits *httpx.RateLimiter) *fixture {
 	check(err)
 	ring, err := token.NewKeyRing(keys, clk.Now())
 	check(err)
-	f := &fixture{t: t, clock: clk, store: st, admin: adm, revoked: token.NewRevocations(),
+	f := &fixture{t: t, clock: clk, store: st, admin: adm, revoked: revoke.NewSet(),
 		issuer: &token.Issuer{Ring: ring, Issuer: testIssuer, Audience: testIssuer, IDs: ids}}
 
 	orgA, err := adm.CreateOrg(ctx, "Org A")

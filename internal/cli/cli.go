@@ -13,11 +13,11 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/admin"
 	"github.com/nomosauth/nomosauth/internal/config"
+	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/store/postgres"
 	"github.com/nomosauth/nomosauth/internal/store/sqlite"
-	"github.com/nomosauth/nomosauth/internal/token"
 )
 
 // Exit codes.
@@ -141,7 +141,7 @@ func openAdmin(e env, cfg config.Config) (*admin.Admin, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	a := &admin.Admin{Store: st, IDs: token.Generator{Rand: rand.Reader}, Now: time.Now}
+	a := &admin.Admin{Store: st, IDs: ids.Generator{Rand: rand.Reader}, Now: time.Now}
 	return a, func() { st.Close() }, nil
 }
 

@@ -18,8 +18,11 @@ import (
 	"github.com/nomosauth/nomosauth/internal/api"
 	"github.com/nomosauth/nomosauth/internal/config"
 	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/mail"
+	"github.com/nomosauth/nomosauth/internal/maintain"
 	"github.com/nomosauth/nomosauth/internal/pages"
+	"github.com/nomosauth/nomosauth/internal/revoke"
 	"github.com/nomosauth/nomosauth/internal/server"
 	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/token"
@@ -64,7 +67,7 @@ type app struct {
 	store   store.Store
 	handler http.Handler
 	tokens  *server.Tokens
-	maint   *server.Maintenance
+	maint   *maintain.Maintainer
 	log     *slog.Logger
 }
 
@@ -83,8 +86,8 @@ func build(e env, cfg config.Config) (a *app, err error) {
 		}
 	}()
 
-	ids := token.Generator{Rand: rand.Reader}
-	adm := &admin.Admin{Store: st, IDs: ids, Now: time.Now}
+	gen := ids.Generator{Rand: rand.Reader}
+	adm := &admin.Admin{Store: st, IDs: gen, Now: time.Now}
 	if err := adm.EnsureSigningKey(ctx, cfg.SigningAlg); err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
@@ -118,11 +121,11 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("load signing keys: %w", err)
 	}
-	issuer := &token.Issuer{Ring: ring, Issuer: cfg.Issuer, Audience: cfg.Audience, IDs: ids}
-	revoked := token.NewRevocations()
-	maint := &server.Maintenance{Store: st, Ring: ring, Now: time.Now, Log: log, KeyPoll: cfg.KeyPoll, Cleanup: cfg.CleanupInterval,
+	issuer := &token.Issuer{Ring: ring, Issuer: cfg.Issuer, Audience: cfg.Audience, IDs: gen}
+	revoked := revoke.NewSet()
+	maint := &maintain.Maintainer{Store: st, Ring: ring, Now: time.Now, Log: log, KeyPoll: cfg.KeyPoll, Cleanup: cfg.CleanupInterval,
 		Revoked: revoked, RevocationPoll: cfg.RevocationPoll}
-	if err := maint.SyncRevocations(ctx); err != nil {
+	if err := revoked.Sync(ctx, st, time.Now()); err != nil {
 		return nil, fmt.Errorf("load revocations: %w", err)
 	}
 	https := httpx.HTTPSPolicy{TrustedProxies: cfg.TrustedProxies, AllowPlain: cfg.Dev,
@@ -130,7 +133,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	rate, burst := float64(cfg.RateLimit), cfg.RateBurst
 	addrLimits := httpx.NewRateLimiter(float64(cfg.AddrRateLimit), 2*cfg.AddrRateLimit, time.Now)
 	// Tokens verified once skip the signature check until they expire.
-	verified := &token.VerifiedCache{Verifier: issuer, Max: verifiedTokens}
+	verified := &revoke.VerifiedCache{Verifier: issuer, Max: verifiedTokens}
 	protected := &api.API{Store: st, Verifier: verified, Revoked: revoked, Limits: httpx.NewRateLimiter(rate, burst, time.Now),
 		AddrLimits: addrLimits, Addr: https.ClientAddr, CursorKey: cursorKey, ClientTTL: cfg.KeyPoll, Location: berlin, Now: time.Now, Log: log}
 	apiHandler := protected.Handler()
@@ -138,10 +141,10 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	for _, p := range api.Paths {
 		mounts[p] = apiHandler
 	}
-	tokens := &server.Tokens{Store: st, Issuer: issuer, IDs: ids, Now: time.Now, Log: log,
+	tokens := &server.Tokens{Store: st, Issuer: issuer, IDs: gen, Now: time.Now, Log: log,
 		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RefreshRetryWindow, Revoked: revoked,
 		ClientLimits: httpx.NewRateLimiter(rate, burst, time.Now), AddrLimits: addrLimits, Addr: https.ClientAddr}
-	hosted := &pages.Pages{Store: st, IDs: ids, Mail: sender, Issuer: cfg.Issuer, Secure: https.Secure, Addr: https.ClientAddr,
+	hosted := &pages.Pages{Store: st, IDs: gen, Mail: sender, Issuer: cfg.Issuer, Secure: https.Secure, Addr: https.ClientAddr,
 		Now: time.Now, Log: log, Revoked: revoked, CSRFKey: serverKeys["csrf"], CodeKey: serverKeys["one-time-code"],
 		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax,
 		EmailLimits: httpx.NewRateLimiter(codesPerEmail, codesPerEmailBurst, time.Now),

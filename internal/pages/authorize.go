@@ -9,10 +9,10 @@ import (
 	"strings"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/store"
-	"github.com/nomosauth/nomosauth/internal/token"
 )
 
 // journey is an authorization request in progress, as checked by oauth,
@@ -206,7 +206,7 @@ func (p *Pages) newCode(ctx context.Context, req oauth.AuthorizeRequest, cust do
 	}
 	now := p.Now()
 	err = p.Store.CreateCode(ctx, domain.AuthCode{
-		Hash: token.Hash(code), ClientID: req.Client.ID, OrgID: req.Client.OrgID, CustomerID: cust.ID, GrantID: grant.ID,
+		Hash: ids.Hash(code), ClientID: req.Client.ID, OrgID: req.Client.OrgID, CustomerID: cust.ID, GrantID: grant.ID,
 		RedirectURI: req.RedirectURI.Raw, Challenge: req.Challenge, ChallengeMethod: req.ChallengeMethod,
 		Scopes: req.Scopes, CreatedAt: now, ExpiresAt: now.Add(oauth.AuthCodeTTL),
 	})

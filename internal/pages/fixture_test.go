@@ -24,9 +24,10 @@ import (
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/fakeclock"
 	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/mail"
+	"github.com/nomosauth/nomosauth/internal/revoke"
 	"github.com/nomosauth/nomosauth/internal/store/sqlite"
-	"github.com/nomosauth/nomosauth/internal/token"
 )
 
 const (
@@ -87,7 +88,7 @@ type fixture struct {
 	store   *sqlite.Store
 	pages   *Pages
 	mail    *outbox
-	revoked *token.Revocations
+	revoked *revoke.Set
 	srv     *httptest.Server
 
 	org, otherOrg  domain.Org
@@ -105,9 +106,9 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	clk := fakeclock.New(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
-	ids := token.Generator{Rand: rand.Reader}
+	ids := ids.Generator{Rand: rand.Reader}
 	adm := &admin.Admin{Store: st, IDs: ids, Now: clk.Now}
-	f := &fixture{t: t, clock: clk, store: st, mail: &outbox{}, revoked: token.NewRevocations()}
+	f := &fixture{t: t, clock: clk, store: st, mail: &outbox{}, revoked: revoke.NewSet()}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {

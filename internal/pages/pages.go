@@ -15,15 +15,15 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/mail"
 	"github.com/nomosauth/nomosauth/internal/problem"
+	"github.com/nomosauth/nomosauth/internal/revoke"
 	"github.com/nomosauth/nomosauth/internal/store"
-	"github.com/nomosauth/nomosauth/internal/token"
 )
 
 //go:embed templates/*.html
@@ -74,14 +74,14 @@ const (
 // Pages is the hosted customer journey. Build it in cli, then call Handler.
 type Pages struct {
 	Store   store.Store
-	IDs     token.Generator
+	IDs     ids.Generator
 	Mail    mail.Sender
 	Issuer  string // exactly as configured: the iss of RFC 9207 (PRODUCT A6, O3)
 	Secure  func(*http.Request) bool
 	Addr    func(*http.Request) string
 	Now     func() time.Time
 	Log     *slog.Logger
-	Revoked *token.Revocations // learns of grants revoked here (PRODUCT A11)
+	Revoked *revoke.Set // learns of grants revoked here (PRODUCT A11)
 	// Keys: CSRFKey derives form tokens from the browser id; CodeKey keys
 	// the one-time-code hashes, so a stolen table cannot be brute-forced
 	// without it. Both are shared by replicas through the store.
@@ -262,7 +262,7 @@ func (p *Pages) loadBrowser(w http.ResponseWriter, r *http.Request, mint bool) (
 		}
 		return p.newBrowser(w, r)
 	}
-	b := &browser{id: c.Value, hash: token.Hash(c.Value)}
+	b := &browser{id: c.Value, hash: ids.Hash(c.Value)}
 	ses, err := p.Store.GetSession(r.Context(), b.hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return b, nil
@@ -292,11 +292,10 @@ func (p *Pages) loadBrowser(w http.ResponseWriter, r *http.Request, mint bool) (
 
 // newBrowser gives the browser a fresh random id in a new cookie.
 func (p *Pages) newBrowser(w http.ResponseWriter, r *http.Request) (*browser, error) {
-	id, err := p.IDs.RefreshToken() // 256 random bits, URL-safe
+	id, err := p.IDs.BrowserID()
 	if err != nil {
 		return nil, err
 	}
-	id = strings.TrimPrefix(id, token.PrefixRefreshToken)
 	secure := p.Secure(r)
 	name := cookieName
 	if secure {
@@ -304,7 +303,7 @@ func (p *Pages) newBrowser(w http.ResponseWriter, r *http.Request) (*browser, er
 	}
 	http.SetCookie(w, &http.Cookie{Name: name, Value: id, Path: "/", HttpOnly: true, Secure: secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(p.SessionMax / time.Second)})
-	return &browser{id: id, hash: token.Hash(id)}, nil
+	return &browser{id: id, hash: ids.Hash(id)}, nil
 }
 
 func (p *Pages) cookieName(r *http.Request) string {

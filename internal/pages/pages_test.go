@@ -11,21 +11,21 @@ import (
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/store"
-	"github.com/nomosauth/nomosauth/internal/token"
 )
 
 // redeem presents code as the token endpoint would and returns the
 // store's answer.
 func (f *fixture) redeem(code string, client domain.Client, redirect, verifier string) (store.Redemption, error) {
 	now := f.clock.Now()
-	famID, _ := token.Generator{Rand: strings.NewReader(strings.Repeat("r", 64))}.ID(domain.PrefixFamily)
+	famID, _ := ids.Generator{Rand: strings.NewReader(strings.Repeat("r", 64))}.ID(domain.PrefixFamily)
 	famID += code[len(code)-6:]
 	rule := oauth.CodeRule{Client: client, RedirectURI: redirect, Verifier: verifier, Now: now}
-	return f.store.RedeemCode(context.Background(), token.Hash(code), domain.Family{ID: famID, CreatedAt: now},
-		domain.RefreshToken{Hash: token.Hash("rt-" + code), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, now, rule.Check)
+	return f.store.RedeemCode(context.Background(), ids.Hash(code), domain.Family{ID: famID, CreatedAt: now},
+		domain.RefreshToken{Hash: ids.Hash("rt-" + code), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, now, rule.Check)
 }
 
 func TestJourneyConsentAllow(t *testing.T) {
@@ -79,7 +79,7 @@ func TestJourneyConsentAllow(t *testing.T) {
 		t.Fatalf("A8: allow must redirect (303) to the app: %d %s", p.status, loc)
 	}
 	got := loc.Query()
-	if got.Get("state") != "st-123" || got.Get("iss") != testIssuer || !strings.HasPrefix(got.Get("code"), token.PrefixAuthCode) {
+	if got.Get("state") != "st-123" || got.Get("iss") != testIssuer || !strings.HasPrefix(got.Get("code"), ids.PrefixAuthCode) {
 		t.Fatalf("A6: redirect lacks code, state or iss: %v", got)
 	}
 

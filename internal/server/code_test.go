@@ -10,7 +10,7 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/admin"
 	"github.com/nomosauth/nomosauth/internal/domain"
-	"github.com/nomosauth/nomosauth/internal/token"
+	"github.com/nomosauth/nomosauth/internal/ids"
 )
 
 const codeVerifier = "code-verifier-0123456789-0123456789-0123456789"
@@ -32,7 +32,7 @@ func (f *fixture) seedCode(t *testing.T, scopes domain.Scopes) (string, domain.C
 	}
 	code := "nac_" + cus.ID
 	sum := sha256.Sum256([]byte(codeVerifier))
-	err = f.store.CreateCode(ctx, domain.AuthCode{Hash: token.Hash(code), ClientID: f.public.ID, OrgID: f.public.OrgID, CustomerID: cus.ID,
+	err = f.store.CreateCode(ctx, domain.AuthCode{Hash: ids.Hash(code), ClientID: f.public.ID, OrgID: f.public.OrgID, CustomerID: cus.ID,
 		GrantID: g.ID, RedirectURI: "com.example.app:/cb", Challenge: base64.RawURLEncoding.EncodeToString(sum[:]), ChallengeMethod: "S256",
 		Scopes: scopes, CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)})
 	if err != nil {

@@ -7,14 +7,14 @@ import (
 	"testing"
 
 	"github.com/nomosauth/nomosauth/internal/admin"
-	"github.com/nomosauth/nomosauth/internal/token"
+	"github.com/nomosauth/nomosauth/internal/ids"
 )
 
 func clientSpec(f *fixture, name string) admin.ClientSpec {
 	return admin.ClientSpec{OrgID: f.client.OrgID, Name: name}
 }
 
-func hashOf(s string) string { return token.Hash(s) }
+func hashOf(s string) string { return ids.Hash(s) }
 
 func mustRequest(method, url string) *http.Request {
 	req, err := http.NewRequest(method, url, nil)

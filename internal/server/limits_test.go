@@ -1,14 +1,11 @@
 package server
 
 import (
-	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/httpx"
-	"github.com/nomosauth/nomosauth/internal/token"
 )
 
 func TestTokenEndpointRateLimits(t *testing.T) {
@@ -33,49 +30,4 @@ func TestTokenEndpointRateLimits(t *testing.T) {
 		r := f.post(form, "grant_type=client_credentials", f.other.ID, f.otherSecret)
 		checkEnvelope(t, r, http.StatusTooManyRequests, "TOO_MANY_REQUESTS", "")
 	})
-}
-
-func TestSyncRevocations(t *testing.T) {
-	f := newFixture(t)
-	_, famA := f.tokens("")
-	_, famB := f.tokens("")
-	revoked := token.NewRevocations()
-	m := &Maintenance{Store: f.store, Ring: f.issuer.Ring, Now: f.clock.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Revoked: revoked, RevocationPoll: time.Second}
-	if err := m.SyncRevocations(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if revoked.Len() != 0 {
-		t.Fatalf("revoked %d families before any revocation", revoked.Len())
-	}
-	// Another process revokes famA: the next sync brings it in.
-	if err := f.store.RevokeFamily(t.Context(), famA, f.clock.Now()); err != nil {
-		t.Fatal(err)
-	}
-	f.clock.Advance(time.Second)
-	if err := m.SyncRevocations(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if !revoked.Revoked(famA) || revoked.Revoked(famB) {
-		t.Fatalf("after sync: A %v, B %v", revoked.Revoked(famA), revoked.Revoked(famB))
-	}
-	// A revocation stamped a little before the last sync (another
-	// replica's clock) is still seen.
-	if err := f.store.RevokeFamily(t.Context(), famB, f.clock.Now().Add(-30*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.SyncRevocations(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if !revoked.Revoked(famB) {
-		t.Fatal("a revocation stamped before the last sync was missed")
-	}
-	// Once every access token of a revoked family has expired, it is forgotten.
-	f.clock.Advance(token.AccessTTL + token.Leeway + time.Minute)
-	if err := m.SyncRevocations(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if revoked.Len() != 0 {
-		t.Fatalf("%d families kept past every token's expiry", revoked.Len())
-	}
 }

@@ -21,6 +21,8 @@ import (
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/fakeclock"
 	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/ids"
+	"github.com/nomosauth/nomosauth/internal/revoke"
 	"github.com/nomosauth/nomosauth/internal/store/sqlite"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
@@ -55,7 +57,7 @@ func newFixture(t testing.TB) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	clk := fakeclock.New(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
-	ids := token.Generator{Rand: rand.Reader}
+	ids := ids.Generator{Rand: rand.Reader}
 	adm := &admin.Admin{Store: st, IDs: ids, Now: clk.Now}
 	ctx := t.Context()
 	if err := adm.EnsureSigningKey(ctx, token.AlgES256); err != nil {
@@ -80,7 +82,7 @@ func newFixture(t testing.TB) *fixture {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f.issuer = &token.Issuer{Ring: ring, Issuer: testIssuer, Audience: testIssuer, IDs: ids}
 	f.tokensSrv = &Tokens{Store: st, Issuer: f.issuer, IDs: ids, Now: clk.Now, Log: log,
-		RefreshIdleTTL: 90 * 24 * time.Hour, RetryWindow: 10 * time.Second, Revoked: token.NewRevocations(),
+		RefreshIdleTTL: 90 * 24 * time.Hour, RetryWindow: 10 * time.Second, Revoked: revoke.NewSet(),
 		Addr: httpx.HTTPSPolicy{}.ClientAddr}
 	srv := &Server{
 		Tokens: f.tokensSrv,

@@ -10,8 +10,10 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
+	"github.com/nomosauth/nomosauth/internal/revoke"
 	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
@@ -30,14 +32,14 @@ type TokenStore interface {
 type Tokens struct {
 	Store          TokenStore
 	Issuer         *token.Issuer
-	IDs            token.Generator
+	IDs            ids.Generator
 	Now            func() time.Time
 	Log            *slog.Logger
 	RefreshIdleTTL time.Duration // PRODUCT T5: default 90 days
 	RetryWindow    time.Duration // PRODUCT T5: default 10 s
 	// Revoked learns of families this process revokes, so their access
 	// tokens fail here at once (PRODUCT A11).
-	Revoked *token.Revocations
+	Revoked *revoke.Set
 	// ClientLimits and AddrLimits bound attempts per client id and per
 	// source address, so the endpoint cannot be used to grind secrets
 	// (PRODUCT R5). Addr resolves a request's source address.
@@ -112,7 +114,7 @@ func (t *Tokens) ServeToken(w http.ResponseWriter, r *http.Request) error {
 func (t *Tokens) authenticate(ctx context.Context, creds oauth.ClientCredentials) (domain.Client, error) {
 	presented := ""
 	if creds.Secret != "" {
-		presented = token.Hash(creds.Secret)
+		presented = ids.Hash(creds.Secret)
 	}
 	client, err := t.Store.GetClient(ctx, creds.ID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -175,7 +177,7 @@ func (t *Tokens) redeemCode(ctx context.Context, client domain.Client, req oauth
 		return Response{}, err
 	}
 	rule := oauth.CodeRule{Client: client, RedirectURI: req.RedirectURI, Verifier: req.CodeVerifier, Now: now}
-	red, err := t.Store.RedeemCode(ctx, token.Hash(req.Code), domain.Family{ID: id, CreatedAt: now}, first, now, rule.Check)
+	red, err := t.Store.RedeemCode(ctx, ids.Hash(req.Code), domain.Family{ID: id, CreatedAt: now}, first, now, rule.Check)
 	if errors.Is(err, store.ErrNotFound) {
 		return Response{}, problem.InvalidGrant("authorization code is invalid")
 	}
@@ -197,7 +199,7 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 		return Response{}, err
 	}
 	rule := oauth.RefreshRule{Client: client, RequestedScope: req.Scope, Now: now, Window: t.RetryWindow}
-	rot, err := t.Store.RotateRefreshToken(ctx, token.Hash(req.RefreshToken), next, now, rule.Decide)
+	rot, err := t.Store.RotateRefreshToken(ctx, ids.Hash(req.RefreshToken), next, now, rule.Decide)
 	if errors.Is(err, store.ErrNotFound) {
 		return Response{}, problem.InvalidGrant("refresh token is invalid")
 	}
@@ -230,7 +232,7 @@ func (t *Tokens) newRefreshToken(now time.Time) (string, domain.RefreshToken, er
 	if err != nil {
 		return "", domain.RefreshToken{}, err
 	}
-	return refresh, domain.RefreshToken{Hash: token.Hash(refresh), CreatedAt: now, ExpiresAt: now.Add(t.RefreshIdleTTL)}, nil
+	return refresh, domain.RefreshToken{Hash: ids.Hash(refresh), CreatedAt: now, ExpiresAt: now.Add(t.RefreshIdleTTL)}, nil
 }
 
 func (t *Tokens) pair(fam domain.Family, scopes domain.Scopes, refresh string, now time.Time) (Response, error) {

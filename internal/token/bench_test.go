@@ -1,10 +1,6 @@
 package token
 
-import (
-	"crypto/rand"
-	"testing"
-	"time"
-)
+import "testing"
 
 // The hot pieces of every token request, per signing algorithm:
 //
@@ -36,42 +32,4 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		})
 	}
-	b.Run("ES256/cached", func(b *testing.B) {
-		is, _ := newIssuer(b, AlgES256)
-		raw, _ := is.Mint(grant, now)
-		c := &VerifiedCache{Verifier: is, Max: 1024}
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := c.Verify(raw, now.Add(time.Minute)); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
 }
-
-func BenchmarkHash(b *testing.B) {
-	ids := Generator{Rand: zeroReader{}}
-	secret, _ := ids.Secret()
-	b.ReportAllocs()
-	for b.Loop() {
-		Hash(secret)
-	}
-}
-
-func BenchmarkGenerate(b *testing.B) {
-	ids := Generator{Rand: rand.Reader}
-	b.Run("refresh_token", func(b *testing.B) {
-		for b.Loop() {
-			ids.RefreshToken()
-		}
-	})
-	b.Run("id", func(b *testing.B) {
-		for b.Loop() {
-			ids.ID("fam_")
-		}
-	})
-}
-
-type zeroReader struct{}
-
-func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }

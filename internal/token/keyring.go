@@ -31,6 +31,12 @@ const (
 // Algorithms lists the supported signing algorithms.
 func Algorithms() []string { return []string{AlgES256, AlgRS256, AlgEdDSA} }
 
+// Generator makes the random ids a signing key (kid) and an access token
+// (jti) carry; ids.Generator is the one used in production.
+type Generator interface {
+	ID(prefix string) (string, error)
+}
+
 // GenerateKey makes a new signing key record for alg from rand.
 func GenerateKey(alg string, rand io.Reader, ids Generator, now time.Time) (domain.SigningKey, error) {
 	var priv crypto.Signer

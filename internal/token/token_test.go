@@ -12,13 +12,14 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/ids"
 )
 
 var now = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
 func newIssuer(t testing.TB, alg string) (*Issuer, domain.SigningKey) {
 	t.Helper()
-	ids := Generator{Rand: rand.Reader}
+	ids := ids.Generator{Rand: rand.Reader}
 	k, err := GenerateKey(alg, rand.Reader, ids, now)
 	if err != nil {
 		t.Fatal(err)
@@ -156,26 +157,6 @@ func TestRotationKeepsRetiredKeyPublished(t *testing.T) {
 func TestRingNeedsActiveKey(t *testing.T) {
 	if _, err := NewKeyRing(nil, now); err == nil {
 		t.Fatal("empty ring accepted")
-	}
-}
-
-func TestGenerator(t *testing.T) {
-	g := Generator{Rand: bytes.NewReader(bytes.Repeat([]byte{0xff}, 100))}
-	id, _ := g.ID("org_")
-	if id != "org_"+strings.Repeat("7", 25)+"4" {
-		t.Fatalf("id %q", id)
-	}
-	g = Generator{Rand: rand.Reader}
-	s, _ := g.Secret()
-	r, _ := g.RefreshToken()
-	if !strings.HasPrefix(s, PrefixClientSecret) || len(s) != len(PrefixClientSecret)+43 || !strings.HasPrefix(r, PrefixRefreshToken) {
-		t.Fatalf("S1: %q %q", s, r)
-	}
-	if _, err := (Generator{Rand: bytes.NewReader(nil)}).Secret(); err == nil {
-		t.Fatal("exhausted randomness must fail")
-	}
-	if Hash("a") != "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb" {
-		t.Fatal("Hash is SHA-256 hex")
 	}
 }
 

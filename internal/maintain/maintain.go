@@ -1,4 +1,4 @@
-package server
+package maintain
 
 import (
 	"context"
@@ -6,19 +6,20 @@ import (
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/revoke"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
 
-// MaintainStore is what background maintenance needs from storage.
-type MaintainStore interface {
+// Store is what background maintenance needs from storage.
+type Store interface {
 	ListSigningKeys(ctx context.Context) ([]domain.SigningKey, error)
 	DeleteExpired(ctx context.Context, now time.Time, keepRevoked time.Duration) (int64, error)
 	RevokedFamilies(ctx context.Context, since time.Time) ([]domain.Family, error)
 }
 
-// Maintenance runs the server's background work until its context ends.
-type Maintenance struct {
-	Store MaintainStore
+// Maintainer runs the server's background work until its context ends.
+type Maintainer struct {
+	Store Store
 	Ring  *token.KeyRing
 	Now   func() time.Time
 	Log   *slog.Logger
@@ -29,42 +30,18 @@ type Maintenance struct {
 	Cleanup time.Duration
 	// Revoked is the in-memory revocation set the protected API checks;
 	// RevocationPoll is how often it learns of revocations made by other
-	// processes, the bound on how long such a revocation takes to bite.
-	Revoked        *token.Revocations
+	// processes, the bound on how long such a revocation takes to bite
+	// (PRODUCT A11).
+	Revoked        *revoke.Set
 	RevocationPoll time.Duration
-
-	polledUpTo time.Time // revocations up to here are in Revoked
 }
 
-// revocationOverlap re-reads this much before the last poll: another
-// process stamps revocations with its own clock and may commit one a
-// moment after a later-stamped one.
-const revocationOverlap = time.Minute
-
-// SyncRevocations adds every family revoked since the last sync to the
-// revocation set and forgets those whose access tokens have all expired.
-// The first sync reads one access-token lifetime back.
-func (m *Maintenance) SyncRevocations(ctx context.Context) error {
-	now := m.Now()
-	horizon := now.Add(-(token.AccessTTL + token.Leeway))
-	since := m.polledUpTo.Add(-revocationOverlap)
-	if since.Before(horizon) {
-		since = horizon
-	}
-	fams, err := m.Store.RevokedFamilies(ctx, since)
-	if err != nil {
-		return err
-	}
-	for _, f := range fams {
-		m.Revoked.Add(f.ID, f.RevokedAt)
-	}
-	m.Revoked.Prune(horizon)
-	m.polledUpTo = now
-	return nil
-}
-
-// Run polls keys and cleans up on their intervals until ctx ends.
-func (m *Maintenance) Run(ctx context.Context) {
+// Run reloads keys, syncs revocations and cleans up on their intervals
+// until ctx ends. A failed round is logged and retried on the next tick:
+// the serving process keeps what it knows, so Run returns only when ctx
+// ends, with nil, which lets it run under an errgroup beside the HTTP
+// server without stopping it.
+func (m *Maintainer) Run(ctx context.Context) error {
 	keys := time.NewTicker(m.KeyPoll)
 	defer keys.Stop()
 	cleanup := time.NewTicker(m.Cleanup)
@@ -74,11 +51,9 @@ func (m *Maintenance) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-revocations.C:
-			if err := m.SyncRevocations(ctx); err != nil && ctx.Err() == nil {
-				m.Log.ErrorContext(ctx, "sync revocations", "err", err)
-			}
+			m.SyncRevocations(ctx)
 		case <-keys.C:
 			m.ReloadKeys(ctx)
 		case <-cleanup.C:
@@ -87,8 +62,16 @@ func (m *Maintenance) Run(ctx context.Context) {
 	}
 }
 
+// SyncRevocations brings in families revoked by other processes; a
+// failure keeps the set as it was.
+func (m *Maintainer) SyncRevocations(ctx context.Context) {
+	if err := m.Revoked.Sync(ctx, m.Store, m.Now()); err != nil && ctx.Err() == nil {
+		m.Log.ErrorContext(ctx, "sync revocations", "err", err)
+	}
+}
+
 // ReloadKeys reads the stored keys into the ring; a failure keeps the old ring.
-func (m *Maintenance) ReloadKeys(ctx context.Context) {
+func (m *Maintainer) ReloadKeys(ctx context.Context) {
 	keys, err := m.Store.ListSigningKeys(ctx)
 	if err == nil {
 		err = m.Ring.Update(keys, m.Now())
@@ -98,9 +81,9 @@ func (m *Maintenance) ReloadKeys(ctx context.Context) {
 	}
 }
 
-// CleanUp deletes expired rows. Revoked families stay for an access-token
-// lifetime, so revocation checks can still see them.
-func (m *Maintenance) CleanUp(ctx context.Context) {
+// CleanUp deletes expired rows (PRODUCT O6). Revoked families stay for an
+// access-token lifetime, so revocation syncs can still see them.
+func (m *Maintainer) CleanUp(ctx context.Context) {
 	n, err := m.Store.DeleteExpired(ctx, m.Now(), token.AccessTTL+token.Leeway)
 	if err != nil {
 		if ctx.Err() == nil {

@@ -1,4 +1,4 @@
-package token
+package ids
 
 import (
 	"crypto/sha256"
@@ -66,6 +66,11 @@ func (g Generator) OneTimeCode() (string, error) {
 		}
 	}
 }
+
+// BrowserID returns 256 random bits in base64url without a prefix: the
+// browser id of the hosted pages' cookie, which never leaves the browser
+// and the cookie jar, so it needs no scanner-friendly prefix.
+func (g Generator) BrowserID() (string, error) { return g.prefixed("") }
 
 func (g Generator) prefixed(prefix string) (string, error) {
 	b, err := g.bytes(32)

@@ -1,0 +1,37 @@
+package ids
+
+import (
+	"bytes"
+	"crypto/rand"
+	"strings"
+	"testing"
+)
+
+func TestGenerator(t *testing.T) {
+	g := Generator{Rand: bytes.NewReader(bytes.Repeat([]byte{0xff}, 100))}
+	id, _ := g.ID("org_")
+	if id != "org_"+strings.Repeat("7", 25)+"4" {
+		t.Fatalf("id %q", id)
+	}
+	g = Generator{Rand: rand.Reader}
+	s, _ := g.Secret()
+	r, _ := g.RefreshToken()
+	if !strings.HasPrefix(s, PrefixClientSecret) || len(s) != len(PrefixClientSecret)+43 || !strings.HasPrefix(r, PrefixRefreshToken) {
+		t.Fatalf("S1: %q %q", s, r)
+	}
+	if _, err := (Generator{Rand: bytes.NewReader(nil)}).Secret(); err == nil {
+		t.Fatal("exhausted randomness must fail")
+	}
+	if Hash("a") != "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb" {
+		t.Fatal("Hash is SHA-256 hex")
+	}
+}
+
+func TestOneTimeCodeIsSixDigits(t *testing.T) {
+	// 0xffffffff is rejected (above the last whole million), then 0 is taken.
+	g := Generator{Rand: bytes.NewReader(append(bytes.Repeat([]byte{0xff}, 4), 0, 0, 0, 0))}
+	code, err := g.OneTimeCode()
+	if err != nil || code != "000000" {
+		t.Fatalf("A7: %q %v", code, err)
+	}
+}

@@ -1,0 +1,101 @@
+package maintain
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/ids"
+	"github.com/nomosauth/nomosauth/internal/revoke"
+	"github.com/nomosauth/nomosauth/internal/token"
+)
+
+// fakeStore is the storage maintenance reads, in memory.
+type fakeStore struct {
+	keys        []domain.SigningKey
+	revoked     []domain.Family
+	deletedAt   time.Time
+	keepRevoked time.Duration
+	err         error
+}
+
+func (s *fakeStore) ListSigningKeys(context.Context) ([]domain.SigningKey, error) {
+	return s.keys, s.err
+}
+func (s *fakeStore) DeleteExpired(_ context.Context, now time.Time, keep time.Duration) (int64, error) {
+	s.deletedAt, s.keepRevoked = now, keep
+	return 1, s.err
+}
+func (s *fakeStore) RevokedFamilies(context.Context, time.Time) ([]domain.Family, error) {
+	return s.revoked, s.err
+}
+
+var now = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+func newMaintainer(t *testing.T) (*Maintainer, *fakeStore) {
+	t.Helper()
+	gen := ids.Generator{Rand: rand.Reader}
+	k, err := token.GenerateKey(token.AlgES256, rand.Reader, gen, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := token.NewKeyRing([]domain.SigningKey{k}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &fakeStore{keys: []domain.SigningKey{k}}
+	return &Maintainer{Store: st, Ring: ring, Now: func() time.Time { return now },
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Revoked: revoke.NewSet(),
+		KeyPoll: time.Hour, Cleanup: time.Hour, RevocationPoll: time.Hour}, st
+}
+
+func TestRunStopsWithItsContext(t *testing.T) {
+	m, _ := newMaintainer(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := m.Run(ctx); err != nil {
+		t.Fatalf("Run after cancel: %v", err)
+	}
+}
+
+func TestReloadKeys(t *testing.T) {
+	m, st := newMaintainer(t)
+	next, err := token.GenerateKey(token.AlgES256, rand.Reader, ids.Generator{Rand: rand.Reader}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.keys = append(st.keys, next)
+	m.ReloadKeys(t.Context())
+	if jwks := string(m.Ring.JWKS()); !strings.Contains(jwks, next.ID) {
+		t.Fatalf("O2/rotated_key_published: JWKS lacks %s: %s", next.ID, jwks)
+	}
+	// A failed read keeps the ring it had.
+	st.err = errors.New("database down")
+	m.ReloadKeys(t.Context())
+	if jwks := string(m.Ring.JWKS()); !strings.Contains(jwks, next.ID) {
+		t.Fatal("a failed reload emptied the ring")
+	}
+}
+
+func TestCleanUpKeepsRevokedFamiliesForALifetime(t *testing.T) {
+	m, st := newMaintainer(t)
+	m.CleanUp(t.Context())
+	if !st.deletedAt.Equal(now) || st.keepRevoked != token.AccessTTL+token.Leeway {
+		t.Fatalf("O6: DeleteExpired(%v, %v)", st.deletedAt, st.keepRevoked)
+	}
+}
+
+func TestSyncRevocations(t *testing.T) {
+	m, st := newMaintainer(t)
+	st.revoked = []domain.Family{{ID: "fam_a", RevokedAt: now}}
+	m.SyncRevocations(t.Context())
+	if !m.Revoked.Revoked("fam_a") {
+		t.Fatal("A11: a revocation made by another process was not synced")
+	}
+}
