@@ -76,9 +76,13 @@ func (is *Issuer) Mint(g Grant, now time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	raw, err := signer.sign(payload)
+	jws, err := signer.Sign(payload)
 	if err != nil {
 		return "", fmt.Errorf("sign access token: %w", err)
+	}
+	raw, err := jws.CompactSerialize()
+	if err != nil {
+		return "", fmt.Errorf("serialize access token: %w", err)
 	}
 	return raw, nil
 }
@@ -93,10 +97,15 @@ const maxTokenLen = 4096
 // Verify checks an access token's signature against the published keys and
 // its typ, iss, aud, exp and nbf (RFC 9068 §4), and returns its claims.
 func (is *Issuer) Verify(raw string, now time.Time) (Claims, error) {
-	if len(raw) > maxTokenLen || strings.Count(raw, ".") != 2 {
-		return Claims{}, fmt.Errorf("%w: malformed", ErrInvalidToken)
+	if len(raw) > maxTokenLen {
+		return Claims{}, fmt.Errorf("%w: too long", ErrInvalidToken)
 	}
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA})
+	// Compact serialization only (RFC 7519 §1; RFC 9068 §2.1): the JSON
+	// serializations can carry unprotected headers and several signatures,
+	// which no access token of ours has. Only the algorithms we sign with:
+	// never "none", never an HMAC keyed with a public key (RFC 8725 §3.1);
+	// the key's own alg is checked against the header's below.
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA})
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: parse: %v", ErrInvalidToken, err)
 	}

@@ -71,7 +71,7 @@ var errNoActiveKey = errors.New("no active signing key")
 type ringKey struct {
 	record domain.SigningKey
 	public jose.JSONWebKey
-	signer *compactSigner // nil for retired keys
+	signer jose.Signer // nil for retired keys
 }
 
 // KeyRing holds the published keys and the one active signer. It is replaced
@@ -154,7 +154,7 @@ func loadKey(k domain.SigningKey) (*ringKey, error) {
 		public: jose.JSONWebKey{Key: priv.Public(), KeyID: k.ID, Algorithm: k.Algorithm, Use: "sig"},
 	}
 	if k.Active() {
-		if rk.signer, err = newCompactSigner(k.Algorithm, k.ID, priv); err != nil {
+		if rk.signer, err = newSigner(k.Algorithm, k.ID, priv); err != nil {
 			return nil, fmt.Errorf("signer for key %s: %w", k.ID, err)
 		}
 	}
@@ -168,7 +168,21 @@ func (r *KeyRing) JWKS() []byte {
 	return r.jwks
 }
 
-func (r *KeyRing) signer() (*compactSigner, error) {
+// newSigner builds the one go-jose signer of an active key, reused for every
+// mint. Its protected header is alg, kid and typ "at+jwt" (RFC 9068 §2.1),
+// so resource servers find the key and cannot take the token for an ID
+// token. Signatures take their randomness from crypto/rand, whatever the
+// Issuer's id generator uses: a predictable ECDSA nonce would reveal the
+// key. go-jose refuses a key that does not fit alg.
+func newSigner(alg, kid string, key crypto.Signer) (jose.Signer, error) {
+	opts := (&jose.SignerOptions{}).WithType("at+jwt")
+	return jose.NewSigner(jose.SigningKey{
+		Algorithm: jose.SignatureAlgorithm(alg),
+		Key:       jose.JSONWebKey{Key: key, KeyID: kid, Algorithm: alg},
+	}, opts)
+}
+
+func (r *KeyRing) signer() (jose.Signer, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.active == nil {

@@ -2,9 +2,17 @@ package token
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +49,7 @@ func TestMintVerifyEachAlgorithm(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
+			jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,13 +124,48 @@ func TestVerifyRejects(t *testing.T) {
 func noneToken(t *testing.T) string {
 	enc := func(v any) string {
 		b, _ := json.Marshal(v)
-		return strings.TrimRight(jsonB64(b), "=")
+		return base64.RawURLEncoding.EncodeToString(b)
 	}
 	return enc(map[string]string{"alg": "none", "typ": "at+jwt"}) + "." + enc(map[string]any{"iss": "https://iss.example"}) + "."
 }
 
-func jsonB64(b []byte) string {
-	return strings.NewReplacer("+", "-", "/", "_").Replace(stdB64(b))
+// TestVerifyRefusesJSONSerialization: a correctly signed token re-wrapped in
+// the flattened or general JWS JSON serialization (RFC 7515 §7.2) is
+// refused. Access tokens are compact JWTs (RFC 7519 §1); the JSON forms can
+// carry unprotected headers that a lenient parser merges into the ones the
+// signature covers. Each wrapper holds exactly two dots, so it is refused
+// by the parser, not by a count of dots.
+func TestVerifyRefusesJSONSerialization(t *testing.T) {
+	is, k := newIssuer(t, AlgES256)
+	good, _ := is.Mint(grant, now)
+	parts := strings.Split(good, ".")
+	unprotected := map[string]string{"x": "a..b"}
+	flattened, _ := json.Marshal(map[string]any{
+		"protected": parts[0], "payload": parts[1], "signature": parts[2], "header": unprotected,
+	})
+	general, _ := json.Marshal(map[string]any{
+		"payload":    parts[1],
+		"signatures": []map[string]any{{"protected": parts[0], "signature": parts[2], "header": unprotected}},
+	})
+	pub, _ := is.Ring.publicKey(k.ID)
+	for name, raw := range map[string]string{"flattened": string(flattened), "general": string(general)} {
+		t.Run("R1/"+name, func(t *testing.T) {
+			if strings.Count(raw, ".") != 2 {
+				t.Fatalf("test wrapper has %d dots", strings.Count(raw, "."))
+			}
+			// The wrapper is a valid JWS: only its serialization is wrong.
+			jws, err := jose.ParseSignedJSON(raw, []jose.SignatureAlgorithm{jose.ES256})
+			if err != nil {
+				t.Fatalf("wrapper does not parse as JWS JSON: %v", err)
+			}
+			if _, err := jws.Verify(pub.Key); err != nil {
+				t.Fatalf("wrapper does not verify as JWS JSON: %v", err)
+			}
+			if _, err := is.Verify(raw, now); !errors.Is(err, ErrInvalidToken) {
+				t.Fatalf("Verify accepted the JSON serialization: %v", err)
+			}
+		})
+	}
 }
 
 func TestRotationKeepsRetiredKeyPublished(t *testing.T) {
@@ -160,27 +203,56 @@ func TestRingNeedsActiveKey(t *testing.T) {
 	}
 }
 
-// TestCompactSignerInteroperates mints many tokens with the hand-written
-// signer and has go-jose verify every one: ECDSA integers with and without
-// leading zero bytes all come out right (RFC 7518 §3.4).
-func TestCompactSignerInteroperates(t *testing.T) {
+// TestMintIsStandardJWS checks what go-jose writes with the standard
+// library alone: exactly the protected header of RFC 9068 §2.1, and a
+// signature over header.payload in the form RFC 7518 §3.3, §3.4 and RFC
+// 8037 §3.1 define (ECDSA as fixed-width R||S, not ASN.1). ECDSA is minted
+// many times so integers with leading zero bytes come up.
+func TestMintIsStandardJWS(t *testing.T) {
 	for _, alg := range Algorithms() {
-		is, _ := newIssuer(t, alg)
-		n := 300
-		if alg == AlgRS256 {
-			n = 10
-		}
-		for range n {
-			raw, err := is.Mint(grant, now)
+		t.Run(alg, func(t *testing.T) {
+			is, k := newIssuer(t, alg)
+			priv, err := x509.ParsePKCS8PrivateKey(k.PrivateDER)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := is.Verify(raw, now); err != nil {
-				t.Fatalf("%s: go-jose refused our token: %v", alg, err)
+			n := 200
+			if alg == AlgRS256 {
+				n = 3
 			}
-		}
-	}
-	if _, err := rawECDSA([]byte{0x30, 0x03, 0x02, 0x01}, 32); err == nil {
-		t.Fatal("a truncated signature was accepted")
+			for range n {
+				raw, err := is.Mint(grant, now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				parts := strings.Split(raw, ".")
+				if len(parts) != 3 {
+					t.Fatalf("not compact: %q", raw)
+				}
+				header, _ := base64.RawURLEncoding.DecodeString(parts[0])
+				if want := `{"alg":"` + alg + `","kid":"` + k.ID + `","typ":"at+jwt"}`; string(header) != want {
+					t.Fatalf("header %s, want %s", header, want)
+				}
+				sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+				if err != nil {
+					t.Fatal(err)
+				}
+				signed := []byte(parts[0] + "." + parts[1])
+				digest := sha256.Sum256(signed)
+				var ok bool
+				switch key := priv.(type) {
+				case *ecdsa.PrivateKey:
+					r, s := new(big.Int).SetBytes(sig[:len(sig)/2]), new(big.Int).SetBytes(sig[len(sig)/2:])
+					ok = len(sig) == 64 && ecdsa.Verify(&key.PublicKey, digest[:], r, s)
+				case *rsa.PrivateKey:
+					ok = rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, digest[:], sig) == nil
+				case ed25519.PrivateKey:
+					ok = ed25519.Verify(key.Public().(ed25519.PublicKey), signed, sig)
+				}
+				if !ok {
+					t.Fatalf("signature does not verify with the standard library: %q", raw)
+				}
+			}
+		})
 	}
 }
