@@ -17,6 +17,11 @@ const (
 	PKCEPlain = "plain"
 )
 
+// PathAuthorize is the authorization endpoint (RFC 6749 §3.1): the pages
+// serve it and the server's metadata names it (RFC 8414 §2), so its one
+// home is here, below both.
+const PathAuthorize = "/oauth/authorize"
+
 // Flow types of PRODUCT A9.
 const (
 	FlowConsent = ""       // the default: sign in, then consent
@@ -56,34 +61,63 @@ const maxStateLen = 1024
 var authorizeParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state",
 	"code_challenge", "code_challenge_method", "flow_type"}
 
+// TargetReason says why client_id or redirect_uri cannot be trusted.
+type TargetReason string
+
+// Reasons of a TargetError.
+const (
+	TargetMissing      TargetReason = "missing"      // Param is absent or empty
+	TargetRepeated     TargetReason = "repeated"     // Param is sent more than once
+	TargetMalformed    TargetReason = "malformed"    // client_id is not a well-formed id
+	TargetDisabled     TargetReason = "disabled"     // the client is disabled
+	TargetUnregistered TargetReason = "unregistered" // redirect_uri fails PRODUCT A2; Detail says how
+)
+
+// TargetError is why the request's client_id or redirect_uri cannot be
+// trusted (PRODUCT A1): it belongs on our own error page, in the
+// customer's language, and is never redirected. Detail is for the log.
+type TargetError struct {
+	Reason TargetReason
+	Param  string // client_id or redirect_uri
+	Detail string
+}
+
+func (e *TargetError) Error() string {
+	msg := e.Param + " " + string(e.Reason)
+	if e.Detail != "" {
+		msg += ": " + e.Detail
+	}
+	return msg
+}
+
 // ParseAuthorizeTarget reads client_id and redirect_uri, the two parameters
 // that must be trusted before anything may be sent back to the redirect
-// URI (PRODUCT A1). Its errors belong on our own error page.
+// URI (PRODUCT A1). Its errors are *TargetError values.
 func ParseAuthorizeTarget(params url.Values) (clientID, redirectURI string, err error) {
 	for _, name := range []string{"client_id", "redirect_uri"} {
 		switch n := len(params[name]); {
 		case n == 0 || params.Get(name) == "":
-			return "", "", problem.BadRequest("The request has no " + name + ".")
+			return "", "", &TargetError{Reason: TargetMissing, Param: name}
 		case n > 1:
-			return "", "", problem.BadRequest("The request repeats " + name + ".")
+			return "", "", &TargetError{Reason: TargetRepeated, Param: name}
 		}
 	}
 	clientID = params.Get("client_id")
 	if !validCredential(clientID, maxClientIDLen) {
-		return "", "", problem.BadRequest("The client_id is malformed.")
+		return "", "", &TargetError{Reason: TargetMalformed, Param: "client_id"}
 	}
 	return clientID, params.Get("redirect_uri"), nil
 }
 
 // CheckAuthorizeClient is PRODUCT A1 and A2 once the client is loaded: an
-// error here is shown on our own page and never redirected.
+// error here, a *TargetError, is shown on our own page and never redirected.
 func CheckAuthorizeClient(client domain.Client, redirectURI string) (RedirectURI, error) {
 	if client.Disabled {
-		return RedirectURI{}, problem.BadRequest("This app is disabled.")
+		return RedirectURI{}, &TargetError{Reason: TargetDisabled, Param: "client_id"}
 	}
 	u, err := MatchRedirectURI(redirectURI, client.RedirectURIs)
 	if err != nil {
-		return RedirectURI{}, problem.BadRequest("The redirect_uri " + err.Error() + ".")
+		return RedirectURI{}, &TargetError{Reason: TargetUnregistered, Param: "redirect_uri", Detail: err.Error()}
 	}
 	return u, nil
 }

@@ -26,41 +26,61 @@ func TestParseAuthorizeTarget(t *testing.T) {
 	tests := []struct {
 		name   string
 		params url.Values
-		ok     bool
+		want   TargetReason // "" is accepted
 	}{
-		{"A1/both", url.Values{"client_id": {"client_a"}, "redirect_uri": {"https://x.example/cb"}}, true},
-		{"A1/no_client", url.Values{"redirect_uri": {"https://x.example/cb"}}, false},
-		{"A1/no_redirect", url.Values{"client_id": {"client_a"}}, false},
-		{"A1/empty_redirect", url.Values{"client_id": {"client_a"}, "redirect_uri": {""}}, false},
-		{"A1/repeated_client", url.Values{"client_id": {"client_a", "client_a"}, "redirect_uri": {"https://x.example/cb"}}, false},
-		{"A1/repeated_redirect", url.Values{"client_id": {"client_a"}, "redirect_uri": {"https://x.example/cb", "https://x.example/cb"}}, false},
-		{"A1/client_with_space", url.Values{"client_id": {"client a"}, "redirect_uri": {"https://x.example/cb"}}, false},
-		{"A1/client_too_long", url.Values{"client_id": {strings.Repeat("c", 200)}, "redirect_uri": {"https://x.example/cb"}}, false},
+		{"A1/both", url.Values{"client_id": {"client_a"}, "redirect_uri": {"https://x.example/cb"}}, ""},
+		{"A1/no_client", url.Values{"redirect_uri": {"https://x.example/cb"}}, TargetMissing},
+		{"A1/no_redirect", url.Values{"client_id": {"client_a"}}, TargetMissing},
+		{"A1/empty_redirect", url.Values{"client_id": {"client_a"}, "redirect_uri": {""}}, TargetMissing},
+		{"A1/repeated_client", url.Values{"client_id": {"client_a", "client_a"}, "redirect_uri": {"https://x.example/cb"}}, TargetRepeated},
+		{"A1/repeated_redirect", url.Values{"client_id": {"client_a"}, "redirect_uri": {"https://x.example/cb", "https://x.example/cb"}}, TargetRepeated},
+		{"A1/client_with_space", url.Values{"client_id": {"client a"}, "redirect_uri": {"https://x.example/cb"}}, TargetMalformed},
+		{"A1/client_too_long", url.Values{"client_id": {strings.Repeat("c", 200)}, "redirect_uri": {"https://x.example/cb"}}, TargetMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, _, err := ParseAuthorizeTarget(tt.params)
-			if (err == nil) != tt.ok {
-				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
-			}
-			if err != nil && oauthError(err) != "" {
-				t.Fatalf("A1 errors are page errors, not OAuth redirects: %v", err)
+			if got := targetReason(t, err); got != tt.want {
+				t.Fatalf("reason %q, want %q (%v)", got, tt.want, err)
 			}
 		})
 	}
 }
 
+// targetReason is the reason of an A1 error: a *TargetError, for our own
+// page, never an OAuth error to redirect.
+func targetReason(t *testing.T, err error) TargetReason {
+	t.Helper()
+	if err == nil {
+		return ""
+	}
+	var te *TargetError
+	if !errors.As(err, &te) {
+		t.Fatalf("A1 errors are page errors (*TargetError), got %T: %v", err, err)
+	}
+	return te.Reason
+}
+
 func TestCheckAuthorizeClient(t *testing.T) {
 	c := domain.Client{ID: "client_a", RedirectURIs: []string{"https://x.example/cb"}}
-	if _, err := CheckAuthorizeClient(c, "https://x.example/cb/sub"); err != nil {
-		t.Fatalf("A2 sub-path: %v", err)
+	tests := []struct {
+		name     string
+		disabled bool
+		redirect string
+		want     TargetReason
+	}{
+		{"A2/sub_path", false, "https://x.example/cb/sub", ""},
+		{"A1/unregistered_redirect", false, "https://x.example/other", TargetUnregistered},
+		{"A1/disabled_client", true, "https://x.example/cb", TargetDisabled},
 	}
-	if _, err := CheckAuthorizeClient(c, "https://x.example/other"); err == nil {
-		t.Fatal("A1: unregistered redirect accepted")
-	}
-	c.Disabled = true
-	if _, err := CheckAuthorizeClient(c, "https://x.example/cb"); err == nil {
-		t.Fatal("A1: disabled client accepted")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c.Disabled = tt.disabled
+			_, err := CheckAuthorizeClient(c, tt.redirect)
+			if got := targetReason(t, err); got != tt.want {
+				t.Fatalf("reason %q, want %q (%v)", got, tt.want, err)
+			}
+		})
 	}
 }
 
