@@ -35,14 +35,14 @@ type Verifier interface {
 	Verify(raw string, now time.Time) (token.Claims, error)
 }
 
-// API serves the protected endpoints.
-type API struct {
+// Config is what the protected API is built from, in cli.
+type Config struct {
 	Store    Store
 	Verifier Verifier
 	// Revoked holds the families whose access tokens are refused (PRODUCT A11).
 	Revoked *revoke.Set
 	// Limits is the per-caller rate limit (PRODUCT R5); AddrLimits, per
-	// source address, paces requests without a valid token.
+	// source address, paces requests without a valid token. Nil is no limit.
 	Limits     *httpx.RateLimiter
 	AddrLimits *httpx.RateLimiter
 	// Addr resolves a request's source address.
@@ -58,8 +58,34 @@ type API struct {
 	Location *time.Location
 	Now      func() time.Time
 	Log      *slog.Logger
+}
+
+// API serves the protected endpoints.
+type API struct {
+	Config
 
 	clients sync.Map // client id → cachedClient
+}
+
+// New checks cfg and builds the protected API.
+func New(cfg Config) (*API, error) {
+	var missing []string
+	for _, dep := range []struct {
+		name   string
+		absent bool
+	}{
+		{"store", cfg.Store == nil}, {"verifier", cfg.Verifier == nil}, {"revocation set", cfg.Revoked == nil},
+		{"address resolver", cfg.Addr == nil}, {"cursor key", len(cfg.CursorKey) == 0}, {"location", cfg.Location == nil},
+		{"clock", cfg.Now == nil}, {"logger", cfg.Log == nil},
+	} {
+		if dep.absent {
+			missing = append(missing, dep.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, errors.New("api: missing " + strings.Join(missing, ", "))
+	}
+	return &API{Config: cfg}, nil
 }
 
 type cachedClient struct {
@@ -68,8 +94,10 @@ type cachedClient struct {
 	at     time.Time
 }
 
-// Paths of the protected API, for mounting on the root mux.
-var Paths = []string{"/customers", "/customers/", "/subscriptions", "/subscriptions/"}
+// prefixes are the subtrees the protected API owns: a request under them
+// that matches no route is still the API's, so admission runs before its
+// 404 or 405.
+var prefixes = []string{"/customers", "/customers/", "/subscriptions", "/subscriptions/"}
 
 // Caller is who a request acts for, from its verified access token.
 type Caller struct {
@@ -93,34 +121,35 @@ func callerOf(ctx context.Context) Caller {
 	return c
 }
 
-// Handler returns the protected API. Every request passes, in this order:
-// the version check (R6), the bearer check (R1) and revocation (A11), the
-// rate limit (R5), the scope rule (R2), then its route; tenant rules (R3)
-// live in the handlers' queries.
-func (a *API) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /customers", a.handle(a.listCustomers))
-	mux.Handle("GET /customers/{id}", a.handle(a.getCustomer))
-	mux.Handle("PATCH /customers/{id}", a.handle(a.patchCustomer))
-	mux.Handle("GET /subscriptions", a.handle(a.listSubscriptions))
-	mux.Handle("GET /subscriptions/{id}", a.handle(a.getSubscription))
-	mux.Handle("GET /subscriptions/{id}/prices", a.handle(a.getPrices))
-	routes := httpx.Routes(mux, a.Log)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		caller, err := a.admit(w, r)
-		if err != nil {
-			a.writeError(w, r, caller.Version, err)
-			return
-		}
-		routes.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, caller)))
-	})
+// Mount adds the protected API's routes to mux. Every request passes, in
+// this order: the version check (R6), the bearer check (R1) and revocation
+// (A11), the rate limit (R5), the scope rule (R2), then its route; tenant
+// rules (R3) are decided in oauth and applied in the handlers' queries.
+func (a *API) Mount(mux *http.ServeMux) {
+	mux.Handle("GET /customers", a.admitted(a.listCustomers))
+	mux.Handle("GET /customers/{id}", a.admitted(a.getCustomer))
+	mux.Handle("PATCH /customers/{id}", a.admitted(a.patchCustomer))
+	mux.Handle("GET /subscriptions", a.admitted(a.listSubscriptions))
+	mux.Handle("GET /subscriptions/{id}", a.admitted(a.getSubscription))
+	mux.Handle("GET /subscriptions/{id}/prices", a.admitted(a.getPrices))
+	// A caller learns that a route or method does not exist only after
+	// admission, as on a known route: no probing without a token (R1, R2).
+	unrouted := func(w http.ResponseWriter, r *http.Request) error { return httpx.Unrouted(mux, r) }
+	for _, p := range prefixes {
+		mux.Handle(p, a.admitted(unrouted))
+	}
 }
 
-// handle adapts a handler that returns its error.
-func (a *API) handle(h httpx.HandlerFunc) http.Handler {
+// admitted runs admission, then h with the caller in its context.
+func (a *API) admitted(h httpx.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
-			a.writeError(w, r, callerOf(r.Context()).Version, err)
+		caller, err := a.admit(w, r)
+		if err == nil {
+			r = r.WithContext(context.WithValue(r.Context(), callerKey{}, caller))
+			err = h(w, r)
+		}
+		if err != nil {
+			a.writeError(w, r, caller.Version, err)
 		}
 	})
 }

@@ -11,7 +11,7 @@ import (
 // FuzzCursor: no input but a cursor this server sealed for this very query
 // opens (PRODUCT R7).
 func FuzzCursor(f *testing.F) {
-	a := &API{CursorKey: []byte("fuzz-key-fuzz-key-fuzz-key-fuzz!")}
+	a := &API{Config: Config{CursorKey: []byte("fuzz-key-fuzz-key-fuzz-key-fuzz!")}}
 	lq, _ := a.parseList(url.Values{}, "customers\x00org_a")
 	sealed := a.sealCursor(store.Cursor{CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), ID: "cus_1"}, lq.fingerprint)
 	f.Add(sealed)

@@ -111,14 +111,12 @@ func newFixture(t testing.TB, limits *httpx.RateLimiter) *fixture {
 
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	check(err)
-	f.api = &API{Store: st, Verifier: f.issuer, Revoked: f.revoked, Limits: limits, Addr: httpx.HTTPSPolicy{}.ClientAddr,
+	f.api, err = New(Config{Store: st, Verifier: f.issuer, Revoked: f.revoked, Limits: limits, Addr: httpx.HTTPSPolicy{}.ClientAddr,
 		CursorKey: []byte("0123456789abcdef0123456789abcdef"), ClientTTL: 5 * time.Second, Location: berlin, Now: clk.Now,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	h := f.api.Handler()
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	check(err)
 	mux := http.NewServeMux()
-	for _, p := range Paths {
-		mux.Handle(p, h)
-	}
+	f.api.Mount(mux)
 	f.srv = httptest.NewServer(httpx.Chain(mux, httpx.WithRequestID))
 	t.Cleanup(f.srv.Close)
 	return f

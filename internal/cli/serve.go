@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/nomosauth/nomosauth/internal/admin"
 	"github.com/nomosauth/nomosauth/internal/api"
 	"github.com/nomosauth/nomosauth/internal/config"
@@ -21,6 +23,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/mail"
 	"github.com/nomosauth/nomosauth/internal/maintain"
+	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/pages"
 	"github.com/nomosauth/nomosauth/internal/revoke"
 	"github.com/nomosauth/nomosauth/internal/server"
@@ -108,7 +111,6 @@ func build(e env, cfg config.Config) (a *app, err error) {
 			return nil, fmt.Errorf("%s key: %w", name, err)
 		}
 	}
-	cursorKey := serverKeys["cursor"]
 	sender, err := mailSender(e, cfg)
 	if err != nil {
 		return nil, err
@@ -123,54 +125,57 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	}
 	issuer := &token.Issuer{Ring: ring, Issuer: cfg.Issuer, Audience: cfg.Audience, IDs: gen}
 	revoked := revoke.NewSet()
-	maint := &maintain.Maintainer{Store: st, Ring: ring, Now: time.Now, Log: log, KeyPoll: cfg.KeyPoll, Cleanup: cfg.CleanupInterval,
-		Revoked: revoked, RevocationPoll: cfg.RevocationPoll}
 	if err := revoked.Sync(ctx, st, time.Now()); err != nil {
 		return nil, fmt.Errorf("load revocations: %w", err)
 	}
+	maint := &maintain.Maintainer{Store: st, Ring: ring, Now: time.Now, Log: log, KeyPoll: cfg.KeyPoll, Cleanup: cfg.CleanupInterval,
+		Revoked: revoked, RevocationPoll: cfg.RevocationPoll}
 	https := httpx.HTTPSPolicy{TrustedProxies: cfg.TrustedProxies, AllowPlain: cfg.Dev,
 		Exempt: map[string]bool{server.PathHealth: true, server.PathReady: true}}
 	rate, burst := float64(cfg.RateLimit), cfg.RateBurst
 	addrLimits := httpx.NewRateLimiter(float64(cfg.AddrRateLimit), 2*cfg.AddrRateLimit, time.Now)
-	// Tokens verified once skip the signature check until they expire.
-	verified := &revoke.VerifiedCache{Verifier: issuer, Max: verifiedTokens}
-	protected := &api.API{Store: st, Verifier: verified, Revoked: revoked, Limits: httpx.NewRateLimiter(rate, burst, time.Now),
-		AddrLimits: addrLimits, Addr: https.ClientAddr, CursorKey: cursorKey, ClientTTL: cfg.KeyPoll, Location: berlin, Now: time.Now, Log: log}
-	apiHandler := protected.Handler()
-	mounts := map[string]http.Handler{}
-	for _, p := range api.Paths {
-		mounts[p] = apiHandler
-	}
-	tokens := &server.Tokens{Store: st, Issuer: issuer, IDs: gen, Now: time.Now, Log: log,
+
+	srv, err := server.New(server.Config{Store: st, Issuer: issuer, IDs: gen, Now: time.Now, Log: log, IssuerURL: cfg.Issuer,
 		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RefreshRetryWindow, Revoked: revoked,
-		ClientLimits: httpx.NewRateLimiter(rate, burst, time.Now), AddrLimits: addrLimits, Addr: https.ClientAddr}
-	hosted := &pages.Pages{Store: st, IDs: gen, Mail: sender, Issuer: cfg.Issuer, Secure: https.Secure, Addr: https.ClientAddr,
-		Now: time.Now, Log: log, Revoked: revoked, CSRFKey: serverKeys["csrf"], CodeKey: serverKeys["one-time-code"],
-		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax,
-		EmailLimits: httpx.NewRateLimiter(codesPerEmail, codesPerEmailBurst, time.Now),
-		AddrLimits:  httpx.NewRateLimiter(codesPerAddr, codesPerAddrBurst, time.Now)}
-	pagesHandler, err := hosted.Handler()
+		ClientLimits: httpx.NewRateLimiter(rate, burst, time.Now), AddrLimits: addrLimits, Addr: https.ClientAddr})
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range pages.Routes {
-		mounts[p] = pagesHandler
+	hosted, err := pages.New(pages.Config{Directory: st, Journey: st, IDs: gen, Mail: sender, Issuer: cfg.Issuer,
+		Secure: https.Secure, Addr: https.ClientAddr, Now: time.Now, Log: log, Revoked: revoked,
+		CSRFKey: serverKeys["csrf"], CodeKey: serverKeys["one-time-code"], SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax,
+		EmailLimits: httpx.NewRateLimiter(codesPerEmail, codesPerEmailBurst, time.Now),
+		AddrLimits:  httpx.NewRateLimiter(codesPerAddr, codesPerAddrBurst, time.Now)})
+	if err != nil {
+		return nil, err
 	}
-	srv := &server.Server{
-		Tokens: tokens,
-		Ring:   ring, Store: st, Log: log, IssuerURL: cfg.Issuer, HTTPS: https, Mounts: mounts,
+	// Tokens verified once skip the signature check until they expire.
+	verified := &revoke.VerifiedCache{Verifier: issuer, Max: verifiedTokens}
+	protected, err := api.New(api.Config{Store: st, Verifier: verified, Revoked: revoked, Limits: httpx.NewRateLimiter(rate, burst, time.Now),
+		AddrLimits: addrLimits, Addr: https.ClientAddr, CursorKey: serverKeys["cursor"], ClientTTL: cfg.KeyPoll, Location: berlin,
+		Now: time.Now, Log: log})
+	if err != nil {
+		return nil, err
 	}
 
-	return &app{store: st, handler: srv.Handler(), tokens: tokens, maint: maint, log: log}, nil
+	// One mux: each surface mounts its own routes.
+	mux := http.NewServeMux()
+	srv.Mount(mux)
+	hosted.Mount(mux)
+	protected.Mount(mux)
+	return &app{store: st, handler: server.Root(mux, log, https), tokens: srv.Tokens, maint: maint, log: log}, nil
 }
 
+// serve runs the HTTP server and background maintenance under one
+// errgroup until the process is told to stop or either fails; both have
+// returned before the store closes.
 func serve(e env, cfg config.Config) error {
 	a, err := build(e, cfg)
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
-	log, maint := a.log, a.maint
+	log := a.log
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -195,36 +200,36 @@ func serve(e env, cfg config.Config) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	bg, stopBG := context.WithCancel(context.Background())
-	defer stopBG()
-	go maint.Run(bg)
-
-	served := make(chan error, 1)
-	go func() {
-		if cfg.TLSCert != "" {
-			served <- hs.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
-		} else {
-			served <- hs.Serve(ln)
-		}
-	}()
 	if cfg.SMTPURL == "" && !cfg.Dev {
 		log.Warn("no --smtp-url: customers cannot receive sign-in codes; the authorization code flow will fail at sign-in")
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "dev", cfg.Dev, "tls", cfg.TLSCert != "")
 
-	select {
-	case err := <-served:
+	g, ctx := errgroup.WithContext(e.ctx)
+	g.Go(func() error { return a.maint.Run(ctx) })
+	g.Go(func() error {
+		var err error
+		if cfg.TLSCert != "" {
+			err = hs.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			err = hs.Serve(ln)
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
 		return err
-	case <-e.ctx.Done():
-	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	err = hs.Shutdown(sctx)
-	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	return err
+	})
+	g.Go(func() error {
+		// Stop serving when told to, or when the other member failed.
+		<-ctx.Done()
+		if e.ctx.Err() != nil {
+			log.Info("shutting down")
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		return hs.Shutdown(sctx)
+	})
+	return g.Wait()
 }
 
 // verifiedTokens bounds the verified-token cache: about 8 MB.
@@ -272,7 +277,7 @@ func seedDev(e env, adm *admin.Admin, loc *time.Location, issuer string) error {
   customer journey (sign in as the customer; the code is printed here):
     %s
 `, seed.OrgID, seed.ClientID, seed.ClientSecret, seed.CustomerID, seed.CustomerEmail, seed.SubscriptionID,
-		strings.TrimSuffix(issuer, "/")+pages.PathAuthorize+"?"+url.Values{"client_id": {seed.ClientID}, "redirect_uri": {admin.DevRedirectURI},
+		strings.TrimSuffix(issuer, "/")+oauth.PathAuthorize+"?"+url.Values{"client_id": {seed.ClientID}, "redirect_uri": {admin.DevRedirectURI},
 			"response_type": {"code"}, "state": {"demo"}}.Encode())
 	return nil
 }

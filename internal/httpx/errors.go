@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/nomosauth/nomosauth/internal/problem"
 )
@@ -104,4 +105,29 @@ func (s *statusRecorder) WriteHeader(code int) {
 func (s *statusRecorder) Write(b []byte) (int, error) {
 	s.WriteHeader(http.StatusOK)
 	return len(b), nil
+}
+
+// probeMethods are the methods Unrouted asks the mux about.
+var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// Unrouted is the answer for a request that reached a surface's catch-all
+// pattern (its subtree) but none of its routes, once the surface has
+// admitted it: 405 with Allow when a route of mux serves the path with
+// another method (RFC 9110 §15.5.6), else 404, both in the envelope
+// (PRODUCT R4). It asks the one mux, so no route list is kept twice.
+func Unrouted(mux *http.ServeMux, r *http.Request) error {
+	var allow []string
+	for _, m := range probeMethods {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		_, pattern := mux.Handler(probe)
+		method, _, ok := strings.Cut(pattern, " ")
+		if ok && (method == m || (m == http.MethodHead && method == http.MethodGet)) {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		return problem.NotFound()
+	}
+	return problem.MethodNotAllowed(strings.Join(allow, ", "))
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/store"
 )
 
@@ -18,17 +17,17 @@ func (p *Pages) apps(w http.ResponseWriter, r *http.Request) error {
 	if b.customer == nil {
 		return p.renderSignin(w, r, b, nil, "", "")
 	}
-	grants, err := p.Store.ListGrants(r.Context(), b.customer.ID)
+	grants, err := p.Journey.ListGrants(r.Context(), b.customer.ID)
 	if err != nil {
 		return fmt.Errorf("list grants: %w", err)
 	}
-	v := p.newView(r, b)
+	v := appsView{layout: p.base(r, b)}
 	for _, g := range grants {
-		client, err := p.Store.GetClient(r.Context(), g.ClientID)
+		client, err := p.Directory.GetClient(r.Context(), g.ClientID)
 		if err != nil {
 			return fmt.Errorf("load client: %w", err)
 		}
-		org, err := p.Store.GetOrg(r.Context(), g.OrgID)
+		org, err := p.Directory.GetOrg(r.Context(), g.OrgID)
 		if err != nil {
 			return fmt.Errorf("load organization: %w", err)
 		}
@@ -53,15 +52,15 @@ func (p *Pages) revoke(w http.ResponseWriter, r *http.Request) error {
 	if b.customer == nil {
 		return p.renderSignin(w, r, b, nil, "", p.text(r, "err_session"))
 	}
-	grant, err := p.Store.GetGrant(r.Context(), form.Get("grant"))
+	grant, err := p.Journey.GetGrant(r.Context(), form.Get("grant"))
 	if errors.Is(err, store.ErrNotFound) || (err == nil && grant.CustomerID != b.customer.ID) {
-		return problem.NotFound()
+		return p.fail(r, http.StatusNotFound, "err_not_found")
 	}
 	if err != nil {
 		return fmt.Errorf("load grant: %w", err)
 	}
 	now := p.Now()
-	families, err := p.Store.RevokeGrant(r.Context(), grant.ID, now)
+	families, err := p.Journey.RevokeGrant(r.Context(), grant.ID, now)
 	if err != nil {
 		return fmt.Errorf("revoke grant: %w", err)
 	}
@@ -79,12 +78,12 @@ func (p *Pages) signout(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := p.Store.DeleteSession(r.Context(), b.hash); err != nil {
+	if err := p.Journey.DeleteSession(r.Context(), b.hash); err != nil {
 		return fmt.Errorf("end session: %w", err)
 	}
 	if _, err := p.newBrowser(w, r); err != nil {
 		return err
 	}
-	p.render(w, http.StatusOK, "signedout", p.newView(r, nil))
+	p.render(w, http.StatusOK, "signedout", signedOutView{p.base(r, nil)})
 	return nil
 }

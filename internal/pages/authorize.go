@@ -30,26 +30,26 @@ type journey struct {
 // when it returns a nil journey and a nil error.
 func (p *Pages) startJourney(w http.ResponseWriter, r *http.Request, query string) (*journey, error) {
 	if len(query) > maxAuthzLen {
-		return nil, problem.BadRequest("The authorization request is too long.")
+		return nil, p.fail(r, http.StatusBadRequest, "err_authz_long")
 	}
 	params, err := url.ParseQuery(query)
 	if err != nil {
-		return nil, problem.BadRequest("The authorization request is malformed.")
+		return nil, p.fail(r, http.StatusBadRequest, "err_authz_malformed")
 	}
 	clientID, redirectURI, err := oauth.ParseAuthorizeTarget(params)
 	if err != nil {
-		return nil, err
+		return nil, p.targetFailure(r, err)
 	}
-	client, err := p.Store.GetClient(r.Context(), clientID)
+	client, err := p.Directory.GetClient(r.Context(), clientID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, problem.BadRequest("The app (client_id) is not known.")
+		return nil, p.fail(r, http.StatusBadRequest, "err_client_unknown")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load client: %w", err)
 	}
 	redirect, err := oauth.CheckAuthorizeClient(client, redirectURI)
 	if err != nil {
-		return nil, err
+		return nil, p.targetFailure(r, err)
 	}
 	req, err := oauth.DecideAuthorize(client, redirect, params)
 	var back *oauth.AuthorizeError
@@ -60,11 +60,35 @@ func (p *Pages) startJourney(w http.ResponseWriter, r *http.Request, query strin
 	if err != nil {
 		return nil, err
 	}
-	org, err := p.Store.GetOrg(r.Context(), client.OrgID)
+	org, err := p.Directory.GetOrg(r.Context(), client.OrgID)
 	if err != nil {
 		return nil, fmt.Errorf("load organization: %w", err)
 	}
 	return &journey{req: req, query: query, app: appView{Name: client.Name, Org: org.Name}}, nil
+}
+
+// targetFailure puts why client_id or redirect_uri cannot be trusted on
+// our own error page, in the customer's language (PRODUCT A1); what
+// exactly is wrong with a redirect URI is for the log.
+func (p *Pages) targetFailure(r *http.Request, err error) error {
+	var te *oauth.TargetError
+	if !errors.As(err, &te) {
+		return err
+	}
+	var pe *problem.Error
+	switch te.Reason {
+	case oauth.TargetMissing:
+		pe = p.fail(r, http.StatusBadRequest, "err_target_missing", te.Param)
+	case oauth.TargetRepeated:
+		pe = p.fail(r, http.StatusBadRequest, "err_target_repeated", te.Param)
+	case oauth.TargetMalformed:
+		pe = p.fail(r, http.StatusBadRequest, "err_client_malformed")
+	case oauth.TargetDisabled:
+		pe = p.fail(r, http.StatusBadRequest, "err_client_disabled")
+	default:
+		pe = p.fail(r, http.StatusBadRequest, "err_redirect_uri")
+	}
+	return pe.WithCause(err)
 }
 
 // redirectBack sends the browser to the app's redirect URI with params,
@@ -111,23 +135,25 @@ func (p *Pages) authorize(w http.ResponseWriter, r *http.Request) error {
 // covers the request (PRODUCT A8, A9), else the consent page.
 func (p *Pages) proceed(w http.ResponseWriter, r *http.Request, b *browser, j *journey) error {
 	cust := *b.customer
-	if cust.OrgID != j.req.Client.OrgID {
+	var existing *domain.Grant
+	grant, err := p.Journey.ActiveGrant(r.Context(), cust.ID, j.req.Client.ID)
+	switch {
+	case err == nil:
+		existing = &grant
+	case !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("load grant: %w", err)
+	}
+	switch oauth.DecideConsent(j.req, cust, existing) {
+	case oauth.ConsentOtherOrg:
 		p.redirectBack(w, r, j.req, url.Values{"error": {"access_denied"}, "error_description": {"the signed-in customer is not a customer of this client's organization"}})
 		return nil
-	}
-	grant, err := p.Store.ActiveGrant(r.Context(), cust.ID, j.req.Client.ID)
-	switch {
-	case err == nil && grant.Scopes.Covers(j.req.Scopes):
+	case oauth.ConsentCovered:
 		return p.issueCode(w, r, j, cust, grant)
-	case err != nil && !errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("load grant: %w", err)
-	case j.req.FlowType == oauth.FlowLogin:
-		// The app signs the customer in; the grant is still recorded, so the
-		// customer sees the app under connected apps and can revoke it.
+	case oauth.ConsentImplied:
 		return p.allow(w, r, j, cust)
 	}
-	v := p.newView(r, b)
-	v.Authz, v.App = j.query, &j.app
+	v := consentView{layout: p.base(r, b)}
+	v.with(j)
 	for _, s := range j.req.Scopes {
 		v.Scopes = append(v.Scopes, scopeText(v.T, s))
 	}
@@ -154,7 +180,7 @@ func (p *Pages) consent(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if j == nil {
-		return problem.BadRequest("The consent form carries no authorization request.")
+		return p.fail(r, http.StatusBadRequest, "err_consent_no_request")
 	}
 	if b.customer == nil {
 		// The session ended while the page was open: sign in again.
@@ -170,7 +196,7 @@ func (p *Pages) consent(w http.ResponseWriter, r *http.Request) error {
 		p.redirectBack(w, r, j.req, url.Values{"error": {"access_denied"}, "error_description": {"the customer denied access"}})
 		return nil
 	}
-	return problem.BadRequest("Choose Allow or Deny.")
+	return p.fail(r, http.StatusBadRequest, "err_consent_choice")
 }
 
 // allow records (or widens) the customer's grant and sends a code back.
@@ -180,7 +206,7 @@ func (p *Pages) allow(w http.ResponseWriter, r *http.Request, j *journey, cust d
 		return err
 	}
 	now := p.Now()
-	grant, err := p.Store.UpsertGrant(r.Context(), domain.Grant{ID: id, CustomerID: cust.ID, ClientID: j.req.Client.ID,
+	grant, err := p.Journey.UpsertGrant(r.Context(), domain.Grant{ID: id, CustomerID: cust.ID, ClientID: j.req.Client.ID,
 		OrgID: j.req.Client.OrgID, Scopes: j.req.Scopes, CreatedAt: now, UpdatedAt: now})
 	if err != nil {
 		return fmt.Errorf("record grant: %w", err)
@@ -205,7 +231,7 @@ func (p *Pages) newCode(ctx context.Context, req oauth.AuthorizeRequest, cust do
 		return "", err
 	}
 	now := p.Now()
-	err = p.Store.CreateCode(ctx, domain.AuthCode{
+	err = p.Journey.CreateCode(ctx, domain.AuthCode{
 		Hash: ids.Hash(code), ClientID: req.Client.ID, OrgID: req.Client.OrgID, CustomerID: cust.ID, GrantID: grant.ID,
 		RedirectURI: req.RedirectURI.Raw, Challenge: req.Challenge, ChallengeMethod: req.ChallengeMethod,
 		Scopes: req.Scopes, CreatedAt: now, ExpiresAt: now.Add(oauth.AuthCodeTTL),

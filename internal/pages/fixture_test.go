@@ -129,16 +129,17 @@ func newFixture(t *testing.T) *fixture {
 	f.bob, err = adm.CreateCustomer(ctx, admin.CustomerSpec{OrgID: f.otherOrg.ID, Email: "bob@example.com", FirstName: "Bob", LastName: "Baker"})
 	must(err)
 
-	f.pages = &Pages{Store: st, IDs: ids, Mail: f.mail, Issuer: testIssuer,
+	f.pages, err = New(Config{Directory: st, Journey: st, IDs: ids, Mail: f.mail, Issuer: testIssuer,
 		Secure: func(*http.Request) bool { return false },
 		Addr:   func(r *http.Request) string { return "198.51.100.7" },
 		Now:    clk.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Revoked: f.revoked,
 		CSRFKey: []byte("csrf-key-for-tests-0123456789abc"), CodeKey: []byte("code-key-for-tests-0123456789abc"),
 		SessionIdle: DefaultSessionIdle, SessionMax: DefaultSessionMax,
-		EmailLimits: httpx.NewRateLimiter(1.0/30, 3, clk.Now), AddrLimits: httpx.NewRateLimiter(1.0/6, 10, clk.Now)}
-	h, err := f.pages.Handler()
+		EmailLimits: httpx.NewRateLimiter(1.0/30, 3, clk.Now), AddrLimits: httpx.NewRateLimiter(1.0/6, 10, clk.Now)})
 	must(err)
-	f.srv = httptest.NewServer(httpx.Chain(h, httpx.WithRequestID))
+	mux := http.NewServeMux()
+	f.pages.Mount(mux)
+	f.srv = httptest.NewServer(httpx.Chain(mux, httpx.WithRequestID))
 	t.Cleanup(f.srv.Close)
 	return f
 }

@@ -15,12 +15,14 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/mail"
+	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/revoke"
 	"github.com/nomosauth/nomosauth/internal/store"
@@ -32,25 +34,18 @@ var templateFS embed.FS
 //go:embed assets/style.css
 var styleCSS []byte
 
-// Paths of the hosted pages, for mounting on the root mux.
+// Paths of the hosted pages; the authorization endpoint itself is
+// oauth.PathAuthorize.
 const (
-	PathAuthorize = "/oauth/authorize"
-	PathConsent   = "/oauth/consent"
-	PathSignin    = "/signin"
-	PathVerify    = "/signin/verify"
-	PathSignup    = "/signup"
-	PathApps      = "/account/apps"
-	PathRevoke    = "/account/apps/revoke"
-	PathSignout   = "/signout"
-	PathStyle     = "/assets/style.css"
+	PathConsent = "/oauth/consent"
+	PathSignin  = "/signin"
+	PathVerify  = "/signin/verify"
+	PathSignup  = "/signup"
+	PathApps    = "/account/apps"
+	PathRevoke  = "/account/apps/revoke"
+	PathSignout = "/signout"
+	PathStyle   = "/assets/style.css"
 )
-
-// Routes lists every route of the pages surface.
-var Routes = []string{
-	"GET " + PathAuthorize, "POST " + PathConsent,
-	"GET " + PathSignin, "POST " + PathSignin, "POST " + PathVerify, "POST " + PathSignup,
-	"GET " + PathApps, "POST " + PathRevoke, "POST " + PathSignout, "GET " + PathStyle,
-}
 
 // Defaults of the session lifetimes (PRODUCT A7).
 const (
@@ -71,17 +66,45 @@ const (
 	secureCookieName = "__Host-nomosauth"
 )
 
-// Pages is the hosted customer journey. Build it in cli, then call Handler.
-type Pages struct {
-	Store   store.Store
-	IDs     ids.Generator
-	Mail    mail.Sender
-	Issuer  string // exactly as configured: the iss of RFC 9207 (PRODUCT A6, O3)
-	Secure  func(*http.Request) bool
-	Addr    func(*http.Request) string
-	Now     func() time.Time
-	Log     *slog.Logger
-	Revoked *revoke.Set // learns of grants revoked here (PRODUCT A11)
+// Directory is what the pages read and write of organizations, clients
+// and customers.
+type Directory interface {
+	GetClient(ctx context.Context, id string) (domain.Client, error)
+	GetOrg(ctx context.Context, id string) (domain.Org, error)
+	GetCustomer(ctx context.Context, id string) (domain.Customer, error)
+	ListCustomers(ctx context.Context, f store.CustomerFilter, p store.Page) ([]domain.Customer, error)
+	CreateCustomer(ctx context.Context, c domain.Customer) error
+}
+
+// Journey is what the pages keep of a customer's journey: sessions,
+// one-time codes, grants and authorization codes.
+type Journey interface {
+	GetSession(ctx context.Context, hash string) (domain.Session, error)
+	CreateSession(ctx context.Context, s domain.Session) error
+	TouchSession(ctx context.Context, hash string, now time.Time) error
+	DeleteSession(ctx context.Context, hash string) error
+	CreateOneTimeCode(ctx context.Context, c domain.OneTimeCode) error
+	VerifyOneTimeCode(ctx context.Context, browserHash string, now time.Time, decide store.OneTimeDecider) (domain.OneTimeCode, domain.OneTimeVerdict, error)
+	ActiveGrant(ctx context.Context, customerID, clientID string) (domain.Grant, error)
+	UpsertGrant(ctx context.Context, g domain.Grant) (domain.Grant, error)
+	ListGrants(ctx context.Context, customerID string) ([]domain.Grant, error)
+	GetGrant(ctx context.Context, id string) (domain.Grant, error)
+	RevokeGrant(ctx context.Context, id string, now time.Time) ([]string, error)
+	CreateCode(ctx context.Context, c domain.AuthCode) error
+}
+
+// Config is what the pages are built from, in cli.
+type Config struct {
+	Directory Directory
+	Journey   Journey
+	IDs       ids.Generator
+	Mail      mail.Sender
+	Issuer    string // exactly as configured: the iss of RFC 9207 (PRODUCT A6, O3)
+	Secure    func(*http.Request) bool
+	Addr      func(*http.Request) string
+	Now       func() time.Time
+	Log       *slog.Logger
+	Revoked   *revoke.Set // learns of grants revoked here (PRODUCT A11)
 	// Keys: CSRFKey derives form tokens from the browser id; CodeKey keys
 	// the one-time-code hashes, so a stolen table cannot be brute-forced
 	// without it. Both are shared by replicas through the store.
@@ -91,20 +114,45 @@ type Pages struct {
 	// EmailLimits and AddrLimits throttle code sending per email and per
 	// source address (PRODUCT A7).
 	EmailLimits, AddrLimits *httpx.RateLimiter
+}
+
+// Pages is the hosted customer journey, built by New.
+type Pages struct {
+	Config
 
 	msgs  map[string]Messages
 	pages map[string]*template.Template
+	// cop is Go's cross-origin protection: it refuses unsafe requests a
+	// browser marks as cross-site (Sec-Fetch-Site, Origin); the form
+	// tokens cover browsers that send neither (PRODUCT A10).
+	cop *http.CrossOriginProtection
 }
 
 // pageNames are the templates; each is parsed with the layout. A missing
 // one stops the start.
 var pageNames = []string{"signin", "signup", "verify", "consent", "apps", "signedout", "error"}
 
-// Handler parses the templates and returns the pages surface behind
-// cross-origin protection (PRODUCT A10).
-func (p *Pages) Handler() (http.Handler, error) {
-	p.msgs = catalogue()
-	p.pages = map[string]*template.Template{}
+// New checks cfg and parses the templates, once.
+func New(cfg Config) (*Pages, error) {
+	var missing []string
+	for _, dep := range []struct {
+		name   string
+		absent bool
+	}{
+		{"directory", cfg.Directory == nil}, {"journey store", cfg.Journey == nil}, {"mail sender", cfg.Mail == nil},
+		{"issuer", cfg.Issuer == ""}, {"HTTPS policy", cfg.Secure == nil}, {"address resolver", cfg.Addr == nil},
+		{"clock", cfg.Now == nil}, {"logger", cfg.Log == nil}, {"revocation set", cfg.Revoked == nil},
+		{"CSRF key", len(cfg.CSRFKey) == 0}, {"code key", len(cfg.CodeKey) == 0},
+		{"session lifetimes", cfg.SessionIdle <= 0 || cfg.SessionMax <= 0},
+	} {
+		if dep.absent {
+			missing = append(missing, dep.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, errors.New("pages: missing " + strings.Join(missing, ", "))
+	}
+	p := &Pages{Config: cfg, msgs: catalogue(), pages: map[string]*template.Template{}, cop: http.NewCrossOriginProtection()}
 	funcs := template.FuncMap{"tf": func(format string, args ...any) string { return fmt.Sprintf(format, args...) }}
 	for _, name := range append(pageNames, "mail") {
 		files := []string{"templates/layout.html", "templates/" + name + ".html"}
@@ -114,8 +162,16 @@ func (p *Pages) Handler() (http.Handler, error) {
 		}
 		p.pages[name] = t
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET "+PathAuthorize, p.handle(p.authorize))
+	p.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.renderError(w, r, p.fail(r, http.StatusForbidden, "err_cross_site"))
+	}))
+	return p, nil
+}
+
+// Mount adds the hosted pages' routes to mux, each behind cross-origin
+// protection (PRODUCT A10).
+func (p *Pages) Mount(mux *http.ServeMux) {
+	mux.Handle("GET "+oauth.PathAuthorize, p.handle(p.authorize))
 	mux.Handle("POST "+PathConsent, p.handle(p.consent))
 	mux.Handle("GET "+PathSignin, p.handle(p.signinPage))
 	mux.Handle("POST "+PathSignin, p.handle(p.signin))
@@ -128,59 +184,26 @@ func (p *Pages) Handler() (http.Handler, error) {
 		w.Header().Set("Cache-Control", "public, max-age=86400")
 		httpx.WriteRaw(w, http.StatusOK, "text/css; charset=utf-8", styleCSS)
 	})
-	// Go's cross-origin protection refuses unsafe requests a browser marks
-	// as cross-site (Sec-Fetch-Site, Origin); the form tokens cover
-	// browsers that send neither.
-	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.renderError(w, r, problem.Forbidden("This form was sent from another site."))
-	}))
-	return cop.Handler(mux), nil
 }
 
 // pageFunc is a page handler that returns its error.
 type pageFunc func(w http.ResponseWriter, r *http.Request) error
 
-// handle is the one adapter that turns an error into the error page.
+// handle is the one adapter that turns an error into the error page,
+// behind cross-origin protection.
 func (p *Pages) handle(h pageFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return p.cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			p.renderError(w, r, err)
 		}
-	})
+	}))
 }
 
-// view is the data every template gets.
-type view struct {
-	T        Messages
-	Lang     string
-	CSRF     string
-	Authz    string // the authorize query string the journey continues with
-	App      *appView
-	Customer string // the signed-in customer's email
-	Error    string
-	// Sign-in, sign-up and verification.
-	Email, FirstName, LastName string
-	SignupURL                  template.URL // built from parsed values, so safe as a URL
-	ResendAction               string
-	// Consent and connected apps.
-	Scopes []string
-	Grants []grantView
-	// Mail.
-	Code string
-}
-
-type appView struct{ Name, Org string }
-
-type grantView struct {
-	ID, App, Org, Since string
-	Scopes              []string
-}
-
-// newView starts a view in the request's language.
-func (p *Pages) newView(r *http.Request, b *browser) view {
+// base starts a page's view in the request's language, with the form
+// token and the signed-in customer of b when there is one.
+func (p *Pages) base(r *http.Request, b *browser) layout {
 	lang := pickLanguage(r.Header.Get("Accept-Language"), p.msgs)
-	v := view{T: p.msgs[lang], Lang: lang}
+	v := layout{T: p.msgs[lang], Lang: lang}
 	if b != nil {
 		v.CSRF = p.csrfToken(b.id)
 		if b.customer != nil {
@@ -194,7 +217,7 @@ func (p *Pages) newView(r *http.Request, b *browser) view {
 // form on the page may lead the browser to: the app's redirect URI after
 // consent, since a bare form-action 'self' would block that redirect
 // (PRODUCT A10).
-func (p *Pages) render(w http.ResponseWriter, status int, name string, v view, formTargets ...string) {
+func (p *Pages) render(w http.ResponseWriter, status int, name string, v any, formTargets ...string) {
 	var buf bytes.Buffer
 	if err := p.pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {
 		p.Log.Error("render page", "page", name, "cause", err.Error())
@@ -214,8 +237,9 @@ func (p *Pages) render(w http.ResponseWriter, status int, name string, v view, f
 	w.Write(buf.Bytes())
 }
 
-// renderError shows err on the error page: a problem's own message and
-// status, anything else a 500 whose cause only the log sees.
+// renderError shows err on the error page: a problem's own status and
+// message (pages make theirs from the catalogue, in the customer's
+// language), anything else a 500 whose cause only the log sees.
 func (p *Pages) renderError(w http.ResponseWriter, r *http.Request, err error) {
 	var pe *problem.Error
 	if !errors.As(err, &pe) {
@@ -227,12 +251,29 @@ func (p *Pages) renderError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	p.Log.Log(r.Context(), level, "page failed", "request_id", httpx.RequestID(r.Context()), "path", r.URL.Path,
 		"status", pe.Status, "message", pe.Message, "cause", errText(pe.Cause))
-	v := p.newView(r, nil)
-	v.Error = pe.Message
+	v := errorView{layout: p.base(r, nil), Error: pe.Message}
 	if pe.Status >= 500 {
 		v.Error = v.T["error_back"]
 	}
 	p.render(w, pe.Status, "error", v)
+}
+
+// fail is a problem for the error page whose message is the catalogue's
+// key, in the request's language (args fill its verbs).
+func (p *Pages) fail(r *http.Request, status int, key string, args ...any) *problem.Error {
+	msg := p.text(r, key)
+	if len(args) > 0 {
+		msg = fmt.Sprintf(msg, args...)
+	}
+	switch status {
+	case http.StatusForbidden:
+		return problem.Forbidden(msg)
+	case http.StatusNotFound:
+		e := problem.NotFound()
+		e.Message = msg
+		return e
+	}
+	return problem.BadRequest(msg)
 }
 
 func errText(err error) string {
@@ -258,12 +299,12 @@ func (p *Pages) loadBrowser(w http.ResponseWriter, r *http.Request, mint bool) (
 	c, err := r.Cookie(p.cookieName(r))
 	if err != nil || !validBrowserID(c.Value) {
 		if !mint {
-			return nil, problem.BadRequest(p.text(r, "err_cookie"))
+			return nil, p.fail(r, http.StatusBadRequest, "err_cookie")
 		}
 		return p.newBrowser(w, r)
 	}
 	b := &browser{id: c.Value, hash: ids.Hash(c.Value)}
-	ses, err := p.Store.GetSession(r.Context(), b.hash)
+	ses, err := p.Journey.GetSession(r.Context(), b.hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return b, nil
 	}
@@ -271,10 +312,10 @@ func (p *Pages) loadBrowser(w http.ResponseWriter, r *http.Request, mint bool) (
 		return nil, fmt.Errorf("load session: %w", err)
 	}
 	now := p.Now()
-	if !now.Before(ses.ExpiresAt) || !now.Before(ses.LastSeenAt.Add(p.SessionIdle)) {
+	if !oauth.SessionLive(ses, now, p.SessionIdle) {
 		return b, nil // ended; cleanup removes the row (PRODUCT O6)
 	}
-	cust, err := p.Store.GetCustomer(r.Context(), ses.CustomerID)
+	cust, err := p.Directory.GetCustomer(r.Context(), ses.CustomerID)
 	if errors.Is(err, store.ErrNotFound) {
 		return b, nil
 	}
@@ -282,7 +323,7 @@ func (p *Pages) loadBrowser(w http.ResponseWriter, r *http.Request, mint bool) (
 		return nil, fmt.Errorf("load customer: %w", err)
 	}
 	if now.Sub(ses.LastSeenAt) >= touchEvery {
-		if err := p.Store.TouchSession(r.Context(), b.hash, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := p.Journey.TouchSession(r.Context(), b.hash, now); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("touch session: %w", err)
 		}
 	}
@@ -331,11 +372,11 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, old *browser, cus
 	}
 	now := p.Now()
 	ses := domain.Session{Hash: b.hash, CustomerID: cust.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(p.SessionMax)}
-	if err := p.Store.CreateSession(r.Context(), ses); err != nil {
+	if err := p.Journey.CreateSession(r.Context(), ses); err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
 	if old != nil {
-		if err := p.Store.DeleteSession(r.Context(), old.hash); err != nil {
+		if err := p.Journey.DeleteSession(r.Context(), old.hash); err != nil {
 			return nil, fmt.Errorf("end old session: %w", err)
 		}
 	}
@@ -356,11 +397,11 @@ func (p *Pages) csrfToken(browserID string) string {
 func (p *Pages) readForm(w http.ResponseWriter, r *http.Request) (url.Values, *browser, error) {
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mediaType != "application/x-www-form-urlencoded" {
-		return nil, nil, problem.BadRequest("This page accepts only form submissions.")
+		return nil, nil, p.fail(r, http.StatusBadRequest, "err_form_type")
 	}
 	form, err := httpx.ReadParams(w, r, maxFormBody)
 	if err != nil {
-		return nil, nil, problem.BadRequest("The form could not be read.")
+		return nil, nil, p.fail(r, http.StatusBadRequest, "err_form_read")
 	}
 	b, err := p.loadBrowser(w, r, false)
 	if err != nil {
@@ -368,7 +409,7 @@ func (p *Pages) readForm(w http.ResponseWriter, r *http.Request) (url.Values, *b
 	}
 	want := p.csrfToken(b.id)
 	if subtle.ConstantTimeCompare([]byte(form.Get("csrf")), []byte(want)) != 1 {
-		return nil, nil, problem.Forbidden(p.text(r, "err_session"))
+		return nil, nil, p.fail(r, http.StatusForbidden, "err_session")
 	}
 	return form, b, nil
 }
@@ -388,7 +429,7 @@ func (p *Pages) codeHash(browserHash, code string) string {
 
 // customerByEmail finds the customer with email, compared case-insensitively.
 func (p *Pages) customerByEmail(ctx context.Context, email string) (domain.Customer, error) {
-	found, err := p.Store.ListCustomers(ctx, store.CustomerFilter{Email: email}, store.Page{Limit: 1})
+	found, err := p.Directory.ListCustomers(ctx, store.CustomerFilter{Email: email}, store.Page{Limit: 1})
 	if err != nil {
 		return domain.Customer{}, fmt.Errorf("find customer: %w", err)
 	}

@@ -3,6 +3,7 @@ package pages
 import (
 	"context"
 	"errors"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -673,6 +674,39 @@ func TestGerman(t *testing.T) {
 	if p.title() != "Zugriff erlauben?" || !strings.Contains(p.body, "Erlauben") || !strings.Contains(p.body, "Ablehnen") {
 		t.Fatalf("German consent: %q", p.title())
 	}
+}
+
+// TestGermanErrorPages: a German customer gets the error page, and the
+// problem it states, in German; the catalogue, not the handler, holds the text.
+func TestGermanErrorPages(t *testing.T) {
+	f := newFixture(t)
+	c := f.browser()
+	c.lang = "de"
+	tests := []struct {
+		name string
+		edit func(q url.Values)
+		want string
+	}{
+		{"A1/missing_client_id", func(q url.Values) { q.Del("client_id") }, "Der Anfrage fehlt client_id."},
+		{"A1/unknown_client", func(q url.Values) { q.Set("client_id", "client_unknown") }, "Die App (client_id) ist nicht bekannt."},
+		{"A1/unregistered_redirect_uri", func(q url.Values) { q.Set("redirect_uri", "https://evil.example/cb") }, "Die redirect_uri ist für diese App nicht registriert."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := f.authorizeQuery(testVerifier, nil)
+			tt.edit(q)
+			p := c.get("/oauth/authorize?" + q.Encode())
+			if p.status != http.StatusBadRequest || p.title() != "Etwas ist schiefgelaufen" || !strings.Contains(p.body, html.EscapeString(tt.want)) {
+				t.Fatalf("status %d, title %q: want the German error page saying %q:\n%s", p.status, p.title(), tt.want, p.body)
+			}
+		})
+	}
+	t.Run("A10/form_without_session", func(t *testing.T) {
+		p := c.post(PathSignin, url.Values{"email": {"ada@example.com"}})
+		if p.status != http.StatusBadRequest || !strings.Contains(p.body, "Cookie") || !strings.Contains(p.body, `lang="de"`) {
+			t.Fatalf("status %d: %s", p.status, p.body)
+		}
+	})
 }
 
 func TestPickLanguage(t *testing.T) {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/oauth"
-	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/store"
 
 	mailer "github.com/nomosauth/nomosauth/internal/mail"
@@ -34,13 +33,12 @@ func (p *Pages) signinPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (p *Pages) renderSignin(w http.ResponseWriter, r *http.Request, b *browser, j *journey, email, msg string) error {
-	v := p.newView(r, b)
-	v.Email, v.Error = email, msg
+	v := signinView{layout: p.base(r, b), Email: email, Error: msg}
+	v.with(j)
 	if j != nil {
-		v.Authz, v.App = j.query, &j.app
 		q, _ := url.ParseQuery(j.query)
 		q.Set("flow_type", oauth.FlowSignup)
-		v.SignupURL = template.URL(PathAuthorize + "?" + q.Encode())
+		v.SignupURL = template.URL(oauth.PathAuthorize + "?" + q.Encode())
 	}
 	status := http.StatusOK
 	if msg != "" {
@@ -54,9 +52,8 @@ func (p *Pages) renderSignin(w http.ResponseWriter, r *http.Request, b *browser,
 type signupForm struct{ email, first, last string }
 
 func (p *Pages) renderSignup(w http.ResponseWriter, r *http.Request, b *browser, j *journey, f signupForm, msg string) error {
-	v := p.newView(r, b)
-	v.Authz, v.App = j.query, &j.app
-	v.Email, v.FirstName, v.LastName, v.Error = f.email, f.first, f.last, msg
+	v := signupView{layout: p.base(r, b), Email: f.email, FirstName: f.first, LastName: f.last, Error: msg}
+	v.with(j)
 	status := http.StatusOK
 	if msg != "" {
 		status = http.StatusBadRequest
@@ -113,7 +110,7 @@ func (p *Pages) signup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if j == nil {
-		return problem.BadRequest("Sign-up starts from an app.")
+		return p.fail(r, http.StatusBadRequest, "err_signup_no_app")
 	}
 	f := signupForm{email: form.Get("email"), first: strings.TrimSpace(form.Get("first_name")), last: strings.TrimSpace(form.Get("last_name"))}
 	email, ok := checkEmail(f.email)
@@ -165,7 +162,7 @@ func (p *Pages) sendCode(r *http.Request, b *browser, pending domain.OneTimeCode
 	now := p.Now()
 	pending.ID, pending.BrowserHash, pending.CodeHash = id, b.hash, p.codeHash(b.hash, code)
 	pending.CreatedAt, pending.ExpiresAt = now, now.Add(oauth.OneTimeCodeTTL)
-	if err := p.Store.CreateOneTimeCode(r.Context(), pending); err != nil {
+	if err := p.Journey.CreateOneTimeCode(r.Context(), pending); err != nil {
 		return fmt.Errorf("store one-time code: %w", err)
 	}
 	if !deliver {
@@ -180,8 +177,7 @@ func (p *Pages) sendCode(r *http.Request, b *browser, pending domain.OneTimeCode
 
 // codeMail writes the one-time-code email in the customer's language.
 func (p *Pages) codeMail(r *http.Request, to, code string) (mailer.Message, error) {
-	v := p.newView(r, nil)
-	v.Code = code
+	v := mailView{layout: p.base(r, nil), Code: code}
 	var html bytes.Buffer
 	if err := p.pages["mail"].ExecuteTemplate(&html, "mail", v); err != nil {
 		return mailer.Message{}, fmt.Errorf("render mail: %w", err)
@@ -192,15 +188,14 @@ func (p *Pages) codeMail(r *http.Request, to, code string) (mailer.Message, erro
 }
 
 func (p *Pages) renderVerify(w http.ResponseWriter, r *http.Request, b *browser, j *journey, pending domain.OneTimeCode, msg string) error {
-	v := p.newView(r, b)
-	v.Email, v.FirstName, v.LastName, v.Error = pending.Email, pending.FirstName, pending.LastName, msg
-	v.ResendAction = PathSignin
+	v := verifyView{layout: p.base(r, b), Email: pending.Email, FirstName: pending.FirstName, LastName: pending.LastName,
+		Error: msg, ResendAction: PathSignin}
 	if pending.SignupOrgID != "" {
 		v.ResendAction = PathSignup
 	}
 	formTargets := []string{}
+	v.with(j)
 	if j != nil {
-		v.Authz, v.App = j.query, &j.app
 		// A verified code may lead straight back to the app (PRODUCT A9).
 		formTargets = append(formTargets, j.req.RedirectURI.Origin())
 	}

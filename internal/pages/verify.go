@@ -26,7 +26,7 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := p.Now()
 	rule := oauth.OneTimeRule{PresentedHash: p.codeHash(b.hash, typed), Now: now}
-	otc, verdict, err := p.Store.VerifyOneTimeCode(r.Context(), b.hash, now, rule.Check)
+	otc, verdict, err := p.Journey.VerifyOneTimeCode(r.Context(), b.hash, now, rule.Check)
 	if errors.Is(err, store.ErrNotFound) {
 		return p.renderSignin(w, r, b, j, "", p.text(r, "err_code_gone"))
 	}
@@ -37,8 +37,8 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) error {
 	case domain.OneTimeExhausted:
 		return p.renderSignin(w, r, b, j, otc.Email, p.text(r, "err_code_gone"))
 	case domain.OneTimeReject:
-		left := oauth.OneTimeMaxTries - otc.Attempts
-		if left <= 0 {
+		left := oauth.TriesLeft(otc)
+		if left == 0 {
 			return p.renderSignin(w, r, b, j, otc.Email, p.text(r, "err_code_gone"))
 		}
 		return p.renderVerify(w, r, b, j, otc, fmt.Sprintf(p.text(r, "err_code_wrong"), left))
@@ -82,7 +82,7 @@ func (p *Pages) customerFor(r *http.Request, otc domain.OneTimeCode) (domain.Cus
 	}
 	cust = domain.Customer{ID: id, OrgID: otc.SignupOrgID, Email: otc.Email, FirstName: otc.FirstName, LastName: otc.LastName,
 		Type: domain.CustomerPerson, CreatedAt: p.Now().UTC()}
-	err = p.Store.CreateCustomer(r.Context(), cust)
+	err = p.Directory.CreateCustomer(r.Context(), cust)
 	if errors.Is(err, store.ErrConflict) {
 		// Registered a moment ago by another tab or replica: sign that one in.
 		return p.customerByEmail(r.Context(), otc.Email)

@@ -1,5 +1,5 @@
 // Package server owns the token endpoint, the metadata and JWKS documents,
-// health and readiness, background maintenance, and the root mux, which
-// receives the pages and API handlers from cli as plain http.Handler values.
-// It never imports pages or api.
+// health and readiness, and the root handler: the middleware chain around
+// the one mux on which every surface (this one, pages, api) mounts its own
+// routes with Mount(mux). It never imports pages or api.
 package server

@@ -3,82 +3,141 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
+	"github.com/nomosauth/nomosauth/internal/revoke"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
 
-// Pinger is what readiness needs from storage.
-type Pinger interface {
+// Store is what the server surface needs from storage: the token
+// endpoint's reads and writes, and a ping for readiness.
+type Store interface {
+	TokenStore
 	Ping(ctx context.Context) error
 }
 
-// Server is the root of the HTTP surface.
-type Server struct {
-	Tokens *Tokens
-	Ring   *token.KeyRing
-	Store  Pinger
+// Config is what the server surface is built from, in cli.
+type Config struct {
+	Store  Store
+	Issuer *token.Issuer // mints access tokens; its ring serves the JWKS
+	IDs    ids.Generator
+	Now    func() time.Time
 	Log    *slog.Logger
 	// IssuerURL is the issuer exactly as configured (PRODUCT O3).
-	IssuerURL string
-	HTTPS     httpx.HTTPSPolicy
-	// Mounts adds surfaces built elsewhere (pages, protected API), by pattern.
-	Mounts map[string]http.Handler
+	IssuerURL      string
+	RefreshIdleTTL time.Duration // PRODUCT T5: default 90 days
+	RetryWindow    time.Duration // PRODUCT T5: default 10 s
+	// Revoked learns of families the token endpoint revokes (PRODUCT A11).
+	Revoked *revoke.Set
+	// ClientLimits and AddrLimits bound token requests per client id and
+	// per source address (PRODUCT R5); nil is no limit. Addr resolves the
+	// source address.
+	ClientLimits *httpx.RateLimiter
+	AddrLimits   *httpx.RateLimiter
+	Addr         func(*http.Request) string
 }
 
-// Paths of the endpoints the server itself serves.
+// Server is the authorization server's own endpoints: token, metadata,
+// JWKS, health and readiness.
+type Server struct {
+	// Tokens is the token endpoint, also the one place a refresh family
+	// is born.
+	Tokens *Tokens
+
+	store    Store
+	ring     *token.KeyRing
+	log      *slog.Logger
+	metadata []byte
+}
+
+// New checks cfg and builds the server surface; the metadata document is
+// rendered once here.
+func New(cfg Config) (*Server, error) {
+	if err := missing(map[string]bool{
+		"store": cfg.Store == nil, "issuer": cfg.Issuer == nil || cfg.Issuer.Ring == nil, "clock": cfg.Now == nil,
+		"logger": cfg.Log == nil, "revocation set": cfg.Revoked == nil, "address resolver": cfg.Addr == nil,
+		"issuer URL": cfg.IssuerURL == "",
+	}); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	tokens := &Tokens{Store: cfg.Store, Issuer: cfg.Issuer, IDs: cfg.IDs, Now: cfg.Now, Log: cfg.Log,
+		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RetryWindow, Revoked: cfg.Revoked,
+		ClientLimits: cfg.ClientLimits, AddrLimits: cfg.AddrLimits, Addr: cfg.Addr}
+	return &Server{Tokens: tokens, store: cfg.Store, ring: cfg.Issuer.Ring, log: cfg.Log, metadata: metadata(cfg.IssuerURL)}, nil
+}
+
+// missing reports every absent dependency at once, in name order.
+func missing(absent map[string]bool) error {
+	var names []string
+	for name, gone := range absent {
+		if gone {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	return errors.New("missing " + strings.Join(names, ", "))
+}
+
+// Paths of the endpoints the server itself serves. The authorization
+// endpoint is oauth.PathAuthorize: the pages serve it, the metadata names it.
 const (
-	PathToken = "/oauth/token"
-	// PathAuthorize is served by the pages surface, mounted from cli.
-	PathAuthorize = "/oauth/authorize"
-	PathMetadata  = "/.well-known/oauth-authorization-server"
-	PathJWKS      = "/.well-known/jwks.json"
-	PathHealth    = "/healthz"
-	PathReady     = "/readyz"
+	PathToken    = "/oauth/token"
+	PathMetadata = "/.well-known/oauth-authorization-server"
+	PathJWKS     = "/.well-known/jwks.json"
+	PathHealth   = "/healthz"
+	PathReady    = "/readyz"
 )
 
-// Handler returns the root handler: every route in one place, middleware
-// chained in one visible order.
-func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("POST "+PathToken, httpx.Handle(s.Log, s.Tokens.ServeToken))
-	metadata := s.metadata()
+// Mount adds the server's routes to mux.
+func (s *Server) Mount(mux *http.ServeMux) {
+	mux.Handle("POST "+PathToken, httpx.Handle(s.log, s.Tokens.ServeToken))
 	mux.HandleFunc("GET "+PathMetadata, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
-		httpx.WriteRaw(w, http.StatusOK, "application/json", metadata)
+		httpx.WriteRaw(w, http.StatusOK, "application/json", s.metadata)
 	})
 	mux.HandleFunc("GET "+PathJWKS, func(w http.ResponseWriter, r *http.Request) {
 		// Short enough that a rotated key reaches verifiers quickly.
 		w.Header().Set("Cache-Control", "public, max-age=300")
-		httpx.WriteRaw(w, http.StatusOK, "application/json", s.Ring.JWKS())
+		httpx.WriteRaw(w, http.StatusOK, "application/json", s.ring.JWKS())
 	})
 	mux.HandleFunc("GET "+PathHealth, func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.Handle("GET "+PathReady, httpx.Handle(s.Log, s.ready))
-	for pattern, h := range s.Mounts {
-		mux.Handle(pattern, h)
-	}
-	return httpx.Chain(httpx.Routes(mux, s.Log),
+	mux.Handle("GET "+PathReady, httpx.Handle(s.log, s.ready))
+}
+
+// Root is the handler every request enters: the one mux every surface
+// mounted its routes on, behind the middleware chain in its one visible
+// order. A request no route matches gets the envelope's 404 or 405
+// (PRODUCT R4).
+func Root(mux *http.ServeMux, log *slog.Logger, https httpx.HTTPSPolicy) http.Handler {
+	return httpx.Chain(httpx.Routes(mux, log),
 		httpx.WithRequestID,
-		httpx.AccessLog(s.Log),
-		httpx.Recover(s.Log),
+		httpx.AccessLog(log),
+		httpx.Recover(log),
 		httpx.SecurityHeaders,
-		s.HTTPS.Require(s.Log),
+		https.Require(log),
 	)
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.Store.Ping(ctx); err != nil {
+	if err := s.store.Ping(ctx); err != nil {
 		return problem.Unavailable(err)
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
@@ -101,11 +160,11 @@ type Metadata struct {
 }
 
 // metadata renders the document once, listing what this build serves.
-func (s *Server) metadata() []byte {
-	base := strings.TrimSuffix(s.IssuerURL, "/")
+func metadata(issuerURL string) []byte {
+	base := strings.TrimSuffix(issuerURL, "/")
 	md := Metadata{
-		Issuer:                            s.IssuerURL,
-		AuthorizationEndpoint:             base + PathAuthorize,
+		Issuer:                            issuerURL,
+		AuthorizationEndpoint:             base + oauth.PathAuthorize,
 		TokenEndpoint:                     base + PathToken,
 		JWKSURI:                           base + PathJWKS,
 		ScopesSupported:                   domain.AllScopes(),

@@ -57,8 +57,8 @@ func newFixture(t testing.TB) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	clk := fakeclock.New(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
-	ids := ids.Generator{Rand: rand.Reader}
-	adm := &admin.Admin{Store: st, IDs: ids, Now: clk.Now}
+	gen := ids.Generator{Rand: rand.Reader}
+	adm := &admin.Admin{Store: st, IDs: gen, Now: clk.Now}
 	ctx := t.Context()
 	if err := adm.EnsureSigningKey(ctx, token.AlgES256); err != nil {
 		t.Fatal(err)
@@ -80,16 +80,17 @@ func newFixture(t testing.TB) *fixture {
 	f.other, f.otherSecret, _ = adm.CreateClient(ctx, admin.ClientSpec{OrgID: org.ID, Name: "Reader", Scope: "read:*"})
 	f.public, _, _ = adm.CreateClient(ctx, admin.ClientSpec{OrgID: org.ID, Name: "Native", Public: true, RedirectURIs: []string{"com.example.app:/cb"}})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f.issuer = &token.Issuer{Ring: ring, Issuer: testIssuer, Audience: testIssuer, IDs: ids}
-	f.tokensSrv = &Tokens{Store: st, Issuer: f.issuer, IDs: ids, Now: clk.Now, Log: log,
+	f.issuer = &token.Issuer{Ring: ring, Issuer: testIssuer, Audience: testIssuer, IDs: gen}
+	srv, err := New(Config{Store: st, Issuer: f.issuer, IDs: gen, Now: clk.Now, Log: log, IssuerURL: testIssuer,
 		RefreshIdleTTL: 90 * 24 * time.Hour, RetryWindow: 10 * time.Second, Revoked: revoke.NewSet(),
-		Addr: httpx.HTTPSPolicy{}.ClientAddr}
-	srv := &Server{
-		Tokens: f.tokensSrv,
-		Ring:   ring, Store: st, Log: log, IssuerURL: testIssuer,
-		HTTPS: httpx.HTTPSPolicy{AllowPlain: true},
+		Addr: httpx.HTTPSPolicy{}.ClientAddr})
+	if err != nil {
+		t.Fatal(err)
 	}
-	f.srv = httptest.NewServer(srv.Handler())
+	f.tokensSrv = srv.Tokens
+	mux := http.NewServeMux()
+	srv.Mount(mux)
+	f.srv = httptest.NewServer(Root(mux, log, httpx.HTTPSPolicy{AllowPlain: true}))
 	t.Cleanup(f.srv.Close)
 	return f
 }

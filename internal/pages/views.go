@@ -1,0 +1,79 @@
+package pages
+
+import "html/template"
+
+// One typed view per page: a template reads only what its page carries.
+
+// layout is what the layout template and every page read: the text in the
+// customer's language, the form token and who is signed in.
+type layout struct {
+	T        Messages
+	Lang     string
+	CSRF     string
+	Customer string // the signed-in customer's email
+}
+
+// journeyView is what a page inside an authorization journey carries: the
+// authorize query string the journey continues with and the app it is for.
+type journeyView struct {
+	Authz string
+	App   *appView
+}
+
+type appView struct{ Name, Org string }
+
+// with fills the journey fields from j, when there is a journey.
+func (jv *journeyView) with(j *journey) {
+	if j != nil {
+		jv.Authz, jv.App = j.query, &j.app
+	}
+}
+
+type signinView struct {
+	layout
+	journeyView
+	Email, Error string
+	SignupURL    template.URL // built from parsed values, so safe as a URL
+}
+
+type signupView struct {
+	layout
+	journeyView
+	Email, FirstName, LastName, Error string
+}
+
+type verifyView struct {
+	layout
+	journeyView
+	Email, FirstName, LastName, Error string
+	ResendAction                      string
+}
+
+type consentView struct {
+	layout
+	journeyView
+	Scopes []string
+}
+
+type appsView struct {
+	layout
+	Grants []grantView
+}
+
+type grantView struct {
+	ID, App, Org, Since string
+	Scopes              []string
+}
+
+type signedOutView struct{ layout }
+
+type errorView struct {
+	layout
+	Error string
+}
+
+// mailView is the one-time-code email's HTML part.
+type mailView struct {
+	layout
+	Code string
+}
