@@ -22,12 +22,13 @@ var allowed = map[string][]string{
 	"token":                 {"domain"},
 	"revoke":                {"domain", "token"},
 	"store":                 {"domain"},
-	"store/sqlite":          {"store", "domain", "store/rowcodec"},
-	"store/postgres":        {"store", "domain", "store/rowcodec"},
+	"store/sqlite":          {"store", "domain", "store/migrate", "store/rowcodec", "store/txn"},
+	"store/postgres":        {"store", "domain", "store/migrate", "store/rowcodec", "store/txn"},
 	"store/rowcodec":        {"domain"},
 	"store/txn":             {"store", "domain", "store/rowcodec"},
+	"store/migrate":         {"store", "store/rowcodec", "store/txn"},
 	"store/postgres/pgtest": {}, // a test helper: a fresh schema per test
-	"store/storetest":       {"store", "domain"},
+	"store/storetest":       {"store", "domain", "store/migrate", "store/rowcodec", "store/txn"},
 	"mail":                  {"domain", "problem"},
 	"mail/smtptest":         {},                // a test helper: an in-process SMTP server
 	"fakeclock":             {},                // a test helper: a settable clock

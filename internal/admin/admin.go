@@ -16,11 +16,21 @@ import (
 	"github.com/nomosauth/nomosauth/internal/token"
 )
 
-// Admin performs operator actions on a store.
+// Admin performs operator actions. Each store field is the one role of
+// storage its actions need; the wiring passes the same store to all.
 type Admin struct {
-	Store store.Store
-	IDs   ids.Generator
-	Now   func() time.Time
+	Directory store.Directory
+	Customers store.Customers
+	Keys      store.Keys
+	Grants    GrantStore
+	IDs       ids.Generator
+	Now       func() time.Time
+}
+
+// GrantStore is what operators do with customers' grants.
+type GrantStore interface {
+	ListGrants(ctx context.Context, customerID string) ([]domain.Grant, error)
+	RevokeGrant(ctx context.Context, id string, at time.Time) ([]string, error)
 }
 
 const maxNameLen = 200
@@ -60,7 +70,7 @@ func (a *Admin) CreateOrg(ctx context.Context, name string) (domain.Org, error) 
 		return domain.Org{}, err
 	}
 	org := domain.Org{ID: id, Name: name, CreatedAt: a.Now().UTC()}
-	return org, translate(a.Store.CreateOrg(ctx, org), "organization")
+	return org, translate(a.Directory.CreateOrg(ctx, org), "organization")
 }
 
 // ClientSpec describes a client to create.
@@ -81,7 +91,7 @@ func (a *Admin) CreateClient(ctx context.Context, spec ClientSpec) (domain.Clien
 	if err != nil {
 		return domain.Client{}, "", err
 	}
-	if _, err := a.Store.GetOrg(ctx, spec.OrgID); err != nil {
+	if _, err := a.Directory.GetOrg(ctx, spec.OrgID); err != nil {
 		return domain.Client{}, "", translate(err, "organization")
 	}
 	scopes := domain.AllScopes()
@@ -120,7 +130,7 @@ func (a *Admin) CreateClient(ctx context.Context, spec ClientSpec) (domain.Clien
 		}
 		stored = &domain.ClientSecret{ClientID: id, Hash: ids.Hash(secret), CreatedAt: now}
 	}
-	if err := a.Store.CreateClient(ctx, c, stored); err != nil {
+	if err := a.Directory.CreateClient(ctx, c, stored); err != nil {
 		return domain.Client{}, "", translate(err, "client")
 	}
 	return c, secret, nil
@@ -137,7 +147,7 @@ func checkRedirectURI(raw string) error {
 
 // GetClient returns a client, without any secret.
 func (a *Admin) GetClient(ctx context.Context, id string) (domain.Client, error) {
-	c, err := a.Store.GetClient(ctx, id)
+	c, err := a.Directory.GetClient(ctx, id)
 	return c, translate(err, "client")
 }
 
@@ -147,7 +157,7 @@ func (a *Admin) RotateSecret(ctx context.Context, clientID string, overlap time.
 	if overlap < 0 {
 		return "", problem.BadRequest("overlap must not be negative")
 	}
-	c, err := a.Store.GetClient(ctx, clientID)
+	c, err := a.Directory.GetClient(ctx, clientID)
 	if err != nil {
 		return "", translate(err, "client")
 	}
@@ -159,13 +169,13 @@ func (a *Admin) RotateSecret(ctx context.Context, clientID string, overlap time.
 		return "", err
 	}
 	now := a.Now().UTC()
-	err = a.Store.RotateClientSecret(ctx, domain.ClientSecret{ClientID: clientID, Hash: ids.Hash(secret), CreatedAt: now}, now.Add(overlap))
+	err = a.Directory.RotateClientSecret(ctx, domain.ClientSecret{ClientID: clientID, Hash: ids.Hash(secret), CreatedAt: now}, now.Add(overlap))
 	return secret, translate(err, "client")
 }
 
 // DisableClient stops a client from authenticating, at once.
 func (a *Admin) DisableClient(ctx context.Context, id string) error {
-	return translate(a.Store.DisableClient(ctx, id), "client")
+	return translate(a.Directory.DisableClient(ctx, id), "client")
 }
 
 // CustomerSpec describes a customer to create.
@@ -183,7 +193,7 @@ func (a *Admin) CreateCustomer(ctx context.Context, spec CustomerSpec) (domain.C
 	if err != nil || addr.Address != strings.TrimSpace(spec.Email) || len(spec.Email) > 254 {
 		return domain.Customer{}, problem.BadRequest("email must be a plain address like name@example.com")
 	}
-	if _, err := a.Store.GetOrg(ctx, spec.OrgID); err != nil {
+	if _, err := a.Directory.GetOrg(ctx, spec.OrgID); err != nil {
 		return domain.Customer{}, translate(err, "organization")
 	}
 	c := domain.Customer{OrgID: spec.OrgID, Email: addr.Address, Type: domain.CustomerPerson}
@@ -206,7 +216,7 @@ func (a *Admin) CreateCustomer(ctx context.Context, spec CustomerSpec) (domain.C
 		return domain.Customer{}, err
 	}
 	c.CreatedAt = a.Now().UTC()
-	if err := a.Store.CreateCustomer(ctx, c); err != nil {
+	if err := a.Customers.CreateCustomer(ctx, c); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return domain.Customer{}, problem.Conflict("a customer with this email already exists")
 		}
@@ -218,7 +228,7 @@ func (a *Admin) CreateCustomer(ctx context.Context, spec CustomerSpec) (domain.C
 // EnsureSigningKey creates the first signing key when there is none. A
 // replica that loses the race to another finds the winner's key.
 func (a *Admin) EnsureSigningKey(ctx context.Context, alg string) error {
-	keys, err := a.Store.ListSigningKeys(ctx)
+	keys, err := a.Keys.ListSigningKeys(ctx)
 	if err != nil {
 		return err
 	}
@@ -231,7 +241,7 @@ func (a *Admin) EnsureSigningKey(ctx context.Context, alg string) error {
 	if err != nil {
 		return problem.BadRequest(err.Error())
 	}
-	if err := a.Store.AddSigningKey(ctx, k, false, time.Time{}); err != nil && !errors.Is(err, store.ErrConflict) {
+	if err := a.Keys.AddSigningKey(ctx, k, false, time.Time{}); err != nil && !errors.Is(err, store.ErrConflict) {
 		return err
 	}
 	return nil
@@ -245,7 +255,7 @@ func (a *Admin) RotateKeys(ctx context.Context, alg string) (domain.SigningKey, 
 	if err != nil {
 		return domain.SigningKey{}, problem.BadRequest(err.Error())
 	}
-	if err := a.Store.AddSigningKey(ctx, k, true, now.Add(token.AccessTTL+token.Leeway)); err != nil {
+	if err := a.Keys.AddSigningKey(ctx, k, true, now.Add(token.AccessTTL+token.Leeway)); err != nil {
 		return domain.SigningKey{}, err
 	}
 	return k, nil

@@ -27,7 +27,7 @@ const DevRedirectURI = "http://127.0.0.1:3000/callback"
 // around today in loc (PRODUCT O1). On a database that has any organization
 // it does nothing and reports false.
 func (a *Admin) SeedDev(ctx context.Context, loc *time.Location) (DevSeed, bool, error) {
-	orgs, err := a.Store.ListOrgs(ctx)
+	orgs, err := a.Directory.ListOrgs(ctx)
 	if err != nil || len(orgs) > 0 {
 		return DevSeed{}, false, err
 	}

@@ -8,10 +8,10 @@ import (
 
 // ListGrants lists a customer's active grants, newest first (PRODUCT O2).
 func (a *Admin) ListGrants(ctx context.Context, customerID string) ([]domain.Grant, error) {
-	if _, err := a.Store.GetCustomer(ctx, customerID); err != nil {
+	if _, err := a.Customers.GetCustomer(ctx, customerID); err != nil {
 		return nil, translate(err, "customer")
 	}
-	grants, err := a.Store.ListGrants(ctx, customerID)
+	grants, err := a.Grants.ListGrants(ctx, customerID)
 	return grants, translate(err, "grant")
 }
 
@@ -19,6 +19,6 @@ func (a *Admin) ListGrants(ctx context.Context, customerID string) ([]domain.Gra
 // those families. A running server refuses their access tokens within its
 // revocation poll (PRODUCT A11, O2).
 func (a *Admin) RevokeGrant(ctx context.Context, id string) ([]string, error) {
-	families, err := a.Store.RevokeGrant(ctx, id, a.Now().UTC())
+	families, err := a.Grants.RevokeGrant(ctx, id, a.Now().UTC())
 	return families, translate(err, "grant")
 }

@@ -118,7 +118,7 @@ func parsePriceRow(rec []string) (domain.PricePoint, error) {
 
 // ImportPrices stores points for a subscription, all or nothing.
 func (a *Admin) ImportPrices(ctx context.Context, subscriptionID string, points []domain.PricePoint) error {
-	return translate(a.Store.ImportPrices(ctx, subscriptionID, points), "subscription")
+	return translate(a.Customers.ImportPrices(ctx, subscriptionID, points), "subscription")
 }
 
 // DemoPrices makes hourly prices for the days from first to last (inclusive,

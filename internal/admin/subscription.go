@@ -28,7 +28,7 @@ type SubscriptionSpec struct {
 
 // CreateSubscription creates a subscription for a customer.
 func (a *Admin) CreateSubscription(ctx context.Context, spec SubscriptionSpec) (domain.Subscription, error) {
-	cus, err := a.Store.GetCustomer(ctx, spec.CustomerID)
+	cus, err := a.Customers.GetCustomer(ctx, spec.CustomerID)
 	if err != nil {
 		return domain.Subscription{}, translate(err, "customer")
 	}
@@ -36,7 +36,7 @@ func (a *Admin) CreateSubscription(ctx context.Context, spec SubscriptionSpec) (
 	if err != nil {
 		return domain.Subscription{}, err
 	}
-	return sub, translate(a.Store.CreateSubscription(ctx, sub), "subscription")
+	return sub, translate(a.Customers.CreateSubscription(ctx, sub), "subscription")
 }
 
 func (a *Admin) newSubscription(spec SubscriptionSpec, cus domain.Customer) (domain.Subscription, error) {

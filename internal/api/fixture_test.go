@@ -58,7 +58,7 @@ func newFixture(t testing.TB, limits *httpx.RateLimiter) *fixture {
 	t.Cleanup(func() { st.Close() })
 	clk := fakeclock.New(time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC))
 	ids := ids.Generator{Rand: rand.Reader}
-	adm := &admin.Admin{Store: st, IDs: ids, Now: clk.Now}
+	adm := &admin.Admin{Directory: st, Customers: st, Keys: st, Grants: st, IDs: ids, Now: clk.Now}
 	ctx := t.Context()
 	check := func(err error) {
 		t.Helper()

@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -11,6 +11,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/admin"
 	"github.com/nomosauth/nomosauth/internal/config"
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/store"
 )
 
 // adminCommand parses the common flags plus those define registers, checks
@@ -57,7 +58,7 @@ type orgJSON struct {
 func runOrgList(e env, args []string) int {
 	return adminCommand(e, "org list", args, func(*flagSet) {}, func() []string { return nil },
 		func(a *admin.Admin, cfg config.Config) int {
-			orgs, err := a.Store.ListOrgs(e.ctx)
+			orgs, err := a.Directory.ListOrgs(e.ctx)
 			if err != nil {
 				return fail(e, err)
 			}
@@ -128,7 +129,7 @@ func runClientList(e env, args []string) int {
 		func(fs *flagSet) { fs.StringVar(&org, "org", "", "only this organization's clients") },
 		func() []string { return nil },
 		func(a *admin.Admin, cfg config.Config) int {
-			clients, err := a.Store.ListClients(e.ctx, org)
+			clients, err := a.Directory.ListClients(e.ctx, org)
 			if err != nil {
 				return fail(e, err)
 			}
@@ -338,9 +339,15 @@ func runGrantsList(e env, args []string) int {
 			}
 			rows := make([]grantJSON, 0, len(grants))
 			for _, g := range grants {
+				// A grant outlives nothing it points at, but a client
+				// deleted by hand leaves the name empty, not the list.
 				name := ""
-				if c, err := a.Store.GetClient(e.ctx, g.ClientID); err == nil {
+				c, err := a.Directory.GetClient(e.ctx, g.ClientID)
+				switch {
+				case err == nil:
 					name = c.Name
+				case !errors.Is(err, store.ErrNotFound):
+					return fail(e, err)
 				}
 				rows = append(rows, grantJSON{g.ID, g.CustomerID, g.ClientID, name, g.Scopes.String(), g.CreatedAt})
 			}
@@ -379,19 +386,14 @@ func runMigrate(e env, args []string) int {
 		return fail(e, err)
 	}
 	defer st.Close()
-	lister, ok := st.(interface {
-		AppliedMigrations(ctx context.Context) ([]int, error)
-	})
-	if !ok {
-		return fail(e, fmt.Errorf("this backend cannot list its migrations"))
-	}
-	versions, err := lister.AppliedMigrations(e.ctx)
+	applied, err := st.AppliedMigrations(e.ctx)
 	if err != nil {
 		return fail(e, err)
 	}
-	text := make([]string, len(versions))
-	for i, v := range versions {
-		text[i] = strconv.Itoa(v)
+	versions := make([]int, len(applied))
+	text := make([]string, len(applied))
+	for i, m := range applied {
+		versions[i], text[i] = m.Version, strconv.Itoa(m.Version)
 	}
 	return output(e, cfg, map[string]any{"applied": versions}, [][2]string{{"applied migrations", strings.Join(text, " ")}})
 }

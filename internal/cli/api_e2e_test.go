@@ -20,6 +20,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/config"
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store/sqlite"
+	"github.com/nomosauth/nomosauth/internal/store/storetest"
 )
 
 // startApp wires the server exactly as `serve` does from args and serves it
@@ -215,7 +216,7 @@ func TestProtectedAPIEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer other.Close()
-		if err := other.RevokeFamily(ctx, family, time.Now()); err != nil {
+		if err := storetest.Inspect(other.Backend).RevokeFamily(ctx, family, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		// --revocation-poll is 50ms here; allow generous slack on a busy machine.

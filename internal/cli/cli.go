@@ -141,7 +141,7 @@ func openAdmin(e env, cfg config.Config) (*admin.Admin, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	a := &admin.Admin{Store: st, IDs: ids.Generator{Rand: rand.Reader}, Now: time.Now}
+	a := &admin.Admin{Directory: st, Customers: st, Keys: st, Grants: st, IDs: ids.Generator{Rand: rand.Reader}, Now: time.Now}
 	return a, func() { st.Close() }, nil
 }
 

@@ -90,7 +90,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	}()
 
 	gen := ids.Generator{Rand: rand.Reader}
-	adm := &admin.Admin{Store: st, IDs: gen, Now: time.Now}
+	adm := &admin.Admin{Directory: st, Customers: st, Keys: st, Grants: st, IDs: gen, Now: time.Now}
 	if err := adm.EnsureSigningKey(ctx, cfg.SigningAlg); err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}

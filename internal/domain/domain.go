@@ -221,6 +221,14 @@ func (v RefreshVerdict) String() string {
 	return "invalid"
 }
 
+// RefreshDecision is what the refresh rule decides for one presentation:
+// the verdict and, for Rotate and Retry, the scope of the new access token
+// (PRODUCT T5, T7), so the caller never works it out again.
+type RefreshDecision struct {
+	Verdict RefreshVerdict
+	Scopes  Scopes
+}
+
 // Grant is a customer's consent to one client for a set of scopes (PRODUCT
 // A8). A customer has at most one active grant per client; consenting again
 // widens it. Revoking it revokes every family born from it (PRODUCT A11).

@@ -35,17 +35,19 @@ type RefreshRule struct {
 //     never has two live tokens;
 //   - any other presentation of a used token is reuse and revokes the family.
 //
-// A returned error rejects the request and changes nothing; so does a scope
-// the family cannot give, checked before anything rotates.
-func (rr RefreshRule) Decide(tok domain.RefreshToken, fam domain.Family, child *domain.RefreshToken) (domain.RefreshVerdict, error) {
+// Rotate and Retry carry the scope of the new access token (RefreshScope),
+// so the caller mints exactly what was decided. A returned error rejects
+// the request and changes nothing; so does a scope the family cannot give,
+// checked before anything rotates.
+func (rr RefreshRule) Decide(tok domain.RefreshToken, fam domain.Family, child *domain.RefreshToken) (domain.RefreshDecision, error) {
 	switch {
 	case fam.ClientID != rr.Client.ID:
 		// RFC 6749 §6: the token is bound to the client it was issued to.
-		return 0, problem.InvalidGrant("refresh token is invalid")
+		return domain.RefreshDecision{}, problem.InvalidGrant("refresh token is invalid")
 	case fam.Revoked():
-		return 0, problem.InvalidGrant("refresh token has been revoked")
+		return domain.RefreshDecision{}, problem.InvalidGrant("refresh token has been revoked")
 	case !rr.Now.Before(tok.ExpiresAt):
-		return 0, problem.InvalidGrant("refresh token has expired")
+		return domain.RefreshDecision{}, problem.InvalidGrant("refresh token has expired")
 	}
 	verdict := domain.RefreshReuse
 	switch tok.State {
@@ -56,12 +58,14 @@ func (rr RefreshRule) Decide(tok domain.RefreshToken, fam domain.Family, child *
 			verdict = domain.RefreshRetry
 		}
 	}
-	if verdict != domain.RefreshReuse {
-		if _, err := RefreshScope(rr.RequestedScope, fam, rr.Client); err != nil {
-			return 0, err
-		}
+	if verdict == domain.RefreshReuse {
+		return domain.RefreshDecision{Verdict: verdict}, nil
 	}
-	return verdict, nil
+	scopes, err := RefreshScope(rr.RequestedScope, fam, rr.Client)
+	if err != nil {
+		return domain.RefreshDecision{}, err
+	}
+	return domain.RefreshDecision{Verdict: verdict, Scopes: scopes}, nil
 }
 
 // RefreshScope returns the access-token scope for a refresh: the request may

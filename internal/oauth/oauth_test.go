@@ -172,19 +172,23 @@ func TestRefreshRuleDecide(t *testing.T) {
 		scope string
 		want  domain.RefreshVerdict
 		err   string
+		// wantScope is the decided access-token scope for Rotate and Retry.
+		wantScope string
 	}{
-		{"T5/live_rotates", live, fam, nil, "", domain.RefreshRotate, ""},
-		{"T5/retry_inside_window", rotated(5 * time.Second), fam, liveChild, "", domain.RefreshRetry, ""},
-		{"T5/retry_at_window_edge", rotated(10 * time.Second), fam, liveChild, "", domain.RefreshRetry, ""},
-		{"T5/reuse_after_window", rotated(11 * time.Second), fam, liveChild, "", domain.RefreshReuse, ""},
-		{"T5/reuse_when_child_was_used", rotated(time.Second), fam, usedChild, "", domain.RefreshReuse, ""},
-		{"T5/superseded_is_reuse", domain.RefreshToken{State: domain.RefreshSuperseded, ExpiresAt: now.Add(time.Hour)}, fam, nil, "", domain.RefreshReuse, ""},
-		{"T5/revoked_family", live, revoked, nil, "", 0, "invalid_grant"},
-		{"T5/expired", domain.RefreshToken{State: domain.RefreshLive, ExpiresAt: now}, fam, nil, "", 0, "invalid_grant"},
-		{"T5/other_client", live, otherClient, nil, "", 0, "invalid_grant"},
-		{"T5/scope_narrows", live, fam, nil, "read:*", domain.RefreshRotate, ""},
-		{"T5/scope_cannot_widen", live, domain.Family{ID: "f", ClientID: "c", Scopes: domain.Scopes{domain.ScopeRead}}, nil, "write:*", 0, "invalid_scope"},
-		{"T5/reuse_wins_over_bad_scope", rotated(time.Hour), fam, liveChild, "bogus", domain.RefreshReuse, ""},
+		{"T5/live_rotates", live, fam, nil, "", domain.RefreshRotate, "", "read:* write:*"},
+		{"T5/retry_inside_window", rotated(5 * time.Second), fam, liveChild, "", domain.RefreshRetry, "", "read:* write:*"},
+		{"T5/retry_at_window_edge", rotated(10 * time.Second), fam, liveChild, "", domain.RefreshRetry, "", "read:* write:*"},
+		{"T5/reuse_after_window", rotated(11 * time.Second), fam, liveChild, "", domain.RefreshReuse, "", ""},
+		{"T5/reuse_when_child_was_used", rotated(time.Second), fam, usedChild, "", domain.RefreshReuse, "", ""},
+		{"T5/superseded_is_reuse", domain.RefreshToken{State: domain.RefreshSuperseded, ExpiresAt: now.Add(time.Hour)}, fam, nil, "", domain.RefreshReuse, "", ""},
+		{"T5/revoked_family", live, revoked, nil, "", 0, "invalid_grant", ""},
+		{"T5/expired", domain.RefreshToken{State: domain.RefreshLive, ExpiresAt: now}, fam, nil, "", 0, "invalid_grant", ""},
+		{"T5/other_client", live, otherClient, nil, "", 0, "invalid_grant", ""},
+		{"T5/scope_narrows", live, fam, nil, "read:*", domain.RefreshRotate, "", "read:*"},
+		{"T5/retry_scope_narrows", rotated(time.Second), fam, liveChild, "read:*", domain.RefreshRetry, "", "read:*"},
+		{"T5/scope_cannot_widen", live, domain.Family{ID: "f", ClientID: "c", Scopes: domain.Scopes{domain.ScopeRead}}, nil, "write:*", 0, "invalid_scope", ""},
+		{"T5/reuse_wins_over_bad_scope", rotated(time.Hour), fam, liveChild, "bogus", domain.RefreshReuse, "", ""},
+		{"T7/customer_family_read_only", live, domain.Family{ID: "f", ClientID: "c", CustomerID: "cus", Scopes: domain.AllScopes()}, nil, "", domain.RefreshRotate, "", "read:*"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -193,8 +197,8 @@ func TestRefreshRuleDecide(t *testing.T) {
 			if oauthError(err) != tt.err {
 				t.Fatalf("err = %v, want %q", err, tt.err)
 			}
-			if got != tt.want {
-				t.Fatalf("verdict %v, want %v", got, tt.want)
+			if got.Verdict != tt.want || got.Scopes.String() != tt.wantScope {
+				t.Fatalf("decision %v %q, want %v %q", got.Verdict, got.Scopes, tt.want, tt.wantScope)
 			}
 		})
 	}

@@ -107,7 +107,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { st.Close() })
 	clk := fakeclock.New(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
 	ids := ids.Generator{Rand: rand.Reader}
-	adm := &admin.Admin{Store: st, IDs: ids, Now: clk.Now}
+	adm := &admin.Admin{Directory: st, Customers: st, Keys: st, Grants: st, IDs: ids, Now: clk.Now}
 	f := &fixture{t: t, clock: clk, store: st, mail: &outbox{}, revoked: revoke.NewSet()}
 	must := func(err error) {
 		t.Helper()

@@ -58,7 +58,7 @@ func newFixture(t testing.TB) *fixture {
 	t.Cleanup(func() { st.Close() })
 	clk := fakeclock.New(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
 	gen := ids.Generator{Rand: rand.Reader}
-	adm := &admin.Admin{Store: st, IDs: gen, Now: clk.Now}
+	adm := &admin.Admin{Directory: st, Customers: st, Keys: st, Grants: st, IDs: gen, Now: clk.Now}
 	ctx := t.Context()
 	if err := adm.EnsureSigningKey(ctx, token.AlgES256); err != nil {
 		t.Fatal(err)

@@ -211,11 +211,7 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 		return Response{}, t.revoked(ctx, rot.Family.ID, client, now, "refresh token reused after rotation; family revoked",
 			"refresh token was already used; every token of its grant is revoked")
 	}
-	scopes, err := oauth.RefreshScope(req.Scope, rot.Family, client)
-	if err != nil {
-		return Response{}, err // unreachable: Decide checked the same scope
-	}
-	return t.pair(rot.Family, scopes, refresh, now)
+	return t.pair(rot.Family, rot.Scopes, refresh, now)
 }
 
 // revoked acts on a family the store has just revoked for a replay: its

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/problem"
+	"github.com/nomosauth/nomosauth/internal/store/storetest"
 )
 
 // checkEnvelope asserts the PRODUCT R4 envelope of an error response.
@@ -173,7 +174,7 @@ func (f *fixture) pairOf(r result) (string, string) {
 
 func (f *fixture) live(family string) []domain.RefreshToken {
 	f.t.Helper()
-	toks, err := f.store.FamilyTokens(f.t.Context(), family)
+	toks, err := storetest.Inspect(f.store.Backend).FamilyTokens(f.t.Context(), family)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -187,7 +188,7 @@ func (f *fixture) live(family string) []domain.RefreshToken {
 }
 
 func (f *fixture) revoked(family string) bool {
-	fam, err := f.store.GetFamily(f.t.Context(), family)
+	fam, err := storetest.Inspect(f.store.Backend).GetFamily(f.t.Context(), family)
 	if err != nil {
 		f.t.Fatal(err)
 	}

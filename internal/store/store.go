@@ -16,9 +16,9 @@ var (
 )
 
 // RefreshDecider is the pure refresh rule the store runs inside its
-// transaction, on the rows as they are there (oauth.DecideRefresh). It may be
-// called more than once and must do no I/O.
-type RefreshDecider func(tok domain.RefreshToken, fam domain.Family, child *domain.RefreshToken) (domain.RefreshVerdict, error)
+// transaction, on the rows as they are there (oauth.RefreshRule.Decide). It
+// may be called more than once and must do no I/O.
+type RefreshDecider func(tok domain.RefreshToken, fam domain.Family, child *domain.RefreshToken) (domain.RefreshDecision, error)
 
 // CodeDecider is the pure authorization-code rule (oauth.CodeRule.Check)
 // the store runs inside its transaction. It must do no I/O.
@@ -36,16 +36,31 @@ type Redemption struct {
 // transaction. It must do no I/O.
 type OneTimeDecider func(c domain.OneTimeCode) domain.OneTimeVerdict
 
-// Rotation is the outcome of RotateRefreshToken.
+// Rotation is the outcome of RotateRefreshToken: the decision (verdict and
+// the scope the new access token carries) and the family as it now is.
 type Rotation struct {
-	Verdict domain.RefreshVerdict
-	Family  domain.Family
+	domain.RefreshDecision
+	Family domain.Family
 }
 
-// Store is everything nomosauth keeps. Methods take hashes, never secrets,
-// and return records by value; a missing record is ErrNotFound. Writes that
-// return nil are durable (PRODUCT S2).
+// Store is everything nomosauth keeps, as the roles below. Methods take
+// hashes, never secrets, and return records by value; a missing record is
+// ErrNotFound. Writes that return nil are durable (PRODUCT S2). Consumers
+// depend on the roles (or fewer methods), never on Store itself; only the
+// wiring in cli holds a Store.
 type Store interface {
+	Directory
+	Customers
+	Families
+	Grants
+	Journey
+	Keys
+	Housekeeping
+}
+
+// Directory is the operators' side of the records: organizations, clients
+// and their secrets.
+type Directory interface {
 	CreateOrg(ctx context.Context, org domain.Org) error
 	GetOrg(ctx context.Context, id string) (domain.Org, error)
 	ListOrgs(ctx context.Context) ([]domain.Org, error)
@@ -53,6 +68,8 @@ type Store interface {
 	// CreateClient stores a client with its first secret (none for public clients).
 	CreateClient(ctx context.Context, c domain.Client, secret *domain.ClientSecret) error
 	GetClient(ctx context.Context, id string) (domain.Client, error)
+	// ListClients lists an organization's clients, or every client when
+	// orgID is empty, newest first.
 	ListClients(ctx context.Context, orgID string) ([]domain.Client, error)
 	// ClientSecrets returns every stored secret of the client, current and overlapping.
 	ClientSecrets(ctx context.Context, clientID string) ([]domain.ClientSecret, error)
@@ -60,7 +77,11 @@ type Store interface {
 	// valid at its creation to expire at oldExpiresAt (PRODUCT S1).
 	RotateClientSecret(ctx context.Context, secret domain.ClientSecret, oldExpiresAt time.Time) error
 	DisableClient(ctx context.Context, id string) error
+}
 
+// Customers is the data the protected API serves: customers, their
+// subscriptions and the subscriptions' prices.
+type Customers interface {
 	// CreateCustomer fails with ErrConflict when the email, compared
 	// case-insensitively, is taken anywhere on the server.
 	CreateCustomer(ctx context.Context, c domain.Customer) error
@@ -69,17 +90,21 @@ type Store interface {
 	ListCustomers(ctx context.Context, f CustomerFilter, p Page) ([]domain.Customer, error)
 	// UpdateCustomer stores c's names and company name.
 	UpdateCustomer(ctx context.Context, c domain.Customer) error
+	// CreateSubscription stores a subscription for an existing customer of
+	// the same organization (another organization's customer is ErrConflict).
 	CreateSubscription(ctx context.Context, s domain.Subscription) error
 	GetSubscription(ctx context.Context, id string) (domain.Subscription, error)
 	// ListSubscriptions lists the subscriptions f matches, newest first, after p.After.
 	ListSubscriptions(ctx context.Context, f SubscriptionFilter, p Page) ([]domain.Subscription, error)
-
 	// ImportPrices stores points for the subscription, replacing any at the
 	// same instants, all or nothing.
 	ImportPrices(ctx context.Context, subscriptionID string, points []domain.PricePoint) error
 	// ListPrices returns the subscription's points in [from, to), oldest first.
 	ListPrices(ctx context.Context, subscriptionID string, from, to time.Time) ([]domain.PricePoint, error)
+}
 
+// Families is the refresh-token side of the token endpoint (PRODUCT T5, S2, S3).
+type Families interface {
 	// IssueRefreshToken starts a family with its first live token.
 	IssueRefreshToken(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error
 	// RotateRefreshToken presents the token with hash presented. In one
@@ -88,14 +113,14 @@ type Store interface {
 	// live token; Reuse revokes the family at now. An error from decide
 	// changes nothing and is returned as is.
 	RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, now time.Time, decide RefreshDecider) (Rotation, error)
-	GetFamily(ctx context.Context, id string) (domain.Family, error)
-	// FamilyTokens lists a family's tokens, oldest first.
-	FamilyTokens(ctx context.Context, familyID string) ([]domain.RefreshToken, error)
-	RevokeFamily(ctx context.Context, id string, at time.Time) error
 	// RevokedFamilies lists the families revoked at or after since, so every
 	// process can refuse their access tokens (PRODUCT A11).
 	RevokedFamilies(ctx context.Context, since time.Time) ([]domain.Family, error)
+}
 
+// Grants is consent and what it yields: grants and authorization codes
+// (PRODUCT A8, A11, T6).
+type Grants interface {
 	// UpsertGrant records a customer's consent (PRODUCT A8): when the
 	// customer holds an active grant for g.ClientID, its scopes widen to
 	// include g.Scopes and it is returned; otherwise g is stored.
@@ -119,12 +144,16 @@ type Store interface {
 	// revokes the family the first redemption started (PRODUCT T6). An
 	// error from decide changes nothing and is returned as is.
 	RedeemCode(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, now time.Time, decide CodeDecider) (Redemption, error)
+}
 
+// Journey is the hosted sign-in: browser sessions and one-time codes (PRODUCT A7).
+type Journey interface {
 	// CreateSession stores a signed-in session.
 	CreateSession(ctx context.Context, s domain.Session) error
 	GetSession(ctx context.Context, hash string) (domain.Session, error)
 	// TouchSession records activity, for the idle lifetime.
 	TouchSession(ctx context.Context, hash string, at time.Time) error
+	// DeleteSession ends a session; ending one that is gone is no error.
 	DeleteSession(ctx context.Context, hash string) error
 
 	// CreateOneTimeCode stores c as its browser's one pending code: any
@@ -134,24 +163,39 @@ type Store interface {
 	// transaction: Accept marks it used, Reject counts a try (PRODUCT A7).
 	// No pending code is ErrNotFound.
 	VerifyOneTimeCode(ctx context.Context, browserHash string, now time.Time, decide OneTimeDecider) (domain.OneTimeCode, domain.OneTimeVerdict, error)
+}
 
+// Keys holds the signing keys and the server-wide secrets every replica shares.
+type Keys interface {
 	// AddSigningKey stores k as the active key. With retireOthers it retires
 	// every active key at k.CreatedAt, published until publishUntil;
 	// without, it fails with ErrConflict when an active key exists, so that
 	// replicas starting together create one first key.
 	AddSigningKey(ctx context.Context, k domain.SigningKey, retireOthers bool, publishUntil time.Time) error
 	ListSigningKeys(ctx context.Context) ([]domain.SigningKey, error)
-
-	// DeleteExpired removes what has expired by now and can no longer
-	// matter (PRODUCT O6), and returns how many rows went.
-	DeleteExpired(ctx context.Context, now time.Time, keepRevoked time.Duration) (int64, error)
-
 	// ServerKey returns the server-wide secret called name, storing
 	// candidate first when there is none, so every replica shares one.
 	ServerKey(ctx context.Context, name string, candidate []byte) ([]byte, error)
+}
 
+// Housekeeping is what keeps the store itself healthy.
+type Housekeeping interface {
+	// DeleteExpired removes what has expired by now and can no longer
+	// matter (PRODUCT O6), and returns how many rows went.
+	DeleteExpired(ctx context.Context, now time.Time, keepRevoked time.Duration) (int64, error)
+	// AppliedMigrations lists the migrations recorded in the database, oldest first.
+	AppliedMigrations(ctx context.Context) ([]Migration, error)
 	Ping(ctx context.Context) error
+	// Close finishes the writes already queued and releases the database.
 	Close() error
+}
+
+// Migration is one applied schema migration.
+type Migration struct {
+	Version   int
+	Name      string
+	Checksum  string // hex SHA-256 of the file as applied
+	AppliedAt time.Time
 }
 
 // Cursor is a position in a newest-first list: the last row seen. The zero

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
-	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/store/migrate"
 	"github.com/nomosauth/nomosauth/internal/store/postgres/pgtest"
 	"github.com/nomosauth/nomosauth/internal/store/storetest"
 )
@@ -22,7 +22,10 @@ func openTemp(t *testing.T) *Store {
 
 func TestConformance(t *testing.T) {
 	pgtest.Base(t)
-	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+	storetest.Run(t, func(t *testing.T) storetest.Subject {
+		s := openTemp(t)
+		return storetest.Subject{Store: s, Inspector: storetest.Inspect(s.Backend)}
+	})
 }
 
 func TestReopenKeepsDataAndMigrationsAreIdempotent(t *testing.T) {
@@ -47,10 +50,24 @@ func TestReopenKeepsDataAndMigrationsAreIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	embedded, _ := Migrations()
-	if len(applied) != len(embedded) || applied[len(applied)-1] != embedded[len(embedded)-1] {
-		t.Fatalf("applied %v, embedded %v", applied, embedded)
+	files, err := migrate.Files(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
 	}
+	if len(applied) != len(files) || applied[len(applied)-1].Checksum != files[len(files)-1].Checksum {
+		t.Fatalf("applied %v, files %d", applied, len(files))
+	}
+}
+
+func TestMigrationsRefuseChangedFiles(t *testing.T) {
+	s := openTemp(t)
+	files, err := migrate.Files(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Migrations(t, files, func(files []migrate.File) error {
+		return runMigrations(t.Context(), s.db.pool, files)
+	})
 }
 
 func TestIsDSN(t *testing.T) {

@@ -6,26 +6,40 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"path"
-	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
+	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/store/migrate"
+	"github.com/nomosauth/nomosauth/internal/store/txn"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Store is the SQLite backend.
+// dialect: SQLite takes no row locks; its one writer runs one transaction
+// at a time, so a read inside it sees rows no one else can change.
+var dialect = txn.Dialect{Greatest: "max"}
+
+// Store is the SQLite backend: the store verbs of txn on this file.
 type Store struct {
+	*txn.Store
+	db *db
+}
+
+var _ store.Store = (*Store)(nil)
+
+// db is the port: the read pool, the one writer and the checkpointer.
+type db struct {
 	rdb *sql.DB // readers: many connections, query_only
 	wdb *sql.DB // the writer: one connection, BEGIN IMMEDIATE
+	cdb *sql.DB // the checkpointer's connection
 
 	stmts sync.Map // query text -> *sql.Stmt on rdb
 
@@ -33,28 +47,36 @@ type Store struct {
 	wstmts     map[string]*sql.Stmt
 	unprepared map[string]bool
 
-	cdb *sql.DB // the checkpointer's connection
+	writes *txn.Batcher[func(txn.Querier) error]
 
-	ops  chan writeOp
-	quit chan struct{}
-	done chan struct{}
-	// checkpointDone closes when the checkpointer has stopped.
-	checkpointDone chan struct{}
-	closeErr       error
-	once           sync.Once
+	quit           chan struct{}
+	checkpointDone chan struct{} // closes when the checkpointer has stopped
+	// checkpoints counts passive checkpoints that copied the whole WAL;
+	// failing counts ticks in a row whose checkpoint failed, and lastErr
+	// is the latest failure, which Ping reports once it persists.
+	checkpoints atomic.Int64
+	failing     atomic.Int64
+	lastErr     atomic.Pointer[error]
+	closeErr    error
+	once        sync.Once
 }
-
-var _ store.Store = (*Store)(nil)
 
 // maxReaders bounds concurrent read connections: WAL readers do not block
 // one another, and a few per core is plenty.
 const maxReaders = 8
 
+// maxBatch bounds one group commit; beyond it the next batch starts at once.
+const maxBatch = 256
+
 // Open opens (creating if needed) the database file at path, applies pending
-// migrations and starts the writer.
+// migrations and starts the writer and the checkpointer.
 func Open(ctx context.Context, file string) (*Store, error) {
 	if file == "" || strings.HasPrefix(file, "file:") || strings.Contains(file, "?") {
 		return nil, fmt.Errorf("sqlite: give a plain file path, not %q", file)
+	}
+	files, err := migrate.Files(migrations, "migrations")
+	if err != nil {
+		return nil, err
 	}
 	// synchronous=FULL: a commit is on disk before it returns (PRODUCT S2).
 	pragmas := []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"}
@@ -65,140 +87,133 @@ func Open(ctx context.Context, file string) (*Store, error) {
 		}
 		return "file:" + (&url.URL{Path: file}).EscapedPath() + "?" + q.Encode()
 	}
+	d := &db{wstmts: map[string]*sql.Stmt{}, unprepared: map[string]bool{}, quit: make(chan struct{}), checkpointDone: make(chan struct{})}
 	// The writer never checkpoints: a background connection does, so a
 	// commit never waits for pages to be copied into the database file.
-	wdb, err := sql.Open("sqlite", dsn("wal_autocheckpoint(0)", "journal_size_limit(67108864)")+"&_txlock=immediate")
-	if err != nil {
+	if d.wdb, err = sql.Open("sqlite", dsn("wal_autocheckpoint(0)", "journal_size_limit(67108864)")+"&_txlock=immediate"); err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
-	wdb.SetMaxOpenConns(1)
-	wdb.SetMaxIdleConns(1)
-	wdb.SetConnMaxLifetime(0)
-	wdb.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, wdb); err != nil {
-		wdb.Close()
+	d.wdb.SetMaxOpenConns(1)
+	d.wdb.SetMaxIdleConns(1)
+	d.wdb.SetConnMaxLifetime(0)
+	d.wdb.SetConnMaxIdleTime(0)
+	if err := migrate.Run(ctx, d.direct, files, time.Now); err != nil {
+		d.wdb.Close()
 		return nil, err
 	}
-	rdb, err := sql.Open("sqlite", dsn("query_only(1)"))
-	if err != nil {
-		wdb.Close()
+	if d.rdb, err = sql.Open("sqlite", dsn("query_only(1)")); err != nil {
+		d.wdb.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
-	rdb.SetMaxOpenConns(maxReaders)
-	rdb.SetMaxIdleConns(maxReaders)
-	rdb.SetConnMaxIdleTime(0)
-	s := &Store{rdb: rdb, wdb: wdb, ops: make(chan writeOp), quit: make(chan struct{}), done: make(chan struct{}), checkpointDone: make(chan struct{}),
-		wstmts: map[string]*sql.Stmt{}, unprepared: map[string]bool{}}
-	cdb, err := sql.Open("sqlite", dsn())
-	if err != nil {
-		rdb.Close()
-		wdb.Close()
+	d.rdb.SetMaxOpenConns(maxReaders)
+	d.rdb.SetMaxIdleConns(maxReaders)
+	d.rdb.SetConnMaxIdleTime(0)
+	if d.cdb, err = sql.Open("sqlite", dsn()); err != nil {
+		d.rdb.Close()
+		d.wdb.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
-	cdb.SetMaxOpenConns(1)
-	s.cdb = cdb
-	go s.writer()
-	go s.checkpointer()
-	return s, nil
+	d.cdb.SetMaxOpenConns(1)
+	d.writes = txn.NewBatcher(maxBatch, d.commit)
+	go d.checkpointer(checkpointInterval)
+	applied := func(ctx context.Context) ([]store.Migration, error) { return migrate.Applied(ctx, d.Write) }
+	return &Store{Store: txn.New(d, dialect, applied), db: d}, nil
 }
 
-// migrate applies each numbered migration not yet applied, one transaction
-// each. Two processes opening one file at once are serialised by BEGIN
-// IMMEDIATE, and the loser sees the winner's versions.
-func migrate(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+// direct runs fn in a transaction of its own on the writer's connection,
+// outside the group commit: the migration runner's transactions, before
+// the writer starts.
+func (d *db) direct(ctx context.Context, fn func(txn.Querier) error) error {
+	tx, err := d.wdb.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	for _, name := range names {
-		version, err := strconv.Atoi(strings.SplitN(path.Base(name), "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migrate: bad file name %s", name)
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		if err := applyMigration(ctx, db, version, string(body)); err != nil {
-			return fmt.Errorf("migrate %s: %w", path.Base(name), err)
-		}
-	}
-	return nil
-}
-
-func applyMigration(ctx context.Context, db *sql.DB, version int, body string) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
+		return classify(err)
 	}
 	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+	if err := fn(&wtx{Tx: tx, d: d}); err != nil {
 		return err
 	}
-	if n > 0 {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, body); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, time.Now().UnixMicro()); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return classify(tx.Commit())
 }
 
-// Ping checks both pools.
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.rdb.PingContext(ctx); err != nil {
+// Reader is the read pool.
+func (d *db) Reader() txn.Querier { return reader{d} }
+
+// Ping checks both pools and that checkpoints keep the WAL short.
+func (d *db) Ping(ctx context.Context) error {
+	if err := d.rdb.PingContext(ctx); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *wtx) error { return nil })
+	if n := d.failing.Load(); n >= checkpointFailures {
+		if err := d.lastErr.Load(); err != nil {
+			return fmt.Errorf("sqlite: the last %d WAL checkpoints failed: %w", n, *err)
+		}
+	}
+	return d.Write(ctx, func(txn.Querier) error { return nil })
 }
 
-// Close stops the writer after the writes already queued and closes the pools.
-func (s *Store) Close() error {
-	s.once.Do(func() {
-		close(s.quit)
-		<-s.done
-		s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
-		for _, st := range s.wstmts {
+// Close stops the writer after the writes already queued, then the
+// checkpointer, and closes the pools.
+func (d *db) Close() error {
+	d.once.Do(func() {
+		d.writes.Close()
+		close(d.quit)
+		<-d.checkpointDone
+		d.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+		for _, st := range d.wstmts {
 			st.Close()
 		}
-		<-s.checkpointDone
-		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close(), s.cdb.Close())
+		d.closeErr = errors.Join(d.rdb.Close(), d.wdb.Close(), d.cdb.Close())
 	})
-	return s.closeErr
+	return d.closeErr
 }
 
-// AppliedMigrations lists the versions recorded in the database.
-func (s *Store) AppliedMigrations(ctx context.Context) ([]int, error) {
-	return queryAll(ctx, s, func(r rowScanner) (int, error) {
-		var v int
-		return v, r.Scan(&v)
-	}, `SELECT version FROM schema_migrations ORDER BY version`)
+// StartFamily commits a new family through the group commit.
+func (d *db) StartFamily(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error {
+	return d.Write(ctx, func(tx txn.Querier) error { return txn.StartFamily(ctx, tx, fam, tok) })
 }
 
 // checkpointInterval is how often committed WAL pages are copied into the
 // database file, off the write path.
 const checkpointInterval = 200 * time.Millisecond
 
+// checkpointFailures is how many failed checkpoints in a row (10 s at the
+// interval) make Ping fail: the WAL then grows without bound.
+const checkpointFailures = 50
+
 // checkpointer copies committed pages from the WAL into the database file
 // (PASSIVE: it never blocks the writer or readers), so the WAL stays short
-// and no commit pays for a checkpoint.
-func (s *Store) checkpointer() {
-	defer close(s.checkpointDone)
-	t := time.NewTicker(checkpointInterval)
+// and no commit pays for a checkpoint. A failure is retried on the next
+// tick and reported by Ping once it persists.
+func (d *db) checkpointer(every time.Duration) {
+	defer close(d.checkpointDone)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
-		case <-s.quit:
+		case <-d.quit:
 			return
 		case <-t.C:
-			s.cdb.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+			whole, err := d.checkpoint()
+			switch {
+			case err != nil:
+				d.lastErr.Store(&err)
+				d.failing.Add(1)
+			case whole:
+				d.failing.Store(0)
+				d.checkpoints.Add(1)
+			default: // readers held back some pages: the next tick copies them
+				d.failing.Store(0)
+			}
 		}
 	}
+}
+
+// checkpoint runs one passive checkpoint and reports whether the whole WAL
+// was copied.
+func (d *db) checkpoint() (bool, error) {
+	var busy, logged, copied int
+	if err := d.cdb.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logged, &copied); err != nil {
+		return false, err
+	}
+	return logged == copied, nil
 }

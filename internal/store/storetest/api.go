@@ -22,14 +22,14 @@ func subscriptionID(s domain.Subscription) string { return s.ID }
 
 // seedCustomers makes n customers in org, one second apart, two of them
 // sharing each created_at so that the cursor's id tie-break matters.
-func seedCustomers(t *testing.T, s store.Store, org string, n int) {
+func seedCustomers(t *testing.T, s Subject, org string, n int) {
 	for i := range n {
 		must(t, s.CreateCustomer(ctx(t), domain.Customer{ID: fmt.Sprintf("cus_%s_%02d", org, i), OrgID: org,
 			Email: fmt.Sprintf("c%d@%s.example", i, org), Type: domain.CustomerPerson, CreatedAt: base.Add(time.Duration(i/2) * time.Second)}))
 	}
 }
 
-func testListCustomers(t *testing.T, s store.Store) {
+func testListCustomers(t *testing.T, s Subject) {
 	seedOrg(t, s, "org_a")
 	seedOrg(t, s, "org_b")
 	seedCustomers(t, s, "org_a", 5)
@@ -61,7 +61,7 @@ func testListCustomers(t *testing.T, s store.Store) {
 	diff(t, ids(got, customerID), []string{"cus_org_a_01"})
 }
 
-func testUpdateCustomer(t *testing.T, s store.Store) {
+func testUpdateCustomer(t *testing.T, s Subject) {
 	seedOrg(t, s, "org_a")
 	c := domain.Customer{ID: "cus_1", OrgID: "org_a", Email: "a@example.com", FirstName: "A", Type: domain.CustomerCompany, CompanyName: "Old GmbH", CreatedAt: base}
 	must(t, s.CreateCustomer(ctx(t), c))
@@ -75,7 +75,7 @@ func testUpdateCustomer(t *testing.T, s store.Store) {
 	wantErr(t, s.UpdateCustomer(ctx(t), domain.Customer{ID: "cus_missing"}), store.ErrNotFound)
 }
 
-func testListSubscriptions(t *testing.T, s store.Store) {
+func testListSubscriptions(t *testing.T, s Subject) {
 	seedOrg(t, s, "org_a")
 	seedOrg(t, s, "org_b")
 	seedCustomers(t, s, "org_a", 2)
@@ -111,7 +111,7 @@ func testListSubscriptions(t *testing.T, s store.Store) {
 	}
 }
 
-func testPrices(t *testing.T, s store.Store) {
+func testPrices(t *testing.T, s Subject) {
 	seedOrg(t, s, "org_a")
 	seedCustomers(t, s, "org_a", 1)
 	must(t, s.CreateSubscription(ctx(t), domain.Subscription{ID: "sub_1", OrgID: "org_a", CustomerID: "cus_org_a_00", Status: domain.SubscriptionActive, Type: domain.SubscriptionConsumption, CreatedAt: base}))
@@ -133,7 +133,7 @@ func testPrices(t *testing.T, s store.Store) {
 	diff(t, got, []domain.PricePoint{})
 }
 
-func testRevokedFamilies(t *testing.T, s store.Store) {
+func testRevokedFamilies(t *testing.T, s Subject) {
 	family(t, s, "fam_1")
 	must(t, s.IssueRefreshToken(ctx(t), domain.Family{ID: "fam_2", ClientID: "client_1", OrgID: "org_a", CustomerID: "cus_1", Scopes: domain.Scopes{domain.ScopeRead}, CreatedAt: base}, next("t2", base)))
 	family3 := domain.Family{ID: "fam_3", ClientID: "client_1", OrgID: "org_a", Scopes: domain.AllScopes(), CreatedAt: base}
@@ -150,7 +150,7 @@ func testRevokedFamilies(t *testing.T, s store.Store) {
 	}
 }
 
-func testServerKey(t *testing.T, s store.Store) {
+func testServerKey(t *testing.T, s Subject) {
 	first, err := s.ServerKey(ctx(t), "cursor", []byte("first-candidate"))
 	must(t, err)
 	second, err := s.ServerKey(ctx(t), "cursor", []byte("second-candidate"))

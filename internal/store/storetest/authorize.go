@@ -10,14 +10,14 @@ import (
 	"github.com/nomosauth/nomosauth/internal/store"
 )
 
-func seedCustomer(t *testing.T, s store.Store, id, org string) domain.Customer {
+func seedCustomer(t *testing.T, s Subject, id, org string) domain.Customer {
 	c := domain.Customer{ID: id, OrgID: org, Email: id + "@example.com", FirstName: "F", LastName: "L", Type: domain.CustomerPerson, CreatedAt: base}
 	must(t, s.CreateCustomer(ctx(t), c))
 	return c
 }
 
 // seedJourney makes an org, a client and a customer with an active grant.
-func seedJourney(t *testing.T, s store.Store) domain.Grant {
+func seedJourney(t *testing.T, s Subject) domain.Grant {
 	seedOrg(t, s, "org_a")
 	seedClient(t, s, "client_1", "org_a")
 	seedCustomer(t, s, "cus_1", "org_a")
@@ -27,7 +27,7 @@ func seedJourney(t *testing.T, s store.Store) domain.Grant {
 	return g
 }
 
-func seedCode(t *testing.T, s store.Store, hash string, g domain.Grant) domain.AuthCode {
+func seedCode(t *testing.T, s Subject, hash string, g domain.Grant) domain.AuthCode {
 	c := domain.AuthCode{Hash: hash, ClientID: g.ClientID, OrgID: g.OrgID, CustomerID: g.CustomerID, GrantID: g.ID,
 		RedirectURI: "https://app.example/cb", Challenge: "chal", ChallengeMethod: "S256", Scopes: g.Scopes,
 		CreatedAt: base, ExpiresAt: base.Add(10 * time.Minute)}
@@ -35,7 +35,7 @@ func seedCode(t *testing.T, s store.Store, hash string, g domain.Grant) domain.A
 	return c
 }
 
-func testGrants(t *testing.T, s store.Store) {
+func testGrants(t *testing.T, s Subject) {
 	g := seedJourney(t, s)
 	got, err := s.GetGrant(ctx(t), "grt_1")
 	must(t, err)
@@ -117,7 +117,7 @@ func redeemAll(code domain.AuthCode, grant domain.Grant) (domain.CodeVerdict, er
 	return domain.CodeRedeem, nil
 }
 
-func testRedeemCode(t *testing.T, s store.Store) {
+func testRedeemCode(t *testing.T, s Subject) {
 	g := seedJourney(t, s)
 	code := seedCode(t, s, "code_h", g)
 	wantErr(t, s.CreateCode(ctx(t), code), store.ErrConflict)
@@ -162,7 +162,7 @@ func testRedeemCode(t *testing.T, s store.Store) {
 	wantErr(t, err, store.ErrNotFound)
 }
 
-func testRedeemCodeError(t *testing.T, s store.Store) {
+func testRedeemCodeError(t *testing.T, s Subject) {
 	g := seedJourney(t, s)
 	seedCode(t, s, "code_h", g)
 	boom := fmt.Errorf("decided no")
@@ -180,7 +180,7 @@ func testRedeemCodeError(t *testing.T, s store.Store) {
 
 // testConcurrentRedeem: many presentations of one code race; exactly one
 // redeems, and the rest see a replay.
-func testConcurrentRedeem(t *testing.T, s store.Store) {
+func testConcurrentRedeem(t *testing.T, s Subject) {
 	g := seedJourney(t, s)
 	seedCode(t, s, "code_h", g)
 	const n = 20
@@ -209,7 +209,7 @@ func testConcurrentRedeem(t *testing.T, s store.Store) {
 	}
 }
 
-func testSessions(t *testing.T, s store.Store) {
+func testSessions(t *testing.T, s Subject) {
 	seedOrg(t, s, "org_a")
 	seedCustomer(t, s, "cus_1", "org_a")
 	ses := domain.Session{Hash: "ses_h", CustomerID: "cus_1", CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(24 * time.Hour)}
@@ -250,7 +250,7 @@ func checkHash(presented string) store.OneTimeDecider {
 	}
 }
 
-func testOneTimeCodes(t *testing.T, s store.Store) {
+func testOneTimeCodes(t *testing.T, s Subject) {
 	first := oneTime("otc_1", "br_1", "h1")
 	must(t, s.CreateOneTimeCode(ctx(t), first))
 	wantErr(t, s.CreateOneTimeCode(ctx(t), first), store.ErrConflict)
@@ -294,7 +294,7 @@ func testOneTimeCodes(t *testing.T, s store.Store) {
 
 // testConcurrentOneTime: parallel wrong tries are each counted, so no
 // burst can buy more than five guesses.
-func testConcurrentOneTime(t *testing.T, s store.Store) {
+func testConcurrentOneTime(t *testing.T, s Subject) {
 	must(t, s.CreateOneTimeCode(ctx(t), oneTime("otc_1", "br_1", "h1")))
 	const n = 12
 	var wg sync.WaitGroup
@@ -321,7 +321,7 @@ func testConcurrentOneTime(t *testing.T, s store.Store) {
 	}
 }
 
-func testDeleteExpiredJourney(t *testing.T, s store.Store) {
+func testDeleteExpiredJourney(t *testing.T, s Subject) {
 	g := seedJourney(t, s)
 	seedCode(t, s, "code_old", g)
 	must(t, s.CreateSession(ctx(t), domain.Session{Hash: "ses_old", CustomerID: "cus_1", CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(time.Hour)}))

@@ -40,8 +40,8 @@ func BenchWrites(b *testing.B, s store.Store) {
 		})
 	})
 	b.Run("RotateRefreshToken", func(b *testing.B) {
-		rotate := func(domain.RefreshToken, domain.Family, *domain.RefreshToken) (domain.RefreshVerdict, error) {
-			return domain.RefreshRotate, nil
+		rotate := func(domain.RefreshToken, domain.Family, *domain.RefreshToken) (domain.RefreshDecision, error) {
+			return domain.RefreshDecision{Verdict: domain.RefreshRotate}, nil
 		}
 		b.SetParallelism(8)
 		b.RunParallel(func(pb *testing.PB) {

@@ -16,38 +16,54 @@ import (
 )
 
 // Opener returns a fresh, empty, migrated store and registers its cleanup.
-type Opener func(t *testing.T) store.Store
+type Opener func(t *testing.T) Subject
+
+// Subject is a store under test: the store verbs, and the inspector that
+// reads and writes what no production path needs.
+type Subject struct {
+	store.Store
+	Inspector
+}
 
 // base is a fixed instant with sub-millisecond digits, to check precision.
 var base = time.Date(2026, 5, 27, 10, 30, 0, 123456000, time.UTC)
 
 // Run runs the whole suite against the backend that open makes.
 func Run(t *testing.T, open Opener) {
-	t.Run("Orgs/round_trip_and_order", func(t *testing.T) { testOrgs(t, open(t)) })
-	t.Run("Clients/round_trip", func(t *testing.T) { testClients(t, open(t)) })
-	t.Run("Clients/secret_rotation_overlap", func(t *testing.T) { testSecretRotation(t, open(t)) })
-	t.Run("Customers/email_unique_case_insensitive", func(t *testing.T) { testCustomers(t, open(t)) })
-	t.Run("Subscriptions/round_trip", func(t *testing.T) { testSubscriptions(t, open(t)) })
-	t.Run("RefreshTokens/rotate_retry_reuse", func(t *testing.T) { testRotation(t, open(t)) })
-	t.Run("RefreshTokens/decider_error_changes_nothing", func(t *testing.T) { testDeciderError(t, open(t)) })
-	t.Run("RefreshTokens/concurrent_rotation_one_live_child", func(t *testing.T) { testConcurrentRotation(t, open(t)) })
-	t.Run("Families/revoke", func(t *testing.T) { testRevokeFamily(t, open(t)) })
-	t.Run("SigningKeys/first_and_rotate", func(t *testing.T) { testSigningKeys(t, open(t)) })
-	t.Run("DeleteExpired", func(t *testing.T) { testDeleteExpired(t, open(t)) })
-	t.Run("Customers/list_filter_and_cursor", func(t *testing.T) { testListCustomers(t, open(t)) })
-	t.Run("Customers/update", func(t *testing.T) { testUpdateCustomer(t, open(t)) })
-	t.Run("Subscriptions/list_filter_and_cursor", func(t *testing.T) { testListSubscriptions(t, open(t)) })
-	t.Run("Prices/import_upsert_and_range", func(t *testing.T) { testPrices(t, open(t)) })
-	t.Run("Families/revoked_since", func(t *testing.T) { testRevokedFamilies(t, open(t)) })
-	t.Run("ServerKey/first_wins", func(t *testing.T) { testServerKey(t, open(t)) })
-	t.Run("Grants/upsert_widens_list_revoke", func(t *testing.T) { testGrants(t, open(t)) })
-	t.Run("RedeemCode/redeem_then_replay_revokes", func(t *testing.T) { testRedeemCode(t, open(t)) })
-	t.Run("RedeemCode/decider_error_changes_nothing", func(t *testing.T) { testRedeemCodeError(t, open(t)) })
-	t.Run("RedeemCode/concurrent_one_wins", func(t *testing.T) { testConcurrentRedeem(t, open(t)) })
-	t.Run("Sessions/round_trip_touch_delete", func(t *testing.T) { testSessions(t, open(t)) })
-	t.Run("OneTimeCodes/tries_and_replacement", func(t *testing.T) { testOneTimeCodes(t, open(t)) })
-	t.Run("OneTimeCodes/concurrent_tries_counted", func(t *testing.T) { testConcurrentOneTime(t, open(t)) })
-	t.Run("DeleteExpired/journey_rows", func(t *testing.T) { testDeleteExpiredJourney(t, open(t)) })
+	run(t, "Orgs/round_trip_and_order", open, testOrgs)
+	run(t, "Clients/round_trip", open, testClients)
+	run(t, "Clients/secret_rotation_overlap", open, testSecretRotation)
+	run(t, "Customers/email_unique_case_insensitive", open, testCustomers)
+	run(t, "Subscriptions/round_trip", open, testSubscriptions)
+	run(t, "RefreshTokens/rotate_retry_reuse", open, testRotation)
+	run(t, "RefreshTokens/decider_error_changes_nothing", open, testDeciderError)
+	run(t, "RefreshTokens/concurrent_rotation_one_live_child", open, testConcurrentRotation)
+	run(t, "Families/revoke", open, testRevokeFamily)
+	run(t, "SigningKeys/first_and_rotate", open, testSigningKeys)
+	run(t, "DeleteExpired", open, testDeleteExpired)
+	run(t, "Customers/list_filter_and_cursor", open, testListCustomers)
+	run(t, "Customers/update", open, testUpdateCustomer)
+	run(t, "Subscriptions/list_filter_and_cursor", open, testListSubscriptions)
+	run(t, "Prices/import_upsert_and_range", open, testPrices)
+	run(t, "Families/revoked_since", open, testRevokedFamilies)
+	run(t, "ServerKey/first_wins", open, testServerKey)
+	run(t, "Grants/upsert_widens_list_revoke", open, testGrants)
+	run(t, "RedeemCode/redeem_then_replay_revokes", open, testRedeemCode)
+	run(t, "RedeemCode/decider_error_changes_nothing", open, testRedeemCodeError)
+	run(t, "RedeemCode/concurrent_one_wins", open, testConcurrentRedeem)
+	run(t, "Sessions/round_trip_touch_delete", open, testSessions)
+	run(t, "OneTimeCodes/tries_and_replacement", open, testOneTimeCodes)
+	run(t, "OneTimeCodes/concurrent_tries_counted", open, testConcurrentOneTime)
+	run(t, "DeleteExpired/journey_rows", open, testDeleteExpiredJourney)
+}
+
+// run runs one behaviour on a fresh store, in parallel with the others:
+// each has its own database (a file, or a schema), so they cannot meet.
+func run(t *testing.T, name string, open Opener, test func(*testing.T, Subject)) {
+	t.Run(name, func(t *testing.T) {
+		t.Parallel()
+		test(t, open(t))
+	})
 }
 
 func ctx(t *testing.T) context.Context { return t.Context() }
@@ -73,20 +89,20 @@ func diff(t *testing.T, got, want any) {
 	}
 }
 
-func seedOrg(t *testing.T, s store.Store, id string) domain.Org {
+func seedOrg(t *testing.T, s Subject, id string) domain.Org {
 	o := domain.Org{ID: id, Name: "Org " + id, CreatedAt: base}
 	must(t, s.CreateOrg(ctx(t), o))
 	return o
 }
 
-func seedClient(t *testing.T, s store.Store, id, org string) domain.Client {
+func seedClient(t *testing.T, s Subject, id, org string) domain.Client {
 	c := domain.Client{ID: id, OrgID: org, Name: "App", Scopes: domain.AllScopes(), RedirectURIs: []string{"https://app.example/cb"},
 		DefaultAPIVersion: "2026-05-27.curie", CreatedAt: base}
 	must(t, s.CreateClient(ctx(t), c, &domain.ClientSecret{ClientID: id, Hash: "h-" + id, CreatedAt: base}))
 	return c
 }
 
-func testOrgs(t *testing.T, s store.Store) {
+func testOrgs(t *testing.T, s Subject) {
 	a := seedOrg(t, s, "org_a")
 	b := domain.Org{ID: "org_b", Name: "B", CreatedAt: base.Add(time.Second)}
 	must(t, s.CreateOrg(ctx(t), b))
@@ -101,7 +117,7 @@ func testOrgs(t *testing.T, s store.Store) {
 	wantErr(t, s.CreateOrg(ctx(t), a), store.ErrConflict)
 }
 
-func testClients(t *testing.T, s store.Store) {
+func testClients(t *testing.T, s Subject) {
 	seedOrg(t, s, "org_a")
 	seedOrg(t, s, "org_b")
 	c := seedClient(t, s, "client_1", "org_a")
@@ -138,7 +154,7 @@ func testClients(t *testing.T, s store.Store) {
 	wantErr(t, s.CreateClient(ctx(t), c, nil), store.ErrConflict)
 }
 
-func testSecretRotation(t *testing.T, s store.Store) {
+func testSecretRotation(t *testing.T, s Subject) {
 	seedOrg(t, s, "org_a")
 	seedClient(t, s, "client_1", "org_a")
 	overlapEnd := base.Add(24 * time.Hour)
@@ -159,7 +175,7 @@ func testSecretRotation(t *testing.T, s store.Store) {
 	wantErr(t, s.RotateClientSecret(ctx(t), domain.ClientSecret{ClientID: "client_missing", Hash: "x", CreatedAt: base}, base), store.ErrNotFound)
 }
 
-func testCustomers(t *testing.T, s store.Store) {
+func testCustomers(t *testing.T, s Subject) {
 	seedOrg(t, s, "org_a")
 	c := domain.Customer{ID: "cus_1", OrgID: "org_a", Email: "Max@Example.com", FirstName: "Max", LastName: "Mustermann", Type: domain.CustomerPerson, CreatedAt: base}
 	must(t, s.CreateCustomer(ctx(t), c))
@@ -173,7 +189,7 @@ func testCustomers(t *testing.T, s store.Store) {
 	wantErr(t, err, store.ErrNotFound)
 }
 
-func testSubscriptions(t *testing.T, s store.Store) {
+func testSubscriptions(t *testing.T, s Subject) {
 	seedOrg(t, s, "org_a")
 	seedOrg(t, s, "org_b")
 	must(t, s.CreateCustomer(ctx(t), domain.Customer{ID: "cus_1", OrgID: "org_a", Email: "a@example.com", Type: domain.CustomerPerson, CreatedAt: base}))
@@ -197,7 +213,7 @@ func testSubscriptions(t *testing.T, s store.Store) {
 }
 
 // family starts a family with token hash "t0".
-func family(t *testing.T, s store.Store, id string) domain.Family {
+func family(t *testing.T, s Subject, id string) domain.Family {
 	fam := domain.Family{ID: id, ClientID: "client_1", OrgID: "org_a", Scopes: domain.AllScopes(), CreatedAt: base}
 	must(t, s.IssueRefreshToken(ctx(t), fam, domain.RefreshToken{Hash: id + "-t0", CreatedAt: base, ExpiresAt: base.Add(90 * 24 * time.Hour)}))
 	return fam
@@ -209,16 +225,16 @@ func next(hash string, at time.Time) domain.RefreshToken {
 
 // always returns a decider that records what it saw and answers v.
 func always(v domain.RefreshVerdict, seen *[]domain.RefreshToken) store.RefreshDecider {
-	return func(tok domain.RefreshToken, fam domain.Family, child *domain.RefreshToken) (domain.RefreshVerdict, error) {
+	return func(tok domain.RefreshToken, fam domain.Family, child *domain.RefreshToken) (domain.RefreshDecision, error) {
 		*seen = append(*seen, tok)
 		if child != nil {
 			*seen = append(*seen, *child)
 		}
-		return v, nil
+		return domain.RefreshDecision{Verdict: v}, nil
 	}
 }
 
-func liveTokens(t *testing.T, s store.Store, famID string) []string {
+func liveTokens(t *testing.T, s Subject, famID string) []string {
 	toks, err := s.FamilyTokens(ctx(t), famID)
 	must(t, err)
 	var live []string
@@ -230,13 +246,13 @@ func liveTokens(t *testing.T, s store.Store, famID string) []string {
 	return live
 }
 
-func testRotation(t *testing.T, s store.Store) {
+func testRotation(t *testing.T, s Subject) {
 	fam := family(t, s, "fam_1")
 	var seen []domain.RefreshToken
 	t1 := base.Add(time.Minute)
 	rot, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t1", t1), t1, always(domain.RefreshRotate, &seen))
 	must(t, err)
-	diff(t, rot, store.Rotation{Verdict: domain.RefreshRotate, Family: fam})
+	diff(t, rot, store.Rotation{RefreshDecision: domain.RefreshDecision{Verdict: domain.RefreshRotate}, Family: fam})
 	diff(t, liveTokens(t, s, "fam_1"), []string{"t1"})
 
 	// Retry: the child t1 is superseded by t2, the presented token now points at t2.
@@ -276,12 +292,12 @@ func testRotation(t *testing.T, s store.Store) {
 	wantErr(t, err, store.ErrNotFound)
 }
 
-func testDeciderError(t *testing.T, s store.Store) {
+func testDeciderError(t *testing.T, s Subject) {
 	family(t, s, "fam_1")
 	rejected := errors.New("rejected")
 	_, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t1", base), base,
-		func(domain.RefreshToken, domain.Family, *domain.RefreshToken) (domain.RefreshVerdict, error) {
-			return 0, rejected
+		func(domain.RefreshToken, domain.Family, *domain.RefreshToken) (domain.RefreshDecision, error) {
+			return domain.RefreshDecision{}, rejected
 		})
 	wantErr(t, err, rejected)
 	diff(t, liveTokens(t, s, "fam_1"), []string{"fam_1-t0"})
@@ -289,13 +305,13 @@ func testDeciderError(t *testing.T, s store.Store) {
 
 // testConcurrentRotation races many rotations of one token: with a rule
 // that only a live token rotates, exactly one wins and one child lives.
-func testConcurrentRotation(t *testing.T, s store.Store) {
+func testConcurrentRotation(t *testing.T, s Subject) {
 	family(t, s, "fam_1")
-	onlyLive := func(tok domain.RefreshToken, fam domain.Family, child *domain.RefreshToken) (domain.RefreshVerdict, error) {
+	onlyLive := func(tok domain.RefreshToken, fam domain.Family, child *domain.RefreshToken) (domain.RefreshDecision, error) {
 		if tok.State != domain.RefreshLive {
-			return 0, store.ErrConflict
+			return domain.RefreshDecision{}, store.ErrConflict
 		}
-		return domain.RefreshRotate, nil
+		return domain.RefreshDecision{Verdict: domain.RefreshRotate}, nil
 	}
 	const n = 32
 	var wg sync.WaitGroup
@@ -322,7 +338,7 @@ func testConcurrentRotation(t *testing.T, s store.Store) {
 	}
 }
 
-func testRevokeFamily(t *testing.T, s store.Store) {
+func testRevokeFamily(t *testing.T, s Subject) {
 	family(t, s, "fam_1")
 	must(t, s.RevokeFamily(ctx(t), "fam_1", base.Add(time.Hour)))
 	must(t, s.RevokeFamily(ctx(t), "fam_1", base.Add(2*time.Hour)))
@@ -336,7 +352,7 @@ func testRevokeFamily(t *testing.T, s store.Store) {
 	wantErr(t, err, store.ErrNotFound)
 }
 
-func testSigningKeys(t *testing.T, s store.Store) {
+func testSigningKeys(t *testing.T, s Subject) {
 	k1 := domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1, 2, 3}, CreatedAt: base}
 	must(t, s.AddSigningKey(ctx(t), k1, false, time.Time{}))
 	k2 := domain.SigningKey{ID: "key_2", Algorithm: "ES256", PrivateDER: []byte{4}, CreatedAt: base.Add(time.Hour)}
@@ -349,7 +365,7 @@ func testSigningKeys(t *testing.T, s store.Store) {
 	diff(t, keys, []domain.SigningKey{k2, k1})
 }
 
-func testDeleteExpired(t *testing.T, s store.Store) {
+func testDeleteExpired(t *testing.T, s Subject) {
 	seedOrg(t, s, "org_a")
 	seedClient(t, s, "client_1", "org_a")
 	now := base.Add(100 * 24 * time.Hour)

@@ -1,11 +1,9 @@
-package postgres
+package txn
 
 import (
 	"context"
 	"errors"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store"
@@ -14,11 +12,11 @@ import (
 
 // Grants.
 
-// UpsertGrant records consent; see store.Store.
+// UpsertGrant records consent; see store.Grants. Two replicas recording
+// the first consent at once: the unique index lets one insert win, and
+// the other, tried again, widens that one.
 func (s *Store) UpsertGrant(ctx context.Context, g domain.Grant) (out domain.Grant, err error) {
-	// Two replicas recording the first consent at once: the unique index
-	// lets one insert win, and the other, tried again, widens that one.
-	for attempt := 0; attempt < 2; attempt++ {
+	for range 2 {
 		out, err = s.upsertGrant(ctx, g)
 		if !errors.Is(err, store.ErrConflict) {
 			break
@@ -29,8 +27,8 @@ func (s *Store) UpsertGrant(ctx context.Context, g domain.Grant) (out domain.Gra
 
 func (s *Store) upsertGrant(ctx context.Context, g domain.Grant) (domain.Grant, error) {
 	var out domain.Grant
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		cur, err := one(rowcodec.Grant, tx.QueryRow(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE customer_id = $1 AND client_id = $2 AND revoked_at = 0 FOR UPDATE`, g.CustomerID, g.ClientID))
+	err := s.b.Write(ctx, func(tx Querier) error {
+		cur, err := rowcodec.Grant(tx.QueryRow(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE customer_id = $1 AND client_id = $2 AND revoked_at = 0`+s.d.ForUpdate, g.CustomerID, g.ClientID))
 		switch {
 		case err == nil:
 			cur.Scopes = append(cur.Scopes, g.Scopes...).Canonical()
@@ -42,57 +40,51 @@ func (s *Store) upsertGrant(ctx context.Context, g domain.Grant) (domain.Grant, 
 			return err
 		}
 		for _, check := range [][2]string{{"customers", g.CustomerID}, {"clients", g.ClientID}} {
-			if err := mustExist(ctx, tx, check[0], check[1]); err != nil {
+			if err := s.exists(ctx, tx, check[0], check[1]); err != nil {
 				return err
 			}
 		}
 		out = g
 		_, err = tx.Exec(ctx, `INSERT INTO grants (`+rowcodec.GrantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)`,
 			g.ID, g.CustomerID, g.ClientID, g.OrgID, rowcodec.ScopesText(g.Scopes), rowcodec.Micros(g.CreatedAt), rowcodec.Micros(g.UpdatedAt))
-		return conflict(err)
+		return err
 	})
 	return out, err
 }
 
 // GetGrant loads one grant.
 func (s *Store) GetGrant(ctx context.Context, id string) (domain.Grant, error) {
-	return s.oneGrant(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE id = $1`, id)
+	return rowcodec.Grant(s.b.Reader().QueryRow(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE id = $1`, id))
 }
 
 // ActiveGrant returns the customer's active grant for the client.
 func (s *Store) ActiveGrant(ctx context.Context, customerID, clientID string) (domain.Grant, error) {
-	return s.oneGrant(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE customer_id = $1 AND client_id = $2 AND revoked_at = 0`, customerID, clientID)
+	return rowcodec.Grant(s.b.Reader().QueryRow(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE customer_id = $1 AND client_id = $2 AND revoked_at = 0`, customerID, clientID))
 }
 
 // ListGrants lists the customer's active grants, newest first.
 func (s *Store) ListGrants(ctx context.Context, customerID string) ([]domain.Grant, error) {
-	return queryAll(ctx, s, rowcodec.Grant, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE customer_id = $1 AND revoked_at = 0 ORDER BY created_at DESC, id DESC`, customerID)
+	return all(ctx, s.b.Reader(), rowcodec.Grant, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE customer_id = $1 AND revoked_at = 0 ORDER BY created_at DESC, id DESC`, customerID)
 }
 
-// RevokeGrant revokes the grant and its families; see store.Store.
+// RevokeGrant revokes the grant and its families; see store.Grants.
 func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time) ([]string, error) {
 	var families []string
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.b.Write(ctx, func(tx Querier) error {
 		families = nil
-		if err := mustExist(ctx, tx, "grants", id); err != nil {
+		if err := s.exists(ctx, tx, "grants", id); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, rowcodec.Micros(at), id); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `UPDATE families SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at = 0 RETURNING id`, rowcodec.Micros(at), id)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var fid string
-			if err := rows.Scan(&fid); err != nil {
+		return tx.Query(ctx, `UPDATE families SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at = 0 RETURNING id`, []any{rowcodec.Micros(at), id},
+			func(r rowcodec.Scanner) error {
+				var fid string
+				err := r.Scan(&fid)
+				families = append(families, fid)
 				return err
-			}
-			families = append(families, fid)
-		}
-		return rows.Err()
+			})
 	})
 	return families, err
 }
@@ -101,25 +93,26 @@ func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time) ([]str
 
 // CreateCode stores an authorization code.
 func (s *Store) CreateCode(ctx context.Context, c domain.AuthCode) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
+	return s.b.Write(ctx, func(tx Querier) error {
 		_, err := tx.Exec(ctx, `INSERT INTO auth_codes (`+rowcodec.CodeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, '')`,
 			c.Hash, c.ClientID, c.OrgID, c.CustomerID, c.GrantID, c.RedirectURI, c.Challenge, c.ChallengeMethod,
 			rowcodec.ScopesText(c.Scopes), rowcodec.Micros(c.CreatedAt), rowcodec.Micros(c.ExpiresAt))
-		return conflict(err)
+		return err
 	})
 }
 
-// RedeemCode runs the code rule with the code's row locked (FOR UPDATE),
-// so two redemptions on any replicas are judged one after the other.
+// RedeemCode runs the code rule on the rows inside one transaction, the
+// code's row locked, so two redemptions on any replicas are judged one
+// after the other (PRODUCT T6, S3).
 func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, now time.Time, decide store.CodeDecider) (store.Redemption, error) {
 	var out store.Redemption
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.b.Write(ctx, func(tx Querier) error {
 		out = store.Redemption{}
-		code, err := one(rowcodec.Code, tx.QueryRow(ctx, `SELECT `+rowcodec.CodeColumns+` FROM auth_codes WHERE hash = $1 FOR UPDATE`, presented))
+		code, err := rowcodec.Code(tx.QueryRow(ctx, `SELECT `+rowcodec.CodeColumns+` FROM auth_codes WHERE hash = $1`+s.d.ForUpdate, presented))
 		if err != nil {
 			return err
 		}
-		grant, err := one(rowcodec.Grant, tx.QueryRow(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE id = $1 FOR SHARE`, code.GrantID))
+		grant, err := rowcodec.Grant(tx.QueryRow(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE id = $1`+s.d.ForShare, code.GrantID))
 		if err != nil {
 			return err
 		}
@@ -130,11 +123,8 @@ func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Fam
 		out = store.Redemption{Verdict: verdict, Code: code}
 		switch verdict {
 		case domain.CodeReplay:
-			if _, err := tx.Exec(ctx, `UPDATE families SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, rowcodec.Micros(now), code.FamilyID); err != nil {
-				return err
-			}
 			out.Family = domain.Family{ID: code.FamilyID, ClientID: code.ClientID, OrgID: code.OrgID, CustomerID: code.CustomerID, GrantID: code.GrantID, Scopes: code.Scopes, RevokedAt: now}
-			return nil
+			return revokeFamily(ctx, tx, code.FamilyID, now)
 		case domain.CodeRedeem:
 		default:
 			return errBadVerdict
@@ -144,7 +134,7 @@ func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Fam
 		if _, err := tx.Exec(ctx, `UPDATE auth_codes SET used_at = $1, family_id = $2 WHERE hash = $3`, rowcodec.Micros(now), fam.ID, code.Hash); err != nil {
 			return err
 		}
-		return startFamily(ctx, tx, fam, tok)
+		return StartFamily(ctx, tx, fam, tok)
 	})
 	return out, err
 }
@@ -153,33 +143,31 @@ func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Fam
 
 // CreateSession stores a signed-in session.
 func (s *Store) CreateSession(ctx context.Context, ses domain.Session) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		if err := mustExist(ctx, tx, "customers", ses.CustomerID); err != nil {
+	return s.b.Write(ctx, func(tx Querier) error {
+		if err := s.exists(ctx, tx, "customers", ses.CustomerID); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO sessions (`+rowcodec.SessionColumns+`) VALUES ($1, $2, $3, $4, $5)`,
 			ses.Hash, ses.CustomerID, rowcodec.Micros(ses.CreatedAt), rowcodec.Micros(ses.LastSeenAt), rowcodec.Micros(ses.ExpiresAt))
-		return conflict(err)
+		return err
 	})
 }
 
 // GetSession loads a session by the hash of its id.
 func (s *Store) GetSession(ctx context.Context, hash string) (domain.Session, error) {
-	var ses domain.Session
-	err := s.queryRow(ctx, func(r rowcodec.Scanner) (err error) { ses, err = one(rowcodec.Session, r); return }, `SELECT `+rowcodec.SessionColumns+` FROM sessions WHERE hash = $1`, hash)
-	return ses, err
+	return rowcodec.Session(s.b.Reader().QueryRow(ctx, `SELECT `+rowcodec.SessionColumns+` FROM sessions WHERE hash = $1`, hash))
 }
 
 // TouchSession records activity.
 func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
+	return s.b.Write(ctx, func(tx Querier) error {
 		return affectedOne(tx.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE hash = $2`, rowcodec.Micros(at), hash))
 	})
 }
 
 // DeleteSession ends a session; ending one that is gone is no error.
 func (s *Store) DeleteSession(ctx context.Context, hash string) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
+	return s.b.Write(ctx, func(tx Querier) error {
 		_, err := tx.Exec(ctx, `DELETE FROM sessions WHERE hash = $1`, hash)
 		return err
 	})
@@ -189,25 +177,25 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 
 // CreateOneTimeCode stores c as its browser's one pending code.
 func (s *Store) CreateOneTimeCode(ctx context.Context, c domain.OneTimeCode) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
+	return s.b.Write(ctx, func(tx Querier) error {
 		if _, err := tx.Exec(ctx, `UPDATE one_time_codes SET used_at = $1 WHERE browser_hash = $2 AND used_at = 0`, rowcodec.Micros(c.CreatedAt), c.BrowserHash); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO one_time_codes (`+rowcodec.OneTimeColumns+`) VALUES ($1, $2, $3, $4, 0, $5, $6, 0, $7, $8, $9)`,
 			c.ID, c.BrowserHash, c.Email, c.CodeHash, rowcodec.Micros(c.CreatedAt), rowcodec.Micros(c.ExpiresAt), c.SignupOrgID, c.FirstName, c.LastName)
-		return conflict(err)
+		return err
 	})
 }
 
-// VerifyOneTimeCode runs decide on the browser's pending code in the
-// transaction with the code's row locked (FOR UPDATE), so concurrent tries
-// on any replicas are counted one by one.
+// VerifyOneTimeCode runs decide on the browser's pending code in one
+// transaction, its row locked, so concurrent tries are counted one by one
+// (PRODUCT A7).
 func (s *Store) VerifyOneTimeCode(ctx context.Context, browserHash string, now time.Time, decide store.OneTimeDecider) (domain.OneTimeCode, domain.OneTimeVerdict, error) {
 	var code domain.OneTimeCode
 	var verdict domain.OneTimeVerdict
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.b.Write(ctx, func(tx Querier) error {
 		var err error
-		code, err = one(rowcodec.OneTime, tx.QueryRow(ctx, `SELECT `+rowcodec.OneTimeColumns+` FROM one_time_codes WHERE browser_hash = $1 AND used_at = 0 ORDER BY created_at DESC LIMIT 1 FOR UPDATE`, browserHash))
+		code, err = rowcodec.OneTime(tx.QueryRow(ctx, `SELECT `+rowcodec.OneTimeColumns+` FROM one_time_codes WHERE browser_hash = $1 AND used_at = 0 ORDER BY created_at DESC LIMIT 1`+s.d.ForUpdate, browserHash))
 		if err != nil {
 			return err
 		}
@@ -226,10 +214,4 @@ func (s *Store) VerifyOneTimeCode(ctx context.Context, browserHash string, now t
 		return err
 	})
 	return code, verdict, err
-}
-
-func (s *Store) oneGrant(ctx context.Context, sql string, args ...any) (domain.Grant, error) {
-	var g domain.Grant
-	err := s.queryRow(ctx, func(r rowcodec.Scanner) (err error) { g, err = one(rowcodec.Grant, r); return }, sql, args...)
-	return g, err
 }

@@ -1,0 +1,233 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
+	"github.com/nomosauth/nomosauth/internal/store/txn"
+)
+
+// classify turns driver errors into the store sentinels, by SQLite's
+// extended result code: no row and a foreign-key failure are ErrNotFound,
+// a UNIQUE or PRIMARY KEY failure ErrConflict.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %w", store.ErrConflict, err)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return fmt.Errorf("%w: %w", store.ErrNotFound, err)
+		}
+	}
+	return err
+}
+
+// row is one result row whose Scan classifies its error.
+type row struct{ r rowcodec.Scanner }
+
+func (r row) Scan(dest ...any) error { return classify(r.r.Scan(dest...)) }
+
+// errRow is a row whose query failed before it ran.
+type errRow struct{ err error }
+
+func (e errRow) Scan(...any) error { return e.err }
+
+// each scans rows with fn and closes them.
+func each(rows *sql.Rows, err error, fn func(rowcodec.Scanner) error) error {
+	if err != nil {
+		return classify(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return classify(err)
+		}
+	}
+	return classify(rows.Err())
+}
+
+func affected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, classify(err)
+	}
+	return res.RowsAffected()
+}
+
+// reader runs statements on the read pool, each prepared once: parsing SQL
+// costs more than running these small queries. The queries are constants
+// of txn (the list filters combine a few fixed clauses), so the cache
+// stays small.
+type reader struct{ d *db }
+
+func (r reader) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if v, ok := r.d.stmts.Load(query); ok {
+		return v.(*sql.Stmt), nil
+	}
+	stmt, err := r.d.rdb.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := r.d.stmts.LoadOrStore(query, stmt); loaded {
+		stmt.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return stmt, nil
+}
+
+func (r reader) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	return affected(r.d.rdb.ExecContext(ctx, query, args...))
+}
+
+func (r reader) QueryRow(ctx context.Context, query string, args ...any) rowcodec.Scanner {
+	st, err := r.stmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return row{st.QueryRowContext(ctx, args...)}
+}
+
+func (r reader) Query(ctx context.Context, query string, args []any, fn func(rowcodec.Scanner) error) error {
+	st, err := r.stmt(ctx, query)
+	if err != nil {
+		return err
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	return each(rows, err, fn)
+}
+
+func (r reader) ExecMany(ctx context.Context, query string, argLists [][]any) error {
+	return errors.New("sqlite: the read pool does not write")
+}
+
+// wtx is a transaction of the writer. It runs statements prepared once on
+// the writer's connection; a query seen for the first time runs unprepared
+// and is prepared after the commit, when the one connection is free again.
+// The caller's context is not used: once queued, a write runs to its
+// outcome whatever its caller does, so a batch is never cut short.
+type wtx struct {
+	*sql.Tx
+	d *db
+}
+
+func (t *wtx) stmt(query string) *sql.Stmt {
+	if st, ok := t.d.wstmts[query]; ok {
+		return t.Tx.Stmt(st)
+	}
+	t.d.unprepared[query] = true
+	return nil
+}
+
+func (t *wtx) Exec(_ context.Context, query string, args ...any) (int64, error) {
+	if st := t.stmt(query); st != nil {
+		return affected(st.Exec(args...))
+	}
+	return affected(t.Tx.Exec(query, args...))
+}
+
+func (t *wtx) QueryRow(_ context.Context, query string, args ...any) rowcodec.Scanner {
+	if st := t.stmt(query); st != nil {
+		return row{st.QueryRow(args...)}
+	}
+	return row{t.Tx.QueryRow(query, args...)}
+}
+
+func (t *wtx) Query(_ context.Context, query string, args []any, fn func(rowcodec.Scanner) error) error {
+	if st := t.stmt(query); st != nil {
+		rows, err := st.Query(args...)
+		return each(rows, err, fn)
+	}
+	rows, err := t.Tx.Query(query, args...)
+	return each(rows, err, fn)
+}
+
+// ExecMany runs query for each argument list on one prepared statement.
+func (t *wtx) ExecMany(_ context.Context, query string, argLists [][]any) error {
+	st, err := t.Tx.Prepare(query)
+	if err != nil {
+		return classify(err)
+	}
+	defer st.Close()
+	for _, args := range argLists {
+		if _, err := st.Exec(args...); err != nil {
+			return classify(err)
+		}
+	}
+	return nil
+}
+
+// prepareSeen prepares the queries the last transaction ran unprepared.
+// Only the writer goroutine calls it, between transactions.
+func (d *db) prepareSeen() {
+	for q := range d.unprepared {
+		if st, err := d.wdb.Prepare(q); err == nil {
+			d.wstmts[q] = st
+		}
+		delete(d.unprepared, q)
+	}
+}
+
+// Write runs fn in the writer's next transaction and returns once that
+// transaction has committed (or fn failed): group commit, so the cost of
+// an fsync is shared by every request that arrived meanwhile. SQLite has
+// one writer, so no other transaction can interleave with fn (PRODUCT S3).
+func (d *db) Write(ctx context.Context, fn func(txn.Querier) error) error {
+	return d.writes.Do(ctx, fn)
+}
+
+// commit runs the batch in one transaction. Each operation runs inside a
+// savepoint, so one that fails rolls back alone and the others still commit.
+func (d *db) commit(batch []func(txn.Querier) error) []error {
+	results := make([]error, len(batch))
+	err := func() error {
+		sqlTx, err := d.wdb.BeginTx(context.Background(), nil)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		defer sqlTx.Rollback()
+		tx := &wtx{Tx: sqlTx, d: d}
+		if len(batch) == 1 {
+			if results[0] = batch[0](tx); results[0] != nil {
+				return nil // nothing to commit
+			}
+		} else {
+			for i, op := range batch {
+				if _, err := tx.Exec(context.Background(), `SAVEPOINT op`); err != nil {
+					return fmt.Errorf("savepoint: %w", err)
+				}
+				if results[i] = op(tx); results[i] != nil {
+					if _, err := tx.Exec(context.Background(), `ROLLBACK TO op`); err != nil {
+						return fmt.Errorf("rollback to savepoint: %w", err)
+					}
+				}
+				if _, err := tx.Exec(context.Background(), `RELEASE op`); err != nil {
+					return fmt.Errorf("release savepoint: %w", err)
+				}
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return nil
+	}()
+	d.prepareSeen()
+	for i := range results {
+		if err != nil && results[i] == nil {
+			results[i] = err
+		}
+	}
+	return results
+}

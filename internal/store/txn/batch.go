@@ -1,0 +1,87 @@
+package txn
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// ErrClosed is returned for work offered to a closed store.
+var ErrClosed = errors.New("store closed")
+
+// Batcher is group commit: one goroutine takes everything that queued
+// while the previous commit was in flight (up to max items) and commits
+// it at once, so one fsync serves many requests. Each caller waits for
+// its own item's outcome.
+type Batcher[T any] struct {
+	ops    chan batchOp[T]
+	quit   chan struct{}
+	done   chan struct{}
+	max    int
+	commit func(batch []T) []error
+	once   sync.Once
+}
+
+type batchOp[T any] struct {
+	item T
+	done chan error
+}
+
+// NewBatcher starts a batcher whose commit returns one error per item, in
+// order.
+func NewBatcher[T any](max int, commit func(batch []T) []error) *Batcher[T] {
+	b := &Batcher[T]{ops: make(chan batchOp[T]), quit: make(chan struct{}), done: make(chan struct{}), max: max, commit: commit}
+	go b.loop()
+	return b
+}
+
+// Do queues item and waits for the commit that carries it. Once queued it
+// waits even if ctx ends: the item may commit, and the caller must know
+// whether it did.
+func (b *Batcher[T]) Do(ctx context.Context, item T) error {
+	op := batchOp[T]{item: item, done: make(chan error, 1)}
+	select {
+	case b.ops <- op:
+	case <-b.quit:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-op.done
+}
+
+// Close stops the batcher after the items already queued have committed.
+func (b *Batcher[T]) Close() {
+	b.once.Do(func() { close(b.quit) })
+	<-b.done
+}
+
+func (b *Batcher[T]) loop() {
+	defer close(b.done)
+	for {
+		var first batchOp[T]
+		select {
+		case first = <-b.ops:
+		case <-b.quit:
+			return
+		}
+		batch := []batchOp[T]{first}
+	drain:
+		for len(batch) < b.max {
+			select {
+			case op := <-b.ops:
+				batch = append(batch, op)
+			default:
+				break drain
+			}
+		}
+		items := make([]T, len(batch))
+		for i, op := range batch {
+			items[i] = op.item
+		}
+		errs := b.commit(items)
+		for i, op := range batch {
+			op.done <- errs[i]
+		}
+	}
+}

@@ -1,0 +1,106 @@
+package txn
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
+)
+
+// errBadVerdict: a decider returned a value that is no verdict.
+var errBadVerdict = errors.New("store: decider returned no verdict")
+
+// IssueRefreshToken starts a family with its first live token,
+// group-committed by the backend.
+func (s *Store) IssueRefreshToken(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error {
+	return s.b.StartFamily(ctx, fam, tok)
+}
+
+// StartFamily inserts a family and its first live token in tx: the one
+// way a family is born, for every grant and for the backends' batches.
+func StartFamily(ctx context.Context, tx Querier, fam domain.Family, tok domain.RefreshToken) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO families (`+rowcodec.FamilyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		fam.ID, fam.ClientID, fam.OrgID, fam.CustomerID, fam.GrantID, rowcodec.ScopesText(fam.Scopes), rowcodec.Micros(fam.CreatedAt), rowcodec.Micros(fam.RevokedAt)); err != nil {
+		return err
+	}
+	tok.FamilyID, tok.State = fam.ID, domain.RefreshLive
+	return insertToken(ctx, tx, tok)
+}
+
+func insertToken(ctx context.Context, tx Querier, t domain.RefreshToken) error {
+	_, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (`+rowcodec.TokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		t.Hash, t.FamilyID, string(t.State), rowcodec.Micros(t.CreatedAt), rowcodec.Micros(t.ExpiresAt), rowcodec.Micros(t.RotatedAt), t.ReplacedBy)
+	return err
+}
+
+// revokeFamily stamps a family revoked at at; a revoked family keeps its first time.
+func revokeFamily(ctx context.Context, tx Querier, id string, at time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE families SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, rowcodec.Micros(at), id)
+	return err
+}
+
+// RotateRefreshToken runs the refresh rule on the rows inside one
+// transaction, the presented token's row and its family's row locked
+// (PostgreSQL) or the single writer's (SQLite), so concurrent
+// presentations on any replica are judged one after another, each on the
+// rows the previous one left (PRODUCT T5, S3).
+func (s *Store) RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, now time.Time, decide store.RefreshDecider) (store.Rotation, error) {
+	var out store.Rotation
+	err := s.b.Write(ctx, func(tx Querier) error {
+		out = store.Rotation{}
+		tok, err := rowcodec.Token(tx.QueryRow(ctx, `SELECT `+rowcodec.TokenColumns+` FROM refresh_tokens WHERE hash = $1`+s.d.ForUpdate, presented))
+		if err != nil {
+			return err
+		}
+		fam, err := rowcodec.Family(tx.QueryRow(ctx, `SELECT `+rowcodec.FamilyColumns+` FROM families WHERE id = $1`+s.d.ForUpdate, tok.FamilyID))
+		if err != nil {
+			return err
+		}
+		var child *domain.RefreshToken
+		if tok.ReplacedBy != "" {
+			c, err := rowcodec.Token(tx.QueryRow(ctx, `SELECT `+rowcodec.TokenColumns+` FROM refresh_tokens WHERE hash = $1`, tok.ReplacedBy))
+			if err == nil {
+				child = &c
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		decision, err := decide(tok, fam, child)
+		if err != nil {
+			return err
+		}
+		out = store.Rotation{RefreshDecision: decision, Family: fam}
+		switch decision.Verdict {
+		case domain.RefreshReuse:
+			out.Family.RevokedAt = now
+			return revokeFamily(ctx, tx, fam.ID, now)
+		case domain.RefreshRetry:
+			// The child of a moment ago dies; next takes its place, so the
+			// family never has two live tokens.
+			if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET state = $1, rotated_at = $2 WHERE hash = $3`, string(domain.RefreshSuperseded), rowcodec.Micros(now), child.Hash); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET replaced_by = $1 WHERE hash = $2`, next.Hash, tok.Hash); err != nil {
+				return err
+			}
+		case domain.RefreshRotate:
+			if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET state = $1, rotated_at = $2, replaced_by = $3 WHERE hash = $4`,
+				string(domain.RefreshRotated), rowcodec.Micros(now), next.Hash, tok.Hash); err != nil {
+				return err
+			}
+		default:
+			return errBadVerdict
+		}
+		next.FamilyID, next.State = fam.ID, domain.RefreshLive
+		return insertToken(ctx, tx, next)
+	})
+	return out, err
+}
+
+// RevokedFamilies lists the families revoked at or after since.
+func (s *Store) RevokedFamilies(ctx context.Context, since time.Time) ([]domain.Family, error) {
+	return all(ctx, s.b.Reader(), rowcodec.Family, `SELECT `+rowcodec.FamilyColumns+` FROM families WHERE revoked_at >= $1 AND revoked_at > 0 ORDER BY revoked_at`, rowcodec.Micros(since))
+}

@@ -1,0 +1,43 @@
+package txn
+
+import (
+	"context"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
+)
+
+// DeleteExpired removes, in one transaction, what can no longer matter
+// (PRODUCT O6): expired refresh tokens; families with no token left whose
+// access tokens have all expired (keepRevoked after their last event);
+// secrets past their overlap; keys past publication; codes, sessions and
+// one-time codes past their lifetime. It returns how many rows went.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, keepRevoked time.Duration) (int64, error) {
+	var total int64
+	err := s.b.Write(ctx, func(tx Querier) error {
+		total = 0
+		at, cutoff := rowcodec.Micros(now), rowcodec.Micros(now.Add(-keepRevoked))
+		for _, st := range []struct {
+			query string
+			arg   int64
+		}{
+			{`DELETE FROM refresh_tokens WHERE expires_at <= $1`, at},
+			{`DELETE FROM families WHERE ` + s.d.Greatest + `(created_at, revoked_at) < $1 AND NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = families.id)`, cutoff},
+			{`DELETE FROM client_secrets WHERE expires_at <> 0 AND expires_at <= $1`, at},
+			{`DELETE FROM signing_keys WHERE published_until <> 0 AND published_until <= $1`, at},
+			// Used codes stay while their tokens could be live, so a replay
+			// can still revoke them (PRODUCT T6).
+			{`DELETE FROM auth_codes WHERE expires_at <= $1`, cutoff},
+			{`DELETE FROM sessions WHERE expires_at <= $1`, at},
+			{`DELETE FROM one_time_codes WHERE expires_at <= $1`, at},
+		} {
+			n, err := tx.Exec(ctx, st.query, st.arg)
+			if err != nil {
+				return err
+			}
+			total += n
+		}
+		return nil
+	})
+	return total, err
+}

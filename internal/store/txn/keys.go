@@ -1,0 +1,53 @@
+package txn
+
+import (
+	"context"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
+)
+
+// AddSigningKey stores k as the active key; see store.Keys. A unique index
+// allows one active key, so two replicas creating the first key at once,
+// or rotating at once, leave exactly one: the other gets ErrConflict.
+func (s *Store) AddSigningKey(ctx context.Context, k domain.SigningKey, retireOthers bool, publishUntil time.Time) error {
+	return s.b.Write(ctx, func(tx Querier) error {
+		if retireOthers {
+			if _, err := tx.Exec(ctx, `UPDATE signing_keys SET retired_at = $1, published_until = $2 WHERE retired_at = 0`,
+				rowcodec.Micros(k.CreatedAt), rowcodec.Micros(publishUntil)); err != nil {
+				return err
+			}
+		} else {
+			var active int
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM signing_keys WHERE retired_at = 0`).Scan(&active); err != nil {
+				return err
+			}
+			if active > 0 {
+				return store.ErrConflict
+			}
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO signing_keys (`+rowcodec.KeyColumns+`) VALUES ($1, $2, $3, $4, 0, 0)`, k.ID, k.Algorithm, k.PrivateDER, rowcodec.Micros(k.CreatedAt))
+		return err
+	})
+}
+
+// ListSigningKeys lists every stored key, newest first.
+func (s *Store) ListSigningKeys(ctx context.Context) ([]domain.SigningKey, error) {
+	return all(ctx, s.b.Reader(), rowcodec.Key, `SELECT `+rowcodec.KeyColumns+` FROM signing_keys ORDER BY created_at DESC, id DESC`)
+}
+
+// ServerKey returns the stored key called name, storing candidate first
+// when there is none; the first replica's candidate wins.
+func (s *Store) ServerKey(ctx context.Context, name string, candidate []byte) ([]byte, error) {
+	var out []byte
+	err := s.b.Write(ctx, func(tx Querier) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO server_keys (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`,
+			name, candidate, time.Now().UnixMicro()); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT value FROM server_keys WHERE name = $1`, name).Scan(&out)
+	})
+	return out, err
+}

@@ -1,0 +1,54 @@
+package txn
+
+import (
+	"context"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
+)
+
+// Querier runs SQL on one backend, inside a transaction or on the read
+// pool. Implementations translate driver errors into the store sentinels:
+// no row is store.ErrNotFound (from Scan), a unique violation
+// store.ErrConflict, a foreign-key violation store.ErrNotFound.
+type Querier interface {
+	// Exec runs a statement and returns how many rows it changed.
+	Exec(ctx context.Context, query string, args ...any) (int64, error)
+	// QueryRow runs a query for one row.
+	QueryRow(ctx context.Context, query string, args ...any) rowcodec.Scanner
+	// Query runs a query and calls each for every row, in order.
+	Query(ctx context.Context, query string, args []any, each func(rowcodec.Scanner) error) error
+	// ExecMany runs one statement once per argument list, as a batch where
+	// the driver can.
+	ExecMany(ctx context.Context, query string, argLists [][]any) error
+}
+
+// Backend is the port a database brings.
+type Backend interface {
+	// Reader is the querier for reads outside a transaction.
+	Reader() Querier
+	// Write runs fn in one transaction and returns once it has committed
+	// (PRODUCT S2), or fn's error with nothing of fn written. fn may run
+	// more than once (a retried serialization failure), so it sets its
+	// outputs afresh on every run.
+	Write(ctx context.Context, fn func(tx Querier) error) error
+	// StartFamily commits a new family and its first token, the hottest
+	// write, group-committed with others arriving at the same time (the
+	// backend may use StartFamily below inside its batch).
+	StartFamily(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error
+	// Ping checks the database answers.
+	Ping(ctx context.Context) error
+	// Close finishes queued writes and releases the database.
+	Close() error
+}
+
+// Dialect is what the SQL of the shells needs to know of a backend.
+type Dialect struct {
+	// Row-lock clauses appended to a SELECT inside a transaction, so that
+	// concurrent transactions on any replica judge a row one after another
+	// (PRODUCT S3). Empty on SQLite: its single writer runs one
+	// transaction at a time.
+	ForUpdate, ForShare, ForKeyShare string
+	// Greatest is the scalar maximum of two values: GREATEST or max.
+	Greatest string
+}
