@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -59,13 +60,7 @@ func Files(fsys fs.FS, dir string) ([]File, error) {
 		sum := sha256.Sum256(body)
 		out = append(out, File{Version: v, Name: base, Body: string(body), Checksum: hex.EncodeToString(sum[:])})
 	}
-	// fs.Glob returns names in lexical order, which is numeric order for
-	// the zero-padded names; a file numbered out of that order is refused.
-	for i := 1; i < len(out); i++ {
-		if out[i].Version <= out[i-1].Version {
-			return nil, fmt.Errorf("migration %s: number out of order (pad it, as 0010_name.sql)", out[i].Name)
-		}
-	}
+	slices.SortFunc(out, func(a, b File) int { return a.Version - b.Version })
 	return out, nil
 }
 

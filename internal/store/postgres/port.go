@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -11,31 +10,23 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
-	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
 	"github.com/nomosauth/nomosauth/internal/store/txn"
 )
 
-// classify turns driver errors into the store sentinels, by SQLSTATE: no
-// row and a foreign-key violation are ErrNotFound, a unique violation
-// ErrConflict.
+// classify turns driver errors into the store sentinels by SQLSTATE.
 func classify(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return store.ErrNotFound
-	}
+	v := txn.NoViolation
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
-		case "23505":
-			return fmt.Errorf("%w: %w", store.ErrConflict, err)
-		case "23503":
-			return fmt.Errorf("%w: %w", store.ErrNotFound, err)
+		case "23505": // unique_violation
+			v = txn.Unique
+		case "23503": // foreign_key_violation
+			v = txn.ForeignKey
 		}
 	}
-	return err
+	return txn.Classify(err, errors.Is(err, pgx.ErrNoRows), v)
 }
 
 // retryable reports a failure that a fresh attempt of the whole

@@ -9,31 +9,24 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
 	"github.com/nomosauth/nomosauth/internal/store/txn"
 )
 
-// classify turns driver errors into the store sentinels, by SQLite's
-// extended result code: no row and a foreign-key failure are ErrNotFound,
-// a UNIQUE or PRIMARY KEY failure ErrConflict.
+// classify turns driver errors into the store sentinels by SQLite's
+// extended result code.
 func classify(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.ErrNotFound
-	}
+	v := txn.NoViolation
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-			return fmt.Errorf("%w: %w", store.ErrConflict, err)
+			v = txn.Unique
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-			return fmt.Errorf("%w: %w", store.ErrNotFound, err)
+			v = txn.ForeignKey
 		}
 	}
-	return err
+	return txn.Classify(err, errors.Is(err, sql.ErrNoRows), v)
 }
 
 // row is one result row whose Scan classifies its error.

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/store/migrate"
 )
 
@@ -29,5 +31,34 @@ func Migrations(t *testing.T, files []migrate.File, run func([]migrate.File) err
 	}
 	if err := run(files[:len(files)-1]); err == nil || !strings.Contains(err.Error(), "does not know") {
 		t.Fatalf("a database newer than the binary: err = %v", err)
+	}
+}
+
+// Reopen checks that data survives closing and opening the database again,
+// and that the second open applies nothing new: the ledger holds one row
+// per file, with the file's name and checksum.
+func Reopen(t *testing.T, open func() (store.Store, error), files []migrate.File) {
+	t.Helper()
+	s, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.CreateOrg(t.Context(), domain.Org{ID: "org_1", Name: "A"}))
+	must(t, s.Close())
+	if s, err = open(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.GetOrg(t.Context(), "org_1"); err != nil {
+		t.Fatal(err)
+	}
+	applied, err := s.AppliedMigrations(t.Context())
+	if err != nil || len(applied) != len(files) {
+		t.Fatalf("applied %d migrations (%v), want one per file (%d)", len(applied), err, len(files))
+	}
+	for i, m := range applied {
+		if m.Version != files[i].Version || m.Name != files[i].Name || m.Checksum != files[i].Checksum || m.AppliedAt.IsZero() {
+			t.Errorf("applied %+v, file %s %s", m, files[i].Name, files[i].Checksum)
+		}
 	}
 }

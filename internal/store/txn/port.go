@@ -2,8 +2,10 @@ package txn
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
 )
 
@@ -51,4 +53,33 @@ type Dialect struct {
 	ForUpdate, ForShare, ForKeyShare string
 	// Greatest is the scalar maximum of two values: GREATEST or max.
 	Greatest string
+}
+
+// Violation is what a driver error says about a constraint.
+type Violation int
+
+// The violations the store turns into sentinels.
+const (
+	NoViolation Violation = iota
+	Unique                // a UNIQUE or PRIMARY KEY constraint
+	ForeignKey            // a FOREIGN KEY constraint
+)
+
+// Classify turns a driver error into the store sentinels, keeping the
+// driver's error in the chain for the log: no row (noRows) and a
+// foreign-key violation are store.ErrNotFound, a unique violation
+// store.ErrConflict. Each backend says which by its driver's codes, never
+// by the message text.
+func Classify(err error, noRows bool, v Violation) error {
+	switch {
+	case err == nil:
+		return nil
+	case noRows:
+		return store.ErrNotFound
+	case v == Unique:
+		return fmt.Errorf("%w: %w", store.ErrConflict, err)
+	case v == ForeignKey:
+		return fmt.Errorf("%w: %w", store.ErrNotFound, err)
+	}
+	return err
 }
