@@ -41,6 +41,7 @@ var allowed = map[string][]string{
 	"pages":                 {"domain", "httpx", "ids", "oauth", "problem", "revoke", "store", "mail"},
 	"api":                   {"domain", "httpx", "oauth", "problem", "revoke", "store", "token"},
 	"cli":                   {"*"},
+	"testfix":               {"admin", "domain", "fakeclock", "ids", "store/sqlite", "token"}, // a test helper: the surfaces' shared fixture
 }
 
 func TestDependencyDirection(t *testing.T) {

@@ -2,9 +2,6 @@ package server
 
 import (
 	"net/http"
-	"os"
-	"path/filepath"
-	"testing"
 
 	"github.com/nomosauth/nomosauth/internal/admin"
 	"github.com/nomosauth/nomosauth/internal/ids"
@@ -22,22 +19,4 @@ func mustRequest(method, url string) *http.Request {
 		panic(err)
 	}
 	return req
-}
-
-// golden compares got with testdata/name; -update rewrites it.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(want) != string(got) {
-		t.Fatalf("%s differs from golden:\n%s\nwant:\n%s", name, got, want)
-	}
 }

@@ -1,18 +1,15 @@
 package server
 
 import (
-	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,9 +18,9 @@ import (
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/fakeclock"
 	"github.com/nomosauth/nomosauth/internal/httpx"
-	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/revoke"
 	"github.com/nomosauth/nomosauth/internal/store/sqlite"
+	"github.com/nomosauth/nomosauth/internal/testfix"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
 
@@ -50,48 +47,20 @@ const testIssuer = "https://auth.example.test"
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	dbPath := filepath.Join(t.TempDir(), "t.db")
-	st, err := sqlite.Open(t.Context(), dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	clk := fakeclock.New(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
-	gen := ids.Generator{Rand: rand.Reader}
-	adm := &admin.Admin{Directory: st, Customers: st, Keys: st, Grants: st, IDs: gen, Now: clk.Now}
-	ctx := t.Context()
-	if err := adm.EnsureSigningKey(ctx, token.AlgES256); err != nil {
-		t.Fatal(err)
-	}
-	keys, _ := st.ListSigningKeys(ctx)
-	ring, err := token.NewKeyRing(keys, clk.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	org, err := adm.CreateOrg(ctx, "Org")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{t: t, dbPath: dbPath, store: st, clock: clk, admin: adm}
-	f.client, f.secret, err = adm.CreateClient(ctx, admin.ClientSpec{OrgID: org.ID, Name: "Backend"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.other, f.otherSecret, _ = adm.CreateClient(ctx, admin.ClientSpec{OrgID: org.ID, Name: "Reader", Scope: "read:*"})
-	f.public, _, _ = adm.CreateClient(ctx, admin.ClientSpec{OrgID: org.ID, Name: "Native", Public: true, RedirectURIs: []string{"com.example.app:/cb"}})
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f.issuer = &token.Issuer{Ring: ring, Issuer: testIssuer, Audience: testIssuer, IDs: gen}
-	srv, err := New(Config{Store: st, Issuer: f.issuer, IDs: gen, Now: clk.Now, Log: log, IssuerURL: testIssuer,
+	env := testfix.New(t, time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
+	org := env.Org("Org")
+	f := &fixture{t: t, dbPath: env.Path, store: env.Store, clock: env.Clock, admin: env.Admin, issuer: env.Issuer(testIssuer)}
+	f.client, f.secret = env.Client(admin.ClientSpec{OrgID: org.ID, Name: "Backend"})
+	f.other, f.otherSecret = env.Client(admin.ClientSpec{OrgID: org.ID, Name: "Reader", Scope: "read:*"})
+	f.public, _ = env.Client(admin.ClientSpec{OrgID: org.ID, Name: "Native", Public: true, RedirectURIs: []string{"com.example.app:/cb"}})
+	srv, err := New(Config{Store: env.Store, Issuer: f.issuer, IDs: env.IDs, Now: env.Clock.Now, Log: env.Log, IssuerURL: testIssuer,
 		RefreshIdleTTL: 90 * 24 * time.Hour, RetryWindow: 10 * time.Second, Revoked: revoke.NewSet(),
 		Addr: httpx.HTTPSPolicy{}.ClientAddr})
-	if err != nil {
-		t.Fatal(err)
-	}
+	testfix.Check(t, err)
 	f.tokensSrv = srv.Tokens
 	mux := http.NewServeMux()
 	srv.Mount(mux)
-	f.srv = httptest.NewServer(Root(mux, log, httpx.HTTPSPolicy{AllowPlain: true}))
-	t.Cleanup(f.srv.Close)
+	f.srv = testfix.Serve(t, Root(mux, env.Log, httpx.HTTPSPolicy{AllowPlain: true}))
 	return f
 }
 

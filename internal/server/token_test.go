@@ -12,6 +12,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/store/storetest"
+	"github.com/nomosauth/nomosauth/internal/testfix"
 )
 
 // checkEnvelope asserts the PRODUCT R4 envelope of an error response.
@@ -359,7 +360,7 @@ func TestMetadataGolden(t *testing.T) {
 	if r.status != 200 {
 		t.Fatal(r.status)
 	}
-	golden(t, "metadata.json", r.raw)
+	testfix.Golden(t, "testdata/metadata.json", r.raw, *update)
 	var md Metadata
 	if err := json.Unmarshal(r.raw, &md); err != nil || md.Issuer != testIssuer || md.TokenEndpoint != testIssuer+PathToken || md.JWKSURI != testIssuer+PathJWKS {
 		t.Fatalf("metadata %s", r.raw)
@@ -376,9 +377,20 @@ func TestJWKSPublishesSigningKey(t *testing.T) {
 		t.Fatalf("jwks %s", r.raw)
 	}
 	k := set.Keys[0]
-	if k["kty"] != "EC" || k["alg"] != "ES256" || k["use"] != "sig" || k["d"] != nil {
+	if k["kty"] != "EC" || k["alg"] != "ES256" || k["use"] != "sig" || k["d"] != nil || k["kid"] != testfix.SigningKeyID {
 		t.Fatalf("jwk %v", k)
 	}
+	testfix.Golden(t, "testdata/jwks.json", r.raw, *update)
+}
+
+// TestErrorEnvelopeGolden pins the token endpoint's error on the wire
+// (PRODUCT R4 envelope with the RFC 6749 §5.2 members, its challenge and
+// headers): a client presenting a wrong secret.
+func TestErrorEnvelopeGolden(t *testing.T) {
+	f := newFixture(t)
+	r := f.post(form, "grant_type=client_credentials", f.client.ID, "nsec_wrong")
+	checkEnvelope(t, r, http.StatusUnauthorized, "UNAUTHORIZED", "invalid_client")
+	testfix.Golden(t, "testdata/invalid_client.txt", testfix.Wire(r.status, r.header, r.raw), *update)
 }
 
 func TestRoutingErrorsUseEnvelope(t *testing.T) {
