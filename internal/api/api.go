@@ -13,6 +13,7 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/revoke"
 	"github.com/nomosauth/nomosauth/internal/store"
@@ -99,20 +100,14 @@ type cachedClient struct {
 // 404 or 405.
 var prefixes = []string{"/customers", "/customers/", "/subscriptions", "/subscriptions/"}
 
-// Caller is who a request acts for, from its verified access token.
+// Caller is who a request acts for (oauth.Caller, whose rules decide what
+// it may do and see: PRODUCT R1-R3) and the API version it speaks (R6).
 type Caller struct {
-	ClientID   string
-	OrgID      string
-	CustomerID string // set for customer tokens (PRODUCT T7)
-	FamilyID   string
-	Scopes     domain.Scopes
-	Version    string
+	oauth.Caller
+	Version string
 
 	clientDefault string // the client's default API version
 }
-
-// IsCustomer reports whether the token acts for one customer.
-func (c Caller) IsCustomer() bool { return c.CustomerID != "" }
 
 type callerKey struct{}
 
@@ -202,7 +197,7 @@ func (a *API) admit(w http.ResponseWriter, r *http.Request) (Caller, error) {
 	if authErr != nil {
 		return caller, authErr
 	}
-	return caller, checkScope(r.Method, caller)
+	return caller, oauth.CheckScope(r.Method, caller.Caller)
 }
 
 // requestedVersion reads X-API-Version: absent is "", unknown is a 400.
@@ -225,7 +220,8 @@ func requestedVersion(h http.Header) (string, error) {
 // verified (signature, typ, iss, aud, exp, nbf), its family not revoked and
 // its client still enabled.
 func (a *API) authenticate(r *http.Request, now time.Time) (Caller, error) {
-	raw, err := bearerToken(r)
+	hs := r.Header.Values("Authorization")
+	raw, err := oauth.ParseBearer(hs, len(hs) == 0 && r.URL.Query().Has("access_token")) // the query is parsed only to explain a refusal
 	if err != nil {
 		return Caller{}, err
 	}
@@ -233,38 +229,20 @@ func (a *API) authenticate(r *http.Request, now time.Time) (Caller, error) {
 	if err != nil {
 		return Caller{}, problem.InvalidToken("The access token is invalid or expired").WithCause(err)
 	}
-	if a.Revoked.Revoked(claims.FamilyID) {
-		return Caller{}, problem.InvalidToken("The access token has been revoked")
+	caller := oauth.Caller{ClientID: claims.ClientID, OrgID: claims.OrgID, CustomerID: claims.CustomerID,
+		FamilyID: claims.FamilyID, Scopes: domain.Scopes(strings.Fields(claims.Scope)).Canonical()}
+	// A revoked token is refused without loading its client.
+	revoked := a.Revoked.Revoked(claims.FamilyID)
+	var client domain.Client
+	if !revoked {
+		if client, err = a.client(r.Context(), claims.ClientID, now); err != nil {
+			return Caller{}, err
+		}
 	}
-	client, err := a.client(r.Context(), claims.ClientID, now)
-	if err != nil {
+	if err := oauth.AdmitCaller(caller, client, revoked); err != nil {
 		return Caller{}, err
 	}
-	if client.Disabled || client.OrgID != claims.OrgID {
-		return Caller{}, problem.InvalidToken("The access token's client is disabled")
-	}
-	scopes := domain.Scopes(strings.Fields(claims.Scope)).Canonical()
-	return Caller{ClientID: claims.ClientID, OrgID: claims.OrgID, CustomerID: claims.CustomerID,
-		FamilyID: claims.FamilyID, Scopes: scopes, clientDefault: client.DefaultAPIVersion}, nil
-}
-
-func bearerToken(r *http.Request) (string, error) {
-	hs := r.Header.Values("Authorization")
-	if len(hs) == 0 {
-		if r.URL.Query().Has("access_token") {
-			return "", problem.InvalidToken("Send the access token in the Authorization header, not the URL")
-		}
-		return "", problem.InvalidToken("An access token is required in the Authorization header: Bearer TOKEN")
-	}
-	if len(hs) > 1 {
-		return "", problem.InvalidToken("The Authorization header is repeated")
-	}
-	scheme, raw, ok := strings.Cut(hs[0], " ")
-	raw = strings.TrimSpace(raw)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || raw == "" || strings.ContainsAny(raw, " \t") {
-		return "", problem.InvalidToken("The Authorization header must be: Bearer TOKEN")
-	}
-	return raw, nil
+	return Caller{Caller: caller, clientDefault: client.DefaultAPIVersion}, nil
 }
 
 // client loads a client through a short-lived cache: the hot path reads no
@@ -284,17 +262,4 @@ func (a *API) client(ctx context.Context, id string, now time.Time) (domain.Clie
 	}
 	a.clients.Store(id, cachedClient{client: c, err: err, at: now})
 	return c, err
-}
-
-// checkScope is PRODUCT R2: reads need read:*, everything else write:*.
-// Customer tokens are read-only whatever they hold (PRODUCT T7, R3).
-func checkScope(method string, c Caller) error {
-	need := domain.ScopeWrite
-	if method == http.MethodGet || method == http.MethodHead {
-		need = domain.ScopeRead
-	}
-	if !c.Scopes.Has(need) || (need == domain.ScopeWrite && c.IsCustomer()) {
-		return problem.InsufficientScope(need)
-	}
-	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/store"
 )
@@ -47,16 +48,15 @@ func customerCursor(c domain.Customer) store.Cursor {
 	return store.Cursor{CreatedAt: c.CreatedAt, ID: c.ID}
 }
 
-// visibleCustomer loads a customer the caller may see (PRODUCT R3): its
-// organization's, or, for a customer token, only itself. Anything else is
-// the same 404 as a missing id.
+// visibleCustomer loads a customer the caller may see (oauth.CanSee,
+// PRODUCT R3); anything else is the same 404 as a missing id.
 func (a *API) visibleCustomer(r *http.Request, id string) (domain.Customer, error) {
 	caller := callerOf(r.Context())
-	if caller.IsCustomer() && id != caller.CustomerID {
+	if !oauth.CanSeeCustomerID(caller.Caller, id) {
 		return domain.Customer{}, problem.NotFound()
 	}
 	c, err := a.Store.GetCustomer(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && c.OrgID != caller.OrgID) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !oauth.CanSee(caller.Caller, c.OrgID, c.ID)) {
 		return domain.Customer{}, problem.NotFound()
 	}
 	return c, err
@@ -68,8 +68,8 @@ func (a *API) listCustomers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	caller := callerOf(r.Context())
-	f := store.CustomerFilter{OrgID: caller.OrgID, ID: caller.CustomerID, Email: strings.TrimSpace(q.Get("filter[email][eq]"))}
+	reach := oauth.ListReachFor(callerOf(r.Context()).Caller, "")
+	f := store.CustomerFilter{OrgID: reach.OrgID, ID: reach.CustomerID, Email: strings.TrimSpace(q.Get("filter[email][eq]"))}
 	lq, err := a.parseList(q, "customers\x00"+f.OrgID+"\x00"+f.ID+"\x00"+strings.ToLower(f.Email))
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/store"
 )
@@ -130,9 +131,9 @@ func subscriptionCursor(s domain.Subscription) store.Cursor {
 	return store.Cursor{CreatedAt: s.CreatedAt, ID: s.ID}
 }
 
-// visibleSubscription loads a subscription the caller may see (PRODUCT
-// R3): its organization's, or, for a customer token, only that customer's;
-// feed-in only from the version that has it (PRODUCT R6).
+// visibleSubscription loads a subscription the caller may see (oauth.CanSee,
+// PRODUCT R3); feed-in only from the version that has it (PRODUCT R6).
+// Anything else is the same 404 as a missing id.
 func (a *API) visibleSubscription(r *http.Request, id string) (domain.Subscription, error) {
 	caller := callerOf(r.Context())
 	s, err := a.Store.GetSubscription(r.Context(), id)
@@ -141,8 +142,7 @@ func (a *API) visibleSubscription(r *http.Request, id string) (domain.Subscripti
 		return s, problem.NotFound()
 	case err != nil:
 		return s, err
-	case s.OrgID != caller.OrgID,
-		caller.IsCustomer() && s.CustomerID != caller.CustomerID,
+	case !oauth.CanSee(caller.Caller, s.OrgID, s.CustomerID),
 		s.Type == domain.SubscriptionFeedIn && !FeedInVisible(caller.Version):
 		return domain.Subscription{}, problem.NotFound()
 	}
@@ -159,16 +159,10 @@ func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	caller := callerOf(r.Context())
-	f := store.SubscriptionFilter{OrgID: caller.OrgID, CustomerID: caller.CustomerID, Status: domain.SubscriptionStatus(q.Get("filter[status][eq]"))}
+	reach := oauth.ListReachFor(caller.Caller, q.Get("filter[customer][eq]"))
+	f := store.SubscriptionFilter{OrgID: reach.OrgID, CustomerID: reach.CustomerID, Status: domain.SubscriptionStatus(q.Get("filter[status][eq]"))}
 	if f.Status != "" && !slices.Contains(subscriptionStatuses, string(f.Status)) {
 		return problem.Invalid(problem.FieldError{Code: "invalid_value", Field: "filter[status][eq]", Message: "Expected one of " + strings.Join(subscriptionStatuses, ", ")})
-	}
-	// A customer token filtering on another customer sees the empty list
-	// that a missing customer gives (PRODUCT R3).
-	others := false
-	if cus := q.Get("filter[customer][eq]"); cus != "" {
-		others = caller.IsCustomer() && cus != caller.CustomerID
-		f.CustomerID = cus
 	}
 	if !FeedInVisible(caller.Version) {
 		f.ExcludeType = domain.SubscriptionFeedIn
@@ -178,7 +172,7 @@ func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var rows []domain.Subscription
-	if !others {
+	if !reach.Empty {
 		if rows, err = a.Store.ListSubscriptions(r.Context(), f, lq.fetchPage()); err != nil {
 			return err
 		}
