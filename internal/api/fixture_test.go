@@ -1,14 +1,11 @@
 package api
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +14,9 @@ import (
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/fakeclock"
 	"github.com/nomosauth/nomosauth/internal/httpx"
-	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/revoke"
 	"github.com/nomosauth/nomosauth/internal/store/sqlite"
+	"github.com/nomosauth/nomosauth/internal/testfix"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
 
@@ -51,37 +48,11 @@ type fixture struct {
 
 func newFixture(t testing.TB, limits *httpx.RateLimiter) *fixture {
 	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "api.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	clk := fakeclock.New(time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC))
-	ids := ids.Generator{Rand: rand.Reader}
-	adm := &admin.Admin{Directory: st, Customers: st, Keys: st, Grants: st, IDs: ids, Now: clk.Now}
-	ctx := t.Context()
-	check := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	check(adm.EnsureSigningKey(ctx, token.AlgES256))
-	keys, err := st.ListSigningKeys(ctx)
-	check(err)
-	ring, err := token.NewKeyRing(keys, clk.Now())
-	check(err)
-	f := &fixture{t: t, clock: clk, store: st, admin: adm, revoked: revoke.NewSet(),
-		issuer: &token.Issuer{Ring: ring, Issuer: testIssuer, Audience: testIssuer, IDs: ids}}
-
-	orgA, err := adm.CreateOrg(ctx, "Org A")
-	check(err)
-	orgB, err := adm.CreateOrg(ctx, "Org B")
-	check(err)
-	f.orgA, f.orgB = orgA.ID, orgB.ID
+	env := testfix.New(t, time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC))
+	f := &fixture{t: t, clock: env.Clock, store: env.Store, admin: env.Admin, revoked: revoke.NewSet(), issuer: env.Issuer(testIssuer)}
+	f.orgA, f.orgB = env.Org("Org A").ID, env.Org("Org B").ID
 	client := func(org, name, scope, version string) domain.Client {
-		c, _, err := adm.CreateClient(ctx, admin.ClientSpec{OrgID: org, Name: name, Scope: scope, APIVersion: version})
-		check(err)
+		c, _ := env.Client(admin.ClientSpec{OrgID: org, Name: name, Scope: scope, APIVersion: version})
 		return c
 	}
 	f.full = client(f.orgA, "Full", "", "")
@@ -89,19 +60,15 @@ func newFixture(t testing.TB, limits *httpx.RateLimiter) *fixture {
 	f.old = client(f.orgA, "Old", "", domain.VersionChucky)
 	f.clientB = client(f.orgB, "B", "", "")
 	customer := func(org, email string, company string) domain.Customer {
-		clk.Advance(time.Second) // distinct created_at: lists are newest first
-		c, err := adm.CreateCustomer(ctx, admin.CustomerSpec{OrgID: org, Email: email, FirstName: "Max", LastName: "Mustermann", CompanyName: company})
-		check(err)
-		return c
+		env.Clock.Advance(time.Second) // distinct created_at: lists are newest first
+		return env.Customer(admin.CustomerSpec{OrgID: org, Email: email, FirstName: "Max", LastName: "Mustermann", CompanyName: company})
 	}
 	f.cus1 = customer(f.orgA, "one@a.example", "")
 	f.cus2 = customer(f.orgA, "two@a.example", "Zwei GmbH")
 	f.bcus = customer(f.orgB, "b@b.example", "")
 	sub := func(cus string, status domain.SubscriptionStatus, typ domain.SubscriptionType) domain.Subscription {
-		clk.Advance(time.Second)
-		s, err := adm.CreateSubscription(ctx, admin.SubscriptionSpec{CustomerID: cus, Status: status, Type: typ})
-		check(err)
-		return s
+		env.Clock.Advance(time.Second)
+		return env.Subscription(admin.SubscriptionSpec{CustomerID: cus, Status: status, Type: typ})
 	}
 	f.sub1 = sub(f.cus1.ID, domain.SubscriptionActive, "")
 	f.subFeed = sub(f.cus1.ID, domain.SubscriptionActive, domain.SubscriptionFeedIn)
@@ -110,15 +77,14 @@ func newFixture(t testing.TB, limits *httpx.RateLimiter) *fixture {
 	f.subB = sub(f.bcus.ID, domain.SubscriptionActive, "")
 
 	berlin, err := time.LoadLocation("Europe/Berlin")
-	check(err)
-	f.api, err = New(Config{Store: st, Verifier: f.issuer, Revoked: f.revoked, Limits: limits, Addr: httpx.HTTPSPolicy{}.ClientAddr,
-		CursorKey: []byte("0123456789abcdef0123456789abcdef"), ClientTTL: 5 * time.Second, Location: berlin, Now: clk.Now,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	check(err)
+	testfix.Check(t, err)
+	f.api, err = New(Config{Store: env.Store, Verifier: f.issuer, Revoked: f.revoked, Limits: limits, Addr: httpx.HTTPSPolicy{}.ClientAddr,
+		CursorKey: []byte("0123456789abcdef0123456789abcdef"), ClientTTL: 5 * time.Second, Location: berlin, Now: env.Clock.Now,
+		Log: env.Log})
+	testfix.Check(t, err)
 	mux := http.NewServeMux()
 	f.api.Mount(mux)
-	f.srv = httptest.NewServer(httpx.Chain(mux, httpx.WithRequestID))
-	t.Cleanup(f.srv.Close)
+	f.srv = testfix.Serve(t, httpx.Chain(mux, httpx.WithRequestID))
 	return f
 }
 
