@@ -2,16 +2,13 @@ package pages
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -24,10 +21,10 @@ import (
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/fakeclock"
 	"github.com/nomosauth/nomosauth/internal/httpx"
-	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/mail"
 	"github.com/nomosauth/nomosauth/internal/revoke"
 	"github.com/nomosauth/nomosauth/internal/store/sqlite"
+	"github.com/nomosauth/nomosauth/internal/testfix"
 )
 
 const (
@@ -99,48 +96,27 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "pages.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	clk := fakeclock.New(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
-	ids := ids.Generator{Rand: rand.Reader}
-	adm := &admin.Admin{Directory: st, Customers: st, Keys: st, Grants: st, IDs: ids, Now: clk.Now}
-	f := &fixture{t: t, clock: clk, store: st, mail: &outbox{}, revoked: revoke.NewSet()}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	f.org, err = adm.CreateOrg(ctx, "Sunny Energy")
-	must(err)
-	f.otherOrg, err = adm.CreateOrg(ctx, "Other Power")
-	must(err)
-	f.app, _, err = adm.CreateClient(ctx, admin.ClientSpec{OrgID: f.org.ID, Name: "HomeHub", RedirectURIs: []string{appRedirect}})
-	must(err)
-	f.public, _, err = adm.CreateClient(ctx, admin.ClientSpec{OrgID: f.org.ID, Name: "Charger", Public: true,
+	env := testfix.New(t, time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
+	f := &fixture{t: t, clock: env.Clock, store: env.Store, mail: &outbox{}, revoked: revoke.NewSet()}
+	f.org, f.otherOrg = env.Org("Sunny Energy"), env.Org("Other Power")
+	f.app, _ = env.Client(admin.ClientSpec{OrgID: f.org.ID, Name: "HomeHub", RedirectURIs: []string{appRedirect}})
+	f.public, _ = env.Client(admin.ClientSpec{OrgID: f.org.ID, Name: "Charger", Public: true,
 		RedirectURIs: []string{"com.example.charger:/cb", "http://127.0.0.1/cb"}})
-	must(err)
-	f.ada, err = adm.CreateCustomer(ctx, admin.CustomerSpec{OrgID: f.org.ID, Email: "ada@example.com", FirstName: "Ada", LastName: "Lovelace"})
-	must(err)
-	f.bob, err = adm.CreateCustomer(ctx, admin.CustomerSpec{OrgID: f.otherOrg.ID, Email: "bob@example.com", FirstName: "Bob", LastName: "Baker"})
-	must(err)
+	f.ada = env.Customer(admin.CustomerSpec{OrgID: f.org.ID, Email: "ada@example.com", FirstName: "Ada", LastName: "Lovelace"})
+	f.bob = env.Customer(admin.CustomerSpec{OrgID: f.otherOrg.ID, Email: "bob@example.com", FirstName: "Bob", LastName: "Baker"})
 
-	f.pages, err = New(Config{Directory: st, Journey: st, IDs: ids, Mail: f.mail, Issuer: testIssuer,
+	var err error
+	f.pages, err = New(Config{Directory: env.Store, Journey: env.Store, IDs: env.IDs, Mail: f.mail, Issuer: testIssuer,
 		Secure: func(*http.Request) bool { return false },
 		Addr:   func(r *http.Request) string { return "198.51.100.7" },
-		Now:    clk.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Revoked: f.revoked,
+		Now:    env.Clock.Now, Log: env.Log, Revoked: f.revoked,
 		CSRFKey: []byte("csrf-key-for-tests-0123456789abc"), CodeKey: []byte("code-key-for-tests-0123456789abc"),
 		SessionIdle: DefaultSessionIdle, SessionMax: DefaultSessionMax,
-		EmailLimits: httpx.NewRateLimiter(1.0/30, 3, clk.Now), AddrLimits: httpx.NewRateLimiter(1.0/6, 10, clk.Now)})
-	must(err)
+		EmailLimits: httpx.NewRateLimiter(1.0/30, 3, env.Clock.Now), AddrLimits: httpx.NewRateLimiter(1.0/6, 10, env.Clock.Now)})
+	testfix.Check(t, err)
 	mux := http.NewServeMux()
 	f.pages.Mount(mux)
-	f.srv = httptest.NewServer(httpx.Chain(mux, httpx.WithRequestID))
-	t.Cleanup(f.srv.Close)
+	f.srv = testfix.Serve(t, httpx.Chain(mux, httpx.WithRequestID))
 	return f
 }
 
