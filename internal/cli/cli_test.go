@@ -80,6 +80,9 @@ func TestAdminCommands(t *testing.T) {
 
 func TestUsageAndFailures(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "cli.db")
+	// A real org, so that a refusal comes from the check a case names, not
+	// from the org lookup before it.
+	org := jsonOut(t, run(t, db, "org", "create", "--name", "Stadtwerke", "--json"))["id"].(string)
 	tests := []struct {
 		name string
 		args []string
@@ -91,9 +94,9 @@ func TestUsageAndFailures(t *testing.T) {
 		{"unknown_flag", []string{"org", "create", "--nmae", "x"}, 2, "flag provided but not defined"},
 		{"stray_argument", []string{"org", "list", "extra"}, 2, "unexpected argument"},
 		{"unknown_org", []string{"client", "create", "--org", "org_nope", "--name", "x"}, 1, "organization not found"},
-		{"bad_scope", []string{"client", "create", "--org", "org_nope", "--name", "x", "--scope", "admin"}, 1, ""},
+		{"bad_scope", []string{"client", "create", "--org", org, "--name", "x", "--scope", "admin"}, 1, "scope must be"},
 		{"unknown_client", []string{"client", "show", "--id", "client_nope"}, 1, "client not found"},
-		{"bad_email", []string{"customer", "create", "--org", "org_x", "--email", "not-an-email"}, 1, "email"},
+		{"bad_email", []string{"customer", "create", "--org", org, "--email", "not-an-email"}, 1, "email"},
 		{"bad_alg", []string{"keys", "rotate", "--alg", "HS256"}, 1, "unsupported"},
 		{"serve_bad_config", []string{"serve", "--issuer", "https://a.example"}, 2, "plain HTTP is refused"},
 	}
