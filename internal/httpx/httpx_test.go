@@ -87,3 +87,37 @@ func TestRecoverWritesEnvelope(t *testing.T) {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
 }
+
+// TestSecurityHeaders: every response carries the fixed security headers,
+// and one that came over TLS carries HSTS (PRODUCT S7); a plain-HTTP one
+// does not, so a development server on plain HTTP never pins its host to
+// HTTPS in a browser.
+func TestSecurityHeaders(t *testing.T) {
+	h := SecurityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+	for _, tc := range []struct {
+		name string
+		tls  bool
+		hsts string
+	}{
+		{"S7/https_gets_hsts", true, "max-age=31536000"},
+		{"S7/plain_gets_no_hsts", false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/x", nil)
+			if tc.tls {
+				req.TLS = &tls.ConnectionState{}
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			got := rec.Header()
+			if v := got.Values("Strict-Transport-Security"); strings.Join(v, ",") != tc.hsts {
+				t.Errorf("Strict-Transport-Security %q, want %q", v, tc.hsts)
+			}
+			for k, want := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"} {
+				if got.Get(k) != want {
+					t.Errorf("%s %q, want %q", k, got.Get(k), want)
+				}
+			}
+		})
+	}
+}
