@@ -59,13 +59,9 @@ func (p *Pages) revoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("load grant: %w", err)
 	}
-	now := p.Now()
-	families, err := p.Journey.RevokeGrant(r.Context(), grant.ID, now)
+	families, err := p.revoker.Grant(r.Context(), grant.ID)
 	if err != nil {
-		return fmt.Errorf("revoke grant: %w", err)
-	}
-	for _, f := range families {
-		p.Revoked.Add(f, now)
+		return err
 	}
 	p.Log.Info("customer revoked an app", "request_id", requestID(r), "customer_id", b.customer.ID, "grant_id", grant.ID, "families", len(families))
 	http.Redirect(w, r, PathApps, http.StatusSeeOther)

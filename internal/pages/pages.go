@@ -104,7 +104,7 @@ type Config struct {
 	Addr      func(*http.Request) string
 	Now       func() time.Time
 	Log       *slog.Logger
-	Revoked   *revoke.Set // learns of grants revoked here (PRODUCT A11)
+	Revoked   *revoke.Set // learns of grants revoked here, through a revoke.Revoker on Journey (PRODUCT A11)
 	// Keys: CSRFKey derives form tokens from the browser id; CodeKey keys
 	// the one-time-code hashes, so a stolen table cannot be brute-forced
 	// without it. Both are shared by replicas through the store.
@@ -122,6 +122,9 @@ type Pages struct {
 
 	msgs  map[string]Messages
 	pages map[string]*template.Template
+	// revoker revokes a customer's grant in the store and in Revoked at
+	// once (PRODUCT A11).
+	revoker revoke.Revoker
 	// cop is Go's cross-origin protection: it refuses unsafe requests a
 	// browser marks as cross-site (Sec-Fetch-Site, Origin); the form
 	// tokens cover browsers that send neither (PRODUCT A10).
@@ -152,7 +155,8 @@ func New(cfg Config) (*Pages, error) {
 	if len(missing) > 0 {
 		return nil, errors.New("pages: missing " + strings.Join(missing, ", "))
 	}
-	p := &Pages{Config: cfg, msgs: catalogue(), pages: map[string]*template.Template{}, cop: http.NewCrossOriginProtection()}
+	p := &Pages{Config: cfg, msgs: catalogue(), pages: map[string]*template.Template{}, cop: http.NewCrossOriginProtection(),
+		revoker: revoke.Revoker{Store: cfg.Journey, Set: cfg.Revoked, Now: cfg.Now}}
 	funcs := template.FuncMap{"tf": func(format string, args ...any) string { return fmt.Sprintf(format, args...) }}
 	for _, name := range append(pageNames, "mail") {
 		files := []string{"templates/layout.html", "templates/" + name + ".html"}

@@ -86,7 +86,7 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 	// T6: the second use fails and revokes every token issued from the code.
 	replay := f.redeem(code, codeVerifier)
 	checkEnvelope(t, replay, 401, "UNAUTHORIZED", "invalid_grant")
-	if !f.tokensSrv.Revoked.Revoked(claims.FamilyID) {
+	if !f.tokensSrv.Revoker.Set.Revoked(claims.FamilyID) {
 		t.Fatal("T6: the replay must revoke the first redemption's access tokens at once")
 	}
 	gone := f.post(form, "grant_type=refresh_token&client_id="+f.public.ID+"&refresh_token="+url.QueryEscape(rr.body["refresh_token"].(string)))

@@ -37,9 +37,9 @@ type Tokens struct {
 	Log            *slog.Logger
 	RefreshIdleTTL time.Duration // PRODUCT T5: default 90 days
 	RetryWindow    time.Duration // PRODUCT T5: default 10 s
-	// Revoked learns of families this process revokes, so their access
-	// tokens fail here at once (PRODUCT A11).
-	Revoked *revoke.Set
+	// Revoker learns of families the store revokes for a replay, so their
+	// access tokens fail here at once (PRODUCT A11).
+	Revoker revoke.Revoker
 	// ClientLimits and AddrLimits bound attempts per client id and per
 	// source address, so the endpoint cannot be used to grind secrets
 	// (PRODUCT R5). Addr resolves a request's source address.
@@ -218,7 +218,7 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 // access tokens fail here at once (other processes learn it from the
 // revocation poll), the log says why, and the client gets invalid_grant.
 func (t *Tokens) revoked(ctx context.Context, familyID string, client domain.Client, now time.Time, logMsg, clientMsg string) error {
-	t.Revoked.Add(familyID, now)
+	t.Revoker.Family(familyID, now)
 	t.Log.WarnContext(ctx, logMsg, "request_id", httpx.RequestID(ctx), "family_id", familyID, "client_id", client.ID)
 	return problem.InvalidGrant(clientMsg)
 }

@@ -236,7 +236,7 @@ func TestRefreshRotation(t *testing.T) {
 		if !f.revoked(fam) {
 			t.Fatal("family not revoked")
 		}
-		if !f.tokensSrv.Revoked.Revoked(fam) {
+		if !f.tokensSrv.Revoker.Set.Revoked(fam) {
 			t.Fatal("A11: this process's revocation set does not know the family at once")
 		}
 		checkEnvelope(t, f.refresh(rt1, ""), 401, "UNAUTHORIZED", "invalid_grant")

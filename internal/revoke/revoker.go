@@ -1,0 +1,47 @@
+package revoke
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// GrantStore is the one store verb Revoker needs: revoke a grant and every
+// family born from it in one transaction, returning those families.
+type GrantStore interface {
+	RevokeGrant(ctx context.Context, id string, at time.Time) ([]string, error)
+}
+
+// Revoker is the verbs that revoke, so no caller pairs a store revocation
+// with a set update by hand: a revocation bites in this process at once and
+// on other replicas within their revocation poll (PRODUCT A11).
+type Revoker struct {
+	// Store revokes grants; Grant needs it, Family does not.
+	Store GrantStore
+	// Set is this process's revoked set, the one the protected API checks.
+	Set *Set
+	Now func() time.Time
+}
+
+// Grant revokes grant id and every family born from it, in the store and
+// in this process's set at once, and returns those families (PRODUCT A11).
+// An unknown grant is the store's ErrNotFound, wrapped.
+func (r Revoker) Grant(ctx context.Context, id string) ([]string, error) {
+	now := r.Now()
+	families, err := r.Store.RevokeGrant(ctx, id, now)
+	if err != nil {
+		return nil, fmt.Errorf("revoke grant: %w", err)
+	}
+	for _, f := range families {
+		r.Set.Add(f, now)
+	}
+	return families, nil
+}
+
+// Family records that the store has just revoked family id at at, inside
+// the transaction that detected a replay (a reused refresh token, a second
+// use of an authorization code: PRODUCT T5, T6), so its access tokens are
+// refused here at once.
+func (r Revoker) Family(id string, at time.Time) {
+	r.Set.Add(id, at)
+}
