@@ -89,21 +89,31 @@ func TestRecoverWritesEnvelope(t *testing.T) {
 }
 
 // TestSecurityHeaders: every response carries the fixed security headers,
-// and one that came over TLS carries HSTS (PRODUCT S7); a plain-HTTP one
-// does not, so a development server on plain HTTP never pins its host to
-// HTTPS in a browser.
+// and one that came over HTTPS, directly or through a trusted proxy,
+// carries HSTS (PRODUCT S7); a plain-HTTP one does not, so a development
+// server on plain HTTP never pins its host to HTTPS in a browser.
 func TestSecurityHeaders(t *testing.T) {
-	h := SecurityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+	policy := HTTPSPolicy{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	h := policy.SecurityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
 	for _, tc := range []struct {
-		name string
-		tls  bool
-		hsts string
+		name   string
+		tls    bool
+		remote string
+		proto  string
+		hsts   string
 	}{
-		{"S7/https_gets_hsts", true, "max-age=31536000"},
-		{"S7/plain_gets_no_hsts", false, ""},
+		{"S7/https_gets_hsts", true, "192.0.2.1:1234", "", "max-age=31536000"},
+		{"S7/plain_gets_no_hsts", false, "192.0.2.1:1234", "", ""},
+		{"S7/https_at_trusted_proxy_gets_hsts", false, "10.0.0.10:1234", "https", "max-age=31536000"},
+		{"S7/forwarded_proto_from_untrusted_peer_ignored", false, "192.0.2.1:1234", "https", ""},
+		{"S7/plain_at_trusted_proxy_gets_no_hsts", false, "10.0.0.10:1234", "http", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := httptest.NewRequest(http.MethodGet, "/x", nil)
+			req.RemoteAddr = tc.remote
+			if tc.proto != "" {
+				req.Header.Set("X-Forwarded-Proto", tc.proto)
+			}
 			if tc.tls {
 				req.TLS = &tls.ConnectionState{}
 			}

@@ -101,14 +101,16 @@ func Recover(log *slog.Logger) Middleware {
 }
 
 // SecurityHeaders sets the headers every response carries; HSTS only when
-// the request came over HTTPS.
-func SecurityHeaders(next http.Handler) http.Handler {
+// the request came over HTTPS, directly or through a trusted proxy (PRODUCT
+// S7; RFC 6797 §7.2: never over plain HTTP, so a development server does
+// not pin its host).
+func (p HTTPSPolicy) SecurityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
-		if r.TLS != nil {
+		if p.Secure(r) {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		next.ServeHTTP(w, r)

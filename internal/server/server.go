@@ -129,7 +129,7 @@ func Root(mux *http.ServeMux, log *slog.Logger, https httpx.HTTPSPolicy) http.Ha
 		httpx.WithRequestID,
 		httpx.AccessLog(log),
 		httpx.Recover(log),
-		httpx.SecurityHeaders,
+		https.SecurityHeaders,
 		https.Require(log),
 	)
 }
