@@ -2,9 +2,10 @@
 // numbered SQL files (NNNN_name.sql, embedded) and a way to run a
 // transaction; the runner applies the files not yet applied, one
 // transaction each and in order, records each file's SHA-256, and refuses
-// to start when a file applied earlier has changed since, or when the
-// database knows a migration this binary does not (a newer release ran
-// against it). Released files are never edited: a change is a new file.
+// to start when a file applied earlier has changed since. Released files
+// are never edited: a change is a new file. Migrations only add, so a
+// database a newer release migrated still serves an older one (a rolling
+// upgrade, or a rollback): versions the binary does not know are left alone.
 package migrate
 
 import (
@@ -78,20 +79,9 @@ func Run(ctx context.Context, inTx TxRunner, files []File, now func() time.Time)
 	if err := prepareTable(ctx, inTx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	known := map[int]bool{}
 	for _, f := range files {
-		known[f.Version] = true
 		if err := inTx(ctx, func(tx txn.Querier) error { return apply(ctx, tx, f, now()) }); err != nil {
 			return fmt.Errorf("migrate %s: %w", f.Name, err)
-		}
-	}
-	applied, err := Applied(ctx, inTx)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	for _, m := range applied {
-		if !known[m.Version] {
-			return fmt.Errorf("migrate: the database has migration %d (%s), which this binary does not know: run the release that applied it", m.Version, m.Name)
 		}
 	}
 	return nil

@@ -11,9 +11,9 @@ import (
 )
 
 // Migrations checks a backend's migration runner on a database that has
-// applied files: running them again changes nothing, a changed file
-// stops the start, and so does a database that knows a migration the
-// files do not.
+// applied files: running them again changes nothing, a changed file stops
+// the start, and a database that knows a migration the files do not (a
+// newer release's) still opens, since migrations only add.
 func Migrations(t *testing.T, files []migrate.File, run func([]migrate.File) error) {
 	t.Helper()
 	if len(files) == 0 {
@@ -29,8 +29,8 @@ func Migrations(t *testing.T, files []migrate.File, run func([]migrate.File) err
 	if err := run(changed); !errors.Is(err, migrate.ErrChanged) || !strings.Contains(err.Error(), last.Name) {
 		t.Fatalf("a changed migration: err = %v, want ErrChanged naming %s", err, last.Name)
 	}
-	if err := run(files[:len(files)-1]); err == nil || !strings.Contains(err.Error(), "does not know") {
-		t.Fatalf("a database newer than the binary: err = %v", err)
+	if err := run(files[:len(files)-1]); err != nil {
+		t.Fatalf("a database newer than the binary: %v", err)
 	}
 }
 
