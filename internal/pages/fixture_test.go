@@ -91,7 +91,6 @@ type fixture struct {
 	org, otherOrg  domain.Org
 	app, public    domain.Client
 	ada, bob       domain.Customer
-	adaSubscripton string
 }
 
 func newFixture(t *testing.T) *fixture {
