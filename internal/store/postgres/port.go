@@ -78,12 +78,7 @@ func (q querier) Query(ctx context.Context, query string, args []any, fn func(ro
 		return classify(err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return classify(err)
-		}
-	}
-	return classify(rows.Err())
+	return classify(txn.EachRow(rows, fn))
 }
 
 // ExecMany sends every statement in one round trip.

@@ -45,12 +45,7 @@ func each(rows *sql.Rows, err error, fn func(rowcodec.Scanner) error) error {
 		return classify(err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return classify(err)
-		}
-	}
-	return classify(rows.Err())
+	return classify(txn.EachRow(rows, fn))
 }
 
 func affected(res sql.Result, err error) (int64, error) {

@@ -83,3 +83,21 @@ func Classify(err error, noRows bool, v Violation) error {
 	}
 	return err
 }
+
+// Rows is what the drivers' result sets share.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// EachRow calls fn for every row, stopping at the first error; the caller
+// closes rows and classifies the error.
+func EachRow(rows Rows, fn func(rowcodec.Scanner) error) error {
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
