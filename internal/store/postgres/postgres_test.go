@@ -28,22 +28,15 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-func TestReopenKeepsDataAndMigrationsAreIdempotent(t *testing.T) {
+func TestMigrations(t *testing.T) {
 	dsn, _ := pgtest.Schema(t)
-	files, err := migrate.Files(migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	storetest.Reopen(t, func() (store.Store, error) { return Open(t.Context(), dsn) }, files)
-}
-
-func TestMigrationsRefuseChangedFiles(t *testing.T) {
-	s := openTemp(t)
-	files, err := migrate.Files(migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	storetest.Migrations(t, files, func(files []migrate.File) error {
+	open := func() (*Store, error) { return Open(t.Context(), dsn) }
+	storetest.Migrations(t, migrations, func() (store.Store, error) { return open() }, func(files []migrate.File) error {
+		s, err := open()
+		if err != nil {
+			return err
+		}
+		defer s.Close()
 		return runMigrations(t.Context(), s.db.pool, files)
 	})
 }

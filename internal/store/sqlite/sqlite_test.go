@@ -47,22 +47,15 @@ func TestPragmas(t *testing.T) {
 	}
 }
 
-func TestReopenKeepsDataAndMigrationsAreIdempotent(t *testing.T) {
+func TestMigrations(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "test.db")
-	files, err := migrate.Files(migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	storetest.Reopen(t, func() (store.Store, error) { return Open(t.Context(), path) }, files)
-}
-
-func TestMigrationsRefuseChangedFiles(t *testing.T) {
-	s := openTemp(t)
-	files, err := migrate.Files(migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	storetest.Migrations(t, files, func(files []migrate.File) error {
+	open := func() (*Store, error) { return Open(t.Context(), path) }
+	storetest.Migrations(t, migrations, func() (store.Store, error) { return open() }, func(files []migrate.File) error {
+		s, err := open()
+		if err != nil {
+			return err
+		}
+		defer s.Close()
 		return migrate.Run(t.Context(), s.db.direct, files, time.Now)
 	})
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"io/fs"
 	"strings"
 	"testing"
 
@@ -10,35 +11,41 @@ import (
 	"github.com/nomosauth/nomosauth/internal/store/migrate"
 )
 
-// Migrations checks a backend's migration runner on a database that has
-// applied files: running them again changes nothing, a changed file stops
-// the start, and a database that knows a migration the files do not (a
-// newer release's) still opens, since migrations only add.
-func Migrations(t *testing.T, files []migrate.File, run func([]migrate.File) error) {
-	t.Helper()
+// Migrations checks a backend's migrations, read from dir "migrations" of
+// fsys: data survives closing and opening again, which applies nothing new
+// (the ledger holds one row per file, with its name and checksum); and on
+// a migrated database, running the files again changes nothing, a changed
+// file stops the start, and a database that knows a migration the files do
+// not (a newer release's) still opens, since migrations only add. open
+// opens the database under test; run runs the backend's migration runner
+// with files.
+func Migrations(t *testing.T, fsys fs.FS, open func() (store.Store, error), run func([]migrate.File) error) {
+	files, err := migrate.Files(fsys, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(files) == 0 {
 		t.Fatal("no migration files")
 	}
-	if err := run(files); err != nil {
-		t.Fatalf("running applied migrations again: %v", err)
-	}
-	changed := append([]migrate.File(nil), files...)
-	last := &changed[len(changed)-1]
-	last.Body += "\n-- edited after release\n"
-	last.Checksum = strings.Repeat("0", 64)
-	if err := run(changed); !errors.Is(err, migrate.ErrChanged) || !strings.Contains(err.Error(), last.Name) {
-		t.Fatalf("a changed migration: err = %v, want ErrChanged naming %s", err, last.Name)
-	}
-	if err := run(files[:len(files)-1]); err != nil {
-		t.Fatalf("a database newer than the binary: %v", err)
-	}
+	t.Run("reopen_applies_nothing_new", func(t *testing.T) { reopen(t, open, files) })
+	t.Run("changed_file_refused", func(t *testing.T) {
+		if err := run(files); err != nil {
+			t.Fatalf("running applied migrations again: %v", err)
+		}
+		changed := append([]migrate.File(nil), files...)
+		last := &changed[len(changed)-1]
+		last.Body += "\n-- edited after release\n"
+		last.Checksum = strings.Repeat("0", 64)
+		if err := run(changed); !errors.Is(err, migrate.ErrChanged) || !strings.Contains(err.Error(), last.Name) {
+			t.Fatalf("a changed migration: err = %v, want ErrChanged naming %s", err, last.Name)
+		}
+		if err := run(files[:len(files)-1]); err != nil {
+			t.Fatalf("a database newer than the binary: %v", err)
+		}
+	})
 }
 
-// Reopen checks that data survives closing and opening the database again,
-// and that the second open applies nothing new: the ledger holds one row
-// per file, with the file's name and checksum.
-func Reopen(t *testing.T, open func() (store.Store, error), files []migrate.File) {
-	t.Helper()
+func reopen(t *testing.T, open func() (store.Store, error), files []migrate.File) {
 	s, err := open()
 	if err != nil {
 		t.Fatal(err)
