@@ -88,9 +88,9 @@ type fixture struct {
 	revoked *revoke.Set
 	srv     *httptest.Server
 
-	org, otherOrg  domain.Org
-	app, public    domain.Client
-	ada, bob       domain.Customer
+	org, otherOrg domain.Org
+	app, public   domain.Client
+	ada, bob      domain.Customer
 }
 
 func newFixture(t *testing.T) *fixture {
