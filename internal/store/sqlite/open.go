@@ -87,7 +87,7 @@ func Open(ctx context.Context, file string) (*Store, error) {
 		}
 		return "file:" + (&url.URL{Path: file}).EscapedPath() + "?" + q.Encode()
 	}
-	d := &db{wstmts: map[string]*sql.Stmt{}, unprepared: map[string]bool{}, quit: make(chan struct{}), checkpointDone: make(chan struct{})}
+	d := &db{wstmts: map[string]*sql.Stmt{}, unprepared: map[string]bool{}, quit: make(chan struct{})}
 	// The writer never checkpoints: a background connection does, so a
 	// commit never waits for pages to be copied into the database file.
 	if d.wdb, err = sql.Open("sqlite", dsn("wal_autocheckpoint(0)", "journal_size_limit(67108864)")+"&_txlock=immediate"); err != nil {
@@ -115,7 +115,7 @@ func Open(ctx context.Context, file string) (*Store, error) {
 	}
 	d.cdb.SetMaxOpenConns(1)
 	d.writes = txn.NewBatcher(maxBatch, d.commit)
-	go d.checkpointer(checkpointInterval)
+	d.checkpointDone = d.startCheckpointer(checkpointInterval)
 	applied := func(ctx context.Context) ([]store.Migration, error) { return migrate.Applied(ctx, d.Write) }
 	return &Store{Store: txn.New(d, dialect, applied), db: d}, nil
 }
@@ -157,7 +157,9 @@ func (d *db) Close() error {
 	d.once.Do(func() {
 		d.writes.Close()
 		close(d.quit)
-		<-d.checkpointDone
+		if d.checkpointDone != nil {
+			<-d.checkpointDone
+		}
 		d.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 		for _, st := range d.wstmts {
 			st.Close()
@@ -180,12 +182,20 @@ const checkpointInterval = 200 * time.Millisecond
 // interval) make Ping fail: the WAL then grows without bound.
 const checkpointFailures = 50
 
+// startCheckpointer starts the checkpointer and returns the channel that
+// closes when it has stopped.
+func (d *db) startCheckpointer(every time.Duration) chan struct{} {
+	done := make(chan struct{})
+	go d.checkpointer(every, done)
+	return done
+}
+
 // checkpointer copies committed pages from the WAL into the database file
 // (PASSIVE: it never blocks the writer or readers), so the WAL stays short
 // and no commit pays for a checkpoint. A failure is retried on the next
 // tick and reported by Ping once it persists.
-func (d *db) checkpointer(every time.Duration) {
-	defer close(d.checkpointDone)
+func (d *db) checkpointer(every time.Duration, done chan struct{}) {
+	defer close(done)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
