@@ -14,19 +14,12 @@ import (
 	"github.com/nomosauth/nomosauth/internal/store/txn"
 )
 
-// classify turns driver errors into the store sentinels by SQLSTATE.
+// classify turns driver errors into the store sentinels by SQLSTATE:
+// 23505 unique_violation, 23503 foreign_key_violation.
 func classify(err error) error {
-	v := txn.NoViolation
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		switch pe.Code {
-		case "23505": // unique_violation
-			v = txn.Unique
-		case "23503": // foreign_key_violation
-			v = txn.ForeignKey
-		}
-	}
-	return txn.Classify(err, errors.Is(err, pgx.ErrNoRows), v)
+	return txn.ClassifyBy(err, pgx.ErrNoRows, func(e *pgconn.PgError) txn.Violation {
+		return map[string]txn.Violation{"23505": txn.Unique, "23503": txn.ForeignKey}[e.Code]
+	})
 }
 
 // retryable reports a failure that a fresh attempt of the whole

@@ -3,7 +3,6 @@ package postgres
 import (
 	"testing"
 
-	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/store/migrate"
 	"github.com/nomosauth/nomosauth/internal/store/postgres/pgtest"
 	"github.com/nomosauth/nomosauth/internal/store/storetest"
@@ -30,15 +29,8 @@ func TestConformance(t *testing.T) {
 
 func TestMigrations(t *testing.T) {
 	dsn, _ := pgtest.Schema(t)
-	open := func() (*Store, error) { return Open(t.Context(), dsn) }
-	storetest.Migrations(t, migrations, func() (store.Store, error) { return open() }, func(files []migrate.File) error {
-		s, err := open()
-		if err != nil {
-			return err
-		}
-		defer s.Close()
-		return runMigrations(t.Context(), s.db.pool, files)
-	})
+	storetest.Migrations(t, migrations, func() (*Store, error) { return Open(t.Context(), dsn) },
+		func(s *Store, files []migrate.File) error { return runMigrations(t.Context(), s.db.pool, files) })
 }
 
 func TestIsDSN(t *testing.T) {

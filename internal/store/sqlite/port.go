@@ -14,19 +14,15 @@ import (
 )
 
 // classify turns driver errors into the store sentinels by SQLite's
-// extended result code.
+// extended result codes, never by the message text.
 func classify(err error) error {
-	v := txn.NoViolation
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() {
-		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-			v = txn.Unique
-		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-			v = txn.ForeignKey
-		}
-	}
-	return txn.Classify(err, errors.Is(err, sql.ErrNoRows), v)
+	return txn.ClassifyBy(err, sql.ErrNoRows, func(e *sqlite.Error) txn.Violation {
+		return map[int]txn.Violation{
+			sqlite3.SQLITE_CONSTRAINT_UNIQUE:     txn.Unique,
+			sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY: txn.Unique,
+			sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY: txn.ForeignKey,
+		}[e.Code()]
+	})
 }
 
 // row is one result row whose Scan classifies its error.

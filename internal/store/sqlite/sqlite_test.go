@@ -49,15 +49,10 @@ func TestPragmas(t *testing.T) {
 
 func TestMigrations(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "test.db")
-	open := func() (*Store, error) { return Open(t.Context(), path) }
-	storetest.Migrations(t, migrations, func() (store.Store, error) { return open() }, func(files []migrate.File) error {
-		s, err := open()
-		if err != nil {
-			return err
-		}
-		defer s.Close()
-		return migrate.Run(t.Context(), s.db.direct, files, time.Now)
-	})
+	storetest.Migrations(t, migrations, func() (*Store, error) { return Open(t.Context(), path) },
+		func(s *Store, files []migrate.File) error {
+			return migrate.Run(t.Context(), s.db.direct, files, time.Now)
+		})
 }
 
 // TestClassifiesByCode: constraint failures become sentinels by SQLite's

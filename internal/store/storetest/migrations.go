@@ -18,8 +18,8 @@ import (
 // file stops the start, and a database that knows a migration the files do
 // not (a newer release's) still opens, since migrations only add. open
 // opens the database under test; run runs the backend's migration runner
-// with files.
-func Migrations(t *testing.T, fsys fs.FS, open func() (store.Store, error), run func([]migrate.File) error) {
+// with files on an open store.
+func Migrations[S store.Store](t *testing.T, fsys fs.FS, open func() (S, error), run func(S, []migrate.File) error) {
 	files, err := migrate.Files(fsys, "migrations")
 	if err != nil {
 		t.Fatal(err)
@@ -27,8 +27,16 @@ func Migrations(t *testing.T, fsys fs.FS, open func() (store.Store, error), run 
 	if len(files) == 0 {
 		t.Fatal("no migration files")
 	}
-	t.Run("reopen_applies_nothing_new", func(t *testing.T) { reopen(t, open, files) })
+	t.Run("reopen_applies_nothing_new", func(t *testing.T) {
+		reopen(t, func() (store.Store, error) { return open() }, files)
+	})
 	t.Run("changed_file_refused", func(t *testing.T) {
+		s, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		run := func(files []migrate.File) error { return run(s, files) }
 		if err := run(files); err != nil {
 			t.Fatalf("running applied migrations again: %v", err)
 		}

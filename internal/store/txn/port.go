@@ -2,6 +2,7 @@ package txn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
@@ -64,6 +65,20 @@ const (
 	Unique                // a UNIQUE or PRIMARY KEY constraint
 	ForeignKey            // a FOREIGN KEY constraint
 )
+
+// ClassifyBy classifies err with the driver's error type E: noRows is the
+// driver's "no row" error, violation reads a constraint violation off E.
+func ClassifyBy[E error](err error, noRows error, violation func(E) Violation) error {
+	if err == nil {
+		return nil
+	}
+	var e E
+	v := NoViolation
+	if errors.As(err, &e) {
+		v = violation(e)
+	}
+	return Classify(err, errors.Is(err, noRows), v)
+}
 
 // Classify turns a driver error into the store sentinels, keeping the
 // driver's error in the chain for the log: no row (noRows) and a
