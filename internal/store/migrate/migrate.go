@@ -88,30 +88,39 @@ func Run(ctx context.Context, inTx TxRunner, files []File, now func() time.Time)
 }
 
 // prepareTable creates the ledger, and adds the name and checksum columns
-// to a ledger written before they existed.
+// to a ledger written before they existed. It is one transaction, so two
+// processes starting together on such a ledger take turns (SQLite's writer
+// lock, taken at BEGIN IMMEDIATE; PostgreSQL's advisory lock besides): the
+// second finds the columns the first added instead of adding them again.
+// A probe that fails is rolled back to a savepoint, since a failed
+// statement aborts a PostgreSQL transaction.
 func prepareTable(ctx context.Context, inTx TxRunner) error {
-	if err := inTx(ctx, func(tx txn.Querier) error {
-		_, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`)
-		return err
-	}); err != nil {
-		return err
-	}
-	for _, col := range []string{"name", "checksum"} {
-		probe := inTx(ctx, func(tx txn.Querier) error {
-			_, err := tx.Exec(ctx, `SELECT `+col+` FROM schema_migrations WHERE 1 = 0`)
-			return err
-		})
-		if probe == nil {
-			continue
-		}
-		if err := inTx(ctx, func(tx txn.Querier) error {
-			_, err := tx.Exec(ctx, `ALTER TABLE schema_migrations ADD COLUMN `+col+` TEXT NOT NULL DEFAULT ''`)
-			return err
-		}); err != nil {
+	return inTx(ctx, func(tx txn.Querier) error {
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 			return err
 		}
-	}
-	return nil
+		for _, col := range []string{"name", "checksum"} {
+			if _, err := tx.Exec(ctx, `SAVEPOINT probe`); err != nil {
+				return err
+			}
+			_, probe := tx.Exec(ctx, `SELECT `+col+` FROM schema_migrations WHERE 1 = 0`)
+			if probe != nil {
+				if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT probe`); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Exec(ctx, `RELEASE SAVEPOINT probe`); err != nil {
+				return err
+			}
+			if probe == nil {
+				continue
+			}
+			if _, err := tx.Exec(ctx, `ALTER TABLE schema_migrations ADD COLUMN `+col+` TEXT NOT NULL DEFAULT ''`); err != nil {
+				return fmt.Errorf("add column %s: %w", col, err)
+			}
+		}
+		return nil
+	})
 }
 
 // apply runs f unless it is recorded; a recorded file must be unchanged.

@@ -1,7 +1,11 @@
 package postgres
 
 import (
+	"context"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/nomosauth/nomosauth/internal/store/migrate"
 	"github.com/nomosauth/nomosauth/internal/store/postgres/pgtest"
@@ -31,6 +35,32 @@ func TestMigrations(t *testing.T) {
 	dsn, _ := pgtest.Schema(t)
 	storetest.Migrations(t, migrations, func() (*Store, error) { return Open(t.Context(), dsn) },
 		func(s *Store, files []migrate.File) error { return runMigrations(t.Context(), s.db.pool, files) })
+}
+
+// TestOldLedger: a database the old runner migrated (its ledger without
+// name and checksum) opens, also from several replicas at once.
+func TestOldLedger(t *testing.T) {
+	pgtest.Base(t)
+	conns := map[string]*pgx.Conn{}
+	storetest.OldLedger(t, migrations, func() string {
+		dsn, conn := pgtest.Schema(t)
+		conns[dsn] = conn
+		return dsn
+	}, func(dsn string, files []migrate.File) error {
+		conn, ctx := conns[dsn], context.Background()
+		if _, err := conn.Exec(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+			return err
+		}
+		for _, f := range files {
+			if _, err := conn.Exec(ctx, f.Body); err != nil {
+				return err
+			}
+			if _, err := conn.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, f.Version, time.Now().UnixMicro()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, func(dsn string) (*Store, error) { return Open(t.Context(), dsn) })
 }
 
 func TestIsDSN(t *testing.T) {

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -53,6 +54,32 @@ func TestMigrations(t *testing.T) {
 		func(s *Store, files []migrate.File) error {
 			return migrate.Run(t.Context(), s.db.direct, files, time.Now)
 		})
+}
+
+// TestOldLedger: a file the old runner migrated (its ledger without name
+// and checksum) opens, also from several processes at once.
+func TestOldLedger(t *testing.T) {
+	storetest.OldLedger(t, migrations, func() string { return filepath.Join(t.TempDir(), "old.db") },
+		func(file string, files []migrate.File) error {
+			db, err := sql.Open("sqlite", file)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if _, err := db.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+				return err
+			}
+			for _, f := range files {
+				if _, err := db.Exec(f.Body); err != nil {
+					return err
+				}
+				if _, err := db.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, f.Version, time.Now().UnixMicro()); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		func(file string) (*Store, error) { return Open(t.Context(), file) })
 }
 
 // TestClassifiesByCode: constraint failures become sentinels by SQLite's

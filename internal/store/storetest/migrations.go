@@ -77,3 +77,40 @@ func reopen(t *testing.T, open func() (store.Store, error), files []migrate.File
 		}
 	}
 }
+
+// OldLedger checks that a database migrated before the ledger kept names
+// and checksums still opens, also when several processes start on it at
+// once: each round, fresh returns the location of a new empty database,
+// legacy migrates it as the old runner did (the files applied, a ledger of
+// version and applied_at only), and open, called from several goroutines
+// together, must succeed every time and leave each file's name and
+// checksum recorded.
+func OldLedger[S store.Store](t *testing.T, fsys fs.FS, fresh func() string, legacy func(loc string, files []migrate.File) error, open func(loc string) (S, error)) {
+	files, err := migrate.Files(fsys, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rounds, together = 10, 8
+	for range rounds {
+		loc := fresh()
+		if err := legacy(loc, files); err != nil {
+			t.Fatal(err)
+		}
+		errs := make(chan error, together)
+		for range together {
+			go func() {
+				s, err := open(loc)
+				if err == nil {
+					err = s.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range together {
+			if err := <-errs; err != nil {
+				t.Fatalf("opening a database with the old ledger, %d at once: %v", together, err)
+			}
+		}
+		reopen(t, func() (store.Store, error) { return open(loc) }, files)
+	}
+}
