@@ -129,7 +129,7 @@ func (d *db) direct(ctx context.Context, fn func(txn.Querier) error) error {
 		return classify(err)
 	}
 	defer tx.Rollback()
-	if err := fn(&wtx{Tx: tx, d: d}); err != nil {
+	if err := fn(&wtx{Tx: tx}); err != nil {
 		return err
 	}
 	return classify(tx.Commit())

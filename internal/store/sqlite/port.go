@@ -100,6 +100,8 @@ func (r reader) ExecMany(ctx context.Context, query string, argLists [][]any) er
 // wtx is a transaction of the writer. It runs statements prepared once on
 // the writer's connection; a query seen for the first time runs unprepared
 // and is prepared after the commit, when the one connection is free again.
+// Without d (migrations, run outside the writer) nothing is cached: only
+// the writer goroutine may touch its statement maps.
 // The caller's context is not used: once queued, a write runs to its
 // outcome whatever its caller does, so a batch is never cut short.
 type wtx struct {
@@ -108,6 +110,9 @@ type wtx struct {
 }
 
 func (t *wtx) stmt(query string) *sql.Stmt {
+	if t.d == nil { // a transaction outside the writer: no cache to use or fill
+		return nil
+	}
 	if st, ok := t.d.wstmts[query]; ok {
 		return t.Tx.Stmt(st)
 	}

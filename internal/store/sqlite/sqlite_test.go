@@ -61,7 +61,8 @@ func TestMigrations(t *testing.T) {
 func TestOldLedger(t *testing.T) {
 	storetest.OldLedger(t, migrations, func() string { return filepath.Join(t.TempDir(), "old.db") },
 		func(file string, files []migrate.File) error {
-			db, err := sql.Open("sqlite", file)
+			// As the old code did: every connection in WAL mode.
+			db, err := sql.Open("sqlite", "file:"+file+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)")
 			if err != nil {
 				return err
 			}
