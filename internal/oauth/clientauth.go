@@ -38,27 +38,34 @@ type ClientCredentials struct {
 // ParseClientAuth reads the client's credentials from the Authorization
 // header and the body parameters. PRODUCT T1; RFC 6749 §2.3.1: Basic id and
 // secret are form-urlencoded before base64; two methods at once, or none, is
-// invalid_client.
+// invalid_client. An empty secret, as `client_secret=` or Basic `id:`, is
+// no secret: libraries such as simple-oauth2 send one for public clients,
+// which then authenticate with method none, and a confidential client that
+// sends one fails in AuthenticateClient like one that sends nothing.
 func ParseClientAuth(authorization string, params url.Values) (ClientCredentials, error) {
 	postID, postSecret := params.Get("client_id"), params.Get("client_secret")
+	hasPostSecret := postSecret != ""
 	if authorization != "" {
 		id, secret, err := parseBasic(authorization)
 		if err != nil {
 			return ClientCredentials{}, err
 		}
-		if params.Has("client_secret") {
+		if hasPostSecret {
 			return ClientCredentials{}, problem.InvalidClient().WithCause(errTwoMethods)
 		}
 		// RFC 6749 §3.2.1 lets the client repeat its id in the body; it must agree.
 		if params.Has("client_id") && postID != id {
 			return ClientCredentials{}, problem.InvalidClient().WithCause(errIDMismatch)
 		}
+		if secret == "" {
+			return ClientCredentials{ID: id, Method: AuthNone}, nil
+		}
 		return ClientCredentials{ID: id, Secret: secret, Method: AuthBasic}, nil
 	}
 	if !validCredential(postID, maxClientIDLen) {
 		return ClientCredentials{}, problem.InvalidClient().WithCause(errNoCredentials)
 	}
-	if !params.Has("client_secret") {
+	if !hasPostSecret {
 		return ClientCredentials{ID: postID, Method: AuthNone}, nil
 	}
 	if !validCredential(postSecret, maxClientSecretLen) {
@@ -86,7 +93,7 @@ func parseBasic(authorization string) (id, secret string, err error) {
 	}
 	id, err1 := url.QueryUnescape(rawID)
 	secret, err2 := url.QueryUnescape(rawSecret)
-	if err1 != nil || err2 != nil || !validCredential(id, maxClientIDLen) || !validCredential(secret, maxClientSecretLen) {
+	if err1 != nil || err2 != nil || !validCredential(id, maxClientIDLen) || (secret != "" && !validCredential(secret, maxClientSecretLen)) {
 		return "", "", problem.InvalidClient().WithCause(errMalformed)
 	}
 	return id, secret, nil

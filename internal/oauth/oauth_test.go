@@ -27,6 +27,15 @@ func basic(id, secret string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))
 }
 
+func mustParse(t *testing.T, authorization string) ClientCredentials {
+	t.Helper()
+	creds, err := ParseClientAuth(authorization, url.Values{})
+	if err != nil {
+		t.Fatalf("parse %q: %v", authorization, err)
+	}
+	return creds
+}
+
 func TestParseClientAuth(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -44,7 +53,14 @@ func TestParseClientAuth(t *testing.T) {
 		{"T1/post", "", url.Values{"client_id": {"c"}, "client_secret": {"s"}}, ClientCredentials{"c", "s", AuthPost}, ""},
 		{"T1/public_id_only", "", url.Values{"client_id": {"c"}}, ClientCredentials{"c", "", AuthNone}, ""},
 		{"T1/nothing", "", url.Values{}, ClientCredentials{}, "invalid_client"},
-		{"T1/empty_post_secret", "", url.Values{"client_id": {"c"}, "client_secret": {""}}, ClientCredentials{}, "invalid_client"},
+		{"T1/empty_post_secret_is_none", "", url.Values{"client_id": {"c"}, "client_secret": {""}}, ClientCredentials{"c", "", AuthNone}, ""},
+		{"T1/empty_basic_secret_is_none", basic("c", ""), url.Values{}, ClientCredentials{"c", "", AuthNone}, ""},
+		{"T1/empty_basic_secret_with_same_client_id", basic("c", ""), url.Values{"client_id": {"c"}}, ClientCredentials{"c", "", AuthNone}, ""},
+		{"T1/empty_basic_and_post_secrets_are_none", basic("c", ""), url.Values{"client_secret": {""}}, ClientCredentials{"c", "", AuthNone}, ""},
+		{"T1/basic_with_empty_post_secret", basic("c", "s"), url.Values{"client_secret": {""}}, ClientCredentials{"c", "s", AuthBasic}, ""},
+		{"T1/empty_basic_secret_with_post_secret", basic("c", ""), url.Values{"client_secret": {"s"}}, ClientCredentials{}, "invalid_client"},
+		{"T1/empty_basic_id", basic("", ""), url.Values{}, ClientCredentials{}, "invalid_client"},
+		{"T1/empty_post_secret_without_id", "", url.Values{"client_secret": {""}}, ClientCredentials{}, "invalid_client"},
 		{"T1/no_colon", "Basic " + base64.StdEncoding.EncodeToString([]byte("nocolon")), url.Values{}, ClientCredentials{}, "invalid_client"},
 		{"T1/bad_base64", "Basic !!!", url.Values{}, ClientCredentials{}, "invalid_client"},
 		{"T1/space_in_secret", basic("c", "a+b"), url.Values{}, ClientCredentials{}, "invalid_client"},
@@ -93,6 +109,10 @@ func TestAuthenticateClient(t *testing.T) {
 		{"T1/confidential_without_secret", conf, ClientCredentials{ID: "c", Method: AuthNone}, "", false},
 		{"T1/public_without_secret", pub, none, "", true},
 		{"T1/public_with_secret", pub, ClientCredentials{ID: "p", Secret: "x", Method: AuthPost}, "new", false},
+		// An empty secret was parsed as none (ParseClientAuth): a confidential
+		// client still fails, a public one passes.
+		{"T1/confidential_with_empty_secret", conf, mustParse(t, basic("c", "")), "", false},
+		{"T1/public_with_empty_secret", pub, mustParse(t, basic("p", "")), "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,6 +180,8 @@ func TestRefreshRuleDecide(t *testing.T) {
 	}
 	liveChild := &domain.RefreshToken{Hash: "child", State: domain.RefreshLive}
 	usedChild := &domain.RefreshToken{Hash: "child", State: domain.RefreshRotated}
+	supersededChild := &domain.RefreshToken{Hash: "child", State: domain.RefreshSuperseded}
+	strangeChild := &domain.RefreshToken{Hash: "random", State: domain.RefreshLive}
 	revoked := fam
 	revoked.RevokedAt = now.Add(-time.Minute)
 	otherClient := fam
@@ -172,14 +194,20 @@ func TestRefreshRuleDecide(t *testing.T) {
 		scope string
 		want  domain.RefreshVerdict
 		err   string
-		// wantScope is the decided access-token scope for Rotate and Retry.
+		// wantScope is the decided access-token scope for Rotate, Retry and Replace.
 		wantScope string
 	}{
 		{"T5/live_rotates", live, fam, nil, "", domain.RefreshRotate, "", "read:* write:*"},
 		{"T5/retry_inside_window", rotated(5 * time.Second), fam, liveChild, "", domain.RefreshRetry, "", "read:* write:*"},
 		{"T5/retry_at_window_edge", rotated(10 * time.Second), fam, liveChild, "", domain.RefreshRetry, "", "read:* write:*"},
+		{"T5/retry_right_after_rotation", rotated(0), fam, liveChild, "", domain.RefreshRetry, "", "read:* write:*"},
+		{"T5/replace_child_derived_otherwise", rotated(5 * time.Second), fam, strangeChild, "", domain.RefreshReplace, "", "read:* write:*"},
 		{"T5/reuse_after_window", rotated(11 * time.Second), fam, liveChild, "", domain.RefreshReuse, "", ""},
+		{"T5/reuse_after_window_child_derived_otherwise", rotated(11 * time.Second), fam, strangeChild, "", domain.RefreshReuse, "", ""},
 		{"T5/reuse_when_child_was_used", rotated(time.Second), fam, usedChild, "", domain.RefreshReuse, "", ""},
+		{"T5/reuse_when_child_was_superseded", rotated(time.Second), fam, supersededChild, "", domain.RefreshReuse, "", ""},
+		{"T5/reuse_when_child_is_gone", rotated(time.Second), fam, nil, "", domain.RefreshReuse, "", ""},
+		{"T5/rotated_token_in_revoked_family", rotated(time.Second), revoked, liveChild, "", 0, "invalid_grant", ""},
 		{"T5/superseded_is_reuse", domain.RefreshToken{State: domain.RefreshSuperseded, ExpiresAt: now.Add(time.Hour)}, fam, nil, "", domain.RefreshReuse, "", ""},
 		{"T5/revoked_family", live, revoked, nil, "", 0, "invalid_grant", ""},
 		{"T5/expired", domain.RefreshToken{State: domain.RefreshLive, ExpiresAt: now}, fam, nil, "", 0, "invalid_grant", ""},
@@ -192,7 +220,7 @@ func TestRefreshRuleDecide(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rule := RefreshRule{Client: client, RequestedScope: tt.scope, Now: now, Window: 10 * time.Second}
+			rule := RefreshRule{Client: client, RequestedScope: tt.scope, Now: now, Window: 10 * time.Second, Child: "child"}
 			got, err := rule.Decide(tt.tok, tt.fam, tt.child)
 			if oauthError(err) != tt.err {
 				t.Fatalf("err = %v, want %q", err, tt.err)
@@ -228,12 +256,13 @@ func TestParseTokenRequest(t *testing.T) {
 	}
 }
 
-// FuzzParseClientAuth: hostile headers never panic, and any accepted
-// credential is bounded printable ASCII.
+// FuzzParseClientAuth: hostile headers never panic, any accepted
+// credential is bounded printable ASCII, and method none goes with no secret.
 func FuzzParseClientAuth(f *testing.F) {
 	f.Add(basic("client_a", "nsec_x"), "client_a", "")
 	f.Add("Basic !!", "", "s")
 	f.Add("", "c", "s")
+	f.Add(basic("c", ""), "", "")
 	f.Fuzz(func(t *testing.T, header, id, secret string) {
 		params := url.Values{}
 		if id != "" {
@@ -248,6 +277,10 @@ func FuzzParseClientAuth(f *testing.F) {
 				t.Fatalf("unexpected error %v", err)
 			}
 			return
+		}
+		// PRODUCT T1: an empty secret is none, so method none and only it has no secret.
+		if (got.Secret == "") != (got.Method == AuthNone) {
+			t.Fatalf("secret and method disagree: %+v", got)
 		}
 		if !validCredential(got.ID, maxClientIDLen) || (got.Secret != "" && !validCredential(got.Secret, maxClientSecretLen)) {
 			t.Fatalf("accepted %+v", got)
