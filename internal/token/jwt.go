@@ -105,6 +105,9 @@ func (is *Issuer) Verify(raw string, now time.Time) (Claims, error) {
 	// which no access token of ours has. Only the algorithms we sign with:
 	// never "none", never an HMAC keyed with a public key (RFC 8725 §3.1);
 	// the key's own alg is checked against the header's below.
+	if !canonicalCompact(raw) {
+		return Claims{}, fmt.Errorf("%w: not canonical base64url", ErrInvalidToken)
+	}
 	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA})
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: parse: %v", ErrInvalidToken, err)
@@ -138,6 +141,63 @@ func (is *Issuer) Verify(raw string, now time.Time) (Claims, error) {
 		return Claims{}, err
 	}
 	return c, nil
+}
+
+// canonicalCompact reports whether raw is three segments written exactly as
+// RFC 7515 §2 base64url without padding writes them: only the alphabet (Go's
+// decoder skips line breaks) and no set bit in the unused low bits of a
+// segment's last character (RFC 4648 §3.5). The decoder accepts both, so
+// without this check one signed token has many strings that verify, and a
+// cache of verified tokens keyed by the string holds one entry for each
+// (PRODUCT T8: one token string verifies to one cache entry).
+func canonicalCompact(raw string) bool {
+	segments, segLen := 0, 0
+	for i := 0; i <= len(raw); i++ {
+		if i == len(raw) || raw[i] == '.' {
+			if !canonicalEnd(raw[i-segLen : i]) {
+				return false
+			}
+			segments, segLen = segments+1, 0
+			continue
+		}
+		if b64Value(raw[i]) < 0 {
+			return false
+		}
+		segLen++
+	}
+	return segments == 3
+}
+
+// canonicalEnd reports whether seg, of alphabet characters only, has a
+// length unpadded base64url can have and leaves the unused low bits of its
+// last character clear: 2 characters carry 8 of their 12 bits, 3 carry 16 of 18.
+func canonicalEnd(seg string) bool {
+	switch len(seg) % 4 {
+	case 1:
+		return false
+	case 2:
+		return b64Value(seg[len(seg)-1])&0x0f == 0
+	case 3:
+		return b64Value(seg[len(seg)-1])&0x03 == 0
+	}
+	return true
+}
+
+// b64Value is c's value in the base64url alphabet, or -1.
+func b64Value(c byte) int {
+	switch {
+	case c >= 'A' && c <= 'Z':
+		return int(c - 'A')
+	case c >= 'a' && c <= 'z':
+		return int(c-'a') + 26
+	case c >= '0' && c <= '9':
+		return int(c-'0') + 52
+	case c == '-':
+		return 62
+	case c == '_':
+		return 63
+	}
+	return -1
 }
 
 // checkTime is RFC 9068 §4's exp and nbf, with Leeway for skewed clocks.

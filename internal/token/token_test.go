@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/big"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -149,7 +150,7 @@ func TestVerifyRefusesJSONSerialization(t *testing.T) {
 	})
 	pub, _ := is.Ring.publicKey(k.ID)
 	for name, raw := range map[string]string{"flattened": string(flattened), "general": string(general)} {
-		t.Run("R1/"+name, func(t *testing.T) {
+		t.Run("T8/json_"+name, func(t *testing.T) {
 			if strings.Count(raw, ".") != 2 {
 				t.Fatalf("test wrapper has %d dots", strings.Count(raw, "."))
 			}
@@ -165,6 +166,58 @@ func TestVerifyRefusesJSONSerialization(t *testing.T) {
 				t.Fatalf("Verify accepted the JSON serialization: %v", err)
 			}
 		})
+	}
+}
+
+// reencodings re-encodes a compact token without changing a byte the
+// signature covers: the same token written as another string. RFC 4648 §3.5
+// lets a decoder ignore the unused bits of a segment's last character, and
+// Go's decoder skips line breaks.
+func reencodings(t testing.TB, raw string) map[string]string {
+	t.Helper()
+	parts := strings.Split(raw, ".")
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	out := map[string]string{}
+	for i, name := range []string{"header", "payload", "signature"} {
+		seg := parts[i]
+		unused := map[int]int{2: 4, 3: 2}[len(seg)%4] // bits of the last character no byte uses
+		if unused > 0 {
+			last := strings.IndexByte(alphabet, seg[len(seg)-1])
+			changed := slices.Clone(parts)
+			changed[i] = seg[:len(seg)-1] + string(alphabet[last|1])
+			if changed[i] != seg {
+				out[name+"_unused_bits"] = strings.Join(changed, ".")
+			}
+		}
+		changed := slices.Clone(parts)
+		changed[i] = seg[:4] + "\r\n" + seg[4:]
+		out[name+"_line_break"] = strings.Join(changed, ".")
+	}
+	return out
+}
+
+// TestVerifyOneStringPerToken: a token verifies only as the string Mint
+// wrote. Re-encodings of its segments decode to the same signed bytes, so
+// without this check each would verify and take its own entry in a cache
+// of verified tokens, which would then not bound signature checks (PRODUCT T8).
+func TestVerifyOneStringPerToken(t *testing.T) {
+	for _, alg := range Algorithms() {
+		is, _ := newIssuer(t, alg)
+		good, _ := is.Mint(grant, now)
+		if _, err := is.Verify(good, now); err != nil {
+			t.Fatal(err)
+		}
+		variants := reencodings(t, good)
+		if len(variants) < 4 {
+			t.Fatalf("only %d variants of %s", len(variants), good)
+		}
+		for name, raw := range variants {
+			t.Run("T8/"+alg+"/"+name, func(t *testing.T) {
+				if _, err := is.Verify(raw, now); !errors.Is(err, ErrInvalidToken) {
+					t.Fatalf("Verify accepted a re-encoded token: %v", err)
+				}
+			})
+		}
 	}
 }
 
@@ -255,4 +308,29 @@ func TestMintIsStandardJWS(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzCanonicalCompact: what the check lets through is three segments that
+// decode strictly and encode back to exactly themselves.
+func FuzzCanonicalCompact(f *testing.F) {
+	is, _ := newIssuer(f, AlgES256)
+	good, _ := is.Mint(grant, now)
+	f.Add(good)
+	f.Add("a.b.c")
+	f.Add("AA.AB.AAA")
+	f.Fuzz(func(t *testing.T, raw string) {
+		if !canonicalCompact(raw) {
+			return
+		}
+		parts := strings.Split(raw, ".")
+		if len(parts) != 3 {
+			t.Fatalf("%q has %d segments", raw, len(parts))
+		}
+		for _, seg := range parts {
+			b, err := base64.RawURLEncoding.Strict().DecodeString(seg)
+			if err != nil || base64.RawURLEncoding.EncodeToString(b) != seg {
+				t.Fatalf("segment %q of %q is not canonical: %v", seg, raw, err)
+			}
+		}
+	})
 }
