@@ -149,7 +149,7 @@ func Serve() []Setting {
 		{Flag: "tls-cert", Env: "NOMOSAUTH_TLS_CERT", Help: "TLS certificate file (PEM)", apply: str(func(c *Config) *string { return &c.TLSCert })},
 		{Flag: "tls-key", Env: "NOMOSAUTH_TLS_KEY", Help: "TLS private key file (PEM)", apply: str(func(c *Config) *string { return &c.TLSKey })},
 		{Flag: "trusted-proxy", Env: "NOMOSAUTH_TRUSTED_PROXY", Help: "comma-separated IPs or CIDRs of TLS-terminating proxies whose X-Forwarded-Proto is trusted", apply: proxies},
-		{Flag: "smtp-url", Env: "NOMOSAUTH_SMTP_URL", Help: "SMTP server for one-time codes: smtp://[user:pass@]host:port", apply: str(func(c *Config) *string { return &c.SMTPURL })},
+		{Flag: "smtp-url", Env: "NOMOSAUTH_SMTP_URL", Help: "SMTP server for one-time codes: smtp://[user:pass@]host:port (STARTTLS required), smtps://... (implicit TLS) or smtp+insecure://... (plain text, explicit opt-out)", apply: str(func(c *Config) *string { return &c.SMTPURL })},
 		{Flag: "mail-from", Env: "NOMOSAUTH_MAIL_FROM", Help: "sender address of one-time-code emails", apply: str(func(c *Config) *string { return &c.MailFrom })},
 		{Flag: "signing-alg", Env: "NOMOSAUTH_SIGNING_ALG", Default: token.AlgES256, Help: "algorithm of new signing keys: ES256, RS256 or EdDSA", apply: str(func(c *Config) *string { return &c.SigningAlg })},
 		{Flag: "refresh-idle-ttl", Env: "NOMOSAUTH_REFRESH_IDLE_TTL", Default: "90d", Help: "a refresh token unused this long expires", apply: duration(func(c *Config) *time.Duration { return &c.RefreshIdleTTL })},
@@ -266,8 +266,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SMTPURL != "" {
 		u, err := url.Parse(c.SMTPURL)
-		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" || u.Port() == "" {
-			fail("--smtp-url must look like smtp://[user:pass@]host:port")
+		// PRODUCT S7: TLS unless the operator opts out with smtp+insecure.
+		if err != nil || !slices.Contains([]string{"smtp", "smtps", "smtp+insecure"}, u.Scheme) || u.Hostname() == "" || u.Port() == "" {
+			fail("--smtp-url must look like smtp://[user:pass@]host:port (STARTTLS), smtps://... (implicit TLS) or smtp+insecure://... (plain text)")
 		}
 		if c.MailFrom == "" {
 			fail("--mail-from is required with --smtp-url")

@@ -35,37 +35,69 @@ type Sender interface {
 	Send(ctx context.Context, m Message) error
 }
 
-// DefaultTimeout bounds one whole SMTP delivery, so a dead mail server
-// costs the customer a clear retry message, never a hung page.
+// DefaultTimeout bounds one whole SMTP delivery attempt, so a dead mail
+// server holds a queue worker (never a page) for at most this long.
 const DefaultTimeout = 10 * time.Second
 
-// SMTP delivers through an SMTP server, upgrading with STARTTLS when the
-// server offers it (or speaking TLS from the start for smtps://).
+// Transport is how an SMTP session is protected (PRODUCT S7).
+type Transport int
+
+const (
+	// STARTTLS (smtp://) upgrades the session before anything is sent,
+	// and fails the delivery when the server does not offer it, so an
+	// attacker who strips the offer gets nothing (RFC 3207 §6).
+	STARTTLS Transport = iota
+	// ImplicitTLS (smtps://) speaks TLS from the first byte (RFC 8314 §3.3).
+	ImplicitTLS
+	// Plain (smtp+insecure://) never uses TLS: the operator's explicit
+	// opt-out, for a mail catcher on the same machine or network.
+	Plain
+)
+
+// transportFor maps an --smtp-url scheme to its transport.
+func transportFor(scheme string) (Transport, bool) {
+	switch scheme {
+	case "smtp":
+		return STARTTLS, true
+	case "smtps":
+		return ImplicitTLS, true
+	case "smtp+insecure":
+		return Plain, true
+	}
+	return 0, false
+}
+
+// SMTP delivers through an SMTP server over TLS (STARTTLS or implicit),
+// or in plain text only when the operator opted out (PRODUCT S7).
 type SMTP struct {
-	Addr     string // host:port
-	Host     string
-	Username string
-	Password string
-	From     string
-	// ImplicitTLS is smtps:// (RFC 8314 §3.3).
-	ImplicitTLS bool
-	Timeout     time.Duration
+	Addr      string // host:port
+	Host      string
+	Username  string
+	Password  string
+	From      string
+	Transport Transport
+	Timeout   time.Duration
 	// TLSConfig overrides the TLS settings; tests use it to trust their CA.
 	TLSConfig *tls.Config
 }
 
-// ParseSMTPURL reads smtp://[user:pass@]host:port or smtps://... and the
+// ParseSMTPURL reads smtp://[user:pass@]host:port (STARTTLS required),
+// smtps://... (implicit TLS) or smtp+insecure://... (plain text) and the
 // sender address.
 func ParseSMTPURL(raw, from string) (*SMTP, error) {
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" || u.Port() == "" {
-		return nil, errors.New("smtp url must look like smtp://[user:pass@]host:port")
+	if err != nil {
+		return nil, errors.New("smtp url must look like smtp://[user:pass@]host:port (or smtps://, smtp+insecure://)")
+	}
+	transport, ok := transportFor(u.Scheme)
+	if !ok || u.Hostname() == "" || u.Port() == "" {
+		return nil, errors.New("smtp url must look like smtp://[user:pass@]host:port (or smtps://, smtp+insecure://)")
 	}
 	addr, err := mail.ParseAddress(from)
 	if err != nil {
 		return nil, fmt.Errorf("mail from: %w", err)
 	}
-	s := &SMTP{Addr: u.Host, Host: u.Hostname(), From: addr.Address, ImplicitTLS: u.Scheme == "smtps", Timeout: DefaultTimeout}
+	s := &SMTP{Addr: u.Host, Host: u.Hostname(), From: addr.Address, Transport: transport, Timeout: DefaultTimeout}
 	if u.User != nil {
 		s.Username = u.User.Username()
 		s.Password, _ = u.User.Password()
@@ -77,11 +109,11 @@ func ParseSMTPURL(raw, from string) (*SMTP, error) {
 func (s *SMTP) Send(ctx context.Context, m Message) error {
 	to, err := mail.ParseAddress(m.To)
 	if err != nil {
-		return fmt.Errorf("recipient: %w", err)
+		return permanent(fmt.Errorf("recipient: %w", err))
 	}
 	body, err := compose(s.From, to.Address, m)
 	if err != nil {
-		return err
+		return permanent(err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
@@ -91,7 +123,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	}
 	dialer := &net.Dialer{}
 	var conn net.Conn
-	if s.ImplicitTLS {
+	if s.Transport == ImplicitTLS {
 		conn, err = (&tls.Dialer{NetDialer: dialer, Config: tlsConfig}).DialContext(ctx, "tcp", s.Addr)
 	} else {
 		conn, err = dialer.DialContext(ctx, "tcp", s.Addr)
@@ -101,13 +133,20 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	}
 	deadline, _ := ctx.Deadline()
 	conn.SetDeadline(deadline)
+	// Closing the connection when ctx ends unblocks a server that stalls.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
 	c, err := smtp.NewClient(conn, s.Host)
 	if err != nil {
 		conn.Close()
 		return fmt.Errorf("mail server greeting: %w", err)
 	}
 	defer c.Close()
-	if ok, _ := c.Extension("STARTTLS"); ok && !s.ImplicitTLS {
+	if s.Transport == STARTTLS {
+		if ok, _ := c.Extension("STARTTLS"); !ok {
+			// PRODUCT S7: no silent downgrade; retrying cannot help.
+			return permanent(errors.New("the mail server does not offer STARTTLS: use smtps:// for implicit TLS, or smtp+insecure:// to send in plain text"))
+		}
 		if err := c.StartTLS(tlsConfig); err != nil {
 			return fmt.Errorf("starttls: %w", err)
 		}
@@ -135,6 +174,26 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("smtp data: %w", err)
 	}
 	return c.Quit()
+}
+
+// permanentError is a failure that retrying cannot fix.
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+func permanent(err error) error { return permanentError{err} }
+
+// isPermanent reports whether retrying err is pointless: a bad recipient or
+// message, a server without STARTTLS, or a 5xx reply (RFC 5321 §4.2.1).
+// Anything else (4xx replies, timeouts, refused connections) may pass.
+func isPermanent(err error) bool {
+	var p permanentError
+	if errors.As(err, &p) {
+		return true
+	}
+	var reply *textproto.Error
+	return errors.As(err, &reply) && reply.Code >= 500
 }
 
 // compose builds a multipart/alternative message. Every header value is

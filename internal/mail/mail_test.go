@@ -36,26 +36,85 @@ func TestSMTPDelivers(t *testing.T) {
 	}
 }
 
-func TestSMTPUsesSTARTTLSWhenOffered(t *testing.T) {
+// loopbackTLS returns a server certificate for 127.0.0.1 and a client
+// config trusting it.
+func loopbackTLS(t *testing.T) (server, client *tls.Config) {
 	ts := httptest.NewTLSServer(nil) // for its loopback certificate
-	defer ts.Close()
-	srv := smtptest.StartTLS(t, &tls.Config{Certificates: ts.TLS.Certificates})
-	s, _ := mail.ParseSMTPURL(srv.URL, "noreply@auth.example")
+	t.Cleanup(ts.Close)
 	pool := x509.NewCertPool()
 	pool.AddCert(ts.Certificate())
-	s.TLSConfig = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
-	if err := s.Send(context.Background(), message()); err != nil {
-		t.Fatal(err)
-	}
-	if got := srv.Next(t); !got.TLS {
-		t.Fatal("the session did not upgrade with STARTTLS")
-	}
-	// A certificate we cannot verify fails the delivery rather than
-	// downgrading to plain text.
-	s.TLSConfig = nil
-	if err := s.Send(context.Background(), message()); err == nil {
-		t.Fatal("an unverifiable certificate was accepted")
-	}
+	return &tls.Config{Certificates: ts.TLS.Certificates}, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+}
+
+// TestSMTPTransportSecurity: SMTP uses TLS unless the operator opts out
+// (PRODUCT S7).
+func TestSMTPTransportSecurity(t *testing.T) {
+	t.Run("S7/smtp_upgrades_with_starttls", func(t *testing.T) {
+		serverTLS, clientTLS := loopbackTLS(t)
+		srv := smtptest.StartTLS(t, serverTLS)
+		s, err := mail.ParseSMTPURL(srv.URL, "noreply@auth.example")
+		if err != nil || s.Transport != mail.STARTTLS {
+			t.Fatalf("%s: %+v %v", srv.URL, s, err)
+		}
+		s.TLSConfig = clientTLS
+		if err := s.Send(context.Background(), message()); err != nil {
+			t.Fatal(err)
+		}
+		if got := srv.Next(t); !got.TLS {
+			t.Fatal("the session did not upgrade with STARTTLS")
+		}
+	})
+	t.Run("S7/smtp_without_starttls_offer_fails", func(t *testing.T) {
+		// A server (or a man in the middle) that does not offer STARTTLS
+		// gets nothing: no downgrade to plain text.
+		srv := smtptest.Start(t)
+		s, _ := mail.ParseSMTPURL("smtp://"+srv.Addr, "noreply@auth.example")
+		err := s.Send(context.Background(), message())
+		if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
+			t.Fatalf("delivered in plain text to an smtp:// server without STARTTLS: %v", err)
+		}
+		select {
+		case m := <-srv.Messages:
+			t.Fatalf("the server received %+v", m)
+		default:
+		}
+	})
+	t.Run("S7/unverifiable_certificate_fails", func(t *testing.T) {
+		serverTLS, _ := loopbackTLS(t)
+		srv := smtptest.StartTLS(t, serverTLS)
+		s, _ := mail.ParseSMTPURL(srv.URL, "noreply@auth.example")
+		if err := s.Send(context.Background(), message()); err == nil {
+			t.Fatal("an unverifiable certificate was accepted")
+		}
+	})
+	t.Run("S7/smtps_speaks_tls_at_once", func(t *testing.T) {
+		serverTLS, clientTLS := loopbackTLS(t)
+		srv := smtptest.StartImplicitTLS(t, serverTLS)
+		s, err := mail.ParseSMTPURL(srv.URL, "noreply@auth.example")
+		if err != nil || s.Transport != mail.ImplicitTLS {
+			t.Fatalf("%s: %+v %v", srv.URL, s, err)
+		}
+		s.TLSConfig = clientTLS
+		if err := s.Send(context.Background(), message()); err != nil {
+			t.Fatal(err)
+		}
+		if got := srv.Next(t); !got.TLS {
+			t.Fatal("smtps:// delivered without TLS")
+		}
+	})
+	t.Run("S7/smtp_insecure_is_the_explicit_opt_out", func(t *testing.T) {
+		srv := smtptest.Start(t)
+		s, err := mail.ParseSMTPURL("smtp+insecure://"+srv.Addr, "noreply@auth.example")
+		if err != nil || s.Transport != mail.Plain {
+			t.Fatalf("%+v %v", s, err)
+		}
+		if err := s.Send(context.Background(), message()); err != nil {
+			t.Fatal(err)
+		}
+		if got := srv.Next(t); got.TLS {
+			t.Fatal("want a plain session")
+		}
+	})
 }
 
 func TestSMTPFailures(t *testing.T) {
@@ -108,13 +167,16 @@ func TestSMTPFailures(t *testing.T) {
 
 func TestParseSMTPURL(t *testing.T) {
 	s, err := mail.ParseSMTPURL("smtp://user:p%40ss@mail.example:587", "noreply@auth.example")
-	if err != nil || s.Addr != "mail.example:587" || s.Username != "user" || s.Password != "p@ss" || s.ImplicitTLS {
+	if err != nil || s.Addr != "mail.example:587" || s.Username != "user" || s.Password != "p@ss" || s.Transport != mail.STARTTLS {
 		t.Fatalf("%+v %v", s, err)
 	}
-	if s, err := mail.ParseSMTPURL("smtps://mail.example:465", "noreply@auth.example"); err != nil || !s.ImplicitTLS {
+	if s, err := mail.ParseSMTPURL("smtps://mail.example:465", "noreply@auth.example"); err != nil || s.Transport != mail.ImplicitTLS {
 		t.Fatalf("smtps: %+v %v", s, err)
 	}
-	for _, bad := range []string{"http://mail.example:25", "smtp://mail.example", "smtp://:25", "mail.example:25"} {
+	if s, err := mail.ParseSMTPURL("smtp+insecure://mailpit:1025", "noreply@auth.example"); err != nil || s.Transport != mail.Plain {
+		t.Fatalf("smtp+insecure: %+v %v", s, err)
+	}
+	for _, bad := range []string{"http://mail.example:25", "smtp://mail.example", "smtp://:25", "mail.example:25", "smtp+tls://mail.example:25"} {
 		if _, err := mail.ParseSMTPURL(bad, "noreply@auth.example"); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

@@ -22,34 +22,53 @@ import (
 type Message struct {
 	From, To, Subject string
 	Text, HTML        string
-	TLS               bool // the session had upgraded with STARTTLS
+	TLS               bool // the session ran over TLS (STARTTLS or implicit)
 }
 
 // Server is a running test SMTP server.
 type Server struct {
-	Addr     string // host:port
-	URL      string // smtp://host:port, for --smtp-url
+	Addr string // host:port
+	// URL is the --smtp-url that reaches the server: smtp+insecure:// for
+	// a plain server, smtp:// for one offering STARTTLS, smtps:// for
+	// implicit TLS.
+	URL      string
 	Messages chan Message
-	// Fail, when set, makes the server refuse every recipient.
-	mu   sync.Mutex
-	fail bool
+	mu       sync.Mutex
+	fail     bool          // refuse every recipient
+	delay    time.Duration // wait before the greeting
 }
 
-// Start serves SMTP on 127.0.0.1 until the test ends.
-func Start(t testing.TB) *Server { t.Helper(); return StartTLS(t, nil) }
+// Start serves plain SMTP (no STARTTLS) on 127.0.0.1 until the test ends.
+func Start(t testing.TB) *Server { t.Helper(); return start(t, nil, false) }
 
 // StartTLS is Start offering STARTTLS with cfg.
-func StartTLS(t testing.TB, cfg *tls.Config) *Server {
+func StartTLS(t testing.TB, cfg *tls.Config) *Server { t.Helper(); return start(t, cfg, false) }
+
+// StartImplicitTLS is Start speaking TLS from the first byte with cfg
+// (smtps://, RFC 8314 §3.3).
+func StartImplicitTLS(t testing.TB, cfg *tls.Config) *Server { t.Helper(); return start(t, cfg, true) }
+
+func start(t testing.TB, cfg *tls.Config, implicit bool) *Server {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Addr: ln.Addr().String(), URL: "smtp://" + ln.Addr().String(), Messages: make(chan Message, 64)}
+	s := &Server{Addr: tcp.Addr().String(), Messages: make(chan Message, 64)}
+	var ln net.Listener = slowListener{tcp, s}
 	srv := smtp.NewServer(backend{s})
 	srv.Domain = "localhost"
-	srv.TLSConfig = cfg
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	switch {
+	case implicit:
+		ln = tls.NewListener(ln, cfg)
+		s.URL = "smtps://" + s.Addr
+	case cfg != nil:
+		srv.TLSConfig = cfg
+		s.URL = "smtp://" + s.Addr
+	default:
+		s.URL = "smtp+insecure://" + s.Addr
+	}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return s
@@ -57,6 +76,40 @@ func StartTLS(t testing.TB, cfg *tls.Config) *Server {
 
 // SetFail makes every delivery fail (or succeed again).
 func (s *Server) SetFail(fail bool) { s.mu.Lock(); s.fail = fail; s.mu.Unlock() }
+
+// SetGreetingDelay makes the server wait d on each new connection before
+// its first byte (the greeting, or the TLS handshake for smtps), like a
+// distant or busy mail server.
+func (s *Server) SetGreetingDelay(d time.Duration) { s.mu.Lock(); s.delay = d; s.mu.Unlock() }
+
+// slowListener hands out connections whose first write waits for the
+// server's greeting delay; each connection waits on its own goroutine.
+type slowListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l slowListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.s.mu.Lock()
+	d := l.s.delay
+	l.s.mu.Unlock()
+	return &slowConn{Conn: c, delay: d}, nil
+}
+
+type slowConn struct {
+	net.Conn
+	delay time.Duration
+	once  sync.Once
+}
+
+func (c *slowConn) Write(b []byte) (int, error) {
+	c.once.Do(func() { time.Sleep(c.delay) })
+	return c.Conn.Write(b)
+}
 
 // Next waits for the next message.
 func (s *Server) Next(t testing.TB) Message {
