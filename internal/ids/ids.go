@@ -1,6 +1,7 @@
 package ids
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/base64"
@@ -46,6 +47,18 @@ func (g Generator) Secret() (string, error) { return g.prefixed(PrefixClientSecr
 
 // RefreshToken returns a new opaque refresh token: 32 random bytes.
 func (g Generator) RefreshToken() (string, error) { return g.prefixed(PrefixRefreshToken) }
+
+// DeriveRefreshToken returns the refresh token a rotation of presented
+// issues: HMAC-SHA-256 of presented under key, encoded like RefreshToken.
+// Drawn from the token and a server-wide secret instead of randomness,
+// every presentation of one token on any replica names the same child, so
+// a retried or raced rotation hands out the token the first one stored
+// (PRODUCT T5). Without key nobody can work out a child from its parent.
+func DeriveRefreshToken(key []byte, presented string) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(presented))
+	return PrefixRefreshToken + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
 
 // AuthCode returns a new authorization code: 32 random bytes.
 func (g Generator) AuthCode() (string, error) { return g.prefixed(PrefixAuthCode) }

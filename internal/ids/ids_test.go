@@ -35,3 +35,16 @@ func TestOneTimeCodeIsSixDigits(t *testing.T) {
 		t.Fatalf("A7: %q %v", code, err)
 	}
 }
+
+func TestDeriveRefreshToken(t *testing.T) {
+	a := DeriveRefreshToken([]byte("key"), "nrt_parent")
+	if a != DeriveRefreshToken([]byte("key"), "nrt_parent") {
+		t.Fatal("T5: one parent and key derive one child")
+	}
+	if a == DeriveRefreshToken([]byte("other"), "nrt_parent") || a == DeriveRefreshToken([]byte("key"), "nrt_other") {
+		t.Fatal("T5: the child depends on the key and the parent")
+	}
+	if !strings.HasPrefix(a, PrefixRefreshToken) || len(a) != len(PrefixRefreshToken)+43 {
+		t.Fatalf("T5: the child looks like any refresh token: %q", a)
+	}
+}
