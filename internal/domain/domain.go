@@ -35,7 +35,11 @@ type Client struct {
 	RedirectURIs      []string
 	DefaultAPIVersion string
 	Disabled          bool
-	CreatedAt         time.Time
+	// FirstParty marks an app the operator runs itself (client create
+	// --first-party): only such an app may skip the consent page with
+	// flow_type=login (PRODUCT A9).
+	FirstParty bool
+	CreatedAt  time.Time
 }
 
 // ClientSecret is the stored form of one client secret: only its hash.
@@ -73,6 +77,22 @@ type Customer struct {
 	CompanyName string
 	Type        CustomerType
 	CreatedAt   time.Time
+}
+
+// EmailKey is the form of a customer's email that uniqueness and sign-in
+// compare (PRODUCT A7): the exact characters, with the ASCII letters A-Z
+// folded to a-z and nothing else. No Unicode case folding or normalization
+// (strings.ToLower maps the Kelvin sign U+212A onto k), so no address is
+// ever folded onto another. The stored key is the same fold in SQL
+// (SQLite's lower() and PostgreSQL's translate() over A-Z).
+func EmailKey(email string) string {
+	b := []byte(email)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
 }
 
 // SubscriptionStatus is pending, active or ended.
@@ -162,8 +182,8 @@ func (f Family) Revoked() bool { return !f.RevokedAt.IsZero() }
 type RefreshState string
 
 // Refresh token states. A live token may be rotated; a rotated one was
-// exchanged for ReplacedBy; a superseded one was issued and then killed by a
-// retry of its parent inside the retry window (PRODUCT T5).
+// exchanged for ReplacedBy; a superseded one was issued and then killed when
+// a retry of its parent derived another child (verdict Replace, PRODUCT T5).
 const (
 	RefreshLive       RefreshState = "live"
 	RefreshRotated    RefreshState = "rotated"
@@ -201,12 +221,17 @@ func (k SigningKey) Active() bool { return k.RetiredAt.IsZero() }
 type RefreshVerdict int
 
 // The refresh verdicts. Rotate kills the presented live token and issues its
-// child; Retry replaces the child of a token rotated moments ago, inside the
-// retry window; Reuse revokes the whole family.
+// child; Retry hands out again the still-unused child of a token rotated
+// moments ago, inside the retry window, and writes nothing; Replace is a
+// retry whose stored child is not the one this presentation derives (one
+// drawn at random by an older release, or under another server key): that
+// child dies and the derived one takes its place; Reuse revokes the whole
+// family.
 const (
 	RefreshRotate RefreshVerdict = iota + 1
 	RefreshRetry
 	RefreshReuse
+	RefreshReplace
 )
 
 func (v RefreshVerdict) String() string {
@@ -217,12 +242,14 @@ func (v RefreshVerdict) String() string {
 		return "retry"
 	case RefreshReuse:
 		return "reuse"
+	case RefreshReplace:
+		return "replace"
 	}
 	return "invalid"
 }
 
 // RefreshDecision is what the refresh rule decides for one presentation:
-// the verdict and, for Rotate and Retry, the scope of the new access token
+// the verdict and, for Rotate, Retry and Replace, the scope of the new access token
 // (PRODUCT T5, T7), so the caller never works it out again.
 type RefreshDecision struct {
 	Verdict RefreshVerdict

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"crypto/subtle"
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
@@ -17,28 +18,36 @@ func DecideClientCredentials(client domain.Client, requestedScope string) (domai
 }
 
 // RefreshRule is the refresh-token rule of PRODUCT T5 and RFC 9700 §4.14.2
-// for one request: who presents the token, what scope it asks for, and when.
+// for one request: who presents the token, what scope it asks for, when,
+// and the hash of the child this presentation derives.
 type RefreshRule struct {
 	Client         domain.Client
 	RequestedScope string
 	Now            time.Time
 	Window         time.Duration // the retry window
+	// Child is the hash of the refresh token a rotation of the presented
+	// token issues (ids.DeriveRefreshToken): the same for every
+	// presentation of one token, so a retry can be told from a stranger.
+	Child string
 }
 
 // Decide judges the presented token tok, its family fam and child, the
 // token tok was last exchanged for (nil when none). It runs inside the
 // store's transaction and may run more than once, so it does no I/O.
 //
-//   - a live token rotates;
+//   - a live token rotates to rr.Child;
 //   - a token rotated within the window, whose child is still unused, may be
-//     retried: the child dies and a new one takes its place, so the family
-//     never has two live tokens;
+//     retried (a response was lost, or two workers raced): when the child is
+//     rr.Child it is handed out again and nothing changes (Retry); when it is
+//     not (drawn at random by an older release, or under another server
+//     key) it dies and rr.Child takes its place (Replace). Either way the
+//     family never has two live tokens;
 //   - any other presentation of a used token is reuse and revokes the family.
 //
-// Rotate and Retry carry the scope of the new access token (RefreshScope),
-// so the caller mints exactly what was decided. A returned error rejects
-// the request and changes nothing; so does a scope the family cannot give,
-// checked before anything rotates.
+// Rotate, Retry and Replace carry the scope of the new access token
+// (RefreshScope), so the caller mints exactly what was decided. A returned
+// error rejects the request and changes nothing; so does a scope the family
+// cannot give, checked before anything rotates.
 func (rr RefreshRule) Decide(tok domain.RefreshToken, fam domain.Family, child *domain.RefreshToken) (domain.RefreshDecision, error) {
 	switch {
 	case fam.ClientID != rr.Client.ID:
@@ -55,7 +64,10 @@ func (rr RefreshRule) Decide(tok domain.RefreshToken, fam domain.Family, child *
 		verdict = domain.RefreshRotate
 	case domain.RefreshRotated:
 		if child != nil && child.State == domain.RefreshLive && rr.Now.Sub(tok.RotatedAt) <= rr.Window {
-			verdict = domain.RefreshRetry
+			verdict = domain.RefreshReplace
+			if subtle.ConstantTimeCompare([]byte(child.Hash), []byte(rr.Child)) == 1 {
+				verdict = domain.RefreshRetry
+			}
 		}
 	}
 	if verdict == domain.RefreshReuse {

@@ -13,6 +13,10 @@ import (
 // errBadVerdict: a decider returned a value that is no verdict.
 var errBadVerdict = errors.New("store: decider returned no verdict")
 
+// errRetryNotChild: a decider said Retry (hand out the child again) for a
+// token whose live child is not the one the caller would hand out.
+var errRetryNotChild = errors.New("store: retry of a token whose live child is not next")
+
 // IssueRefreshToken starts a family with its first live token,
 // group-committed by the backend.
 func (s *Store) IssueRefreshToken(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error {
@@ -46,7 +50,9 @@ func revokeFamily(ctx context.Context, tx Querier, id string, at time.Time) erro
 // transaction, the presented token's row and its family's row locked
 // (PostgreSQL) or the single writer's (SQLite), so concurrent
 // presentations on any replica are judged one after another, each on the
-// rows the previous one left (PRODUCT T5, S3).
+// rows the previous one left (PRODUCT T5, S3). A retry whose child is
+// next writes nothing, so any number of retries, on any replica, all hand
+// out the one child.
 func (s *Store) RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, now time.Time, decide store.RefreshDecider) (store.Rotation, error) {
 	var out store.Rotation
 	err := s.b.Write(ctx, func(tx Querier) error {
@@ -78,8 +84,20 @@ func (s *Store) RotateRefreshToken(ctx context.Context, presented string, next d
 			out.Family.RevokedAt = now
 			return revokeFamily(ctx, tx, fam.ID, now)
 		case domain.RefreshRetry:
-			// The child of a moment ago dies; next takes its place, so the
+			// PRODUCT T5: the child of a moment ago is next itself (derived
+			// from the presented token), still live: handing it out again
+			// writes nothing and supersedes nothing.
+			if child == nil || child.State != domain.RefreshLive || child.Hash != next.Hash {
+				return errRetryNotChild
+			}
+			return nil
+		case domain.RefreshReplace:
+			// The child of a moment ago is not next (an older release drew
+			// it at random): it dies and next takes its place, so the
 			// family never has two live tokens.
+			if child == nil {
+				return errBadVerdict
+			}
 			if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET state = $1, rotated_at = $2 WHERE hash = $3`, string(domain.RefreshSuperseded), rowcodec.Micros(now), child.Hash); err != nil {
 				return err
 			}
