@@ -119,41 +119,60 @@ func TestTwoReplicas(t *testing.T) {
 		}
 	})
 
-	t.Run("S3/20_concurrent_refreshes_across_replicas_leave_one_live_child", func(t *testing.T) {
+	t.Run("T5/20_concurrent_refreshes_across_replicas_get_one_token", func(t *testing.T) {
 		tok, err := cc(a.base).Token(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
+		refresh := func(base, rt string) (int, string) {
+			status, body, err := postForm(base, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, id, secret)
+			if err != nil {
+				t.Error(err)
+			}
+			got, _ := body["refresh_token"].(string)
+			return status, got
+		}
 		var wg sync.WaitGroup
-		statuses := make([]int, 20)
+		statuses, tokens := make([]int, 20), make([]string, 20)
 		for i := range statuses {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				base := a.base
 				if i%2 == 1 {
 					base = b.base
 				}
-				status, _, err := postForm(base, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}, id, secret)
-				if err != nil {
-					t.Error(err)
-				}
-				statuses[i] = status
-			}()
+				statuses[i], tokens[i] = refresh(base, tok.RefreshToken)
+			})
 		}
 		wg.Wait()
 		var family string
 		if err := conn.QueryRow(ctx, `SELECT family_id FROM refresh_tokens WHERE hash = $1`, ids.Hash(tok.RefreshToken)).Scan(&family); err != nil {
 			t.Fatal(err)
 		}
-		var live int
-		var revokedAt int64
-		if err := conn.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM refresh_tokens WHERE family_id = $1 AND state = 'live'),
-			(SELECT revoked_at FROM families WHERE id = $1)`, family).Scan(&live, &revokedAt); err != nil {
-			t.Fatal(err)
+		state := func() (live int, revokedAt int64) {
+			if err := conn.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM refresh_tokens WHERE family_id = $1 AND state = 'live'),
+				(SELECT revoked_at FROM families WHERE id = $1)`, family).Scan(&live, &revokedAt); err != nil {
+				t.Fatal(err)
+			}
+			return live, revokedAt
 		}
-		if live != 1 || revokedAt != 0 {
+		// S3: one live token; T5: every caller got 200 and that one token.
+		if live, revokedAt := state(); live != 1 || revokedAt != 0 {
 			t.Fatalf("after 20 concurrent refreshes (statuses %v): %d live tokens, family revoked at %d; want exactly 1 live and not revoked", statuses, live, revokedAt)
+		}
+		for i := range statuses {
+			if statuses[i] != http.StatusOK || tokens[i] != tokens[0] {
+				t.Fatalf("refresh %d: status %d, token shared with the first: %v (statuses %v)", i, statuses[i], tokens[i] == tokens[0], statuses)
+			}
+		}
+		// The shared token works on either replica; then the old one is reuse.
+		if status, _ := refresh(b.base, tokens[0]); status != http.StatusOK {
+			t.Fatalf("the shared refresh token failed on B: %d", status)
+		}
+		if status, _ := refresh(a.base, tok.RefreshToken); status != http.StatusUnauthorized {
+			t.Fatalf("the rotated token after its child was used: %d, want invalid_grant", status)
+		}
+		if _, revokedAt := state(); revokedAt == 0 {
+			t.Fatal("reuse after the child was used did not revoke the family")
 		}
 	})
 
