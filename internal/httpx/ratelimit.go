@@ -71,7 +71,15 @@ type RateDecision struct {
 // Take spends one request of key's bucket if it has one. A refused request
 // spends nothing, so a client that keeps retrying is let in as soon as a
 // token has refilled.
-func (l *RateLimiter) Take(key string) RateDecision {
+func (l *RateLimiter) Take(key string) RateDecision { return l.decide(key, true) }
+
+// Peek reports what Take would decide for key, spending nothing. It lets a
+// caller refuse before costly work that only sometimes spends: the token
+// endpoint checks the failed-authentication budget before checking a
+// secret, and spends it only when the secret is wrong (PRODUCT S6).
+func (l *RateLimiter) Peek(key string) RateDecision { return l.decide(key, false) }
+
+func (l *RateLimiter) decide(key string, spend bool) RateDecision {
 	if l == nil || l.limit <= 0 {
 		return RateDecision{Allowed: true}
 	}
@@ -88,9 +96,16 @@ func (l *RateLimiter) Take(key string) RateDecision {
 	b, ok := sh.buckets[key]
 	if !ok {
 		b = rate.NewLimiter(l.limit, l.burst) // starts full
-		sh.buckets[key] = b
+		if spend {
+			sh.buckets[key] = b
+		}
 	}
-	d := RateDecision{Enabled: true, Limit: l.burst, Allowed: b.AllowN(now, 1)}
+	d := RateDecision{Enabled: true, Limit: l.burst}
+	if spend {
+		d.Allowed = b.AllowN(now, 1)
+	} else {
+		d.Allowed = b.TokensAt(now) >= 1
+	}
 	tokens := b.TokensAt(now)
 	if !d.Allowed {
 		d.RetryAfter = max(1, l.seconds(1-tokens))

@@ -51,6 +51,35 @@ func TestRateLimiter(t *testing.T) {
 	}
 }
 
+// TestRateLimiterPeek: Peek decides as Take would and spends nothing, so a
+// budget can be checked before work and spent only on some outcomes.
+func TestRateLimiterPeek(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := NewRateLimiter(1, 2, func() time.Time { return now })
+	for range 5 {
+		if d := l.Peek("a"); !d.Allowed || d.Remaining != 2 {
+			t.Fatalf("peek on a fresh key: %+v", d)
+		}
+	}
+	l.Take("a")
+	l.Take("a")
+	d := l.Peek("a")
+	if d.Allowed || d.RetryAfter != 1 || d.Err() == nil {
+		t.Fatalf("peek on a spent key: %+v", d)
+	}
+	now = now.Add(time.Second)
+	if d := l.Peek("a"); !d.Allowed || d.Remaining != 1 {
+		t.Fatalf("peek after refill: %+v", d)
+	}
+	if d := l.Take("a"); !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("take after peeks: %+v", d)
+	}
+	var nilLimiter *RateLimiter
+	if !nilLimiter.Peek("a").Allowed {
+		t.Fatal("nil limiter refused a peek")
+	}
+}
+
 // TestRateLimiterHeaders pins what a client sees: the RateLimit fields on
 // every answer and Retry-After on a 429 (RFC 6585 §4; RFC 9110 §10.2.3),
 // rounded up to whole seconds so a client that waits that long gets in.
