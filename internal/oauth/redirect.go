@@ -244,6 +244,10 @@ func isHex(c byte) bool { return isDigit(c) || (c|0x20 >= 'a' && c|0x20 <= 'f') 
 // registered URI, or has the same scheme, host, port and query and its path
 // lies at or below the registered path on a segment boundary (registered
 // /cb allows /cb and /cb/x, never /cbx; a bare origin allows every path).
+// What lies below the registered path is plain segments only: no empty
+// segment (//), no ";" and no percent-encoding, which servers and
+// frameworks decode or split differently (/cb/..;/x, /cb/%252e%252e/x,
+// /cb//evil.example; RFC 9700 §4.1.3).
 // On loopback http any port matches (RFC 8252 §7.3); private-use schemes
 // match exactly. It returns the checked URI to redirect to.
 func MatchRedirectURI(requested string, registered []string) (RedirectURI, error) {
@@ -277,7 +281,7 @@ func redirectMatches(req, reg RedirectURI) bool {
 }
 
 // pathAtOrBelow reports whether path p is base or lies below it on a
-// segment boundary.
+// segment boundary, in plain segments (PRODUCT A2).
 func pathAtOrBelow(p, base string) bool {
 	if p == base {
 		return true
@@ -285,7 +289,15 @@ func pathAtOrBelow(p, base string) bool {
 	if !strings.HasSuffix(base, "/") {
 		base += "/"
 	}
-	return strings.HasPrefix(p, base)
+	below, ok := strings.CutPrefix(p, base)
+	return ok && plainSegments(below)
+}
+
+// plainSegments reports whether the part of a path below the registered
+// one has no empty segment (a trailing slash aside), no ";" and no
+// percent-encoding.
+func plainSegments(below string) bool {
+	return !strings.HasPrefix(below, "/") && !strings.Contains(below, "//") && !strings.ContainsAny(below, ";%")
 }
 
 // Origin is the scheme, host and port to name in a Content-Security-Policy

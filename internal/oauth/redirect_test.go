@@ -31,7 +31,10 @@ func TestMatchRedirectURI(t *testing.T) {
 		{"A2/loopback_subpath", []string{"http://127.0.0.1/"}, "http://127.0.0.1:4000/x/y", true},
 		{"A2/private_use_exact", []string{"com.example.app:/oauth/cb"}, "com.example.app:/oauth/cb", true},
 		{"A2/ipv6_https", []string{"https://[2001:db8::1]/cb"}, "https://[2001:db8::1]/cb", true},
-		{"A2/encoded_other_char", []string{cb}, "https://app.example/cb/%41", true},
+		{"A2/trailing_slash_below", []string{cb}, "https://app.example/cb/", true},
+		{"A2/encoded_registered_path_exact", []string{"https://app.example/c%41b"}, "https://app.example/c%41b", true},
+		{"A2/encoded_registered_path_plain_below", []string{"https://app.example/c%41b"}, "https://app.example/c%41b/x", true},
+		{"A2/semicolon_registered_exact", []string{"https://app.example/cb;v=1"}, "https://app.example/cb;v=1", true},
 
 		// Not below the registered path.
 		{"A2/sibling_prefix_not_segment", []string{cb}, "https://app.example/cbx", false},
@@ -80,7 +83,21 @@ func TestMatchRedirectURI(t *testing.T) {
 		{"A2/backslash_authority", []string{cb}, `https://app.example\@evil.example/cb`, false},
 		{"A2/bad_percent", []string{cb}, "https://app.example/cb/%zz", false},
 		{"A2/truncated_percent", []string{cb}, "https://app.example/cb/%2", false},
-		{"A2/double_encoding_kept_as_is", []string{cb}, "https://app.example/cb/%252f", true},
+		{"A2/double_encoding_below", []string{cb}, "https://app.example/cb/%252f", false},
+
+		// Below the registered path: no empty segment, ";" or percent-encoding.
+		{"A2/encoded_other_char_below", []string{cb}, "https://app.example/cb/%41", false},
+		{"A2/dotdot_semicolon_below", []string{cb}, "https://app.example/cb/..;/evil", false},
+		{"A2/semicolon_below", []string{cb}, "https://app.example/cb/x;jsessionid=1", false},
+		{"A2/semicolon_segment_below", []string{cb}, "https://app.example/cb/;", false},
+		{"A2/double_encoded_dots_below", []string{cb}, "https://app.example/cb/%252e%252e/x", false},
+		{"A2/empty_segment_below", []string{cb}, "https://app.example/cb//evil.com", false},
+		{"A2/empty_segment_at_boundary", []string{"https://app.example/cb/"}, "https://app.example/cb//evil.com", false},
+		{"A2/empty_segment_deeper", []string{cb}, "https://app.example/cb/x//y", false},
+		{"A2/absolute_url_below", []string{cb}, "https://app.example/cb/https://evil.com", false},
+		{"A2/bare_origin_empty_segment", []string{"https://app.example"}, "https://app.example//evil.com", false},
+		{"A2/bare_origin_percent", []string{"https://app.example"}, "https://app.example/%41", false},
+		{"A2/loopback_empty_segment", []string{"http://127.0.0.1/cb"}, "http://127.0.0.1:4000/cb//x", false},
 		{"A2/http_off_loopback", []string{"http://app.example/cb"}, "http://app.example/cb", false},
 		{"A2/http_localhost_name", []string{"http://localhost/cb"}, "http://localhost:4000/cb", false},
 		{"A2/http_other_loopback_net", []string{"http://127.0.0.2/cb"}, "http://127.0.0.2/cb", false},
@@ -153,6 +170,11 @@ func FuzzMatchRedirectURI(f *testing.F) {
 		{"https://app.example:8443/", "https://app.example:08443/"},
 		{"https://app.example/cb?a=b", "https://app.example/cb?a=b"},
 		{"https://app.example/cb", `https://app.example\.evil.example/cb`},
+		{"https://app.example/cb", "https://app.example/cb/..;/evil"},
+		{"https://app.example/cb", "https://app.example/cb/%252e%252e/x"},
+		{"https://app.example/cb", "https://app.example/cb//evil.com"},
+		{"https://app.example/cb/", "https://app.example/cb/https://evil.com"},
+		{"https://app.example", "https://app.example//evil.com"},
 	} {
 		f.Add(seed[0], seed[1])
 	}
@@ -188,6 +210,18 @@ func FuzzMatchRedirectURI(f *testing.F) {
 			if seg == "." || seg == ".." {
 				t.Fatalf("dot-segment accepted: %q", requested)
 			}
+		}
+		if requested == registered {
+			return
+		}
+		// Below the registered path: plain segments only (PRODUCT A2).
+		base := reg.EscapedPath()
+		below, ok := strings.CutPrefix(req.EscapedPath(), base)
+		if !ok {
+			t.Fatalf("path %q is not below %q", req.EscapedPath(), base)
+		}
+		if strings.Contains(below, "//") || strings.ContainsAny(below, ";%") || (strings.HasSuffix(base, "/") && strings.HasPrefix(below, "/")) {
+			t.Fatalf("accepted an empty segment, ';' or percent-encoding below %q: %q", registered, requested)
 		}
 	})
 }
