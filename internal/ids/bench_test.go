@@ -22,6 +22,12 @@ func BenchmarkGenerate(b *testing.B) {
 			g.RefreshToken()
 		}
 	})
+	b.Run("derived_refresh_token", func(b *testing.B) {
+		key := make([]byte, 32)
+		for b.Loop() {
+			DeriveRefreshToken(key, "nrt_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG")
+		}
+	})
 	b.Run("id", func(b *testing.B) {
 		for b.Loop() {
 			g.ID("fam_")
