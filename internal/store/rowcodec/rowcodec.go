@@ -44,9 +44,9 @@ func Scopes(s string) domain.Scopes {
 	return domain.Scopes(strings.Split(s, " ")).Canonical()
 }
 
-// EmailKey is the case-insensitive form of an email that uniqueness is
-// checked on.
-func EmailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+// EmailKey is the stored key an email's uniqueness and lookup compare:
+// domain.EmailKey, which folds ASCII letters only (PRODUCT A7).
+func EmailKey(email string) string { return domain.EmailKey(email) }
 
 // RedirectURIs is the stored (JSON) form of a client's redirect URIs.
 func RedirectURIs(uris []string) (string, error) {
@@ -70,7 +70,7 @@ func Org(r Scanner) (domain.Org, error) {
 }
 
 // ClientColumns are the columns Client reads, in order.
-const ClientColumns = `id, org_id, name, public, scopes, redirect_uris, default_api_version, disabled, created_at`
+const ClientColumns = `id, org_id, name, public, scopes, redirect_uris, default_api_version, disabled, first_party, created_at`
 
 // Client scans a client row; a missing row is the driver's own error.
 func Client(r Scanner) (domain.Client, error) {
@@ -78,7 +78,7 @@ func Client(r Scanner) (domain.Client, error) {
 	var scopes string
 	var uris []byte
 	var created int64
-	err := r.Scan(&c.ID, &c.OrgID, &c.Name, &c.Public, &scopes, &uris, &c.DefaultAPIVersion, &c.Disabled, &created)
+	err := r.Scan(&c.ID, &c.OrgID, &c.Name, &c.Public, &scopes, &uris, &c.DefaultAPIVersion, &c.Disabled, &c.FirstParty, &created)
 	if err != nil {
 		return c, err
 	}
