@@ -258,5 +258,5 @@ type Disabled struct{}
 
 // Send always fails.
 func (Disabled) Send(context.Context, Message) error {
-	return errors.New("no mail server is configured (--smtp-url)")
+	return permanent(errors.New("no mail server is configured (--smtp-url)"))
 }
