@@ -39,6 +39,7 @@ const (
 	idleTimeout       = 60 * time.Second
 	maxHeaderBytes    = 16 << 10
 	shutdownTimeout   = 15 * time.Second
+	mailDrainTimeout  = 10 * time.Second
 )
 
 func runServe(e env, args []string) int {
@@ -71,6 +72,7 @@ type app struct {
 	handler http.Handler
 	tokens  *server.Tokens
 	maint   *maintain.Maintainer
+	mail    *mail.Queue // closed by serve once the last page is answered
 	log     *slog.Logger
 }
 
@@ -115,6 +117,13 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Codes go out after the page is answered (PRODUCT A7).
+	outbox := mail.NewQueue(sender, mail.QueueConfig{Log: log})
+	defer func() {
+		if err != nil {
+			outbox.Close(context.Background())
+		}
+	}()
 	keys, err := st.ListSigningKeys(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load signing keys: %w", err)
@@ -141,7 +150,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	if err != nil {
 		return nil, err
 	}
-	hosted, err := pages.New(pages.Config{Directory: st, Journey: st, IDs: gen, Mail: sender, Issuer: cfg.Issuer,
+	hosted, err := pages.New(pages.Config{Directory: st, Journey: st, IDs: gen, Mail: outbox, Issuer: cfg.Issuer,
 		Secure: https.Secure, Addr: https.ClientAddr, Now: time.Now, Log: log, Revoked: revoked,
 		CSRFKey: serverKeys["csrf"], CodeKey: serverKeys["one-time-code"], SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax,
 		EmailLimits: httpx.NewRateLimiter(codesPerEmail, codesPerEmailBurst, time.Now),
@@ -163,7 +172,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	srv.Mount(mux)
 	hosted.Mount(mux)
 	protected.Mount(mux)
-	return &app{store: st, handler: server.Root(mux, log, https), tokens: srv.Tokens, maint: maint, log: log}, nil
+	return &app{store: st, handler: server.Root(mux, log, https), tokens: srv.Tokens, maint: maint, mail: outbox, log: log}, nil
 }
 
 // serve runs the HTTP server and background maintenance under one
@@ -227,7 +236,12 @@ func serve(e env, cfg config.Config) error {
 		}
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
-		return hs.Shutdown(sctx)
+		err := hs.Shutdown(sctx)
+		// Codes already promised go out before the process ends.
+		mctx, mcancel := context.WithTimeout(context.Background(), mailDrainTimeout)
+		defer mcancel()
+		a.mail.Close(mctx) // logs what it abandons
+		return err
 	})
 	return g.Wait()
 }
