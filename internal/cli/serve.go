@@ -146,7 +146,9 @@ func build(e env, cfg config.Config) (a *app, err error) {
 
 	srv, err := server.New(server.Config{Store: st, Issuer: issuer, IDs: gen, Now: time.Now, Log: log, IssuerURL: cfg.Issuer,
 		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RefreshRetryWindow, Revoked: revoked,
-		ClientLimits: httpx.NewRateLimiter(rate, burst, time.Now), AddrLimits: addrLimits, Addr: https.ClientAddr})
+		ClientLimits: httpx.NewRateLimiter(rate, burst, time.Now), AddrLimits: addrLimits, Addr: https.ClientAddr,
+		FailedAuthLimits:     httpx.NewRateLimiter(server.FailedAuthRate, server.FailedAuthBurst, time.Now),
+		FailedAuthAddrLimits: httpx.NewRateLimiter(server.FailedAuthAddrRate, server.FailedAuthAddrBurst, time.Now)})
 	if err != nil {
 		return nil, err
 	}

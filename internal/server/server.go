@@ -46,6 +46,11 @@ type Config struct {
 	ClientLimits *httpx.RateLimiter
 	AddrLimits   *httpx.RateLimiter
 	Addr         func(*http.Request) string
+	// FailedAuthLimits and FailedAuthAddrLimits bound failed client
+	// authentications per source address and client id, and per source
+	// address (PRODUCT S6); nil is no limit.
+	FailedAuthLimits     *httpx.RateLimiter
+	FailedAuthAddrLimits *httpx.RateLimiter
 }
 
 // Server is the authorization server's own endpoints: token, metadata,
@@ -73,7 +78,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	tokens := &Tokens{Store: cfg.Store, Issuer: cfg.Issuer, IDs: cfg.IDs, Now: cfg.Now, Log: cfg.Log,
 		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RetryWindow, Revoker: revoke.Revoker{Set: cfg.Revoked, Now: cfg.Now},
-		ClientLimits: cfg.ClientLimits, AddrLimits: cfg.AddrLimits, Addr: cfg.Addr}
+		ClientLimits: cfg.ClientLimits, AddrLimits: cfg.AddrLimits, Addr: cfg.Addr,
+		FailedAuthLimits: cfg.FailedAuthLimits, FailedAuthAddrLimits: cfg.FailedAuthAddrLimits}
 	return &Server{Tokens: tokens, store: cfg.Store, ring: cfg.Issuer.Ring, log: cfg.Log, metadata: metadata(cfg.IssuerURL)}, nil
 }
 

@@ -46,7 +46,24 @@ type Tokens struct {
 	ClientLimits *httpx.RateLimiter
 	AddrLimits   *httpx.RateLimiter
 	Addr         func(*http.Request) string
+	// FailedAuthLimits and FailedAuthAddrLimits bound failed client
+	// authentications per source address and client id, and per source
+	// address (PRODUCT S6); nil is no limit.
+	FailedAuthLimits     *httpx.RateLimiter
+	FailedAuthAddrLimits *httpx.RateLimiter
 }
+
+// The failed client authentications a source address may make (PRODUCT
+// S6): for one client id, a burst of FailedAuthBurst, then one every 6 s;
+// over all client ids, FailedAuthAddrBurst, then FailedAuthAddrRate a
+// second. A client's own failures (a stale secret after a rotation) stay
+// well inside them; a secret cannot be ground.
+const (
+	FailedAuthRate      = 1.0 / 6
+	FailedAuthBurst     = 10
+	FailedAuthAddrRate  = 2
+	FailedAuthAddrBurst = 100
+)
 
 // Response is the token response of PRODUCT T4.
 type Response struct {
@@ -62,8 +79,9 @@ type Response struct {
 // carries is committed (PRODUCT S2).
 func (t *Tokens) ServeToken(w http.ResponseWriter, r *http.Request) error {
 	if t.AddrLimits != nil {
-		if err := t.AddrLimits.Take("addr:" + t.Addr(r)).Err(); err != nil {
-			return err
+		if d := t.AddrLimits.Take("addr:" + t.Addr(r)); !d.Allowed {
+			d.SetHeaders(w.Header())
+			return d.Err()
 		}
 	}
 	params, err := httpx.ReadParams(w, r, httpx.MaxParamsBody)
@@ -74,13 +92,14 @@ func (t *Tokens) ServeToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit := t.ClientLimits.Take("client:" + creds.ID)
-	limit.SetHeaders(w.Header())
-	if err := limit.Err(); err != nil {
+	client, err := t.authenticateLimited(w, r, creds)
+	if err != nil {
 		return err
 	}
-	client, err := t.authenticate(r.Context(), creds)
-	if err != nil {
+	// PRODUCT R5, charged only once the client proved who it is (S6).
+	limit := t.ClientLimits.Take("client:" + client.ID)
+	limit.SetHeaders(w.Header())
+	if err := limit.Err(); err != nil {
 		return err
 	}
 	req, err := oauth.ParseTokenRequest(params)
@@ -106,6 +125,33 @@ func (t *Tokens) ServeToken(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Pragma", "no-cache")
 	httpx.WriteJSON(w, http.StatusOK, resp)
 	return nil
+}
+
+// authenticateLimited is authenticate behind PRODUCT S6: client ids are
+// public, so failed attempts are budgeted per source address and client
+// id, and per source address, never per client id alone, and a flood of
+// wrong secrets exhausts the flooder's budget, not the client's. The
+// budgets are checked before the secret and spent only when it fails; a
+// failure answers with the per-address-and-client budget's RateLimit fields.
+func (t *Tokens) authenticateLimited(w http.ResponseWriter, r *http.Request, creds oauth.ClientCredentials) (domain.Client, error) {
+	if t.FailedAuthLimits == nil && t.FailedAuthAddrLimits == nil {
+		return t.authenticate(r.Context(), creds)
+	}
+	addr := t.Addr(r)
+	pairKey, addrKey := "failed:"+addr+" "+creds.ID, "failed-addr:"+addr
+	for _, d := range []httpx.RateDecision{t.FailedAuthLimits.Peek(pairKey), t.FailedAuthAddrLimits.Peek(addrKey)} {
+		if err := d.Err(); err != nil {
+			d.SetHeaders(w.Header())
+			return domain.Client{}, err
+		}
+	}
+	client, err := t.authenticate(r.Context(), creds)
+	var refused *problem.Error
+	if errors.As(err, &refused) { // invalid_client; a store failure is no attempt
+		t.FailedAuthLimits.Take(pairKey).SetHeaders(w.Header())
+		t.FailedAuthAddrLimits.Take(addrKey)
+	}
+	return client, err
 }
 
 // authenticate loads the client and checks its credentials (PRODUCT T1).
