@@ -1,8 +1,10 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net/mail"
 	"strings"
 	"time"
@@ -225,38 +227,81 @@ func (a *Admin) CreateCustomer(ctx context.Context, spec CustomerSpec) (domain.C
 	return c, nil
 }
 
-// EnsureSigningKey creates the first signing key when there is none. A
-// replica that loses the race to another finds the winner's key.
+// EnsureSigningKey creates the first signing key, of alg (ES256 when
+// empty), when there is none; a replica that loses the race to another
+// finds the winner's key. When a key exists, a given alg must be the
+// algorithm of the key without retirement (the one that signs now, or once
+// a pending rotation hands over): `serve --signing-alg` never silently
+// signs with another algorithm than it was given (PRODUCT T8).
 func (a *Admin) EnsureSigningKey(ctx context.Context, alg string) error {
-	keys, err := a.Keys.ListSigningKeys(ctx)
+	k, ok, err := a.unretiredKey(ctx)
 	if err != nil {
 		return err
 	}
-	for _, k := range keys {
-		if k.Active() {
-			return nil
+	if !ok {
+		first, err := token.GenerateKey(cmp.Or(alg, token.AlgES256), a.IDs.Rand, a.IDs, a.Now().UTC())
+		if err != nil {
+			return problem.BadRequest(err.Error())
+		}
+		err = a.Keys.AddSigningKey(ctx, first, time.Time{}, time.Time{})
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+		if k, _, err = a.unretiredKey(ctx); err != nil {
+			return err
 		}
 	}
-	k, err := token.GenerateKey(alg, a.IDs.Rand, a.IDs, a.Now().UTC())
-	if err != nil {
-		return problem.BadRequest(err.Error())
-	}
-	if err := a.Keys.AddSigningKey(ctx, k, false, time.Time{}); err != nil && !errors.Is(err, store.ErrConflict) {
-		return err
+	if alg != "" && k.Algorithm != alg {
+		return fmt.Errorf("--signing-alg is %s but the database's signing key is %s: run `nomosauth keys rotate --alg %s` to change the algorithm (the new key signs after --key-publish-delay), or start without --signing-alg",
+			alg, k.Algorithm, alg)
 	}
 	return nil
 }
 
-// RotateKeys makes a new active key; the old ones keep being published
-// until every token they signed has expired (PRODUCT T8).
-func (a *Admin) RotateKeys(ctx context.Context, alg string) (domain.SigningKey, error) {
+// unretiredKey is the stored key without retirement, which signs now or
+// once a pending rotation hands over; ok is false when there is none.
+func (a *Admin) unretiredKey(ctx context.Context) (k domain.SigningKey, ok bool, err error) {
+	keys, err := a.Keys.ListSigningKeys(ctx)
+	if err != nil {
+		return domain.SigningKey{}, false, err
+	}
+	for _, k := range keys { // newest first
+		if k.Active() {
+			return k, true, nil
+		}
+	}
+	return domain.SigningKey{}, false, nil
+}
+
+// RotateKeys stores a new signing key of alg, or of the current key's
+// algorithm when alg is empty (PRODUCT T8: rotation keeps the algorithm
+// unless told otherwise). Publish then sign: the new key is in the JWKS at
+// once but signs only after delay, the JWKS cache lifetime servers
+// announce, so no resource server that cached the JWKS meets its kid
+// unknown; until then the current key signs, and it stays published an
+// access-token lifetime after. It returns the key and when it starts to sign.
+func (a *Admin) RotateKeys(ctx context.Context, alg string, delay time.Duration) (domain.SigningKey, time.Time, error) {
+	if delay < 0 {
+		return domain.SigningKey{}, time.Time{}, problem.BadRequest("the publication delay must not be negative")
+	}
 	now := a.Now().UTC()
+	current, ok, err := a.unretiredKey(ctx)
+	if err != nil {
+		return domain.SigningKey{}, time.Time{}, err
+	}
+	if alg == "" {
+		alg = cmp.Or(current.Algorithm, token.AlgES256)
+	}
 	k, err := token.GenerateKey(alg, a.IDs.Rand, a.IDs, now)
 	if err != nil {
-		return domain.SigningKey{}, problem.BadRequest(err.Error())
+		return domain.SigningKey{}, time.Time{}, problem.BadRequest(err.Error())
 	}
-	if err := a.Keys.AddSigningKey(ctx, k, true, now.Add(token.AccessTTL+token.Leeway)); err != nil {
-		return domain.SigningKey{}, err
+	handover := now.Add(delay)
+	if err := a.Keys.AddSigningKey(ctx, k, handover, handover.Add(token.AccessTTL+token.Leeway)); err != nil {
+		return domain.SigningKey{}, time.Time{}, err
 	}
-	return k, nil
+	if !ok {
+		return k, now, nil // nothing to hand over from: it signs at once
+	}
+	return k, handover, nil
 }

@@ -303,17 +303,31 @@ func maxTime(a, b time.Time) time.Time {
 	return a
 }
 
+// runKeysRotate is PRODUCT T8's publish then sign: the new key is in the
+// JWKS at once and signs after --key-publish-delay, the JWKS max-age the
+// servers announce, which it reads like serve does.
 func runKeysRotate(e env, args []string) int {
 	var alg string
+	var rot config.Config
+	var bindErr error
 	return adminCommand(e, "keys rotate", args,
-		func(fs *flagSet) { fs.StringVar(&alg, "alg", "ES256", "algorithm: ES256, RS256 or EdDSA") },
+		func(fs *flagSet) {
+			fs.StringVar(&alg, "alg", "", "algorithm: ES256, RS256 or EdDSA (default the current key's)")
+			bindErr = config.Bind(fs.FlagSet, &rot, e.getenv, config.Rotation())
+		},
 		func() []string { return nil },
 		func(a *admin.Admin, cfg config.Config) int {
-			k, err := a.RotateKeys(e.ctx, alg)
+			if bindErr != nil {
+				fmt.Fprintln(e.stderr, "nomosauth:", bindErr)
+				return exitUsage
+			}
+			k, signsFrom, err := a.RotateKeys(e.ctx, alg, rot.KeyPublishDelay)
 			if err != nil {
 				return fail(e, err)
 			}
-			return output(e, cfg, map[string]string{"id": k.ID, "alg": k.Algorithm}, [][2]string{{"id", k.ID}, {"alg", k.Algorithm}})
+			from := signsFrom.UTC().Format(time.RFC3339Nano)
+			return output(e, cfg, map[string]string{"id": k.ID, "alg": k.Algorithm, "signs_from": from},
+				[][2]string{{"id", k.ID}, {"alg", k.Algorithm}, {"signs from", from + "   (published in the JWKS now)"}})
 		})
 }
 

@@ -58,7 +58,7 @@ func commands() []command {
 		{"grants list", "list a customer's active grants: --customer", runGrantsList},
 		{"grants revoke", "revoke a grant and all its tokens: --id", runGrantsRevoke},
 		{"migrate", "apply pending database migrations and list them (serve applies them too)", runMigrate},
-		{"keys rotate", "make a new signing key; old keys stay published until their tokens expire", runKeysRotate},
+		{"keys rotate", "make a new signing key: in the JWKS at once, signing after --key-publish-delay; old keys stay published until their tokens expire", runKeysRotate},
 	}
 }
 

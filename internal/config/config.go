@@ -33,6 +33,7 @@ type Config struct {
 	RefreshIdleTTL     time.Duration
 	RefreshRetryWindow time.Duration
 	KeyPoll            time.Duration
+	KeyPublishDelay    time.Duration
 	CleanupInterval    time.Duration
 	SessionIdle        time.Duration
 	SessionMax         time.Duration
@@ -151,10 +152,11 @@ func Serve() []Setting {
 		{Flag: "trusted-proxy", Env: "NOMOSAUTH_TRUSTED_PROXY", Help: "comma-separated IPs or CIDRs of TLS-terminating proxies whose X-Forwarded-Proto is trusted", apply: proxies},
 		{Flag: "smtp-url", Env: "NOMOSAUTH_SMTP_URL", Help: "SMTP server for one-time codes: smtp://[user:pass@]host:port (STARTTLS required), smtps://... (implicit TLS) or smtp+insecure://... (plain text, explicit opt-out)", apply: str(func(c *Config) *string { return &c.SMTPURL })},
 		{Flag: "mail-from", Env: "NOMOSAUTH_MAIL_FROM", Help: "sender address of one-time-code emails", apply: str(func(c *Config) *string { return &c.MailFrom })},
-		{Flag: "signing-alg", Env: "NOMOSAUTH_SIGNING_ALG", Default: token.AlgES256, Help: "algorithm of new signing keys: ES256, RS256 or EdDSA", apply: str(func(c *Config) *string { return &c.SigningAlg })},
+		{Flag: "signing-alg", Env: "NOMOSAUTH_SIGNING_ALG", Help: "signing algorithm: ES256, RS256 or EdDSA; the first key's (default ES256), and on a database with a key of another algorithm the start fails (change it with keys rotate --alg)", apply: str(func(c *Config) *string { return &c.SigningAlg })},
 		{Flag: "refresh-idle-ttl", Env: "NOMOSAUTH_REFRESH_IDLE_TTL", Default: "90d", Help: "a refresh token unused this long expires", apply: duration(func(c *Config) *time.Duration { return &c.RefreshIdleTTL })},
 		{Flag: "refresh-retry-window", Env: "NOMOSAUTH_REFRESH_RETRY_WINDOW", Default: "10s", Help: "how long a just-rotated refresh token may be retried", apply: duration(func(c *Config) *time.Duration { return &c.RefreshRetryWindow })},
 		{Flag: "key-poll", Env: "NOMOSAUTH_KEY_POLL", Default: "5s", Help: "how often signing keys are reloaded from the database", apply: duration(func(c *Config) *time.Duration { return &c.KeyPoll })},
+		keyPublishDelay(),
 		{Flag: "session-idle", Env: "NOMOSAUTH_SESSION_IDLE", Default: "1h", Help: "a customer session unused this long ends", apply: duration(func(c *Config) *time.Duration { return &c.SessionIdle })},
 		{Flag: "session-max", Env: "NOMOSAUTH_SESSION_MAX", Default: "24h", Help: "a customer session ends this long after sign-in, however active", apply: duration(func(c *Config) *time.Duration { return &c.SessionMax })},
 		{Flag: "cleanup-interval", Env: "NOMOSAUTH_CLEANUP_INTERVAL", Default: "10m", Help: "how often expired rows are deleted", apply: duration(func(c *Config) *time.Duration { return &c.CleanupInterval })},
@@ -166,6 +168,18 @@ func Serve() []Setting {
 		{Flag: "log-level", Env: "NOMOSAUTH_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error", apply: str(func(c *Config) *string { return &c.LogLevel })},
 	}
 }
+
+// keyPublishDelay is PRODUCT T8's publish then sign: the JWKS max-age
+// serve announces, and how long `keys rotate` publishes a new key before it
+// signs. One setting, so the two cannot drift apart.
+func keyPublishDelay() Setting {
+	return Setting{Flag: "key-publish-delay", Env: "NOMOSAUTH_KEY_PUBLISH_DELAY", Default: "300s",
+		Help:  "how long resource servers may cache the JWKS (its max-age), and so how long keys rotate publishes a new signing key before it signs; give keys rotate the value the servers run with",
+		apply: duration(func(c *Config) *time.Duration { return &c.KeyPublishDelay })}
+}
+
+// Rotation are the settings `nomosauth keys rotate` shares with serve.
+func Rotation() []Setting { return []Setting{keyPublishDelay()} }
 
 // Bind applies each setting's default and environment value to c and
 // registers its flag on fs; parsing fs afterwards lets flags win. Bad
@@ -246,8 +260,11 @@ func (c *Config) Validate() error {
 	if c.Dev && !tls && err == nil && !isLoopback(host) {
 		fail("--dev serves plain HTTP on loopback only; --addr %q is not loopback", c.Addr)
 	}
-	if !slices.Contains(token.Algorithms(), c.SigningAlg) {
+	if c.SigningAlg != "" && !slices.Contains(token.Algorithms(), c.SigningAlg) {
 		fail("--signing-alg must be one of %s", strings.Join(token.Algorithms(), ", "))
+	}
+	if c.KeyPublishDelay < 0 || c.KeyPublishDelay > 24*time.Hour {
+		fail("--key-publish-delay must be from 0 to 24h")
 	}
 	if c.RefreshIdleTTL <= 0 {
 		fail("--refresh-idle-ttl must be positive")

@@ -24,7 +24,7 @@ func load(t *testing.T, args []string, env map[string]string) (Config, error) {
 
 func TestPrecedenceFlagEnvDefault(t *testing.T) {
 	c, err := load(t, nil, nil)
-	if err != nil || c.Addr != "127.0.0.1:8080" || c.RefreshIdleTTL != 90*24*time.Hour || c.RefreshRetryWindow != 10*time.Second || c.SigningAlg != "ES256" {
+	if err != nil || c.Addr != "127.0.0.1:8080" || c.RefreshIdleTTL != 90*24*time.Hour || c.RefreshRetryWindow != 10*time.Second || c.SigningAlg != "" || c.KeyPublishDelay != 300*time.Second {
 		t.Fatalf("defaults: %+v %v", c, err)
 	}
 	c, _ = load(t, nil, map[string]string{"NOMOSAUTH_ADDR": "127.0.0.1:9", "NOMOSAUTH_DEV": "true"})
@@ -59,6 +59,7 @@ func TestValidate(t *testing.T) {
 		{"O3/issuer_no_query", []string{"--dev", "--issuer", "http://localhost:8080/?x=1"}, "without query"},
 		{"tls_pair", []string{"--issuer", "https://a.example", "--tls-cert", "c.pem"}, "go together"},
 		{"alg", []string{"--dev", "--signing-alg", "HS256"}, "--signing-alg"},
+		{"T8/key_publish_delay_not_negative", []string{"--dev", "--key-publish-delay", "-1s"}, "--key-publish-delay"},
 		{"retry_window", []string{"--dev", "--refresh-retry-window", "100d"}, "--refresh-retry-window"},
 		{"smtp_url", []string{"--dev", "--smtp-url", "http://mail"}, "--smtp-url"},
 		{"smtp_needs_from", []string{"--dev", "--smtp-url", "smtp://mail.example:587"}, "--mail-from"},

@@ -203,7 +203,8 @@ type RefreshToken struct {
 }
 
 // SigningKey is one asymmetric access-token signing key. The private key is
-// PKCS #8 DER. A retired key signs nothing but stays published until
+// PKCS #8 DER. A key signs until RetiredAt, which a rotation sets a
+// publication delay ahead (PRODUCT T8), and stays published until
 // PublishedUntil, when every token it signed has expired.
 type SigningKey struct {
 	ID             string
@@ -214,7 +215,8 @@ type SigningKey struct {
 	PublishedUntil time.Time
 }
 
-// Active reports whether the key is the one that signs new tokens.
+// Active reports whether the key has no retirement set: it signs new
+// tokens now, or will once the keys a rotation retired hand over.
 func (k SigningKey) Active() bool { return k.RetiredAt.IsZero() }
 
 // RefreshVerdict is the outcome of presenting a refresh token (PRODUCT T5).

@@ -51,6 +51,10 @@ type Config struct {
 	// address (PRODUCT S6); nil is no limit.
 	FailedAuthLimits     *httpx.RateLimiter
 	FailedAuthAddrLimits *httpx.RateLimiter
+	// JWKSMaxAge is how long resource servers may cache the JWKS, the
+	// Cache-Control max-age; it is also how long a rotation publishes a
+	// new key before it signs (PRODUCT T8, --key-publish-delay).
+	JWKSMaxAge time.Duration
 }
 
 // Server is the authorization server's own endpoints: token, metadata,
@@ -60,10 +64,11 @@ type Server struct {
 	// is born.
 	Tokens *Tokens
 
-	store    Store
-	ring     *token.KeyRing
-	log      *slog.Logger
-	metadata []byte
+	store     Store
+	ring      *token.KeyRing
+	log       *slog.Logger
+	metadata  []byte
+	jwksCache string // the JWKS Cache-Control
 }
 
 // New checks cfg and builds the server surface; the metadata document is
@@ -80,7 +85,8 @@ func New(cfg Config) (*Server, error) {
 		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RetryWindow, Revoker: revoke.Revoker{Set: cfg.Revoked, Now: cfg.Now},
 		ClientLimits: cfg.ClientLimits, AddrLimits: cfg.AddrLimits, Addr: cfg.Addr,
 		FailedAuthLimits: cfg.FailedAuthLimits, FailedAuthAddrLimits: cfg.FailedAuthAddrLimits}
-	return &Server{Tokens: tokens, store: cfg.Store, ring: cfg.Issuer.Ring, log: cfg.Log, metadata: metadata(cfg.IssuerURL)}, nil
+	return &Server{Tokens: tokens, store: cfg.Store, ring: cfg.Issuer.Ring, log: cfg.Log, metadata: metadata(cfg.IssuerURL),
+		jwksCache: fmt.Sprintf("public, max-age=%d", int64(cfg.JWKSMaxAge/time.Second))}, nil
 }
 
 // missing reports every absent dependency at once, in name order.
@@ -116,8 +122,9 @@ func (s *Server) Mount(mux *http.ServeMux) {
 		httpx.WriteRaw(w, http.StatusOK, "application/json", s.metadata)
 	})
 	mux.HandleFunc("GET "+PathJWKS, func(w http.ResponseWriter, r *http.Request) {
-		// Short enough that a rotated key reaches verifiers quickly.
-		w.Header().Set("Cache-Control", "public, max-age=300")
+		// PRODUCT T8: a rotated key is published at least this long before
+		// it signs, so a verifier holding this copy never meets its kid unknown.
+		w.Header().Set("Cache-Control", s.jwksCache)
 		httpx.WriteRaw(w, http.StatusOK, "application/json", s.ring.JWKS())
 	})
 	mux.HandleFunc("GET "+PathHealth, func(w http.ResponseWriter, r *http.Request) {

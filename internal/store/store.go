@@ -167,11 +167,14 @@ type Journey interface {
 
 // Keys holds the signing keys and the server-wide secrets every replica shares.
 type Keys interface {
-	// AddSigningKey stores k as the active key. With retireOthers it retires
-	// every active key at k.CreatedAt, published until publishUntil;
-	// without, it fails with ErrConflict when an active key exists, so that
-	// replicas starting together create one first key.
-	AddSigningKey(ctx context.Context, k domain.SigningKey, retireOthers bool, publishUntil time.Time) error
+	// AddSigningKey stores k, without retirement: the key that signs once
+	// the keys before it retire. A zero handover adds a first key and fails
+	// with ErrConflict when a key without retirement exists, so that
+	// replicas starting together create one. A rotation retires the key
+	// without retirement at handover, a publication delay ahead, and keeps
+	// it published until publishedUntil (PRODUCT T8, publish then sign);
+	// keys an earlier rotation retired keep their times.
+	AddSigningKey(ctx context.Context, k domain.SigningKey, handover, publishedUntil time.Time) error
 	ListSigningKeys(ctx context.Context) ([]domain.SigningKey, error)
 	// ServerKey returns the server-wide secret called name, storing
 	// candidate first when there is none, so every replica shares one.

@@ -72,7 +72,7 @@ func (is *Issuer) Mint(g Grant, now time.Time) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("marshal claims: %w", err)
 	}
-	signer, err := is.Ring.signer()
+	signer, err := is.Ring.signer(now)
 	if err != nil {
 		return "", err
 	}

@@ -71,17 +71,24 @@ var errNoActiveKey = errors.New("no active signing key")
 type ringKey struct {
 	record domain.SigningKey
 	public jose.JSONWebKey
-	signer jose.Signer // nil for retired keys
+	signer jose.Signer // nil for keys retired when the ring was loaded
 }
 
-// KeyRing holds the published keys and the one active signer. It is replaced
-// whole by Update, so readers see one consistent set.
+// KeyRing holds the published keys and those that sign now or will. It is
+// replaced whole by Update, so readers see one consistent set.
+//
+// Which key signs is a matter of time, not of the last Update (PRODUCT T8,
+// publish then sign): a rotation stores the new key at once, so the JWKS
+// carries it, and sets the old key's retirement a publication delay ahead;
+// the old key signs until then. The signing key at a time is the one of
+// the earliest retirement still ahead, a key with none coming last, so a
+// second rotation inside the delay queues behind the first.
 type KeyRing struct {
-	mu     sync.RWMutex
-	active *ringKey
-	byID   map[string]*ringKey
-	jwks   []byte
-	ids    []string // sorted ids, to tell whether Update changes anything
+	mu      sync.RWMutex
+	signers []*ringKey // keys not retired at load, by retirement, the unretired last
+	byID    map[string]*ringKey
+	jwks    []byte
+	ids     []string // sorted ids, to tell whether Update changes anything
 }
 
 // NewKeyRing builds a ring from stored keys.
@@ -104,43 +111,56 @@ func (r *KeyRing) Update(keys []domain.SigningKey, now time.Time) error {
 	}
 	slices.Sort(ids)
 	r.mu.RLock()
-	same := r.active != nil && slices.Equal(ids, r.ids)
+	same := len(r.signers) > 0 && slices.Equal(ids, r.ids)
 	r.mu.RUnlock()
 	if same {
 		return nil
 	}
 
 	byID := map[string]*ringKey{}
-	var active *ringKey
+	var signers []*ringKey
 	set := jose.JSONWebKeySet{}
 	for _, k := range keys {
 		if !k.PublishedUntil.IsZero() && !now.Before(k.PublishedUntil) {
 			continue
 		}
-		rk, err := loadKey(k)
+		rk, err := loadKey(k, now)
 		if err != nil {
 			return err
 		}
 		byID[k.ID] = rk
 		set.Keys = append(set.Keys, rk.public)
-		if k.Active() && (active == nil || k.CreatedAt.After(active.record.CreatedAt)) {
-			active = rk
+		if rk.signer != nil {
+			signers = append(signers, rk)
 		}
 	}
-	if active == nil {
+	if len(signers) == 0 {
 		return errNoActiveKey
 	}
+	slices.SortFunc(signers, func(a, b *ringKey) int {
+		ra, rb := a.record.RetiredAt, b.record.RetiredAt
+		switch {
+		case ra.IsZero() != rb.IsZero():
+			if ra.IsZero() {
+				return 1
+			}
+			return -1
+		case !ra.Equal(rb):
+			return ra.Compare(rb)
+		}
+		return b.record.CreatedAt.Compare(a.record.CreatedAt) // newest first
+	})
 	jwks, err := json.Marshal(set)
 	if err != nil {
 		return fmt.Errorf("marshal jwks: %w", err)
 	}
 	r.mu.Lock()
-	r.active, r.byID, r.jwks, r.ids = active, byID, jwks, ids
+	r.signers, r.byID, r.jwks, r.ids = signers, byID, jwks, ids
 	r.mu.Unlock()
 	return nil
 }
 
-func loadKey(k domain.SigningKey) (*ringKey, error) {
+func loadKey(k domain.SigningKey, now time.Time) (*ringKey, error) {
 	parsed, err := x509.ParsePKCS8PrivateKey(k.PrivateDER)
 	if err != nil {
 		return nil, fmt.Errorf("parse key %s: %w", k.ID, err)
@@ -153,7 +173,7 @@ func loadKey(k domain.SigningKey) (*ringKey, error) {
 		record: k,
 		public: jose.JSONWebKey{Key: priv.Public(), KeyID: k.ID, Algorithm: k.Algorithm, Use: "sig"},
 	}
-	if k.Active() {
+	if k.RetiredAt.IsZero() || now.Before(k.RetiredAt) {
 		if rk.signer, err = newSigner(k.Algorithm, k.ID, priv); err != nil {
 			return nil, fmt.Errorf("signer for key %s: %w", k.ID, err)
 		}
@@ -182,13 +202,19 @@ func newSigner(alg, kid string, key crypto.Signer) (jose.Signer, error) {
 	}, opts)
 }
 
-func (r *KeyRing) signer() (jose.Signer, error) {
+// signer is the signer of the key that signs at now: the first of the
+// ring's signers not retired at now. One always is while the store holds a
+// key without retirement, which every rotation writes with the retirement
+// it sets.
+func (r *KeyRing) signer(now time.Time) (jose.Signer, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if r.active == nil {
-		return nil, errNoActiveKey
+	for _, k := range r.signers {
+		if k.record.RetiredAt.IsZero() || now.Before(k.record.RetiredAt) {
+			return k.signer, nil
+		}
 	}
-	return r.active.signer, nil
+	return nil, errNoActiveKey
 }
 
 func (r *KeyRing) publicKey(kid string) (jose.JSONWebKey, bool) {

@@ -250,6 +250,84 @@ func TestRotationKeepsRetiredKeyPublished(t *testing.T) {
 	}
 }
 
+// kidOf is the kid in a compact token's protected header.
+func kidOf(t *testing.T, raw string) string {
+	t.Helper()
+	header, err := base64.RawURLEncoding.DecodeString(strings.Split(raw, ".")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	if err := json.Unmarshal(header, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h.Kid
+}
+
+// TestRotationPublishesBeforeSigning is PRODUCT T8's publish-then-sign: a
+// rotation at t0 with delay d stores the new key at once (so the JWKS
+// carries it) and retires the old one at t0+d; the ring signs with the old
+// key until then and with the new one after, whatever the time of its
+// last Update. A second rotation inside the delay queues behind the first.
+func TestRotationPublishesBeforeSigning(t *testing.T) {
+	const delay = 5 * time.Minute
+	is, k1 := newIssuer(t, AlgES256)
+	k2, _ := GenerateKey(AlgEdDSA, rand.Reader, is.IDs, now)
+	k1.RetiredAt, k1.PublishedUntil = now.Add(delay), now.Add(delay+AccessTTL+Leeway)
+	if err := is.Ring.Update([]domain.SigningKey{k2, k1}, now); err != nil {
+		t.Fatal(err)
+	}
+	mintAt := func(at time.Time) string {
+		t.Helper()
+		raw, err := is.Mint(grant, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := is.Verify(raw, at); err != nil {
+			t.Fatal(err)
+		}
+		return kidOf(t, raw)
+	}
+	var set jose.JSONWebKeySet
+	json.Unmarshal(is.Ring.JWKS(), &set)
+	t.Run("T8/new_key_published_at_once", func(t *testing.T) {
+		if len(set.Key(k1.ID)) != 1 || len(set.Key(k2.ID)) != 1 {
+			t.Fatalf("JWKS %s", is.Ring.JWKS())
+		}
+	})
+	t.Run("T8/old_key_signs_until_the_delay_passed", func(t *testing.T) {
+		for _, at := range []time.Time{now, now.Add(delay - time.Second)} {
+			if kid := mintAt(at); kid != k1.ID {
+				t.Fatalf("at +%v signed with %s, want the old key %s", at.Sub(now), kid, k1.ID)
+			}
+		}
+	})
+	t.Run("T8/new_key_signs_after_the_delay", func(t *testing.T) {
+		if kid := mintAt(now.Add(delay)); kid != k2.ID { // no Update in between
+			t.Fatalf("signed with %s, want the new key %s", kid, k2.ID)
+		}
+	})
+	t.Run("T8/second_rotation_queues_behind_the_first", func(t *testing.T) {
+		at := now.Add(time.Minute)
+		k3, _ := GenerateKey(AlgES256, rand.Reader, is.IDs, at)
+		k2 := k2
+		k2.RetiredAt, k2.PublishedUntil = at.Add(delay), at.Add(delay+AccessTTL+Leeway)
+		if err := is.Ring.Update([]domain.SigningKey{k3, k2, k1}, at); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			at  time.Time
+			kid string
+		}{{at, k1.ID}, {now.Add(delay), k2.ID}, {at.Add(delay), k3.ID}} {
+			if kid := mintAt(c.at); kid != c.kid {
+				t.Fatalf("at +%v signed with %s, want %s", c.at.Sub(now), kid, c.kid)
+			}
+		}
+	})
+}
+
 func TestRingNeedsActiveKey(t *testing.T) {
 	if _, err := NewKeyRing(nil, now); err == nil {
 		t.Fatal("empty ring accepted")

@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 	run(t, "RefreshTokens/concurrent_rotation_one_live_child", open, testConcurrentRotation)
 	run(t, "Families/revoke", open, testRevokeFamily)
 	run(t, "SigningKeys/first_and_rotate", open, testSigningKeys)
+	run(t, "T8/SigningKeys/handover_a_delay_ahead", open, testKeyHandover)
 	run(t, "DeleteExpired", open, testDeleteExpired)
 	run(t, "Customers/list_filter_and_cursor", open, testListCustomers)
 	run(t, "Customers/update", open, testUpdateCustomer)
@@ -354,15 +355,42 @@ func testRevokeFamily(t *testing.T, s Subject) {
 
 func testSigningKeys(t *testing.T, s Subject) {
 	k1 := domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1, 2, 3}, CreatedAt: base}
-	must(t, s.AddSigningKey(ctx(t), k1, false, time.Time{}))
+	must(t, s.AddSigningKey(ctx(t), k1, time.Time{}, time.Time{}))
 	k2 := domain.SigningKey{ID: "key_2", Algorithm: "ES256", PrivateDER: []byte{4}, CreatedAt: base.Add(time.Hour)}
-	wantErr(t, s.AddSigningKey(ctx(t), k2, false, time.Time{}), store.ErrConflict)
+	wantErr(t, s.AddSigningKey(ctx(t), k2, time.Time{}, time.Time{}), store.ErrConflict)
 	until := base.Add(2 * time.Hour)
-	must(t, s.AddSigningKey(ctx(t), k2, true, until))
+	must(t, s.AddSigningKey(ctx(t), k2, k2.CreatedAt, until))
 	keys, err := s.ListSigningKeys(ctx(t))
 	must(t, err)
 	k1.RetiredAt, k1.PublishedUntil = k2.CreatedAt, until
 	diff(t, keys, []domain.SigningKey{k2, k1})
+}
+
+// testKeyHandover is PRODUCT T8's publish then sign in storage: a rotation
+// stores the new key at once and retires the old one a delay ahead; a
+// second rotation inside the delay retires only the key without retirement,
+// so the first handover keeps its time and the keys queue.
+func testKeyHandover(t *testing.T, s Subject) {
+	const delay, ttl = 5 * time.Minute, time.Hour
+	k1 := domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base}
+	must(t, s.AddSigningKey(ctx(t), k1, time.Time{}, time.Time{}))
+	t1 := base.Add(time.Hour)
+	k2 := domain.SigningKey{ID: "key_2", Algorithm: "RS256", PrivateDER: []byte{2}, CreatedAt: t1}
+	must(t, s.AddSigningKey(ctx(t), k2, t1.Add(delay), t1.Add(delay+ttl)))
+	t2 := t1.Add(time.Minute)
+	k3 := domain.SigningKey{ID: "key_3", Algorithm: "EdDSA", PrivateDER: []byte{3}, CreatedAt: t2}
+	must(t, s.AddSigningKey(ctx(t), k3, t2.Add(delay), t2.Add(delay+ttl)))
+	keys, err := s.ListSigningKeys(ctx(t))
+	must(t, err)
+	k1.RetiredAt, k1.PublishedUntil = t1.Add(delay), t1.Add(delay+ttl)
+	k2.RetiredAt, k2.PublishedUntil = t2.Add(delay), t2.Add(delay+ttl)
+	diff(t, keys, []domain.SigningKey{k3, k2, k1})
+	// Keys past their publication go; the queued ones stay.
+	_, err = s.DeleteExpired(ctx(t), t1.Add(delay+ttl), time.Hour)
+	must(t, err)
+	keys, err = s.ListSigningKeys(ctx(t))
+	must(t, err)
+	diff(t, keys, []domain.SigningKey{k3, k2})
 }
 
 func testDeleteExpired(t *testing.T, s Subject) {
@@ -373,8 +401,9 @@ func testDeleteExpired(t *testing.T, s Subject) {
 	family(t, s, "fam_old") // its token expired at base+90d
 	fresh := domain.Family{ID: "fam_new", ClientID: "client_1", OrgID: "org_a", Scopes: domain.AllScopes(), CreatedAt: now}
 	must(t, s.IssueRefreshToken(ctx(t), fresh, next("fresh", now)))
-	must(t, s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base}, false, time.Time{}))
-	must(t, s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_2", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base.Add(time.Hour)}, true, base.Add(2*time.Hour)))
+	must(t, s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base}, time.Time{}, time.Time{}))
+	must(t, s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_2", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base.Add(time.Hour)},
+		base.Add(time.Hour), base.Add(2*time.Hour)))
 
 	n, err := s.DeleteExpired(ctx(t), now, time.Hour)
 	must(t, err)

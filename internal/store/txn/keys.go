@@ -9,14 +9,16 @@ import (
 	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
 )
 
-// AddSigningKey stores k as the active key; see store.Keys. A unique index
-// allows one active key, so two replicas creating the first key at once,
-// or rotating at once, leave exactly one: the other gets ErrConflict.
-func (s *Store) AddSigningKey(ctx context.Context, k domain.SigningKey, retireOthers bool, publishUntil time.Time) error {
+// AddSigningKey stores k without retirement; see store.Keys. Only one key
+// is without retirement at a time (PostgreSQL enforces it with a unique
+// index), so two replicas creating the first key at once, or rotating at
+// once, leave exactly one: the other gets ErrConflict or retires the
+// first's key.
+func (s *Store) AddSigningKey(ctx context.Context, k domain.SigningKey, handover, publishedUntil time.Time) error {
 	return s.b.Write(ctx, func(tx Querier) error {
-		if retireOthers {
+		if !handover.IsZero() {
 			if _, err := tx.Exec(ctx, `UPDATE signing_keys SET retired_at = $1, published_until = $2 WHERE retired_at = 0`,
-				rowcodec.Micros(k.CreatedAt), rowcodec.Micros(publishUntil)); err != nil {
+				rowcodec.Micros(handover), rowcodec.Micros(publishedUntil)); err != nil {
 				return err
 			}
 		} else {
