@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -83,6 +82,9 @@ type ClientSpec struct {
 	RedirectURIs []string
 	Public       bool
 	APIVersion   string // default API version; empty means the latest (PRODUCT R6)
+	// FirstParty marks an app the operator runs itself, which may skip
+	// consent with flow_type=login (PRODUCT A9).
+	FirstParty bool
 }
 
 // CreateClient creates a client and returns it with its secret, which
@@ -120,7 +122,7 @@ func (a *Admin) CreateClient(ctx context.Context, spec ClientSpec) (domain.Clien
 	}
 	now := a.Now().UTC()
 	c := domain.Client{ID: id, OrgID: spec.OrgID, Name: name, Public: spec.Public, Scopes: scopes,
-		RedirectURIs: spec.RedirectURIs, DefaultAPIVersion: version, CreatedAt: now}
+		RedirectURIs: spec.RedirectURIs, DefaultAPIVersion: version, FirstParty: spec.FirstParty, CreatedAt: now}
 	if c.RedirectURIs == nil {
 		c.RedirectURIs = []string{}
 	}
@@ -189,16 +191,18 @@ type CustomerSpec struct {
 	CompanyName string
 }
 
-// CreateCustomer creates a customer; the email must be free server-wide.
+// CreateCustomer creates a customer; the email must pass the sign-in
+// pages' rule (PRODUCT A7: oauth.CheckEmail) and be free server-wide,
+// compared with only ASCII letters case-folded.
 func (a *Admin) CreateCustomer(ctx context.Context, spec CustomerSpec) (domain.Customer, error) {
-	addr, err := mail.ParseAddress(spec.Email)
-	if err != nil || addr.Address != strings.TrimSpace(spec.Email) || len(spec.Email) > 254 {
-		return domain.Customer{}, problem.BadRequest("email must be a plain address like name@example.com")
+	email, err := oauth.CheckEmail(spec.Email)
+	if err != nil {
+		return domain.Customer{}, problem.BadRequest("email " + err.Error())
 	}
 	if _, err := a.Directory.GetOrg(ctx, spec.OrgID); err != nil {
 		return domain.Customer{}, translate(err, "organization")
 	}
-	c := domain.Customer{OrgID: spec.OrgID, Email: addr.Address, Type: domain.CustomerPerson}
+	c := domain.Customer{OrgID: spec.OrgID, Email: email, Type: domain.CustomerPerson}
 	for _, f := range []struct {
 		field string
 		in    string

@@ -80,17 +80,18 @@ type clientJSON struct {
 	RedirectURIs      []string  `json:"redirect_uris"`
 	DefaultAPIVersion string    `json:"default_api_version"`
 	Disabled          bool      `json:"disabled"`
+	FirstParty        bool      `json:"first_party"`
 	CreatedAt         time.Time `json:"created_at"`
 }
 
 func toClientJSON(c domain.Client) clientJSON {
-	return clientJSON{c.ID, c.OrgID, c.Name, c.Public, c.Scopes.String(), c.RedirectURIs, c.DefaultAPIVersion, c.Disabled, c.CreatedAt}
+	return clientJSON{c.ID, c.OrgID, c.Name, c.Public, c.Scopes.String(), c.RedirectURIs, c.DefaultAPIVersion, c.Disabled, c.FirstParty, c.CreatedAt}
 }
 
 func clientText(c clientJSON) [][2]string {
 	return [][2]string{{"id", c.ID}, {"org", c.OrgID}, {"name", c.Name}, {"public", fmt.Sprint(c.Public)},
 		{"scope", c.Scope}, {"redirect uris", strings.Join(c.RedirectURIs, " ")},
-		{"default api version", c.DefaultAPIVersion}, {"disabled", fmt.Sprint(c.Disabled)}}
+		{"default api version", c.DefaultAPIVersion}, {"first party", fmt.Sprint(c.FirstParty)}, {"disabled", fmt.Sprint(c.Disabled)}}
 }
 
 func runClientCreate(e env, args []string) int {
@@ -101,6 +102,7 @@ func runClientCreate(e env, args []string) int {
 			fs.StringVar(&spec.Name, "name", "", "client name, shown to customers")
 			fs.StringVar(&spec.Scope, "scope", "", `allowed scopes (default "read:* write:*")`)
 			fs.BoolVar(&spec.Public, "public", false, "public client: no secret, PKCE only")
+			fs.BoolVar(&spec.FirstParty, "first-party", false, "an app you run yourself: flow_type=login skips the consent page (PRODUCT A9)")
 			fs.StringVar(&spec.APIVersion, "api-version", "", "default API version of its requests (default the latest)")
 			fs.Func("redirect-uri", "registered redirect URI (repeatable)", func(v string) error {
 				spec.RedirectURIs = append(spec.RedirectURIs, v)
@@ -139,8 +141,11 @@ func runClientList(e env, args []string) int {
 			}
 			return listOutput(e, cfg, rows, func(c clientJSON) string {
 				state := ""
+				if c.FirstParty {
+					state += "  (first-party)"
+				}
 				if c.Disabled {
-					state = "  (disabled)"
+					state += "  (disabled)"
 				}
 				return c.ID + "  " + c.OrgID + "  " + c.Name + state
 			})
@@ -199,7 +204,7 @@ func runCustomerCreate(e env, args []string) int {
 	return adminCommand(e, "customer create", args,
 		func(fs *flagSet) {
 			fs.StringVar(&spec.OrgID, "org", "", "organization id")
-			fs.StringVar(&spec.Email, "email", "", "email, unique across the server")
+			fs.StringVar(&spec.Email, "email", "", "email, unique across the server (ASCII local part; an internationalized domain is stored as A-labels)")
 			fs.StringVar(&spec.FirstName, "first-name", "", "first name")
 			fs.StringVar(&spec.LastName, "last-name", "", "last name")
 			fs.StringVar(&spec.CompanyName, "company-name", "", "company name (makes a company customer)")
@@ -210,7 +215,8 @@ func runCustomerCreate(e env, args []string) int {
 			if err != nil {
 				return fail(e, err)
 			}
-			return output(e, cfg, map[string]string{"id": c.ID}, [][2]string{{"id", c.ID}, {"email", c.Email}})
+			// The email as stored: an internationalized domain in A-labels (PRODUCT A7).
+			return output(e, cfg, map[string]string{"id": c.ID, "email": c.Email}, [][2]string{{"id", c.ID}, {"email", c.Email}})
 		})
 }
 

@@ -30,9 +30,9 @@ const (
 	// every scope asked for (PRODUCT A8).
 	ConsentCovered
 	// ConsentImplied records the grant and sends a code without asking:
-	// the login flow, where the app only signs the customer in (PRODUCT
-	// A9). The grant is still recorded, so the customer sees the app under
-	// connected apps and can revoke it (A11).
+	// the login flow of a first-party app, one the operator runs itself
+	// (PRODUCT A9). The grant is still recorded, so the customer sees the
+	// app under connected apps and can revoke it (A11).
 	ConsentImplied
 	// ConsentOtherOrg refuses with access_denied: the customer belongs to
 	// another organization than the client (PRODUCT A9, R3).
@@ -41,13 +41,16 @@ const (
 
 // DecideConsent decides whether a signed-in customer is asked for consent.
 // grant is the customer's active grant to the client, nil when there is none.
+// flow_type=login skips the page only for a first-party client (PRODUCT A9):
+// any other app of the organization would otherwise get a code for a
+// signed-in customer who never saw its name.
 func DecideConsent(req AuthorizeRequest, cust domain.Customer, grant *domain.Grant) Consent {
 	switch {
 	case cust.OrgID != req.Client.OrgID:
 		return ConsentOtherOrg
 	case grant != nil && grant.Scopes.Covers(req.Scopes):
 		return ConsentCovered
-	case req.FlowType == FlowLogin:
+	case req.FlowType == FlowLogin && req.Client.FirstParty:
 		return ConsentImplied
 	}
 	return ConsentAsk

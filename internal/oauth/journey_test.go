@@ -56,10 +56,14 @@ func TestTriesLeft(t *testing.T) {
 
 func TestDecideConsent(t *testing.T) {
 	client := domain.Client{ID: "client_a", OrgID: "org_a"}
+	first := domain.Client{ID: "client_first", OrgID: "org_a", FirstParty: true}
 	cust := domain.Customer{ID: "cus_a", OrgID: "org_a"}
 	read := domain.Scopes{domain.ScopeRead}
 	req := func(flow string, scopes domain.Scopes) AuthorizeRequest {
 		return AuthorizeRequest{Client: client, Scopes: scopes, FlowType: flow}
+	}
+	firstReq := func(flow string, scopes domain.Scopes) AuthorizeRequest {
+		return AuthorizeRequest{Client: first, Scopes: scopes, FlowType: flow}
 	}
 	readGrant := &domain.Grant{Scopes: read}
 	emptyGrant := &domain.Grant{Scopes: domain.Scopes{}}
@@ -73,8 +77,12 @@ func TestDecideConsent(t *testing.T) {
 		{"A8/no_grant_asks", req(FlowConsent, read), cust, nil, ConsentAsk},
 		{"A8/grant_covers_skips", req(FlowConsent, read), cust, readGrant, ConsentCovered},
 		{"A8/grant_narrower_asks", req(FlowConsent, read), cust, emptyGrant, ConsentAsk},
-		{"A9/login_flow_implies", req(FlowLogin, read), cust, nil, ConsentImplied},
+		{"A9/login_flow_first_party_implies", firstReq(FlowLogin, read), cust, nil, ConsentImplied},
+		{"A9/login_flow_third_party_asks", req(FlowLogin, read), cust, nil, ConsentAsk},
+		{"A9/login_flow_third_party_narrower_grant_asks", req(FlowLogin, read), cust, emptyGrant, ConsentAsk},
 		{"A9/login_flow_with_grant_reuses_it", req(FlowLogin, read), cust, readGrant, ConsentCovered},
+		{"A9/consent_flow_first_party_asks", firstReq(FlowConsent, read), cust, nil, ConsentAsk},
+		{"A9/other_org_refused_first_party_login", firstReq(FlowLogin, read), domain.Customer{ID: "cus_b", OrgID: "org_b"}, nil, ConsentOtherOrg},
 		{"A9/signup_flow_asks", req(FlowSignup, read), cust, nil, ConsentAsk},
 		{"A9/other_org_refused", req(FlowConsent, read), domain.Customer{ID: "cus_b", OrgID: "org_b"}, readGrant, ConsentOtherOrg},
 		{"A9/other_org_refused_in_login_flow", req(FlowLogin, read), domain.Customer{ID: "cus_b", OrgID: "org_b"}, nil, ConsentOtherOrg},

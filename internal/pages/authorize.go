@@ -131,8 +131,8 @@ func (p *Pages) authorize(w http.ResponseWriter, r *http.Request) error {
 }
 
 // proceed continues a journey for a signed-in customer: straight back to
-// the app when the login flow asks for no consent or a grant already
-// covers the request (PRODUCT A8, A9), else the consent page.
+// the app when a first-party app's login flow asks for no consent or a
+// grant already covers the request (PRODUCT A8, A9), else the consent page.
 func (p *Pages) proceed(w http.ResponseWriter, r *http.Request, b *browser, j *journey) error {
 	cust := *b.customer
 	var existing *domain.Grant

@@ -77,7 +77,8 @@ func (o *outbox) lastCode(t *testing.T, email string) string {
 //
 //	org "Sunny Energy": confidential client "HomeHub" (redirect
 //	  https://app.example/cb, read+write), public client "Charger"
-//	  (com.example.charger:/cb, loopback http), customer ada@example.com;
+//	  (com.example.charger:/cb, loopback http), confidential first-party
+//	  client "Sunny App" (https://app.example/cb), customer ada@example.com;
 //	org "Other Power": customer bob@example.com.
 type fixture struct {
 	t       *testing.T
@@ -90,6 +91,7 @@ type fixture struct {
 
 	org, otherOrg domain.Org
 	app, public   domain.Client
+	firstParty    domain.Client
 	ada, bob      domain.Customer
 }
 
@@ -101,6 +103,7 @@ func newFixture(t *testing.T) *fixture {
 	f.app, _ = env.Client(admin.ClientSpec{OrgID: f.org.ID, Name: "HomeHub", RedirectURIs: []string{appRedirect}})
 	f.public, _ = env.Client(admin.ClientSpec{OrgID: f.org.ID, Name: "Charger", Public: true,
 		RedirectURIs: []string{"com.example.charger:/cb", "http://127.0.0.1/cb"}})
+	f.firstParty, _ = env.Client(admin.ClientSpec{OrgID: f.org.ID, Name: "Sunny App", RedirectURIs: []string{appRedirect}, FirstParty: true})
 	f.ada = env.Customer(admin.CustomerSpec{OrgID: f.org.ID, Email: "ada@example.com", FirstName: "Ada", LastName: "Lovelace"})
 	f.bob = env.Customer(admin.CustomerSpec{OrgID: f.otherOrg.ID, Email: "bob@example.com", FirstName: "Bob", LastName: "Baker"})
 

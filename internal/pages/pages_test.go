@@ -306,16 +306,39 @@ func TestDenyRedirectsAccessDenied(t *testing.T) {
 	}
 }
 
-func TestLoginFlowSkipsConsent(t *testing.T) {
-	f := newFixture(t)
-	c := f.browser()
-	p := c.signIn(f.authorizeQuery(testVerifier, url.Values{"flow_type": {"login"}}), "ada@example.com")
-	if loc := p.location(); loc.Query().Get("code") == "" || loc.Query().Get("iss") != testIssuer {
-		t.Fatalf("A9: login flow must return a code without consent: %s", loc)
-	}
-	if grants, _ := f.store.ListGrants(context.Background(), f.ada.ID); len(grants) != 1 {
-		t.Errorf("A11: the login flow's access must still be listed: %v", grants)
-	}
+// TestLoginFlow is PRODUCT A9: flow_type=login skips consent only for a
+// first-party client.
+func TestLoginFlow(t *testing.T) {
+	t.Run("A9/login_flow_first_party_skips_consent", func(t *testing.T) {
+		f := newFixture(t)
+		c := f.browser()
+		p := c.signIn(f.authorizeQuery(testVerifier, url.Values{"flow_type": {"login"}, "client_id": {f.firstParty.ID}}), "ada@example.com")
+		if loc := p.location(); loc.Query().Get("code") == "" || loc.Query().Get("iss") != testIssuer {
+			t.Fatalf("login flow must return a code without consent: %s", loc)
+		}
+		if grants, _ := f.store.ListGrants(context.Background(), f.ada.ID); len(grants) != 1 {
+			t.Errorf("A11: the login flow's access must still be listed: %v", grants)
+		}
+	})
+	t.Run("A9/login_flow_third_party_sees_consent", func(t *testing.T) {
+		f := newFixture(t)
+		c := f.browser()
+		p := c.signIn(f.authorizeQuery(testVerifier, url.Values{"flow_type": {"login"}}), "ada@example.com")
+		if p.status != http.StatusOK || p.title() != "Allow access?" || !strings.Contains(p.body, "HomeHub") {
+			t.Fatalf("a non-first-party app with flow_type=login must show the consent page: %d %q", p.status, p.title())
+		}
+		if grants, _ := f.store.ListGrants(context.Background(), f.ada.ID); len(grants) != 0 {
+			t.Fatalf("no grant before Allow: %v", grants)
+		}
+		// Once allowed, the grant covers the next login and the page is skipped.
+		if loc := c.submit(p, PathConsent, url.Values{"decision": {"allow"}}).location(); loc.Query().Get("code") == "" {
+			t.Fatalf("allow: %s", loc)
+		}
+		again := c.get("/oauth/authorize?" + f.authorizeQuery(testVerifier, url.Values{"flow_type": {"login"}}).Encode())
+		if loc := again.location(); loc.Query().Get("code") == "" {
+			t.Fatalf("a covering grant must skip the page: %s", loc)
+		}
+	})
 }
 
 func TestSignupFlow(t *testing.T) {
@@ -475,7 +498,7 @@ func TestOneTimeCodes(t *testing.T) {
 			}
 		}
 		got := c.submit(p, PathSignin, url.Values{"email": {"Ada@Example.com"}})
-		if got.status != http.StatusBadRequest || !strings.Contains(got.body, "Too many codes") || f.mail.count() != 3 {
+		if got.status != http.StatusTooManyRequests || !strings.Contains(got.body, "Too many codes") || f.mail.count() != 3 {
 			t.Fatalf("fourth code: %d, %d mails", got.status, f.mail.count())
 		}
 		if unknown := c.submit(p, PathSignin, url.Values{"email": {"nobody@example.com"}}); unknown.status != http.StatusOK {
@@ -510,6 +533,14 @@ func TestOneTimeCodes(t *testing.T) {
 			t.Errorf("bad emails sent %d mails", f.mail.count())
 		}
 	})
+}
+
+// otherFirstChar changes the first character of s, whatever it was.
+func otherFirstChar(s string) string {
+	if strings.HasPrefix(s, "x") {
+		return "y" + s[1:]
+	}
+	return "x" + s[1:]
 }
 
 func TestSessionLifetimes(t *testing.T) {
@@ -558,7 +589,7 @@ func TestCSRF(t *testing.T) {
 		want   int
 	}{
 		{"A10/missing_token", func(v url.Values) { v.Del("csrf") }, nil, c, http.StatusForbidden},
-		{"A10/wrong_token", func(v url.Values) { v.Set("csrf", "x"+v.Get("csrf")[1:]) }, nil, c, http.StatusForbidden},
+		{"A10/wrong_token", func(v url.Values) { v.Set("csrf", otherFirstChar(v.Get("csrf"))) }, nil, c, http.StatusForbidden},
 		{"A10/other_browsers_token", nil, nil, f.browser(), http.StatusBadRequest},
 		{"A10/cross_site_fetch", nil, http.Header{"Sec-Fetch-Site": {"cross-site"}}, c, http.StatusForbidden},
 		{"A10/foreign_origin", nil, http.Header{"Origin": {"https://evil.example"}}, c, http.StatusForbidden},

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"net/mail"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -40,11 +40,7 @@ func (p *Pages) renderSignin(w http.ResponseWriter, r *http.Request, b *browser,
 		q.Set("flow_type", oauth.FlowSignup)
 		v.SignupURL = template.URL(oauth.PathAuthorize + "?" + q.Encode())
 	}
-	status := http.StatusOK
-	if msg != "" {
-		status = http.StatusBadRequest
-	}
-	p.render(w, status, "signin", v)
+	p.render(w, formStatus(w, msg), "signin", v)
 	return nil
 }
 
@@ -54,11 +50,7 @@ type signupForm struct{ email, first, last string }
 func (p *Pages) renderSignup(w http.ResponseWriter, r *http.Request, b *browser, j *journey, f signupForm, msg string) error {
 	v := signupView{layout: p.base(r, b), Email: f.email, FirstName: f.first, LastName: f.last, Error: msg}
 	v.with(j)
-	status := http.StatusOK
-	if msg != "" {
-		status = http.StatusBadRequest
-	}
-	p.render(w, status, "signup", v)
+	p.render(w, formStatus(w, msg), "signup", v)
 	return nil
 }
 
@@ -83,11 +75,11 @@ func (p *Pages) signin(w http.ResponseWriter, r *http.Request) error {
 	if answered || err != nil {
 		return err
 	}
-	email, ok := checkEmail(form.Get("email"))
-	if !ok {
+	email, err := oauth.CheckEmail(form.Get("email"))
+	if err != nil {
 		return p.renderSignin(w, r, b, j, form.Get("email"), p.text(r, "err_email"))
 	}
-	if msg := p.throttle(r, email); msg != "" {
+	if msg := p.throttle(w, r, email); msg != "" {
 		return p.renderSignin(w, r, b, j, email, msg)
 	}
 	_, err = p.customerByEmail(r.Context(), email)
@@ -113,15 +105,15 @@ func (p *Pages) signup(w http.ResponseWriter, r *http.Request) error {
 		return p.fail(r, http.StatusBadRequest, "err_signup_no_app")
 	}
 	f := signupForm{email: form.Get("email"), first: strings.TrimSpace(form.Get("first_name")), last: strings.TrimSpace(form.Get("last_name"))}
-	email, ok := checkEmail(f.email)
-	if !ok {
+	email, err := oauth.CheckEmail(f.email)
+	if err != nil {
 		return p.renderSignup(w, r, b, j, f, p.text(r, "err_email"))
 	}
 	f.email = email
 	if !validName(f.first) || !validName(f.last) {
 		return p.renderSignup(w, r, b, j, f, p.text(r, "err_name"))
 	}
-	if msg := p.throttle(r, email); msg != "" {
+	if msg := p.throttle(w, r, email); msg != "" {
 		return p.renderSignup(w, r, b, j, f, msg)
 	}
 	pending := domain.OneTimeCode{Email: email, SignupOrgID: j.req.Client.OrgID, FirstName: f.first, LastName: f.last}
@@ -134,17 +126,32 @@ func (p *Pages) signup(w http.ResponseWriter, r *http.Request) error {
 	return p.renderVerify(w, r, b, j, pending, "")
 }
 
-// throttle limits codes per email and per source address (PRODUCT A7); it
-// returns the message to show when the limit is reached.
-func (p *Pages) throttle(r *http.Request, email string) string {
+// throttle limits codes per email (compared as A7 compares them) and per
+// source address (PRODUCT A7). When the limit is reached it sets the
+// Retry-After header, which makes the page answer 429 (formStatus), and
+// returns the message that says when to try again.
+func (p *Pages) throttle(w http.ResponseWriter, r *http.Request, email string) string {
 	dec := p.AddrLimits.Take("code-addr:" + p.Addr(r))
 	if dec.Allowed {
-		dec = p.EmailLimits.Take("code-email:" + strings.ToLower(email))
+		dec = p.EmailLimits.Take("code-email:" + oauth.EmailKey(email))
 	}
-	if !dec.Allowed {
-		return fmt.Sprintf(p.text(r, "err_throttled"), dec.RetryAfter)
+	if dec.Allowed {
+		return ""
 	}
-	return ""
+	w.Header().Set("Retry-After", strconv.Itoa(dec.RetryAfter))
+	return fmt.Sprintf(p.text(r, "err_throttled"), dec.RetryAfter)
+}
+
+// formStatus is the status of a form page shown with msg: 200 without a
+// message, 429 when throttle refused the request, else 400.
+func formStatus(w http.ResponseWriter, msg string) int {
+	switch {
+	case msg == "":
+		return http.StatusOK
+	case w.Header().Get("Retry-After") != "":
+		return http.StatusTooManyRequests
+	}
+	return http.StatusBadRequest
 }
 
 // sendCode stores a new one-time code for the browser and emails it when
@@ -205,20 +212,6 @@ func (p *Pages) renderVerify(w http.ResponseWriter, r *http.Request, b *browser,
 	}
 	p.render(w, status, "verify", v, formTargets...)
 	return nil
-}
-
-// checkEmail accepts one bare address of at most 254 characters (RFC 5321
-// §4.5.3.1) and returns it trimmed.
-func checkEmail(raw string) (string, bool) {
-	s := strings.TrimSpace(raw)
-	if s == "" || len(s) > 254 {
-		return "", false
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || a.Name != "" || !strings.Contains(s[strings.LastIndex(s, "@"):], ".") {
-		return "", false
-	}
-	return s, true
 }
 
 // validName accepts 1 to 100 characters without control characters.

@@ -64,7 +64,7 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) error {
 // renderVerifyAgain shows the code page again with what the form carried
 // for display; nothing of it is trusted.
 func (p *Pages) renderVerifyAgain(w http.ResponseWriter, r *http.Request, b *browser, j *journey, form url.Values, msg string) error {
-	email, _ := checkEmail(form.Get("email"))
+	email, _ := oauth.CheckEmail(form.Get("email"))
 	return p.renderVerify(w, r, b, j, domain.OneTimeCode{Email: email}, msg)
 }
 

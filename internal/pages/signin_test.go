@@ -1,0 +1,111 @@
+package pages
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+)
+
+// TestEmailRule is PRODUCT A7's email rule through the sign-in page: an
+// address that Unicode folding or an invisible character would make look
+// like a customer's is refused before any code is sent, and mixed-case
+// ASCII still finds its customer.
+func TestEmailRule(t *testing.T) {
+	f := newFixture(t)
+	kate := domain.Customer{ID: "cus_kate", OrgID: f.org.ID, Email: "kate@example.com", FirstName: "Kate", Type: domain.CustomerPerson, CreatedAt: f.clock.Now()}
+	if err := f.store.CreateCustomer(t.Context(), kate); err != nil {
+		t.Fatal(err)
+	}
+	for name, email := range map[string]string{
+		"A7/kelvin_sign_does_not_sign_in_as_kate": "\u212aate@example.com",
+		"A7/long_s":                    "\u017fam@example.com",
+		"A7/fullwidth_letters":         "\uff4bate@example.com",
+		"A7/fullwidth_domain":          "kate@\uff45xample.com",
+		"A7/zero_width_space":          "ka\u200bte@example.com",
+		"A7/zero_width_joiner":         "kate@exa\u200dmple.com",
+		"A7/soft_hyphen":               "kate@ex\u00adample.com",
+		"A7/trailing_dot":              "kate@example.com.",
+		"A7/non_ascii_local_part":      "k\u00e4te@example.com",
+		"A7/decomposed_idn_domain":     "kate@bu\u0308cher.example",
+		"A7/upper_case_unicode_domain": "kate@B\u00dcCHER.example",
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := f.browser()
+			p := c.get("/oauth/authorize?" + f.authorizeQuery(testVerifier, nil).Encode())
+			sent := f.mail.count()
+			got := c.submit(p, PathSignin, url.Values{"email": {email}})
+			if got.status != http.StatusBadRequest || got.input("email") == nil || got.input("code") != nil {
+				t.Fatalf("%q: status %d, want the sign-in page again with 400:\n%s", email, got.status, got.body)
+			}
+			if !strings.Contains(got.body, "Enter a valid email address") {
+				t.Errorf("%q: the page does not say why", email)
+			}
+			if n := f.mail.count(); n != sent {
+				t.Fatalf("%q: %d codes sent", email, n-sent)
+			}
+			if apps := c.get(PathApps); apps.title() == "Connected apps" {
+				t.Fatalf("%q signed the browser in", email)
+			}
+		})
+	}
+	t.Run("A7/mixed_case_ascii_signs_in", func(t *testing.T) {
+		c := f.browser()
+		p := c.signIn(f.authorizeQuery(testVerifier, nil), "KATE@Example.com")
+		if p.title() != "Allow access?" {
+			t.Fatalf("mixed-case ASCII: %q", p.title())
+		}
+		if apps := c.get(PathApps); !strings.Contains(apps.body, "kate@example.com") && !strings.Contains(apps.body, "Kate") {
+			t.Fatalf("signed in, but not as kate:\n%s", apps.body)
+		}
+	})
+	t.Run("A7/idn_domain_stored_as_a_label", func(t *testing.T) {
+		c := f.browser()
+		p := c.get("/oauth/authorize?" + f.authorizeQuery(testVerifier, url.Values{"flow_type": {"signup"}}).Encode())
+		p = c.submit(p, PathSignup, url.Values{"email": {"kate@b\u00fccher.example"}, "first_name": {"Kate"}, "last_name": {"B"}})
+		if p.input("code") == nil {
+			t.Fatalf("IDN sign-up: %d\n%s", p.status, p.body)
+		}
+		if p = c.submit(p, PathVerify, url.Values{"code": {f.mail.lastCode(t, "kate@xn--bcher-kva.example")}}); p.title() != "Allow access?" {
+			t.Fatalf("IDN verify: %q", p.title())
+		}
+	})
+}
+
+// TestThrottledSignIn is PRODUCT A7: a throttled request gets 429 with
+// Retry-After, and the page says when to try again.
+func TestThrottledSignIn(t *testing.T) {
+	t.Run("A7/throttled_sign_in_429_retry_after", func(t *testing.T) {
+		f := newFixture(t)
+		c := f.browser()
+		p := c.get("/oauth/authorize?" + f.authorizeQuery(testVerifier, nil).Encode())
+		for range 3 {
+			c.submit(p, PathSignin, url.Values{"email": {"ada@example.com"}})
+		}
+		got := c.submit(p, PathSignin, url.Values{"email": {"ada@example.com"}})
+		if got.status != http.StatusTooManyRequests || got.header.Get("Retry-After") != "30" {
+			t.Fatalf("throttled: status %d, Retry-After %q; want 429 and 30", got.status, got.header.Get("Retry-After"))
+		}
+		if !strings.Contains(got.body, "Wait 30 seconds") || got.input("email") == nil {
+			t.Fatalf("the page must say when to try again and keep the form:\n%s", got.body)
+		}
+		if ok := c.submit(p, PathSignin, url.Values{"email": {"nobody@example.com"}}); ok.status != http.StatusOK || ok.header.Get("Retry-After") != "" {
+			t.Fatalf("an unthrottled request: %d, Retry-After %q", ok.status, ok.header.Get("Retry-After"))
+		}
+	})
+	t.Run("A7/throttled_sign_up_429_retry_after", func(t *testing.T) {
+		f := newFixture(t)
+		c := f.browser()
+		p := c.get("/oauth/authorize?" + f.authorizeQuery(testVerifier, url.Values{"flow_type": {"signup"}}).Encode())
+		form := url.Values{"email": {"new@example.com"}, "first_name": {"New"}, "last_name": {"Person"}}
+		for range 3 {
+			c.submit(p, PathSignup, form)
+		}
+		got := c.submit(p, PathSignup, form)
+		if got.status != http.StatusTooManyRequests || got.header.Get("Retry-After") == "" || !strings.Contains(got.body, "seconds") {
+			t.Fatalf("throttled sign-up: %d, Retry-After %q", got.status, got.header.Get("Retry-After"))
+		}
+	})
+}
