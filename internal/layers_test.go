@@ -33,7 +33,7 @@ var allowed = map[string][]string{
 	"mail/smtptest":         {},                // a test helper: an in-process SMTP server
 	"fakeclock":             {},                // a test helper: a settable clock
 	"pages/formclient":      {"mail/smtptest"}, // a test helper: a form-posting browser
-	"httpx":                 {"problem"},
+	"httpx":                 {"problem", "store"},
 	"config":                {"token"},
 	"maintain":              {"domain", "token", "revoke"},
 	"admin":                 {"domain", "ids", "oauth", "problem", "store", "token"},

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/nomosauth/nomosauth/internal/problem"
+	"github.com/nomosauth/nomosauth/internal/store"
 )
 
 // Envelope is the error body of PRODUCT R4: the Nomos envelope, plus the
@@ -22,20 +23,47 @@ type Envelope struct {
 	Errors []problem.FieldError `json:"errors,omitempty"`
 }
 
-// WriteError is the one place an error becomes a response. A *problem.Error
-// is shown as it is; anything else is a 500 whose cause only the log sees.
-func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+// Problem is the problem err is shown as: a store that cannot reach or
+// write its database is a 503 with Retry-After (PRODUCT S5), whatever
+// wraps it; a *problem.Error is shown as it is; anything else is a 500
+// whose cause only the log sees. WriteError and the pages' error page
+// both ask it.
+func Problem(err error) *problem.Error {
+	if errors.Is(err, store.ErrUnavailable) {
+		return problem.Unavailable(err)
+	}
 	var p *problem.Error
 	if !errors.As(err, &p) {
 		p = problem.Internal(err)
 	}
+	return p
+}
+
+// MsgUnavailable is the log message of a request that failed because the
+// database is unavailable; ThrottleLog collapses these lines, so an
+// outage is logged once per interval with a count, not once per request.
+const MsgUnavailable = "database unavailable"
+
+// LogMessage is the log message for a request that failed with p:
+// MsgUnavailable for an outage, else msg.
+func LogMessage(p *problem.Error, msg string) string {
+	if p.Status == http.StatusServiceUnavailable && errors.Is(p.Cause, store.ErrUnavailable) {
+		return MsgUnavailable
+	}
+	return msg
+}
+
+// WriteError is the one place an error becomes a response, as Problem
+// shows it.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	p := Problem(err)
 	id := RequestID(r.Context())
 	level := slog.LevelDebug
 	if p.Status >= 500 {
 		level = slog.LevelError
 	}
 	if p.Cause != nil || level == slog.LevelError {
-		log.Log(r.Context(), level, "request failed", "request_id", id, "status", p.Status, "code", p.Code, "oauth_error", p.OAuthError, "cause", errString(p.Cause))
+		log.Log(r.Context(), level, LogMessage(p, "request failed"), "request_id", id, "status", p.Status, "code", p.Code, "oauth_error", p.OAuthError, "cause", errString(p.Cause))
 	}
 	for k, vs := range p.Header {
 		for _, v := range vs {

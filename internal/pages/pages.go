@@ -243,17 +243,20 @@ func (p *Pages) render(w http.ResponseWriter, status int, name string, v any, fo
 
 // renderError shows err on the error page: a problem's own status and
 // message (pages make theirs from the catalogue, in the customer's
-// language), anything else a 500 whose cause only the log sees.
+// language), an unavailable database a 503 with Retry-After (PRODUCT S5),
+// anything else a 500 whose cause only the log sees (httpx.Problem).
 func (p *Pages) renderError(w http.ResponseWriter, r *http.Request, err error) {
-	var pe *problem.Error
-	if !errors.As(err, &pe) {
-		pe = problem.Internal(err)
+	pe := httpx.Problem(err)
+	for k, vs := range pe.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
 	}
 	level := slog.LevelDebug
 	if pe.Status >= 500 {
 		level = slog.LevelError
 	}
-	p.Log.Log(r.Context(), level, "page failed", "request_id", httpx.RequestID(r.Context()), "path", r.URL.Path,
+	p.Log.Log(r.Context(), level, httpx.LogMessage(pe, "page failed"), "request_id", httpx.RequestID(r.Context()), "path", r.URL.Path,
 		"status", pe.Status, "message", pe.Message, "cause", errText(pe.Cause))
 	v := errorView{layout: p.base(r, nil), Error: pe.Message}
 	if pe.Status >= 500 {

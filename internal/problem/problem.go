@@ -22,6 +22,7 @@ const (
 	CodeUnprocessableEntity = "UNPROCESSABLE_ENTITY"
 	CodeTooManyRequests     = "TOO_MANY_REQUESTS"
 	CodeInternal            = "INTERNAL_SERVER_ERROR"
+	CodeUnavailable         = "SERVICE_UNAVAILABLE"
 )
 
 // Error is the one error type: what the client sees (status, envelope code,
@@ -178,9 +179,16 @@ func Internal(cause error) *Error {
 	return newError(http.StatusInternalServerError, CodeInternal, "server_error", "Internal Server Error").WithCause(cause)
 }
 
-// Unavailable is a 503, for readiness.
+// UnavailableRetryAfter is the Retry-After of Unavailable, in seconds.
+const UnavailableRetryAfter = 5
+
+// Unavailable is a 503 with Retry-After: the database cannot be reached
+// or written for now (PRODUCT S5), or the server is not ready.
 func Unavailable(cause error) *Error {
-	return newError(http.StatusServiceUnavailable, CodeInternal, "temporarily_unavailable", "Service unavailable").WithCause(cause)
+	e := newError(http.StatusServiceUnavailable, CodeUnavailable, "temporarily_unavailable",
+		fmt.Sprintf("Service temporarily unavailable. Retry in %d seconds.", UnavailableRetryAfter)).WithCause(cause)
+	e.Header.Set("Retry-After", strconv.Itoa(UnavailableRetryAfter))
+	return e
 }
 
 // Quote quotes client input for a message: cut to a safe length, with

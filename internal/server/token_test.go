@@ -471,5 +471,9 @@ func TestHealthAndReady(t *testing.T) {
 		}
 	}
 	f.store.Close()
-	checkEnvelope(t, f.do(mustRequest(http.MethodGet, f.srv.URL+PathReady)), 503, "INTERNAL_SERVER_ERROR", "temporarily_unavailable")
+	r := f.do(mustRequest(http.MethodGet, f.srv.URL+PathReady))
+	checkEnvelope(t, r, 503, "SERVICE_UNAVAILABLE", "temporarily_unavailable")
+	if r.header.Get("Retry-After") == "" { // PRODUCT S5
+		t.Fatal("503 without Retry-After")
+	}
 }

@@ -13,6 +13,10 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
+	// ErrUnavailable: the database cannot be reached or written (down,
+	// restarting, out of disk, locked). The request may succeed later
+	// (PRODUCT S5).
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // RefreshDecider is the pure refresh rule the store runs inside its
@@ -109,9 +113,10 @@ type Families interface {
 	IssueRefreshToken(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error
 	// RotateRefreshToken presents the token with hash presented. In one
 	// transaction it loads the token, its family and its child, asks decide,
-	// and acts on the verdict: Rotate and Retry store next as the family's one
-	// live token; Reuse revokes the family at now. An error from decide
-	// changes nothing and is returned as is.
+	// and acts on the verdict: Rotate and Replace store next as the family's
+	// one live token; Retry, whose live child must be next, writes nothing;
+	// Reuse revokes the family at now. An error from decide changes nothing
+	// and is returned as is.
 	RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, now time.Time, decide RefreshDecider) (Rotation, error)
 	// RevokedFamilies lists the families revoked at or after since, so every
 	// process can refuse their access tokens (PRODUCT A11).

@@ -39,8 +39,17 @@ type db struct {
 }
 
 // opTimeout bounds one store call when the caller's context has no
-// deadline, so a stuck database fails requests instead of hanging them.
-const opTimeout = 10 * time.Second
+// deadline, so a stuck or unreachable database fails requests within
+// about 2 s with store.ErrUnavailable instead of hanging them (PRODUCT S5).
+const opTimeout = 2 * time.Second
+
+// openTimeout bounds Open: connecting and migrating, which may wait for
+// another replica's migrations.
+const openTimeout = 10 * time.Second
+
+// connectTimeout bounds one connection attempt unless the DSN's
+// connect_timeout says otherwise.
+const connectTimeout = 2 * time.Second
 
 // migrationLock is the advisory lock key that serialises migrations of
 // replicas starting together.
@@ -73,15 +82,24 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	// Commits are durable before they return (PRODUCT S2), whatever the
 	// server's default.
 	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
-	ctx, cancel := withTimeout(ctx)
-	defer cancel()
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = connectTimeout
+	}
+	// A connection idle for a second is pinged when acquired (pgxpool's
+	// default); its ping must not hang on a vanished server.
+	cfg.PingTimeout = time.Second
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, openTimeout)
+		defer cancel()
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: connect: %w", err)
+		return nil, fmt.Errorf("postgres: connect: %w", classify(err))
 	}
 	if err := runMigrations(ctx, pool, files); err != nil {
 		pool.Close()
-		return nil, err
+		return nil, classify(err)
 	}
 	d := &db{pool: pool}
 	d.issues = txn.NewBatcher(maxIssueBatch, d.commitFamilies)
@@ -102,7 +120,7 @@ func runMigrations(ctx context.Context, pool *pgxpool.Pool, files []migrate.File
 	}
 	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, migrationLock)
 	return migrate.Run(ctx, func(ctx context.Context, fn func(txn.Querier) error) error {
-		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error { return fn(querier{tx}) })
+		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error { return fn(querier{c: tx}) })
 	}, files, time.Now)
 }
 
@@ -113,14 +131,18 @@ func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, opTimeout)
 }
 
-// Reader is the pool.
-func (d *db) Reader() txn.Querier { return querier{d.pool} }
+// Reader is the pool; a read that meets a lost connection is retried once.
+func (d *db) Reader() txn.Querier { return querier{c: d.pool, pool: d.pool} }
 
 // Ping checks the database answers.
 func (d *db) Ping(ctx context.Context) error {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	return d.pool.Ping(ctx)
+	err := d.pool.Ping(ctx)
+	if lost(err) {
+		d.pool.Reset()
+	}
+	return classify(err)
 }
 
 // Close stops the group committer after the writes already queued and

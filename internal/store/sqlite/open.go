@@ -6,13 +6,17 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store"
@@ -49,16 +53,31 @@ type db struct {
 
 	writes *txn.Batcher[func(txn.Querier) error]
 
+	file string // the database file; its WAL is file+"-wal"
+
+	health health // whether the last writes could be written
+
 	quit           chan struct{}
 	checkpointDone chan struct{} // closes when the checkpointer has stopped
 	// checkpoints counts passive checkpoints that copied the whole WAL;
 	// failing counts ticks in a row whose checkpoint failed, and lastErr
 	// is the latest failure, which Ping reports once it persists.
 	checkpoints atomic.Int64
+	truncates   atomic.Int64 // truncating checkpoints that emptied the WAL
 	failing     atomic.Int64
-	lastErr     atomic.Pointer[error]
-	closeErr    error
-	once        sync.Once
+	// writing is held by the writer for each batch and by a truncating
+	// checkpoint, which the writer's commits would otherwise starve.
+	writing sync.Mutex
+	// walFull wakes the checkpointer when the writer sees the WAL past
+	// walLimit, rather than at its next tick.
+	walFull chan struct{}
+	// Only the checkpointer uses these: the WAL's frame count at its last
+	// tick and when a truncation last found readers in the way.
+	lastLogged int
+	lastBusy   time.Time
+	lastErr    atomic.Pointer[error]
+	closeErr   error
+	once       sync.Once
 }
 
 // maxReaders bounds concurrent read connections: WAL readers do not block
@@ -69,46 +88,84 @@ const maxReaders = 8
 const maxBatch = 256
 
 // Open opens (creating if needed) the database file at path, applies pending
-// migrations and starts the writer and the checkpointer.
+// migrations and starts the writer and the checkpointer. Only serve and
+// migrate create a database (PRODUCT O9); the admin commands use
+// OpenExisting.
 func Open(ctx context.Context, file string) (*Store, error) {
+	return open(ctx, file, true)
+}
+
+// OpenExisting is Open for a database file that must exist already: a
+// missing file is an error that names it, and none is created (PRODUCT O9).
+func OpenExisting(ctx context.Context, file string) (*Store, error) {
+	return open(ctx, file, false)
+}
+
+// Busy timeouts: how long a connection waits for a lock another holds.
+// The writer and readers give up after 2 s, so a database locked by
+// another process fails requests quickly with store.ErrUnavailable
+// (PRODUCT S5); migrations, run once at start while other processes may be
+// migrating too, wait longer; the checkpointer's truncating checkpoints
+// block writers while they wait for readers, so they give up soon.
+const (
+	busyTimeout           = "busy_timeout(2000)"
+	migrationBusyTimeout  = "busy_timeout(10000)"
+	checkpointBusyTimeout = "busy_timeout(250)"
+)
+
+func open(ctx context.Context, file string, create bool) (*Store, error) {
 	if file == "" || strings.HasPrefix(file, "file:") || strings.Contains(file, "?") {
 		return nil, fmt.Errorf("sqlite: give a plain file path, not %q", file)
+	}
+	if err := checkPath(file, create); err != nil {
+		return nil, err
 	}
 	files, err := migrate.Files(migrations, "migrations")
 	if err != nil {
 		return nil, err
 	}
 	// synchronous=FULL: a commit is on disk before it returns (PRODUCT S2).
-	pragmas := []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"}
+	pragmas := []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"}
 	dsn := func(extra ...string) string {
 		q := url.Values{}
 		for _, p := range append(pragmas, extra...) {
 			q.Add("_pragma", p)
 		}
+		if !create {
+			q.Set("mode", "rw") // SQLite itself refuses to create the file
+		}
 		return "file:" + (&url.URL{Path: file}).EscapedPath() + "?" + q.Encode()
 	}
-	d := &db{wstmts: map[string]*sql.Stmt{}, unprepared: map[string]bool{}, quit: make(chan struct{})}
+	d := &db{file: file, wstmts: map[string]*sql.Stmt{}, unprepared: map[string]bool{}, quit: make(chan struct{}), walFull: make(chan struct{}, 1)}
+	// Migrations run on a connection of their own, closed before the
+	// writer starts.
+	mdb, err := sql.Open("sqlite", dsn(migrationBusyTimeout)+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	mdb.SetMaxOpenConns(1)
+	err = migrate.Run(ctx, func(ctx context.Context, fn func(txn.Querier) error) error { return direct(ctx, mdb, fn) }, files, time.Now)
+	mdb.Close()
+	if err != nil {
+		return nil, explain(file, err)
+	}
 	// The writer never checkpoints: a background connection does, so a
 	// commit never waits for pages to be copied into the database file.
-	if d.wdb, err = sql.Open("sqlite", dsn("wal_autocheckpoint(0)", "journal_size_limit(67108864)")+"&_txlock=immediate"); err != nil {
+	if d.wdb, err = sql.Open("sqlite", dsn(busyTimeout, "wal_autocheckpoint(0)", "journal_size_limit(67108864)")+"&_txlock=immediate"); err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	d.wdb.SetMaxOpenConns(1)
 	d.wdb.SetMaxIdleConns(1)
 	d.wdb.SetConnMaxLifetime(0)
 	d.wdb.SetConnMaxIdleTime(0)
-	if err := migrate.Run(ctx, d.direct, files, time.Now); err != nil {
-		d.wdb.Close()
-		return nil, err
-	}
-	if d.rdb, err = sql.Open("sqlite", dsn("query_only(1)")); err != nil {
+	if d.rdb, err = sql.Open("sqlite", dsn(busyTimeout, "query_only(1)")); err != nil {
 		d.wdb.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	d.rdb.SetMaxOpenConns(maxReaders)
 	d.rdb.SetMaxIdleConns(maxReaders)
 	d.rdb.SetConnMaxIdleTime(0)
-	if d.cdb, err = sql.Open("sqlite", dsn()); err != nil {
+	if d.cdb, err = sql.Open("sqlite", dsn(checkpointBusyTimeout)); err != nil {
 		d.rdb.Close()
 		d.wdb.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)
@@ -120,11 +177,10 @@ func Open(ctx context.Context, file string) (*Store, error) {
 	return &Store{Store: txn.New(d, dialect, applied), db: d}, nil
 }
 
-// direct runs fn in a transaction of its own on the writer's connection,
-// outside the group commit: the migration runner's transactions, before
-// the writer starts.
-func (d *db) direct(ctx context.Context, fn func(txn.Querier) error) error {
-	tx, err := d.wdb.BeginTx(ctx, nil)
+// direct runs fn in a transaction of its own on conn, outside the group
+// commit: the migration runner's transactions, before the writer starts.
+func direct(ctx context.Context, conn *sql.DB, fn func(txn.Querier) error) error {
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return classify(err)
 	}
@@ -138,17 +194,69 @@ func (d *db) direct(ctx context.Context, fn func(txn.Querier) error) error {
 // Reader is the read pool.
 func (d *db) Reader() txn.Querier { return reader{d} }
 
-// Ping checks both pools and that checkpoints keep the WAL short.
+// Ping checks both pools, that checkpoints keep the WAL short and that the
+// database can be written (PRODUCT S5): it fails while the last writes
+// failed for want of the database, else it writes the header page, which
+// a full disk or a read-only file refuses.
 func (d *db) Ping(ctx context.Context) error {
 	if err := d.rdb.PingContext(ctx); err != nil {
-		return err
+		return classify(err)
 	}
 	if n := d.failing.Load(); n >= checkpointFailures {
 		if err := d.lastErr.Load(); err != nil {
 			return fmt.Errorf("sqlite: the last %d WAL checkpoints failed: %w", n, *err)
 		}
 	}
-	return d.Write(ctx, func(txn.Querier) error { return nil })
+	if err := d.health.failing(time.Now()); err != nil {
+		return err
+	}
+	return d.Write(ctx, func(tx txn.Querier) error {
+		var v int64
+		if err := tx.QueryRow(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `PRAGMA user_version = `+strconv.FormatInt(v, 10))
+		return err
+	})
+}
+
+// health remembers the last write that failed because the database could
+// not be written, until a write succeeds.
+type health struct {
+	last atomic.Pointer[writeFailure]
+}
+
+type writeFailure struct {
+	at  time.Time
+	err error
+}
+
+// unwritableHold is how long a failed write alone keeps Ping failing;
+// after it, Ping's own write decides.
+const unwritableHold = 5 * time.Second
+
+// record notes the outcome of a batch: a failure for want of the database
+// marks it unwritable; a batch with a write that committed clears it.
+func (h *health) record(results []error, now time.Time) {
+	ok := false
+	for _, err := range results {
+		if errors.Is(err, store.ErrUnavailable) {
+			h.last.Store(&writeFailure{at: now, err: err})
+			return
+		}
+		ok = ok || err == nil
+	}
+	if ok {
+		h.last.Store(nil)
+	}
+}
+
+// failing returns the last write's failure while it is recent.
+func (h *health) failing(now time.Time) error {
+	if f := h.last.Load(); f != nil && now.Sub(f.at) < unwritableHold {
+		return f.err
+	}
+	return nil
 }
 
 // Close stops the writer after the writes already queued, then the
@@ -202,6 +310,7 @@ func (d *db) checkpointer(every time.Duration, done chan struct{}) {
 		select {
 		case <-d.quit:
 			return
+		case <-d.walFull:
 		case <-t.C:
 			whole, err := d.checkpoint()
 			switch {
@@ -219,11 +328,109 @@ func (d *db) checkpointer(every time.Duration, done chan struct{}) {
 }
 
 // checkpoint runs one passive checkpoint and reports whether the whole WAL
-// was copied.
+// was copied. Then, when the WAL file has grown past walLimit, or when no
+// write came since the last tick, it truncates the WAL (PRODUCT S7): a
+// passive checkpoint copies pages but cannot restart the WAL while a
+// reader still uses it, so under steady reads and writes it grows.
 func (d *db) checkpoint() (bool, error) {
 	var busy, logged, copied int
 	if err := d.cdb.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logged, &copied); err != nil {
 		return false, err
 	}
+	idle := logged > 0 && logged == d.lastLogged
+	d.lastLogged = logged
+	size := d.walSize()
+	if idle || size > 2*walLimit || (size > walLimit && time.Since(d.lastBusy) >= truncateEvery) {
+		// TRUNCATE waits (the checkpointer's short busy timeout) for the
+		// readers of the WAL to finish, copies the rest and empties the
+		// file. New readers meanwhile read the database file. The writer
+		// pauses meanwhile: its commits follow one another too closely
+		// for the checkpoint to win the write lock by polling.
+		d.writing.Lock()
+		err := d.cdb.QueryRow(`PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logged, &copied)
+		d.writing.Unlock()
+		if err != nil {
+			return false, err
+		}
+		if busy == 0 {
+			d.lastLogged = 0
+			d.truncates.Add(1)
+		} else {
+			d.lastBusy = time.Now()
+		}
+	}
 	return logged == copied, nil
+}
+
+// walLimit is the WAL size past which the checkpointer truncates it: well
+// under PRODUCT S7's 64 MB, since the WAL grows between a truncation that
+// found readers in the way and the next (TestWALStaysBounded measured peaks
+// of 25-28 MB at 2,300-2,900 new families a second).
+const walLimit = 8 << 20
+
+// truncateEvery spaces truncations after one found readers in the way, as
+// each blocks writers for up to the checkpointer's busy timeout; past
+// twice walLimit they follow at once, so writers slow down rather than
+// the WAL grow.
+const truncateEvery = 250 * time.Millisecond
+
+// walSize is the size of the WAL file, 0 when it cannot be read.
+func (d *db) walSize() int64 {
+	fi, err := os.Stat(d.file + "-wal")
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// checkPath says why file cannot be a database, naming it (PRODUCT O9): it
+// is a directory, its folder is missing or not a folder, or, when create
+// is false, it does not exist.
+func checkPath(file string, create bool) error {
+	fi, err := os.Stat(file)
+	switch {
+	case err == nil && fi.IsDir():
+		return fmt.Errorf("sqlite: cannot open %s: it is a directory, not a database file", file)
+	case err == nil:
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("sqlite: cannot open %s: %w", file, err)
+	}
+	dir := filepath.Dir(file)
+	switch di, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("sqlite: cannot open %s: the folder %s does not exist", file, dir)
+	case err != nil:
+		return fmt.Errorf("sqlite: cannot open %s: %w", file, err)
+	case !di.IsDir():
+		return fmt.Errorf("sqlite: cannot open %s: %s is not a folder", file, dir)
+	case !create:
+		return fmt.Errorf("sqlite: cannot open %s: no such database (only serve and migrate create one; check --db)", file)
+	}
+	return nil
+}
+
+// explain adds to a failed open which file it was and, when it could not
+// be opened or written, why: SQLite's own message ("unable to open
+// database file") names neither.
+func explain(file string, err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) || !unavailable[se.Code()&0xff] {
+		return fmt.Errorf("sqlite: open %s: %w", file, err)
+	}
+	reason := "cannot read or write it"
+	if f, ferr := os.OpenFile(file, os.O_RDWR, 0); ferr != nil {
+		if errors.Is(ferr, fs.ErrPermission) {
+			reason = "the file is read-only"
+		}
+	} else {
+		f.Close()
+		if probe, perr := os.CreateTemp(filepath.Dir(file), ".nomosauth-probe-*"); perr != nil {
+			reason = "its folder is read-only (SQLite writes the -wal and -shm files beside the database)"
+		} else {
+			probe.Close()
+			os.Remove(probe.Name())
+		}
+	}
+	return fmt.Errorf("sqlite: cannot open %s: %s: %w", file, reason, err)
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -17,12 +18,27 @@ import (
 // extended result codes, never by the message text.
 func classify(err error) error {
 	return txn.ClassifyBy(err, sql.ErrNoRows, func(e *sqlite.Error) txn.Violation {
+		if unavailable[e.Code()&0xff] {
+			return txn.Unavailable
+		}
 		return map[int]txn.Violation{
 			sqlite3.SQLITE_CONSTRAINT_UNIQUE:     txn.Unique,
 			sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY: txn.Unique,
 			sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY: txn.ForeignKey,
 		}[e.Code()]
 	})
+}
+
+// unavailable are the primary result codes of a database that cannot be
+// written or read for now (PRODUCT S5): the disk is full, the file cannot
+// be opened, written or read, another process holds the lock past the
+// busy timeout.
+var unavailable = map[int]bool{
+	sqlite3.SQLITE_FULL:     true,
+	sqlite3.SQLITE_IOERR:    true,
+	sqlite3.SQLITE_CANTOPEN: true,
+	sqlite3.SQLITE_READONLY: true,
+	sqlite3.SQLITE_BUSY:     true,
 }
 
 // row is one result row whose Scan classifies its error.
@@ -181,6 +197,8 @@ func (d *db) Write(ctx context.Context, fn func(txn.Querier) error) error {
 // savepoint, so one that fails rolls back alone and the others still commit.
 func (d *db) commit(batch []func(txn.Querier) error) []error {
 	results := make([]error, len(batch))
+	d.writing.Lock()
+	defer d.writing.Unlock()
 	err := func() error {
 		sqlTx, err := d.wdb.BeginTx(context.Background(), nil)
 		if err != nil {
@@ -213,9 +231,17 @@ func (d *db) commit(batch []func(txn.Querier) error) []error {
 		return nil
 	}()
 	d.prepareSeen()
+	err = classify(err)
 	for i := range results {
 		if err != nil && results[i] == nil {
 			results[i] = err
+		}
+	}
+	d.health.record(results, time.Now())
+	if d.walSize() > walLimit {
+		select {
+		case d.walFull <- struct{}{}:
+		default:
 		}
 	}
 	return results

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -52,7 +53,9 @@ func TestMigrations(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "test.db")
 	storetest.Migrations(t, migrations, func() (*Store, error) { return Open(t.Context(), path) },
 		func(s *Store, files []migrate.File) error {
-			return migrate.Run(t.Context(), s.db.direct, files, time.Now)
+			return migrate.Run(t.Context(), func(ctx context.Context, fn func(txn.Querier) error) error {
+				return direct(ctx, s.db.wdb, fn)
+			}, files, time.Now)
 		})
 }
 
@@ -87,7 +90,7 @@ func TestOldLedger(t *testing.T) {
 // result code, whatever the message says.
 func TestClassifiesByCode(t *testing.T) {
 	s := openTemp(t)
-	err := s.db.direct(t.Context(), func(tx txn.Querier) error {
+	err := direct(t.Context(), s.db.wdb, func(tx txn.Querier) error {
 		if _, err := tx.Exec(t.Context(), `INSERT INTO orgs (id, name, created_at) VALUES ('org_1', 'a', 0)`); err != nil {
 			return err
 		}
@@ -97,7 +100,7 @@ func TestClassifiesByCode(t *testing.T) {
 	if !errors.Is(err, store.ErrConflict) {
 		t.Errorf("duplicate key: %v, want ErrConflict", err)
 	}
-	err = s.db.direct(t.Context(), func(tx txn.Querier) error {
+	err = direct(t.Context(), s.db.wdb, func(tx txn.Querier) error {
 		_, err := tx.Exec(t.Context(), `INSERT INTO client_secrets (hash, client_id, created_at, expires_at) VALUES ('h', 'client_missing', 0, 0)`)
 		return err
 	})

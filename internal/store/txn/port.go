@@ -56,7 +56,8 @@ type Dialect struct {
 	Greatest string
 }
 
-// Violation is what a driver error says about a constraint.
+// Violation is what a driver error says about a constraint, or about
+// the database itself.
 type Violation int
 
 // The violations the store turns into sentinels.
@@ -64,6 +65,9 @@ const (
 	NoViolation Violation = iota
 	Unique                // a UNIQUE or PRIMARY KEY constraint
 	ForeignKey            // a FOREIGN KEY constraint
+	// Unavailable: the database cannot be reached or written (connection
+	// lost or refused, shut down, disk full, I/O error); PRODUCT S5.
+	Unavailable
 )
 
 // ClassifyBy classifies err with the driver's error type E: noRows is the
@@ -83,12 +87,17 @@ func ClassifyBy[E error](err error, noRows error, violation func(E) Violation) e
 // Classify turns a driver error into the store sentinels, keeping the
 // driver's error in the chain for the log: no row (noRows) and a
 // foreign-key violation are store.ErrNotFound, a unique violation
-// store.ErrConflict. Each backend says which by its driver's codes, never
-// by the message text.
+// store.ErrConflict, an unavailable database store.ErrUnavailable. Each
+// backend says which by its driver's codes, never by the message text. An
+// error already classified unavailable is returned as it is.
 func Classify(err error, noRows bool, v Violation) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, store.ErrUnavailable):
+		return err
+	case v == Unavailable:
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	case noRows:
 		return store.ErrNotFound
 	case v == Unique:
