@@ -63,8 +63,13 @@ func runServe(e env, args []string) int {
 func newLogger(e env, level string) *slog.Logger {
 	var lv slog.Level
 	lv.UnmarshalText([]byte(level)) // Validate checked it
-	return slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: lv}))
+	// An outage is logged once per interval with a count (PRODUCT S5).
+	return slog.New(httpx.ThrottleLog(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: lv}),
+		outageLogEvery, time.Now, httpx.MsgUnavailable))
 }
+
+// outageLogEvery is how often a database outage is logged.
+const outageLogEvery = 10 * time.Second
 
 // app is a wired server, ready to listen.
 type app struct {
@@ -106,7 +111,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 		}
 	}
 	serverKeys := map[string][]byte{}
-	for _, name := range []string{"cursor", "csrf", "one-time-code"} {
+	for _, name := range []string{"cursor", "csrf", "one-time-code", "refresh-child"} {
 		candidate := make([]byte, 32)
 		rand.Read(candidate)
 		if serverKeys[name], err = st.ServerKey(ctx, name, candidate); err != nil {
@@ -145,7 +150,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	addrLimits := httpx.NewRateLimiter(float64(cfg.AddrRateLimit), 2*cfg.AddrRateLimit, time.Now)
 
 	srv, err := server.New(server.Config{Store: st, Issuer: issuer, IDs: gen, Now: time.Now, Log: log, IssuerURL: cfg.Issuer,
-		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RefreshRetryWindow, Revoked: revoked,
+		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RefreshRetryWindow, RefreshKey: serverKeys["refresh-child"], Revoked: revoked,
 		ClientLimits: httpx.NewRateLimiter(rate, burst, time.Now), AddrLimits: addrLimits, Addr: https.ClientAddr,
 		FailedAuthLimits:     httpx.NewRateLimiter(server.FailedAuthRate, server.FailedAuthBurst, time.Now),
 		FailedAuthAddrLimits: httpx.NewRateLimiter(server.FailedAuthAddrRate, server.FailedAuthAddrBurst, time.Now),
@@ -182,16 +187,19 @@ func build(e env, cfg config.Config) (a *app, err error) {
 // errgroup until the process is told to stop or either fails; both have
 // returned before the store closes.
 func serve(e env, cfg config.Config) error {
+	// The port first: a busy port must fail before --dev seeding prints
+	// the demo secret, which it does only once.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	a, err := build(e, cfg)
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
 	log := a.log
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
-	}
 	hs := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: readHeaderTimeout,

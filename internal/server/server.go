@@ -38,6 +38,9 @@ type Config struct {
 	IssuerURL      string
 	RefreshIdleTTL time.Duration // PRODUCT T5: default 90 days
 	RetryWindow    time.Duration // PRODUCT T5: default 10 s
+	// RefreshKey is the server-wide secret refresh tokens' children are
+	// derived under, the same on every replica (PRODUCT T5).
+	RefreshKey []byte
 	// Revoked learns of families the token endpoint revokes (PRODUCT A11).
 	Revoked *revoke.Set
 	// ClientLimits and AddrLimits bound token requests per client id and
@@ -77,12 +80,12 @@ func New(cfg Config) (*Server, error) {
 	if err := missing(map[string]bool{
 		"store": cfg.Store == nil, "issuer": cfg.Issuer == nil || cfg.Issuer.Ring == nil, "clock": cfg.Now == nil,
 		"logger": cfg.Log == nil, "revocation set": cfg.Revoked == nil, "address resolver": cfg.Addr == nil,
-		"issuer URL": cfg.IssuerURL == "",
+		"issuer URL": cfg.IssuerURL == "", "refresh key": len(cfg.RefreshKey) == 0,
 	}); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	tokens := &Tokens{Store: cfg.Store, Issuer: cfg.Issuer, IDs: cfg.IDs, Now: cfg.Now, Log: cfg.Log,
-		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RetryWindow, Revoker: revoke.Revoker{Set: cfg.Revoked, Now: cfg.Now},
+		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RetryWindow, RefreshKey: cfg.RefreshKey, Revoker: revoke.Revoker{Set: cfg.Revoked, Now: cfg.Now},
 		ClientLimits: cfg.ClientLimits, AddrLimits: cfg.AddrLimits, Addr: cfg.Addr,
 		FailedAuthLimits: cfg.FailedAuthLimits, FailedAuthAddrLimits: cfg.FailedAuthAddrLimits}
 	return &Server{Tokens: tokens, store: cfg.Store, ring: cfg.Issuer.Ring, log: cfg.Log, metadata: metadata(cfg.IssuerURL),

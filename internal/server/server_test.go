@@ -54,7 +54,7 @@ func newFixture(t testing.TB) *fixture {
 	f.other, f.otherSecret = env.Client(admin.ClientSpec{OrgID: org.ID, Name: "Reader", Scope: "read:*"})
 	f.public, _ = env.Client(admin.ClientSpec{OrgID: org.ID, Name: "Native", Public: true, RedirectURIs: []string{"com.example.app:/cb"}})
 	srv, err := New(Config{Store: env.Store, Issuer: f.issuer, IDs: env.IDs, Now: env.Clock.Now, Log: env.Log, IssuerURL: testIssuer,
-		RefreshIdleTTL: 90 * 24 * time.Hour, RetryWindow: 10 * time.Second, Revoked: revoke.NewSet(),
+		RefreshIdleTTL: 90 * 24 * time.Hour, RetryWindow: 10 * time.Second, RefreshKey: []byte("test refresh key"), Revoked: revoke.NewSet(),
 		Addr: httpx.HTTPSPolicy{}.ClientAddr})
 	testfix.Check(t, err)
 	f.tokensSrv = srv.Tokens

@@ -37,6 +37,9 @@ type Tokens struct {
 	Log            *slog.Logger
 	RefreshIdleTTL time.Duration // PRODUCT T5: default 90 days
 	RetryWindow    time.Duration // PRODUCT T5: default 10 s
+	// RefreshKey derives each rotation's child from the presented token,
+	// so retries get the same one (PRODUCT T5; ids.DeriveRefreshToken).
+	RefreshKey []byte
 	// Revoker learns of families the store revokes for a replay, so their
 	// access tokens fail here at once (PRODUCT A11).
 	Revoker revoke.Revoker
@@ -238,13 +241,15 @@ func (t *Tokens) redeemCode(ctx context.Context, client domain.Client, req oauth
 	return t.pair(red.Family, oauth.CustomerScopes(red.Family.Scopes), refresh, now)
 }
 
+// refresh is PRODUCT T5 and S3. The child is derived from the presented
+// token, not drawn, so every presentation inside the retry window, on any
+// replica and even after a lost response, gets the one child the first
+// stored; only the access token is minted afresh.
 func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.TokenRequest) (Response, error) {
 	now := t.Now()
-	refresh, next, err := t.newRefreshToken(now)
-	if err != nil {
-		return Response{}, err
-	}
-	rule := oauth.RefreshRule{Client: client, RequestedScope: req.Scope, Now: now, Window: t.RetryWindow}
+	refresh := ids.DeriveRefreshToken(t.RefreshKey, req.RefreshToken)
+	next := t.storedRefreshToken(refresh, now)
+	rule := oauth.RefreshRule{Client: client, RequestedScope: req.Scope, Now: now, Window: t.RetryWindow, Child: next.Hash}
 	rot, err := t.Store.RotateRefreshToken(ctx, ids.Hash(req.RefreshToken), next, now, rule.Decide)
 	if errors.Is(err, store.ErrNotFound) {
 		return Response{}, problem.InvalidGrant("refresh token is invalid")
@@ -269,12 +274,19 @@ func (t *Tokens) revoked(ctx context.Context, familyID string, client domain.Cli
 	return problem.InvalidGrant(clientMsg)
 }
 
+// newRefreshToken draws the first refresh token of a family.
 func (t *Tokens) newRefreshToken(now time.Time) (string, domain.RefreshToken, error) {
 	refresh, err := t.IDs.RefreshToken()
 	if err != nil {
 		return "", domain.RefreshToken{}, err
 	}
-	return refresh, domain.RefreshToken{Hash: ids.Hash(refresh), CreatedAt: now, ExpiresAt: now.Add(t.RefreshIdleTTL)}, nil
+	return refresh, t.storedRefreshToken(refresh, now), nil
+}
+
+// storedRefreshToken is refresh as the store keeps it: its hash, issued
+// at now, dying unused after the idle time (PRODUCT T5).
+func (t *Tokens) storedRefreshToken(refresh string, now time.Time) domain.RefreshToken {
+	return domain.RefreshToken{Hash: ids.Hash(refresh), CreatedAt: now, ExpiresAt: now.Add(t.RefreshIdleTTL)}
 }
 
 func (t *Tokens) pair(fam domain.Family, scopes domain.Scopes, refresh string, now time.Time) (Response, error) {

@@ -34,10 +34,13 @@ func Run(t *testing.T, open Opener) {
 	run(t, "Clients/round_trip", open, testClients)
 	run(t, "Clients/secret_rotation_overlap", open, testSecretRotation)
 	run(t, "Customers/email_unique_case_insensitive", open, testCustomers)
+	run(t, "A7/email_keys_fold_ascii_only", open, testEmailKeysFoldASCIIOnly)
 	run(t, "Subscriptions/round_trip", open, testSubscriptions)
-	run(t, "RefreshTokens/rotate_retry_reuse", open, testRotation)
+	run(t, "RefreshTokens/rotate_replace_reuse", open, testRotation)
 	run(t, "RefreshTokens/decider_error_changes_nothing", open, testDeciderError)
 	run(t, "RefreshTokens/concurrent_rotation_one_live_child", open, testConcurrentRotation)
+	run(t, "RefreshTokens/retry_returns_existing_child", open, testRetryReturnsChild)
+	run(t, "RefreshTokens/concurrent_retries_share_one_child", open, testConcurrentRetries)
 	run(t, "Families/revoke", open, testRevokeFamily)
 	run(t, "SigningKeys/first_and_rotate", open, testSigningKeys)
 	run(t, "T8/SigningKeys/handover_a_delay_ahead", open, testKeyHandover)
@@ -123,7 +126,7 @@ func testClients(t *testing.T, s Subject) {
 	seedOrg(t, s, "org_b")
 	c := seedClient(t, s, "client_1", "org_a")
 	pub := domain.Client{ID: "client_2", OrgID: "org_b", Name: "Native", Public: true, Scopes: domain.Scopes{domain.ScopeRead},
-		DefaultAPIVersion: "2025-12-01.chucky", CreatedAt: base.Add(time.Minute)}
+		DefaultAPIVersion: "2025-12-01.chucky", FirstParty: true, CreatedAt: base.Add(time.Minute)}
 	must(t, s.CreateClient(ctx(t), pub, nil))
 
 	got, err := s.GetClient(ctx(t), "client_1")
@@ -256,10 +259,10 @@ func testRotation(t *testing.T, s Subject) {
 	diff(t, rot, store.Rotation{RefreshDecision: domain.RefreshDecision{Verdict: domain.RefreshRotate}, Family: fam})
 	diff(t, liveTokens(t, s, "fam_1"), []string{"t1"})
 
-	// Retry: the child t1 is superseded by t2, the presented token now points at t2.
+	// Replace: the child t1 is superseded by t2, the presented token now points at t2.
 	seen = nil
 	t2 := t1.Add(time.Second)
-	_, err = s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t2", t2), t2, always(domain.RefreshRetry, &seen))
+	_, err = s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t2", t2), t2, always(domain.RefreshReplace, &seen))
 	must(t, err)
 	if len(seen) != 2 || seen[0].ReplacedBy != "t1" || seen[1].Hash != "t1" || seen[0].State != domain.RefreshRotated || !seen[0].RotatedAt.Equal(t1) {
 		t.Fatalf("decider saw %+v", seen)
@@ -336,6 +339,93 @@ func testConcurrentRotation(t *testing.T, s Subject) {
 	}
 	if live := liveTokens(t, s, "fam_1"); len(live) != 1 {
 		t.Fatalf("live tokens %v, want exactly one", live)
+	}
+}
+
+// deterministic is the shape of the refresh rule the suite needs for
+// idempotent rotation (PRODUCT T5): every presentation of a token derives
+// the same child, so a live token rotates to it, a rotated one whose live
+// child is that child is a retry, and anything else is reuse.
+func deterministic(child string) store.RefreshDecider {
+	return func(tok domain.RefreshToken, fam domain.Family, c *domain.RefreshToken) (domain.RefreshDecision, error) {
+		switch {
+		case tok.State == domain.RefreshLive:
+			return domain.RefreshDecision{Verdict: domain.RefreshRotate}, nil
+		case tok.State == domain.RefreshRotated && c != nil && c.State == domain.RefreshLive && c.Hash == child:
+			return domain.RefreshDecision{Verdict: domain.RefreshRetry}, nil
+		}
+		return domain.RefreshDecision{Verdict: domain.RefreshReuse}, nil
+	}
+}
+
+// testRetryReturnsChild: a retry of a token rotated a moment ago to next
+// writes nothing: the child it was rotated to stays the one live token.
+func testRetryReturnsChild(t *testing.T, s Subject) {
+	fam := family(t, s, "fam_1")
+	t1 := base.Add(time.Minute)
+	_, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t1", t1), t1, deterministic("t1"))
+	must(t, err)
+	before, err := s.FamilyTokens(ctx(t), "fam_1")
+	must(t, err)
+	t2 := t1.Add(time.Second)
+	rot, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t1", t2), t2, deterministic("t1"))
+	must(t, err)
+	diff(t, rot, store.Rotation{RefreshDecision: domain.RefreshDecision{Verdict: domain.RefreshRetry}, Family: fam})
+	after, err := s.FamilyTokens(ctx(t), "fam_1")
+	must(t, err)
+	diff(t, after, before)
+	diff(t, liveTokens(t, s, "fam_1"), []string{"t1"})
+
+	// A retry verdict for a child that is not next is refused: handing out
+	// next would hand out a token the store does not hold.
+	_, err = s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t9", t2), t2, always(domain.RefreshRetry, new([]domain.RefreshToken)))
+	if err == nil {
+		t.Fatal("a retry whose child is not next must fail")
+	}
+	after, err = s.FamilyTokens(ctx(t), "fam_1")
+	must(t, err)
+	diff(t, after, before)
+
+	// Once the child itself rotated, the parent is reuse: the family dies.
+	t3 := t2.Add(time.Second)
+	_, err = s.RotateRefreshToken(ctx(t), "t1", next("t2", t3), t3, deterministic("t2"))
+	must(t, err)
+	rot, err = s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t1", t3), t3, deterministic("t1"))
+	must(t, err)
+	if rot.Verdict != domain.RefreshReuse || !rot.Family.RevokedAt.Equal(t3) {
+		t.Fatalf("rotation = %+v, want reuse revoking the family", rot)
+	}
+}
+
+// testConcurrentRetries races many presentations of one token, each
+// deriving the same child, as two workers (or two replicas) retrying do:
+// every one succeeds, one rotates, the rest are retries, and the one
+// child is the family's only live token.
+func testConcurrentRetries(t *testing.T, s Subject) {
+	family(t, s, "fam_1")
+	const n = 20
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	verdicts := map[domain.RefreshVerdict]int{}
+	for range n {
+		wg.Go(func() {
+			rot, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next("c", base), base, deterministic("c"))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			verdicts[rot.Verdict]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	diff(t, verdicts, map[domain.RefreshVerdict]int{domain.RefreshRotate: 1, domain.RefreshRetry: n - 1})
+	diff(t, liveTokens(t, s, "fam_1"), []string{"c"})
+	got, err := s.GetFamily(ctx(t), "fam_1")
+	must(t, err)
+	if got.Revoked() {
+		t.Fatal("concurrent retries revoked the family")
 	}
 }
 
