@@ -135,9 +135,10 @@ func require(e env, pairs ...string) int {
 	return -1
 }
 
-// openAdmin opens the store named by cfg for an admin command.
+// openAdmin opens the store named by cfg for an admin command: an
+// existing database only (PRODUCT O9).
 func openAdmin(e env, cfg config.Config) (*admin.Admin, func(), error) {
-	st, err := openStore(e.ctx, cfg.DB)
+	st, err := openExisting(e.ctx, cfg.DB)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -148,11 +149,21 @@ func openAdmin(e env, cfg config.Config) (*admin.Admin, func(), error) {
 // openStore opens the database db names: PostgreSQL for a postgres:// URL
 // (PRODUCT O5), else the SQLite file at that path. Both apply their
 // pending migrations.
+// Only serve and migrate use it: they create a missing SQLite file.
 func openStore(ctx context.Context, db string) (store.Store, error) {
 	if postgres.IsDSN(db) {
 		return postgres.Open(ctx, db)
 	}
 	return sqlite.Open(ctx, db)
+}
+
+// openExisting is openStore for the admin commands, which never create a
+// database: a missing SQLite file is an error naming it (PRODUCT O9).
+func openExisting(ctx context.Context, db string) (store.Store, error) {
+	if postgres.IsDSN(db) {
+		return postgres.Open(ctx, db)
+	}
+	return sqlite.OpenExisting(ctx, db)
 }
 
 // fail prints err for the operator: a problem's safe message, or the error.

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,8 +17,20 @@ type ran struct {
 	stdout, stderr string
 }
 
+// run runs nomosauth with --db db. A database file that does not exist yet
+// is created first with migrate, as an operator does: the admin commands
+// open an existing database only (PRODUCT O9).
 func run(t testing.TB, db string, args ...string) ran {
 	t.Helper()
+	if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) && len(args) > 0 && args[0] != "migrate" && args[0] != "serve" {
+		if r := runIn(db, "migrate"); r.code != 0 {
+			t.Fatalf("migrate: %s", r.stderr)
+		}
+	}
+	return runIn(db, args...)
+}
+
+func runIn(db string, args ...string) ran {
 	var out, errOut bytes.Buffer
 	env := map[string]string{"NOMOSAUTH_DB": db}
 	code := Run(context.Background(), args, strings.NewReader(""), &out, &errOut, func(k string) string { return env[k] })
