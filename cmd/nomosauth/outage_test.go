@@ -25,13 +25,11 @@ import (
 // cluster is a PostgreSQL cluster of the test's own, so the test may stop
 // and start it without disturbing other tests.
 type cluster struct {
-	t     *testing.T
-	bin   string   // PostgreSQL's bin directory
-	as    []string // runs a command as the cluster's owner
-	dir   string
-	port  int
-	mu    sync.Mutex
-	state string
+	t    *testing.T
+	bin  string   // PostgreSQL's bin directory
+	as   []string // runs a command as the cluster's owner
+	dir  string
+	port int
 }
 
 // newCluster initdb's and starts a cluster listening on a Unix socket in a
