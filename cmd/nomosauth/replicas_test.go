@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/mail/smtptest"
 	"github.com/nomosauth/nomosauth/internal/pages/formclient"
 	"github.com/nomosauth/nomosauth/internal/store/postgres/pgtest"
+	"github.com/nomosauth/nomosauth/internal/testfix"
 )
 
 // Bounds the replicas are started with, and that the test holds them to.
@@ -234,8 +234,8 @@ func TestTwoReplicas(t *testing.T) {
 	})
 
 	t.Run("T8/key_rotated_published_by_B_then_signs_after_the_delay", func(t *testing.T) {
-		before := jwksKids(t, b.base)
-		oldKid := jwtKid(t, func() string {
+		before := testfix.JWKSKids(t, b.base)
+		oldKid := testfix.KidOf(t, func() string {
 			tok, err := cc(a.base).Token(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -247,7 +247,7 @@ func TestTwoReplicas(t *testing.T) {
 		admin(t, bin, db, "keys", "rotate", "--key-publish-delay", keyPublishDelay.String())
 		var newKid string
 		took := within(t, keyPoll, "B publishes the rotated key", func() bool {
-			for _, k := range jwksKids(t, b.base) {
+			for _, k := range testfix.JWKSKids(t, b.base) {
 				if !contains(before, k) {
 					newKid = k
 					return true
@@ -261,7 +261,7 @@ func TestTwoReplicas(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if kid := jwtKid(t, tok.AccessToken); kid != oldKid {
+			if kid := testfix.KidOf(t, tok.AccessToken); kid != oldKid {
 				t.Fatalf("A signs with %s inside the publication delay, want the old key %s", kid, oldKid)
 			}
 		}
@@ -270,7 +270,7 @@ func TestTwoReplicas(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(jwtKid(t, tok.AccessToken), newKid) {
+			if testfix.KidOf(t, tok.AccessToken) != newKid {
 				return false
 			}
 			if status := apiStatus(t, b.base, tok.AccessToken); status != http.StatusOK {
@@ -333,37 +333,6 @@ func TestTwoReplicas(t *testing.T) {
 		}
 		t.Logf("%d tokens issued across the kill, every one refreshed on A", len(got))
 	})
-}
-
-func jwksKids(t *testing.T, base string) []string {
-	t.Helper()
-	resp, err := http.Get(base + "/.well-known/jwks.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var set struct {
-		Keys []struct {
-			Kid string `json:"kid"`
-		} `json:"keys"`
-	}
-	json.NewDecoder(resp.Body).Decode(&set)
-	var out []string
-	for _, k := range set.Keys {
-		out = append(out, k.Kid)
-	}
-	return out
-}
-
-// jwtKid returns the JWT's protected header, decoded, for a kid check.
-func jwtKid(t *testing.T, raw string) string {
-	t.Helper()
-	head, _, _ := strings.Cut(raw, ".")
-	out, err := base64.RawURLEncoding.DecodeString(head)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(out)
 }
 
 func contains(list []string, s string) bool {

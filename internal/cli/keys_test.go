@@ -3,8 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -15,6 +13,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/nomosauth/nomosauth/internal/config"
+	"github.com/nomosauth/nomosauth/internal/testfix"
 )
 
 // TestKeyRotationPublishesBeforeSigning is PRODUCT T8 across two replicas
@@ -40,7 +39,7 @@ func TestKeyRotationPublishesBeforeSigning(t *testing.T) {
 		}
 		return tok.AccessToken
 	}
-	old := kidOf(t, token(a))
+	old := testfix.KidOf(t, token(a))
 
 	t.Run("T8/jwks_max_age_is_the_publish_delay", func(t *testing.T) {
 		resp, err := http.Get(b + "/.well-known/jwks.json")
@@ -63,13 +62,13 @@ func TestKeyRotationPublishesBeforeSigning(t *testing.T) {
 	t.Run("T8/new_key_published_at_once_old_key_still_signs", func(t *testing.T) {
 		deadline := time.Now().Add(5 * time.Second)
 		for _, base := range []string{a, b} {
-			for !slices.Contains(jwksKids(t, base), next) {
+			for !slices.Contains(testfix.JWKSKids(t, base), next) {
 				if time.Now().After(deadline) {
 					t.Fatalf("%s does not publish the new key", base)
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
-			if !slices.Contains(jwksKids(t, base), old) {
+			if !slices.Contains(testfix.JWKSKids(t, base), old) {
 				t.Fatalf("%s dropped the old key", base)
 			}
 		}
@@ -77,7 +76,7 @@ func TestKeyRotationPublishesBeforeSigning(t *testing.T) {
 			t.Skip("the machine is too slow to look before the handover")
 		}
 		for _, base := range []string{a, b} {
-			if kid := kidOf(t, token(base)); kid != old {
+			if kid := testfix.KidOf(t, token(base)); kid != old {
 				t.Fatalf("%s signs with %s inside the publication delay, want the old key %s", base, kid, old)
 			}
 		}
@@ -87,7 +86,7 @@ func TestKeyRotationPublishesBeforeSigning(t *testing.T) {
 		time.Sleep(time.Until(signsFrom)) // the handover is a wall-clock time across processes
 		for _, pair := range [][2]string{{a, b}, {b, a}} {
 			raw := token(pair[0])
-			if kid := kidOf(t, raw); kid != next {
+			if kid := testfix.KidOf(t, raw); kid != next {
 				t.Fatalf("%s signs with %s after the delay, want the new key %s", pair[0], kid, next)
 			}
 			req, _ := http.NewRequest(http.MethodGet, pair[1]+"/customers", nil)
@@ -157,42 +156,4 @@ func TestKeyAlgorithm(t *testing.T) {
 			}
 		}
 	})
-}
-
-func jwksKids(t *testing.T, base string) []string {
-	t.Helper()
-	resp, err := http.Get(base + "/.well-known/jwks.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var set struct {
-		Keys []struct {
-			Kid string `json:"kid"`
-		} `json:"keys"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, k := range set.Keys {
-		out = append(out, k.Kid)
-	}
-	return out
-}
-
-func kidOf(t *testing.T, raw string) string {
-	t.Helper()
-	head, _, _ := strings.Cut(raw, ".")
-	b, err := base64.RawURLEncoding.DecodeString(head)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var h struct {
-		Kid string `json:"kid"`
-	}
-	if err := json.Unmarshal(b, &h); err != nil {
-		t.Fatal(err)
-	}
-	return h.Kid
 }
