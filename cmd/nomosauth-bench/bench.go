@@ -123,8 +123,12 @@ func bench(ctx context.Context, o options, log io.Writer) (*report, error) {
 	return r, nil
 }
 
-// seed creates an organization, an app and a customer with a subscription.
+// seed creates the database (admin commands open an existing one only,
+// PRODUCT O9), an organization, an app and a customer with a subscription.
 func seed(bin, db string) (*fixture, error) {
+	if _, err := admin(bin, db, "migrate"); err != nil {
+		return nil, err
+	}
 	org, err := admin(bin, db, "org", "create", "--name", "Bench Energy")
 	if err != nil {
 		return nil, err

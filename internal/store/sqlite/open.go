@@ -68,9 +68,6 @@ type db struct {
 	// writing is held by the writer for each batch and by a truncating
 	// checkpoint, which the writer's commits would otherwise starve.
 	writing sync.Mutex
-	// walFull wakes the checkpointer when the writer sees the WAL past
-	// walLimit, rather than at its next tick.
-	walFull chan struct{}
 	// Only the checkpointer uses these: the WAL's frame count at its last
 	// tick and when a truncation last found readers in the way.
 	lastLogged int
@@ -136,7 +133,7 @@ func open(ctx context.Context, file string, create bool) (*Store, error) {
 		}
 		return "file:" + (&url.URL{Path: file}).EscapedPath() + "?" + q.Encode()
 	}
-	d := &db{file: file, wstmts: map[string]*sql.Stmt{}, unprepared: map[string]bool{}, quit: make(chan struct{}), walFull: make(chan struct{}, 1)}
+	d := &db{file: file, wstmts: map[string]*sql.Stmt{}, unprepared: map[string]bool{}, quit: make(chan struct{})}
 	// Migrations run on a connection of their own, closed before the
 	// writer starts.
 	mdb, err := sql.Open("sqlite", dsn(migrationBusyTimeout)+"&_txlock=immediate")
@@ -151,7 +148,7 @@ func open(ctx context.Context, file string, create bool) (*Store, error) {
 	}
 	// The writer never checkpoints: a background connection does, so a
 	// commit never waits for pages to be copied into the database file.
-	if d.wdb, err = sql.Open("sqlite", dsn(busyTimeout, "wal_autocheckpoint(0)", "journal_size_limit(67108864)")+"&_txlock=immediate"); err != nil {
+	if d.wdb, err = sql.Open("sqlite", dsn(busyTimeout, "wal_autocheckpoint(0)", fmt.Sprintf("journal_size_limit(%d)", walLimit))+"&_txlock=immediate"); err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	d.wdb.SetMaxOpenConns(1)
@@ -310,7 +307,6 @@ func (d *db) checkpointer(every time.Duration, done chan struct{}) {
 		select {
 		case <-d.quit:
 			return
-		case <-d.walFull:
 		case <-t.C:
 			whole, err := d.checkpoint()
 			switch {
@@ -328,10 +324,13 @@ func (d *db) checkpointer(every time.Duration, done chan struct{}) {
 }
 
 // checkpoint runs one passive checkpoint and reports whether the whole WAL
-// was copied. Then, when the WAL file has grown past walLimit, or when no
-// write came since the last tick, it truncates the WAL (PRODUCT S7): a
-// passive checkpoint copies pages but cannot restart the WAL while a
-// reader still uses it, so under steady reads and writes it grows.
+// was copied. Then, when the WAL holds more than walLimit of frames, or
+// when no write came since the last tick, it truncates the WAL (PRODUCT
+// S7): a passive checkpoint copies pages but the writer can restart the
+// WAL only when no reader still uses it, so under steady reads and writes
+// it grows. The frames in use, not the file's size, decide: the file keeps
+// its high-water mark after a restart (journal_size_limit trims it), and
+// truncating a WAL that restarts by itself would only pause the writer.
 func (d *db) checkpoint() (bool, error) {
 	var busy, logged, copied int
 	if err := d.cdb.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logged, &copied); err != nil {
@@ -339,7 +338,7 @@ func (d *db) checkpoint() (bool, error) {
 	}
 	idle := logged > 0 && logged == d.lastLogged
 	d.lastLogged = logged
-	size := d.walSize()
+	size := int64(logged) * walFrameSize
 	if idle || size > 2*walLimit || (size > walLimit && time.Since(d.lastBusy) >= truncateEvery) {
 		// TRUNCATE waits (the checkpointer's short busy timeout) for the
 		// readers of the WAL to finish, copies the rest and empties the
@@ -374,14 +373,9 @@ const walLimit = 8 << 20
 // the WAL grow.
 const truncateEvery = 250 * time.Millisecond
 
-// walSize is the size of the WAL file, 0 when it cannot be read.
-func (d *db) walSize() int64 {
-	fi, err := os.Stat(d.file + "-wal")
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
+// walFrameSize is the size of one WAL frame: a 24-byte header and a page
+// (SQLite's default page size, which nomosauth never changes).
+const walFrameSize = 24 + 4096
 
 // checkPath says why file cannot be a database, naming it (PRODUCT O9): it
 // is a directory, its folder is missing or not a folder, or, when create

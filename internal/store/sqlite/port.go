@@ -238,11 +238,5 @@ func (d *db) commit(batch []func(txn.Querier) error) []error {
 		}
 	}
 	d.health.record(results, time.Now())
-	if d.walSize() > walLimit {
-		select {
-		case d.walFull <- struct{}{}:
-		default:
-		}
-	}
 	return results
 }
