@@ -19,6 +19,7 @@ import (
 	_ "time/tzdata" // Europe/Berlin on machines without zoneinfo
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/nomosauth/nomosauth/internal/testfix"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -67,25 +68,8 @@ func binary(t testing.TB) string {
 type running struct {
 	cmd    *exec.Cmd
 	base   string
-	stdout *syncBuffer
-}
-
-// syncBuffer is a bytes buffer safe for the exec copier and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	stdout *testfix.SyncBuffer
+	logs   *testfix.SyncBuffer // the server's log lines (stderr)
 }
 
 var listening = regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
@@ -96,7 +80,7 @@ func start(t testing.TB, bin, db string, extra ...string) *running {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--dev", "--db", db, "--addr", "127.0.0.1:0", "--issuer", "http://127.0.0.1"}, extra...)...)
 	cmd.Env = append(os.Environ(), "NOMOSAUTH_LOG_LEVEL=info")
-	stdout := &syncBuffer{}
+	stdout, logs := &testfix.SyncBuffer{}, &testfix.SyncBuffer{}
 	cmd.Stdout = stdout
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -110,6 +94,7 @@ func start(t testing.TB, bin, db string, extra ...string) *running {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			logs.Write([]byte(sc.Text() + "\n"))
 			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
 				addr <- m[1]
 			}
@@ -117,9 +102,9 @@ func start(t testing.TB, bin, db string, extra ...string) *running {
 	}()
 	select {
 	case a := <-addr:
-		return &running{cmd: cmd, base: "http://" + a, stdout: stdout}
+		return &running{cmd: cmd, base: "http://" + a, stdout: stdout, logs: logs}
 	case <-time.After(30 * time.Second):
-		t.Fatal("server did not start")
+		t.Fatalf("server did not start:\n%s", logs.String())
 	}
 	return nil
 }
@@ -127,7 +112,7 @@ func start(t testing.TB, bin, db string, extra ...string) *running {
 var seedLine = regexp.MustCompile(`(?m)^\s+(client_id|client_secret):\s+(\S+)`)
 
 // credentials reads the demo client printed once by --dev.
-func credentials(t testing.TB, stdout *syncBuffer) (string, string) {
+func credentials(t testing.TB, stdout *testfix.SyncBuffer) (string, string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"database/sql"
 	"fmt"
 	"net"
@@ -137,38 +136,9 @@ func TestDatabaseRestart(t *testing.T) {
 func databaseRestart(t *testing.T) {
 	pg := newCluster(t)
 	bin := binary(t)
-	cmd := exec.Command(bin, "serve", "--dev", "--db", pg.dsn(), "--addr", "127.0.0.1:0", "--issuer", "http://127.0.0.1",
-		"--rate-limit", "0", "--address-rate-limit", "0")
-	cmd.Env = append(os.Environ(), "NOMOSAUTH_LOG_LEVEL=info")
-	stdout := &syncBuffer{}
-	cmd.Stdout = stdout
-	logs := &syncBuffer{}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			logs.Write([]byte(sc.Text() + "\n"))
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			}
-		}
-	}()
-	var base string
-	select {
-	case a := <-addr:
-		base = "http://" + a
-	case <-time.After(30 * time.Second):
-		t.Fatalf("server did not start:\n%s", logs.String())
-	}
-	id, secret := credentials(t, stdout)
+	srv := start(t, bin, pg.dsn(), "--rate-limit", "0", "--address-rate-limit", "0")
+	base, logs := srv.base, srv.logs
+	id, secret := credentials(t, srv.stdout)
 	grant := url.Values{"grant_type": {"client_credentials"}}
 
 	// Refresh tokens answered with 200 before the outage.

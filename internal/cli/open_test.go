@@ -3,12 +3,12 @@ package cli
 import (
 	"context"
 	"errors"
+	"github.com/nomosauth/nomosauth/internal/testfix"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -74,24 +74,6 @@ func TestAdminCommandsOpenExistingDatabaseOnly(t *testing.T) {
 	})
 }
 
-// lockedBuffer is an output buffer serve writes while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestDevBusyPortKeepsDemoSecret: serve --dev binds its port before it
 // seeds the demo data, so a busy port fails the start without spending the
 // one printing of the demo secret (PRODUCT O1).
@@ -102,12 +84,12 @@ func TestDevBusyPortKeepsDemoSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	serve := func(ctx context.Context, addr string, out, errOut *lockedBuffer) int {
+	serve := func(ctx context.Context, addr string, out, errOut *testfix.SyncBuffer) int {
 		return Run(ctx, []string{"serve", "--dev", "--db", db, "--addr", addr, "--issuer", "http://127.0.0.1", "--log-level", "info"},
 			strings.NewReader(""), out, errOut, func(string) string { return "" })
 	}
 	t.Run("O1/busy_port_fails_before_seeding", func(t *testing.T) {
-		var out, errOut lockedBuffer
+		var out, errOut testfix.SyncBuffer
 		if code := serve(t.Context(), busy.Addr().String(), &out, &errOut); code != exitFail {
 			t.Fatalf("serve on a busy port: exit %d, want 1", code)
 		}
@@ -117,7 +99,7 @@ func TestDevBusyPortKeepsDemoSecret(t *testing.T) {
 	})
 	t.Run("O1/next_start_prints_demo_secret", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
-		var out, errOut lockedBuffer
+		var out, errOut testfix.SyncBuffer
 		done := make(chan int, 1)
 		go func() { done <- serve(ctx, "127.0.0.1:0", &out, &errOut) }()
 		deadline := time.After(30 * time.Second)

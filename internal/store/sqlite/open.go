@@ -409,7 +409,7 @@ func checkPath(file string, create bool) error {
 // database file") names neither.
 func explain(file string, err error) error {
 	var se *sqlite.Error
-	if !errors.As(err, &se) || !unavailable[se.Code()&0xff] {
+	if !errors.As(err, &se) || !unavailable(se.Code()) {
 		return fmt.Errorf("sqlite: open %s: %w", file, err)
 	}
 	reason := "cannot read or write it"

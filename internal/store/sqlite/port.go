@@ -18,7 +18,7 @@ import (
 // extended result codes, never by the message text.
 func classify(err error) error {
 	return txn.ClassifyBy(err, sql.ErrNoRows, func(e *sqlite.Error) txn.Violation {
-		if unavailable[e.Code()&0xff] {
+		if unavailable(e.Code()) {
 			return txn.Unavailable
 		}
 		return map[int]txn.Violation{
@@ -29,16 +29,16 @@ func classify(err error) error {
 	})
 }
 
-// unavailable are the primary result codes of a database that cannot be
-// written or read for now (PRODUCT S5): the disk is full, the file cannot
-// be opened, written or read, another process holds the lock past the
-// busy timeout.
-var unavailable = map[int]bool{
-	sqlite3.SQLITE_FULL:     true,
-	sqlite3.SQLITE_IOERR:    true,
-	sqlite3.SQLITE_CANTOPEN: true,
-	sqlite3.SQLITE_READONLY: true,
-	sqlite3.SQLITE_BUSY:     true,
+// unavailable reports the primary result codes of a database that cannot
+// be written or read for now (PRODUCT S5): the disk is full, the file
+// cannot be opened, written or read, another process holds the lock past
+// the busy timeout.
+func unavailable(code int) bool {
+	switch code & 0xff {
+	case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_BUSY:
+		return true
+	}
+	return false
 }
 
 // row is one result row whose Scan classifies its error.

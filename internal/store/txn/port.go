@@ -89,12 +89,13 @@ func ClassifyBy[E error](err error, noRows error, violation func(E) Violation) e
 // foreign-key violation are store.ErrNotFound, a unique violation
 // store.ErrConflict, an unavailable database store.ErrUnavailable. Each
 // backend says which by its driver's codes, never by the message text. An
-// error already classified unavailable is returned as it is.
+// error already classified (a layer above a classified call classifies
+// again) is returned as it is.
 func Classify(err error, noRows bool, v Violation) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
 		return err
 	case v == Unavailable:
 		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
