@@ -33,9 +33,9 @@ var allowed = map[string][]string{
 	"mail/smtptest":         {},                // a test helper: an in-process SMTP server
 	"fakeclock":             {},                // a test helper: a settable clock
 	"pages/formclient":      {"mail/smtptest"}, // a test helper: a form-posting browser
-	"httpx":                 {"problem", "store"},
+	"httpx":                 {"domain", "problem", "store"},
 	"config":                {"token"},
-	"maintain":              {"domain", "token", "revoke"},
+	"maintain":              {"domain", "token", "revoke", "store"},
 	"admin":                 {"domain", "ids", "oauth", "problem", "store", "token"},
 	"server":                {"domain", "httpx", "ids", "oauth", "problem", "revoke", "store", "token"},
 	"pages":                 {"domain", "httpx", "ids", "oauth", "problem", "revoke", "store", "mail"},

@@ -24,14 +24,28 @@ type Admin struct {
 	Customers store.Customers
 	Keys      store.Keys
 	Grants    GrantStore
+	Audit     store.Audit
 	IDs       ids.Generator
 	Now       func() time.Time
+	// Actor is who the actions are audited as (PRODUCT O8): the operator
+	// at the CLI, or the server itself for what serve does at start.
+	// Empty is an operator without a name.
+	Actor domain.Actor
+}
+
+// origin is the audit origin of an action made at now.
+func (a *Admin) origin(now time.Time) domain.Origin {
+	actor := a.Actor
+	if actor.Kind == "" {
+		actor.Kind = domain.ActorOperator
+	}
+	return domain.Origin{Actor: actor, At: now}
 }
 
 // GrantStore is what operators do with customers' grants.
 type GrantStore interface {
 	ListGrants(ctx context.Context, customerID string) ([]domain.Grant, error)
-	RevokeGrant(ctx context.Context, id string, at time.Time) ([]string, error)
+	RevokeGrant(ctx context.Context, id string, by domain.Origin) ([]string, error)
 }
 
 const maxNameLen = 200
@@ -134,7 +148,7 @@ func (a *Admin) CreateClient(ctx context.Context, spec ClientSpec) (domain.Clien
 		}
 		stored = &domain.ClientSecret{ClientID: id, Hash: ids.Hash(secret), CreatedAt: now}
 	}
-	if err := a.Directory.CreateClient(ctx, c, stored); err != nil {
+	if err := a.Directory.CreateClient(ctx, c, stored, a.origin(now)); err != nil {
 		return domain.Client{}, "", translate(err, "client")
 	}
 	return c, secret, nil
@@ -173,13 +187,13 @@ func (a *Admin) RotateSecret(ctx context.Context, clientID string, overlap time.
 		return "", err
 	}
 	now := a.Now().UTC()
-	err = a.Directory.RotateClientSecret(ctx, domain.ClientSecret{ClientID: clientID, Hash: ids.Hash(secret), CreatedAt: now}, now.Add(overlap))
+	err = a.Directory.RotateClientSecret(ctx, domain.ClientSecret{ClientID: clientID, Hash: ids.Hash(secret), CreatedAt: now}, now.Add(overlap), a.origin(now))
 	return secret, translate(err, "client")
 }
 
 // DisableClient stops a client from authenticating, at once.
 func (a *Admin) DisableClient(ctx context.Context, id string) error {
-	return translate(a.Directory.DisableClient(ctx, id), "client")
+	return translate(a.Directory.DisableClient(ctx, id, a.origin(a.Now().UTC())), "client")
 }
 
 // CustomerSpec describes a customer to create.
@@ -222,7 +236,7 @@ func (a *Admin) CreateCustomer(ctx context.Context, spec CustomerSpec) (domain.C
 		return domain.Customer{}, err
 	}
 	c.CreatedAt = a.Now().UTC()
-	if err := a.Customers.CreateCustomer(ctx, c); err != nil {
+	if err := a.Customers.CreateCustomer(ctx, c, a.origin(c.CreatedAt)); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return domain.Customer{}, problem.Conflict("a customer with this email already exists")
 		}
@@ -243,11 +257,12 @@ func (a *Admin) EnsureSigningKey(ctx context.Context, alg string) error {
 		return err
 	}
 	if !ok {
-		first, err := token.GenerateKey(cmp.Or(alg, token.AlgES256), a.IDs.Rand, a.IDs, a.Now().UTC())
+		now := a.Now().UTC()
+		first, err := token.GenerateKey(cmp.Or(alg, token.AlgES256), a.IDs.Rand, a.IDs, now)
 		if err != nil {
 			return problem.BadRequest(err.Error())
 		}
-		err = a.Keys.AddSigningKey(ctx, first, time.Time{}, time.Time{})
+		err = a.Keys.AddSigningKey(ctx, first, time.Time{}, time.Time{}, a.origin(now))
 		if !errors.Is(err, store.ErrConflict) {
 			return err
 		}
@@ -301,7 +316,7 @@ func (a *Admin) RotateKeys(ctx context.Context, alg string, delay time.Duration)
 		return domain.SigningKey{}, time.Time{}, problem.BadRequest(err.Error())
 	}
 	handover := now.Add(delay)
-	if err := a.Keys.AddSigningKey(ctx, k, handover, handover.Add(token.AccessTTL+token.Leeway)); err != nil {
+	if err := a.Keys.AddSigningKey(ctx, k, handover, handover.Add(token.AccessTTL+token.Leeway), a.origin(now)); err != nil {
 		return domain.SigningKey{}, time.Time{}, err
 	}
 	if !ok {

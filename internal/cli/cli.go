@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/admin"
 	"github.com/nomosauth/nomosauth/internal/config"
+	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/store"
@@ -58,6 +60,7 @@ func commands() []command {
 		{"grants list", "list a customer's active grants: --customer", runGrantsList},
 		{"grants revoke", "revoke a grant and all its tokens: --id", runGrantsRevoke},
 		{"migrate", "apply pending database migrations and list them (serve applies them too)", runMigrate},
+		{"audit list", "list audit events, newest first: --since, --client, --customer, --action, --limit, --before", runAuditList},
 		{"keys rotate", "make a new signing key: in the JWKS at once, signing after --key-publish-delay; old keys stay published until their tokens expire", runKeysRotate},
 	}
 }
@@ -142,8 +145,15 @@ func openAdmin(e env, cfg config.Config) (*admin.Admin, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	a := &admin.Admin{Directory: st, Customers: st, Keys: st, Grants: st, IDs: ids.Generator{Rand: rand.Reader}, Now: time.Now}
+	a := &admin.Admin{Directory: st, Customers: st, Keys: st, Grants: st, Audit: st, IDs: ids.Generator{Rand: rand.Reader}, Now: time.Now,
+		Actor: operator(e)}
 	return a, func() { st.Close() }, nil
+}
+
+// operator is who runs an admin command, for the audit log (PRODUCT O8):
+// the login name the environment gives, the invoking user under sudo.
+func operator(e env) domain.Actor {
+	return domain.Actor{Kind: domain.ActorOperator, ID: cmp.Or(e.getenv("SUDO_USER"), e.getenv("USER"), e.getenv("LOGNAME"))}
 }
 
 // openStore opens the database db names: PostgreSQL for a postgres:// URL

@@ -19,6 +19,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/admin"
 	"github.com/nomosauth/nomosauth/internal/api"
 	"github.com/nomosauth/nomosauth/internal/config"
+	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/mail"
@@ -97,7 +98,9 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	}()
 
 	gen := ids.Generator{Rand: rand.Reader}
-	adm := &admin.Admin{Directory: st, Customers: st, Keys: st, Grants: st, IDs: gen, Now: time.Now}
+	// What serve does by itself (the first key, --dev seeding) is audited as the system.
+	adm := &admin.Admin{Directory: st, Customers: st, Keys: st, Grants: st, Audit: st, IDs: gen, Now: time.Now,
+		Actor: domain.Actor{Kind: domain.ActorSystem}}
 	if err := adm.EnsureSigningKey(ctx, cfg.SigningAlg); err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
@@ -143,7 +146,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 		return nil, fmt.Errorf("load revocations: %w", err)
 	}
 	maint := &maintain.Maintainer{Store: st, Ring: ring, Now: time.Now, Log: log, KeyPoll: cfg.KeyPoll, Cleanup: cfg.CleanupInterval,
-		Revoked: revoked, RevocationPoll: cfg.RevocationPoll}
+		Revoked: revoked, RevocationPoll: cfg.RevocationPoll, AuditRetention: cfg.AuditRetention}
 	https := httpx.HTTPSPolicy{TrustedProxies: cfg.TrustedProxies, AllowPlain: cfg.Dev,
 		Exempt: map[string]bool{server.PathHealth: true, server.PathReady: true}}
 	rate, burst := float64(cfg.RateLimit), cfg.RateBurst

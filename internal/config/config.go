@@ -35,6 +35,7 @@ type Config struct {
 	KeyPoll            time.Duration
 	KeyPublishDelay    time.Duration
 	CleanupInterval    time.Duration
+	AuditRetention     time.Duration
 	SessionIdle        time.Duration
 	SessionMax         time.Duration
 	RevocationPoll     time.Duration
@@ -83,7 +84,7 @@ func integer(field func(*Config) *int) func(*Config, string) error {
 
 func duration(field func(*Config) *time.Duration) func(*Config, string) error {
 	return func(c *Config, v string) error {
-		d, err := parseDuration(v)
+		d, err := ParseDuration(v)
 		if err != nil {
 			return err
 		}
@@ -92,8 +93,8 @@ func duration(field func(*Config) *time.Duration) func(*Config, string) error {
 	}
 }
 
-// parseDuration accepts Go durations plus whole days ("90d").
-func parseDuration(v string) (time.Duration, error) {
+// ParseDuration accepts Go durations plus whole days ("90d").
+func ParseDuration(v string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(v, "d"); ok {
 		n, err := strconv.Atoi(days)
 		if err != nil || n < 0 || n > 3650 {
@@ -160,6 +161,7 @@ func Serve() []Setting {
 		{Flag: "session-idle", Env: "NOMOSAUTH_SESSION_IDLE", Default: "1h", Help: "a customer session unused this long ends", apply: duration(func(c *Config) *time.Duration { return &c.SessionIdle })},
 		{Flag: "session-max", Env: "NOMOSAUTH_SESSION_MAX", Default: "24h", Help: "a customer session ends this long after sign-in, however active", apply: duration(func(c *Config) *time.Duration { return &c.SessionMax })},
 		{Flag: "cleanup-interval", Env: "NOMOSAUTH_CLEANUP_INTERVAL", Default: "10m", Help: "how often expired rows are deleted", apply: duration(func(c *Config) *time.Duration { return &c.CleanupInterval })},
+		{Flag: "audit-retention", Env: "NOMOSAUTH_AUDIT_RETENTION", Default: "365d", Help: "how long audit events are kept before cleanup deletes them; 0 keeps them for ever", apply: duration(func(c *Config) *time.Duration { return &c.AuditRetention })},
 		{Flag: "revocation-poll", Env: "NOMOSAUTH_REVOCATION_POLL", Default: "1s", Help: "how often revocations made by other processes are read from the database", apply: duration(func(c *Config) *time.Duration { return &c.RevocationPoll })},
 		{Flag: "rate-limit", Env: "NOMOSAUTH_RATE_LIMIT", Default: "10", Help: "requests per second per caller (client, or customer grant) on the API and per client on the token endpoint; 0 turns limits off", apply: integer(func(c *Config) *int { return &c.RateLimit })},
 		{Flag: "rate-burst", Env: "NOMOSAUTH_RATE_BURST", Default: "20", Help: "requests a caller may make at once before --rate-limit paces it", apply: integer(func(c *Config) *int { return &c.RateBurst })},
@@ -277,6 +279,9 @@ func (c *Config) Validate() error {
 	}
 	if c.KeyPoll <= 0 || c.CleanupInterval <= 0 || c.RevocationPoll <= 0 {
 		fail("--key-poll, --cleanup-interval and --revocation-poll must be positive")
+	}
+	if c.AuditRetention < 0 {
+		fail("--audit-retention must not be negative")
 	}
 	if c.RateLimit > 0 && c.RateBurst < 1 {
 		fail("--rate-burst must be at least 1")

@@ -336,9 +336,12 @@ type OneTimeCode struct {
 type OneTimeVerdict int
 
 // The one-time-code verdicts: Accept uses the code up; Reject counts a
-// failed try; Exhausted means no try is left or the code expired.
+// failed try; Lockout is the failed try that spends the last one (counted
+// like Reject, and audited: PRODUCT O8); Exhausted means no try is left or
+// the code expired.
 const (
 	OneTimeAccept OneTimeVerdict = iota + 1
 	OneTimeReject
 	OneTimeExhausted
+	OneTimeLockout
 )

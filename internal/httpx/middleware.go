@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/problem"
 )
 
@@ -45,6 +46,12 @@ func WithRequestID(next http.Handler) http.Handler {
 		w.Header().Set(RequestIDHeader, id)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
 	})
+}
+
+// Origin is the audit origin of r (PRODUCT O8): actor acting at at, from
+// addr (the resolved source address), under r's request id.
+func Origin(r *http.Request, addr string, actor domain.Actor, at time.Time) domain.Origin {
+	return domain.Origin{Actor: actor, At: at, SourceAddr: addr, RequestID: RequestID(r.Context())}
 }
 
 func newUUID() string {

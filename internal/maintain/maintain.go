@@ -7,13 +7,14 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/revoke"
+	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
 
 // Store is what background maintenance needs from storage.
 type Store interface {
 	ListSigningKeys(ctx context.Context) ([]domain.SigningKey, error)
-	DeleteExpired(ctx context.Context, now time.Time, keepRevoked time.Duration) (int64, error)
+	DeleteExpired(ctx context.Context, now time.Time, keep store.Retention) (int64, error)
 	RevokedFamilies(ctx context.Context, since time.Time) ([]domain.Family, error)
 }
 
@@ -34,6 +35,9 @@ type Maintainer struct {
 	// (PRODUCT A11).
 	Revoked        *revoke.Set
 	RevocationPoll time.Duration
+	// AuditRetention is how long audit events are kept; zero keeps them
+	// for ever (PRODUCT O8).
+	AuditRetention time.Duration
 }
 
 // Run reloads keys, syncs revocations and cleans up on their intervals
@@ -82,9 +86,10 @@ func (m *Maintainer) ReloadKeys(ctx context.Context) {
 }
 
 // CleanUp deletes expired rows (PRODUCT O6). Revoked families stay for an
-// access-token lifetime, so revocation syncs can still see them.
+// access-token lifetime, so revocation syncs can still see them; audit
+// events stay for their retention (PRODUCT O8).
 func (m *Maintainer) CleanUp(ctx context.Context) {
-	n, err := m.Store.DeleteExpired(ctx, m.Now(), token.AccessTTL+token.Leeway)
+	n, err := m.Store.DeleteExpired(ctx, m.Now(), store.Retention{Revoked: token.AccessTTL + token.Leeway, Audit: m.AuditRetention})
 	if err != nil {
 		if ctx.Err() == nil {
 			m.Log.ErrorContext(ctx, "clean up expired rows", "err", err)

@@ -13,23 +13,24 @@ import (
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/revoke"
+	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
 
 // fakeStore is the storage maintenance reads, in memory.
 type fakeStore struct {
-	keys        []domain.SigningKey
-	revoked     []domain.Family
-	deletedAt   time.Time
-	keepRevoked time.Duration
-	err         error
+	keys      []domain.SigningKey
+	revoked   []domain.Family
+	deletedAt time.Time
+	keep      store.Retention
+	err       error
 }
 
 func (s *fakeStore) ListSigningKeys(context.Context) ([]domain.SigningKey, error) {
 	return s.keys, s.err
 }
-func (s *fakeStore) DeleteExpired(_ context.Context, now time.Time, keep time.Duration) (int64, error) {
-	s.deletedAt, s.keepRevoked = now, keep
+func (s *fakeStore) DeleteExpired(_ context.Context, now time.Time, keep store.Retention) (int64, error) {
+	s.deletedAt, s.keep = now, keep
 	return 1, s.err
 }
 func (s *fakeStore) RevokedFamilies(context.Context, time.Time) ([]domain.Family, error) {
@@ -52,7 +53,7 @@ func newMaintainer(t *testing.T) (*Maintainer, *fakeStore) {
 	st := &fakeStore{keys: []domain.SigningKey{k}}
 	return &Maintainer{Store: st, Ring: ring, Now: func() time.Time { return now },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Revoked: revoke.NewSet(),
-		KeyPoll: time.Hour, Cleanup: time.Hour, RevocationPoll: time.Hour}, st
+		KeyPoll: time.Hour, Cleanup: time.Hour, RevocationPoll: time.Hour, AuditRetention: 24 * time.Hour}, st
 }
 
 func TestRunStopsWithItsContext(t *testing.T) {
@@ -86,8 +87,8 @@ func TestReloadKeys(t *testing.T) {
 func TestCleanUpKeepsRevokedFamiliesForALifetime(t *testing.T) {
 	m, st := newMaintainer(t)
 	m.CleanUp(t.Context())
-	if !st.deletedAt.Equal(now) || st.keepRevoked != token.AccessTTL+token.Leeway {
-		t.Fatalf("O6: DeleteExpired(%v, %v)", st.deletedAt, st.keepRevoked)
+	if want := (store.Retention{Revoked: token.AccessTTL + token.Leeway, Audit: 24 * time.Hour}); !st.deletedAt.Equal(now) || st.keep != want {
+		t.Fatalf("O6: DeleteExpired(%v, %+v), want retention %+v", st.deletedAt, st.keep, want)
 	}
 }
 

@@ -259,6 +259,8 @@ func TestOneTimeRule(t *testing.T) {
 	}{
 		{"A7/accept", code, "right", now, domain.OneTimeAccept},
 		{"A7/reject", code, "wrong", now, domain.OneTimeReject},
+		{"O8/fourth_wrong_try_rejects", domain.OneTimeCode{CodeHash: "right", ExpiresAt: code.ExpiresAt, Attempts: 3}, "wrong", now, domain.OneTimeReject},
+		{"O8/fifth_wrong_try_locks_out", domain.OneTimeCode{CodeHash: "right", ExpiresAt: code.ExpiresAt, Attempts: 4}, "wrong", now, domain.OneTimeLockout},
 		{"A7/fifth_try_counts", domain.OneTimeCode{CodeHash: "right", ExpiresAt: code.ExpiresAt, Attempts: 4}, "right", now, domain.OneTimeAccept},
 		{"A7/no_sixth_try", domain.OneTimeCode{CodeHash: "right", ExpiresAt: code.ExpiresAt, Attempts: 5}, "right", now, domain.OneTimeExhausted},
 		{"A7/expired", code, "right", code.ExpiresAt, domain.OneTimeExhausted},

@@ -47,13 +47,17 @@ type OneTimeRule struct {
 
 // Check judges the browser's pending code. An expired code, or one whose
 // five tries are spent, is Exhausted whatever was typed, so a correct
-// guess on the sixth try gets nothing. The hashes compare in constant time.
+// guess on the sixth try gets nothing; the wrong guess that spends the last
+// try is Lockout. The hashes compare in constant time.
 func (r OneTimeRule) Check(c domain.OneTimeCode) domain.OneTimeVerdict {
 	if !r.Now.Before(c.ExpiresAt) || c.Attempts >= OneTimeMaxTries || !c.UsedAt.IsZero() {
 		return domain.OneTimeExhausted
 	}
 	if subtle.ConstantTimeCompare([]byte(c.CodeHash), []byte(r.PresentedHash)) == 1 {
 		return domain.OneTimeAccept
+	}
+	if c.Attempts+1 >= OneTimeMaxTries {
+		return domain.OneTimeLockout
 	}
 	return domain.OneTimeReject
 }

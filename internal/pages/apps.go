@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/nomosauth/nomosauth/internal/store"
 )
@@ -59,7 +60,7 @@ func (p *Pages) revoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("load grant: %w", err)
 	}
-	families, err := p.revoker.Grant(r.Context(), grant.ID)
+	families, err := p.revoker.Grant(r.Context(), grant.ID, p.origin(r, customerActor(b.customer.ID), time.Time{}))
 	if err != nil {
 		return err
 	}

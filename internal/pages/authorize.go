@@ -193,6 +193,11 @@ func (p *Pages) consent(w http.ResponseWriter, r *http.Request) error {
 		}
 		return p.allow(w, r, j, *b.customer)
 	case "deny":
+		now := p.Now()
+		denied := p.origin(r, customerActor(b.customer.ID), now).Event(domain.AuditConsentDenied, j.req.Client.ID, j.req.Client.ID, b.customer.ID)
+		if err := p.Journey.RecordAudit(r.Context(), denied); err != nil {
+			return fmt.Errorf("audit consent denied: %w", err)
+		}
 		p.redirectBack(w, r, j.req, url.Values{"error": {"access_denied"}, "error_description": {"the customer denied access"}})
 		return nil
 	}
@@ -207,7 +212,7 @@ func (p *Pages) allow(w http.ResponseWriter, r *http.Request, j *journey, cust d
 	}
 	now := p.Now()
 	grant, err := p.Journey.UpsertGrant(r.Context(), domain.Grant{ID: id, CustomerID: cust.ID, ClientID: j.req.Client.ID,
-		OrgID: j.req.Client.OrgID, Scopes: j.req.Scopes, CreatedAt: now, UpdatedAt: now})
+		OrgID: j.req.Client.OrgID, Scopes: j.req.Scopes, CreatedAt: now, UpdatedAt: now}, p.origin(r, customerActor(cust.ID), now))
 	if err != nil {
 		return fmt.Errorf("record grant: %w", err)
 	}

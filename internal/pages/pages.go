@@ -73,24 +73,27 @@ type Directory interface {
 	GetOrg(ctx context.Context, id string) (domain.Org, error)
 	GetCustomer(ctx context.Context, id string) (domain.Customer, error)
 	ListCustomers(ctx context.Context, f store.CustomerFilter, p store.Page) ([]domain.Customer, error)
-	CreateCustomer(ctx context.Context, c domain.Customer) error
+	CreateCustomer(ctx context.Context, c domain.Customer, by domain.Origin) error
 }
 
 // Journey is what the pages keep of a customer's journey: sessions,
 // one-time codes, grants and authorization codes.
 type Journey interface {
 	GetSession(ctx context.Context, hash string) (domain.Session, error)
-	CreateSession(ctx context.Context, s domain.Session) error
+	CreateSession(ctx context.Context, s domain.Session, by domain.Origin) error
 	TouchSession(ctx context.Context, hash string, now time.Time) error
 	DeleteSession(ctx context.Context, hash string) error
 	CreateOneTimeCode(ctx context.Context, c domain.OneTimeCode) error
-	VerifyOneTimeCode(ctx context.Context, browserHash string, now time.Time, decide store.OneTimeDecider) (domain.OneTimeCode, domain.OneTimeVerdict, error)
+	VerifyOneTimeCode(ctx context.Context, browserHash string, by domain.Origin, decide store.OneTimeDecider) (domain.OneTimeCode, domain.OneTimeVerdict, error)
 	ActiveGrant(ctx context.Context, customerID, clientID string) (domain.Grant, error)
-	UpsertGrant(ctx context.Context, g domain.Grant) (domain.Grant, error)
+	UpsertGrant(ctx context.Context, g domain.Grant, by domain.Origin) (domain.Grant, error)
 	ListGrants(ctx context.Context, customerID string) ([]domain.Grant, error)
 	GetGrant(ctx context.Context, id string) (domain.Grant, error)
-	RevokeGrant(ctx context.Context, id string, now time.Time) ([]string, error)
+	RevokeGrant(ctx context.Context, id string, by domain.Origin) ([]string, error)
 	CreateCode(ctx context.Context, c domain.AuthCode) error
+	// RecordAudit writes the audit row of a decision that changes nothing
+	// else: a consent denied (PRODUCT O8).
+	RecordAudit(ctx context.Context, e domain.AuditEvent) error
 }
 
 // Config is what the pages are built from, in cli.
@@ -379,7 +382,7 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, old *browser, cus
 	}
 	now := p.Now()
 	ses := domain.Session{Hash: b.hash, CustomerID: cust.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(p.SessionMax)}
-	if err := p.Journey.CreateSession(r.Context(), ses); err != nil {
+	if err := p.Journey.CreateSession(r.Context(), ses, p.origin(r, customerActor(cust.ID), now)); err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
 	if old != nil {
@@ -390,6 +393,13 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, old *browser, cus
 	b.session, b.customer = &ses, &cust
 	return b, nil
 }
+
+// origin is the audit origin of r (PRODUCT O8): actor acting at at.
+func (p *Pages) origin(r *http.Request, actor domain.Actor, at time.Time) domain.Origin {
+	return httpx.Origin(r, p.Addr(r), actor, at)
+}
+
+func customerActor(id string) domain.Actor { return domain.Actor{Kind: domain.ActorCustomer, ID: id} }
 
 // csrfToken is derived from the browser id, so it needs no storage and
 // changes when the id does.

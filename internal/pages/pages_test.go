@@ -27,7 +27,7 @@ func (f *fixture) redeem(code string, client domain.Client, redirect, verifier s
 	famID += code[len(code)-6:]
 	rule := oauth.CodeRule{Client: client, RedirectURI: redirect, Verifier: verifier, Now: now}
 	return f.store.RedeemCode(context.Background(), ids.Hash(code), domain.Family{ID: famID, CreatedAt: now},
-		domain.RefreshToken{Hash: ids.Hash("rt-" + code), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, now, rule.Check)
+		domain.RefreshToken{Hash: ids.Hash("rt-" + code), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, domain.System(now), rule.Check)
 }
 
 func TestJourneyConsentAllow(t *testing.T) {
@@ -197,7 +197,7 @@ func TestAuthorizeErrorPage(t *testing.T) {
 		})
 	}
 	t.Run("A1/disabled_client", func(t *testing.T) {
-		if err := f.store.DisableClient(context.Background(), f.app.ID); err != nil {
+		if err := f.store.DisableClient(context.Background(), f.app.ID, domain.System(time.Now())); err != nil {
 			t.Fatal(err)
 		}
 		p := c.get("/oauth/authorize?" + f.authorizeQuery(testVerifier, nil).Encode())

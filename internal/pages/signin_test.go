@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 )
@@ -16,7 +17,7 @@ import (
 func TestEmailRule(t *testing.T) {
 	f := newFixture(t)
 	kate := domain.Customer{ID: "cus_kate", OrgID: f.org.ID, Email: "kate@example.com", FirstName: "Kate", Type: domain.CustomerPerson, CreatedAt: f.clock.Now()}
-	if err := f.store.CreateCustomer(t.Context(), kate); err != nil {
+	if err := f.store.CreateCustomer(t.Context(), kate, domain.System(time.Now())); err != nil {
 		t.Fatal(err)
 	}
 	for name, email := range map[string]string{

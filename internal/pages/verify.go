@@ -26,7 +26,7 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := p.Now()
 	rule := oauth.OneTimeRule{PresentedHash: p.codeHash(b.hash, typed), Now: now}
-	otc, verdict, err := p.Journey.VerifyOneTimeCode(r.Context(), b.hash, now, rule.Check)
+	otc, verdict, err := p.Journey.VerifyOneTimeCode(r.Context(), b.hash, p.origin(r, domain.Actor{Kind: domain.ActorSystem}, now), rule.Check)
 	if errors.Is(err, store.ErrNotFound) {
 		return p.renderSignin(w, r, b, j, "", p.text(r, "err_code_gone"))
 	}
@@ -36,7 +36,7 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) error {
 	switch verdict {
 	case domain.OneTimeExhausted:
 		return p.renderSignin(w, r, b, j, otc.Email, p.text(r, "err_code_gone"))
-	case domain.OneTimeReject:
+	case domain.OneTimeReject, domain.OneTimeLockout:
 		left := oauth.TriesLeft(otc)
 		if left == 0 {
 			return p.renderSignin(w, r, b, j, otc.Email, p.text(r, "err_code_gone"))
@@ -82,7 +82,8 @@ func (p *Pages) customerFor(r *http.Request, otc domain.OneTimeCode) (domain.Cus
 	}
 	cust = domain.Customer{ID: id, OrgID: otc.SignupOrgID, Email: otc.Email, FirstName: otc.FirstName, LastName: otc.LastName,
 		Type: domain.CustomerPerson, CreatedAt: p.Now().UTC()}
-	err = p.Directory.CreateCustomer(r.Context(), cust)
+	// PRODUCT A9: the new customer signs itself up.
+	err = p.Directory.CreateCustomer(r.Context(), cust, p.origin(r, customerActor(cust.ID), cust.CreatedAt))
 	if errors.Is(err, store.ErrConflict) {
 		// Registered a moment ago by another tab or replica: sign that one in.
 		return p.customerByEmail(r.Context(), otc.Email)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
 )
 
 // GrantStore is the one store verb Revoker needs: revoke a grant and every
 // family born from it in one transaction, returning those families.
 type GrantStore interface {
-	RevokeGrant(ctx context.Context, id string, at time.Time) ([]string, error)
+	RevokeGrant(ctx context.Context, id string, by domain.Origin) ([]string, error)
 }
 
 // Revoker is the verbs that revoke, so no caller pairs a store revocation
@@ -25,10 +27,12 @@ type Revoker struct {
 
 // Grant revokes grant id and every family born from it, in the store and
 // in this process's set at once, and returns those families (PRODUCT A11).
-// An unknown grant is the store's ErrNotFound, wrapped.
-func (r Revoker) Grant(ctx context.Context, id string) ([]string, error) {
+// by says who revoked it, for the audit row; its time is set here. An
+// unknown grant is the store's ErrNotFound, wrapped.
+func (r Revoker) Grant(ctx context.Context, id string, by domain.Origin) ([]string, error) {
 	now := r.Now()
-	families, err := r.Store.RevokeGrant(ctx, id, now)
+	by.At = now
+	families, err := r.Store.RevokeGrant(ctx, id, by)
 	if err != nil {
 		return nil, fmt.Errorf("revoke grant: %w", err)
 	}

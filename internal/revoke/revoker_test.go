@@ -5,22 +5,24 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
 )
 
 // fakeGrants revokes grants from a map of grant id to its families.
 type fakeGrants struct {
 	families map[string][]string
-	at       time.Time
+	by       domain.Origin
 }
 
 var errNoGrant = errors.New("no such grant")
 
-func (g *fakeGrants) RevokeGrant(_ context.Context, id string, at time.Time) ([]string, error) {
+func (g *fakeGrants) RevokeGrant(_ context.Context, id string, by domain.Origin) ([]string, error) {
 	fams, ok := g.families[id]
 	if !ok {
 		return nil, errNoGrant
 	}
-	g.at = at
+	g.by = by
 	delete(g.families, id)
 	return fams, nil
 }
@@ -30,12 +32,16 @@ func TestRevokerGrant(t *testing.T) {
 	st := &fakeGrants{families: map[string][]string{"grt_a": {"fam_1", "fam_2"}, "grt_b": {"fam_3"}}}
 	r := Revoker{Store: st, Set: NewSet(), Now: func() time.Time { return now }}
 
-	got, err := r.Grant(t.Context(), "grt_a")
+	who := domain.Origin{Actor: domain.Actor{Kind: domain.ActorCustomer, ID: "cus_1"}, RequestID: "req-1"}
+	got, err := r.Grant(t.Context(), "grt_a", who)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || !st.at.Equal(now) {
-		t.Fatalf("A11/grant_revoked_in_store: families %v at %v", got, st.at)
+	if len(got) != 2 || !st.by.At.Equal(now) {
+		t.Fatalf("A11/grant_revoked_in_store: families %v at %v", got, st.by.At)
+	}
+	if who.At = now; st.by != who {
+		t.Fatalf("O8/revoker_passes_origin: store got %+v, want %+v", st.by, who)
 	}
 	for _, f := range []string{"fam_1", "fam_2"} {
 		if !r.Set.Revoked(f) {
@@ -46,7 +52,7 @@ func TestRevokerGrant(t *testing.T) {
 		t.Fatal("A11/other_grants_untouched: fam_3 is in the set")
 	}
 
-	if _, err := r.Grant(t.Context(), "grt_missing"); !errors.Is(err, errNoGrant) {
+	if _, err := r.Grant(t.Context(), "grt_missing", domain.Origin{}); !errors.Is(err, errNoGrant) {
 		t.Fatalf("A11/unknown_grant: err %v, want the store's error wrapped", err)
 	}
 }

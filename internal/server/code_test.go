@@ -26,7 +26,7 @@ func (f *fixture) seedCode(t *testing.T, scopes domain.Scopes) (string, domain.C
 	}
 	now := f.clock.Now()
 	g, err := f.store.UpsertGrant(ctx, domain.Grant{ID: "grt_" + cus.ID, CustomerID: cus.ID, ClientID: f.public.ID, OrgID: f.public.OrgID,
-		Scopes: scopes, CreatedAt: now, UpdatedAt: now})
+		Scopes: scopes, CreatedAt: now, UpdatedAt: now}, domain.System(time.Now()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,8 +23,8 @@ type TokenStore interface {
 	GetClient(ctx context.Context, id string) (domain.Client, error)
 	ClientSecrets(ctx context.Context, clientID string) ([]domain.ClientSecret, error)
 	IssueRefreshToken(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error
-	RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, now time.Time, decide store.RefreshDecider) (store.Rotation, error)
-	RedeemCode(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, now time.Time, decide store.CodeDecider) (store.Redemption, error)
+	RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, by domain.Origin, decide store.RefreshDecider) (store.Rotation, error)
+	RedeemCode(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, by domain.Origin, decide store.CodeDecider) (store.Redemption, error)
 }
 
 // Tokens issues token pairs: the token endpoint, and the one place a family
@@ -114,9 +114,9 @@ func (t *Tokens) ServeToken(w http.ResponseWriter, r *http.Request) error {
 	case oauth.GrantClientCredentials:
 		resp, err = t.clientCredentials(r.Context(), client, req)
 	case oauth.GrantRefreshToken:
-		resp, err = t.refresh(r.Context(), client, req)
+		resp, err = t.refresh(r.Context(), client, req, t.origin(r, client))
 	case oauth.GrantAuthorizationCode:
-		resp, err = t.redeemCode(r.Context(), client, req)
+		resp, err = t.redeemCode(r.Context(), client, req, t.origin(r, client))
 	default:
 		err = problem.UnsupportedGrantType(req.GrantType)
 	}
@@ -215,8 +215,9 @@ func (t *Tokens) StartFamily(ctx context.Context, fam domain.Family) (Response, 
 // read-only, committed together with the code's use. A replay revokes
 // what the first redemption produced, here at once and on every replica
 // through the revocation poll (PRODUCT A11).
-func (t *Tokens) redeemCode(ctx context.Context, client domain.Client, req oauth.TokenRequest) (Response, error) {
+func (t *Tokens) redeemCode(ctx context.Context, client domain.Client, req oauth.TokenRequest, by domain.Origin) (Response, error) {
 	now := t.Now()
+	by.At = now
 	id, err := t.IDs.ID(domain.PrefixFamily)
 	if err != nil {
 		return Response{}, err
@@ -226,7 +227,7 @@ func (t *Tokens) redeemCode(ctx context.Context, client domain.Client, req oauth
 		return Response{}, err
 	}
 	rule := oauth.CodeRule{Client: client, RedirectURI: req.RedirectURI, Verifier: req.CodeVerifier, Now: now}
-	red, err := t.Store.RedeemCode(ctx, ids.Hash(req.Code), domain.Family{ID: id, CreatedAt: now}, first, now, rule.Check)
+	red, err := t.Store.RedeemCode(ctx, ids.Hash(req.Code), domain.Family{ID: id, CreatedAt: now}, first, by, rule.Check)
 	if errors.Is(err, store.ErrNotFound) {
 		return Response{}, problem.InvalidGrant("authorization code is invalid")
 	}
@@ -245,12 +246,13 @@ func (t *Tokens) redeemCode(ctx context.Context, client domain.Client, req oauth
 // token, not drawn, so every presentation inside the retry window, on any
 // replica and even after a lost response, gets the one child the first
 // stored; only the access token is minted afresh.
-func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.TokenRequest) (Response, error) {
+func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.TokenRequest, by domain.Origin) (Response, error) {
 	now := t.Now()
+	by.At = now
 	refresh := ids.DeriveRefreshToken(t.RefreshKey, req.RefreshToken)
 	next := t.storedRefreshToken(refresh, now)
 	rule := oauth.RefreshRule{Client: client, RequestedScope: req.Scope, Now: now, Window: t.RetryWindow, Child: next.Hash}
-	rot, err := t.Store.RotateRefreshToken(ctx, ids.Hash(req.RefreshToken), next, now, rule.Decide)
+	rot, err := t.Store.RotateRefreshToken(ctx, ids.Hash(req.RefreshToken), next, by, rule.Decide)
 	if errors.Is(err, store.ErrNotFound) {
 		return Response{}, problem.InvalidGrant("refresh token is invalid")
 	}
@@ -263,6 +265,12 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 			"refresh token was already used; every token of its grant is revoked")
 	}
 	return t.pair(rot.Family, rot.Scopes, refresh, now)
+}
+
+// origin is the audit origin of the client's request r (PRODUCT O8); the
+// grant sets its time.
+func (t *Tokens) origin(r *http.Request, client domain.Client) domain.Origin {
+	return httpx.Origin(r, t.Addr(r), domain.Actor{Kind: domain.ActorClient, ID: client.ID}, time.Time{})
 }
 
 // revoked acts on a family the store has just revoked for a replay: its

@@ -49,7 +49,9 @@ type Rotation struct {
 
 // Store is everything nomosauth keeps, as the roles below. Methods take
 // hashes, never secrets, and return records by value; a missing record is
-// ErrNotFound. Writes that return nil are durable (PRODUCT S2). Consumers
+// ErrNotFound. A verb that makes a security-relevant change takes its
+// Origin and writes the change's audit row in the change's own
+// transaction, so a row exists exactly when its change committed (PRODUCT O8). Writes that return nil are durable (PRODUCT S2). Consumers
 // depend on the roles (or fewer methods), never on Store itself; only the
 // wiring in cli holds a Store.
 type Store interface {
@@ -59,6 +61,7 @@ type Store interface {
 	Grants
 	Journey
 	Keys
+	Audit
 	Housekeeping
 }
 
@@ -70,7 +73,7 @@ type Directory interface {
 	ListOrgs(ctx context.Context) ([]domain.Org, error)
 
 	// CreateClient stores a client with its first secret (none for public clients).
-	CreateClient(ctx context.Context, c domain.Client, secret *domain.ClientSecret) error
+	CreateClient(ctx context.Context, c domain.Client, secret *domain.ClientSecret, by domain.Origin) error
 	GetClient(ctx context.Context, id string) (domain.Client, error)
 	// ListClients lists an organization's clients, or every client when
 	// orgID is empty, newest first.
@@ -79,8 +82,8 @@ type Directory interface {
 	ClientSecrets(ctx context.Context, clientID string) ([]domain.ClientSecret, error)
 	// RotateClientSecret adds a secret and sets every older secret still
 	// valid at its creation to expire at oldExpiresAt (PRODUCT S1).
-	RotateClientSecret(ctx context.Context, secret domain.ClientSecret, oldExpiresAt time.Time) error
-	DisableClient(ctx context.Context, id string) error
+	RotateClientSecret(ctx context.Context, secret domain.ClientSecret, oldExpiresAt time.Time, by domain.Origin) error
+	DisableClient(ctx context.Context, id string, by domain.Origin) error
 }
 
 // Customers is the data the protected API serves: customers, their
@@ -88,7 +91,7 @@ type Directory interface {
 type Customers interface {
 	// CreateCustomer fails with ErrConflict when the email, compared
 	// case-insensitively, is taken anywhere on the server.
-	CreateCustomer(ctx context.Context, c domain.Customer) error
+	CreateCustomer(ctx context.Context, c domain.Customer, by domain.Origin) error
 	GetCustomer(ctx context.Context, id string) (domain.Customer, error)
 	// ListCustomers lists the customers f matches, newest first, after p.After.
 	ListCustomers(ctx context.Context, f CustomerFilter, p Page) ([]domain.Customer, error)
@@ -115,9 +118,9 @@ type Families interface {
 	// transaction it loads the token, its family and its child, asks decide,
 	// and acts on the verdict: Rotate and Replace store next as the family's
 	// one live token; Retry, whose live child must be next, writes nothing;
-	// Reuse revokes the family at now. An error from decide changes nothing
-	// and is returned as is.
-	RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, now time.Time, decide RefreshDecider) (Rotation, error)
+	// Reuse revokes the family at by.At and audits it. An error from decide
+	// changes nothing and is returned as is.
+	RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, by domain.Origin, decide RefreshDecider) (Rotation, error)
 	// RevokedFamilies lists the families revoked at or after since, so every
 	// process can refuse their access tokens (PRODUCT A11).
 	RevokedFamilies(ctx context.Context, since time.Time) ([]domain.Family, error)
@@ -129,16 +132,16 @@ type Grants interface {
 	// UpsertGrant records a customer's consent (PRODUCT A8): when the
 	// customer holds an active grant for g.ClientID, its scopes widen to
 	// include g.Scopes and it is returned; otherwise g is stored.
-	UpsertGrant(ctx context.Context, g domain.Grant) (domain.Grant, error)
+	UpsertGrant(ctx context.Context, g domain.Grant, by domain.Origin) (domain.Grant, error)
 	GetGrant(ctx context.Context, id string) (domain.Grant, error)
 	// ActiveGrant returns the customer's active grant for the client.
 	ActiveGrant(ctx context.Context, customerID, clientID string) (domain.Grant, error)
 	// ListGrants lists the customer's active grants, newest first.
 	ListGrants(ctx context.Context, customerID string) ([]domain.Grant, error)
-	// RevokeGrant revokes the grant and every family born from it at at,
-	// and returns those families' ids (PRODUCT A11). Revoking twice keeps
-	// the first time.
-	RevokeGrant(ctx context.Context, id string, at time.Time) ([]string, error)
+	// RevokeGrant revokes the grant and every family born from it at
+	// by.At, and returns those families' ids (PRODUCT A11). Revoking twice
+	// keeps the first time and audits nothing the second time.
+	RevokeGrant(ctx context.Context, id string, by domain.Origin) ([]string, error)
 
 	// CreateCode stores an authorization code.
 	CreateCode(ctx context.Context, c domain.AuthCode) error
@@ -146,15 +149,16 @@ type Grants interface {
 	// it loads the code and its grant and asks decide. CodeRedeem marks the
 	// code used and starts fam (its client, organization, customer, grant
 	// and scopes come from the code) with tok as its live token; CodeReplay
-	// revokes the family the first redemption started (PRODUCT T6). An
-	// error from decide changes nothing and is returned as is.
-	RedeemCode(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, now time.Time, decide CodeDecider) (Redemption, error)
+	// revokes the family the first redemption started (PRODUCT T6) at
+	// by.At and audits it. An error from decide changes nothing and is
+	// returned as is.
+	RedeemCode(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, by domain.Origin, decide CodeDecider) (Redemption, error)
 }
 
 // Journey is the hosted sign-in: browser sessions and one-time codes (PRODUCT A7).
 type Journey interface {
-	// CreateSession stores a signed-in session.
-	CreateSession(ctx context.Context, s domain.Session) error
+	// CreateSession stores a signed-in session and audits the sign-in.
+	CreateSession(ctx context.Context, s domain.Session, by domain.Origin) error
 	GetSession(ctx context.Context, hash string) (domain.Session, error)
 	// TouchSession records activity, for the idle lifetime.
 	TouchSession(ctx context.Context, hash string, at time.Time) error
@@ -165,9 +169,10 @@ type Journey interface {
 	// earlier unused code of the same browser stops counting.
 	CreateOneTimeCode(ctx context.Context, c domain.OneTimeCode) error
 	// VerifyOneTimeCode runs decide on the browser's pending code inside a
-	// transaction: Accept marks it used, Reject counts a try (PRODUCT A7).
-	// No pending code is ErrNotFound.
-	VerifyOneTimeCode(ctx context.Context, browserHash string, now time.Time, decide OneTimeDecider) (domain.OneTimeCode, domain.OneTimeVerdict, error)
+	// transaction at by.At: Accept marks it used, Reject counts a try,
+	// Lockout counts the last try and audits it (PRODUCT A7, O8). No
+	// pending code is ErrNotFound.
+	VerifyOneTimeCode(ctx context.Context, browserHash string, by domain.Origin, decide OneTimeDecider) (domain.OneTimeCode, domain.OneTimeVerdict, error)
 }
 
 // Keys holds the signing keys and the server-wide secrets every replica shares.
@@ -179,18 +184,51 @@ type Keys interface {
 	// without retirement at handover, a publication delay ahead, and keeps
 	// it published until publishedUntil (PRODUCT T8, publish then sign);
 	// keys an earlier rotation retired keep their times.
-	AddSigningKey(ctx context.Context, k domain.SigningKey, handover, publishedUntil time.Time) error
+	AddSigningKey(ctx context.Context, k domain.SigningKey, handover, publishedUntil time.Time, by domain.Origin) error
 	ListSigningKeys(ctx context.Context) ([]domain.SigningKey, error)
 	// ServerKey returns the server-wide secret called name, storing
 	// candidate first when there is none, so every replica shares one.
 	ServerKey(ctx context.Context, name string, candidate []byte) ([]byte, error)
 }
 
+// Audit is the append-only audit log (PRODUCT O8). Most rows are written by
+// the verbs whose changes they record; RecordAudit is for a decision that
+// changes nothing else (a consent denied).
+type Audit interface {
+	RecordAudit(ctx context.Context, e domain.AuditEvent) error
+	// ListAudit lists the events f matches, newest first, before p.Before.
+	ListAudit(ctx context.Context, f AuditFilter, p AuditPage) ([]domain.AuditEvent, error)
+}
+
+// AuditFilter selects audit events; empty fields match everything.
+type AuditFilter struct {
+	Since      time.Time // at or after
+	ClientID   string
+	CustomerID string
+	Action     domain.AuditAction
+}
+
+// AuditPage selects up to Limit events older than Before (an event id);
+// zero Before is the newest.
+type AuditPage struct {
+	Before int64
+	Limit  int
+}
+
+// Retention is how long cleanup keeps what no longer matters to a request.
+type Retention struct {
+	// Revoked is how long revoked families and used codes stay after
+	// their last event, so their access tokens stay refused.
+	Revoked time.Duration
+	// Audit is how long audit events stay; zero keeps them for ever.
+	Audit time.Duration
+}
+
 // Housekeeping is what keeps the store itself healthy.
 type Housekeeping interface {
 	// DeleteExpired removes what has expired by now and can no longer
 	// matter (PRODUCT O6), and returns how many rows went.
-	DeleteExpired(ctx context.Context, now time.Time, keepRevoked time.Duration) (int64, error)
+	DeleteExpired(ctx context.Context, now time.Time, keep Retention) (int64, error)
 	// AppliedMigrations lists the migrations recorded in the database, oldest first.
 	AppliedMigrations(ctx context.Context) ([]Migration, error)
 	Ping(ctx context.Context) error

@@ -77,7 +77,7 @@ func (e *Env) Issuer(url string) *token.Issuer {
 	block, _ := pem.Decode([]byte(signingKey))
 	ctx := e.t.Context()
 	k := domain.SigningKey{ID: SigningKeyID, Algorithm: token.AlgES256, PrivateDER: block.Bytes, CreatedAt: e.Clock.Now()}
-	Check(e.t, e.Store.AddSigningKey(ctx, k, time.Time{}, time.Time{}))
+	Check(e.t, e.Store.AddSigningKey(ctx, k, time.Time{}, time.Time{}, domain.System(e.Clock.Now())))
 	keys, err := e.Store.ListSigningKeys(ctx)
 	Check(e.t, err)
 	ring, err := token.NewKeyRing(keys, e.Clock.Now())

@@ -216,3 +216,16 @@ func OneTime(r Scanner) (domain.OneTimeCode, error) {
 	c.CreatedAt, c.ExpiresAt, c.UsedAt = Time(created), Time(expires), Time(used)
 	return c, err
 }
+
+// AuditColumns are the columns Audit reads, in order.
+const AuditColumns = `id, at, action, actor_kind, actor_id, target_id, client_id, customer_id, source_addr, request_id`
+
+// Audit scans one audit event.
+func Audit(r Scanner) (domain.AuditEvent, error) {
+	var e domain.AuditEvent
+	var at int64
+	var action, kind string
+	err := r.Scan(&e.ID, &at, &action, &kind, &e.Actor.ID, &e.TargetID, &e.ClientID, &e.CustomerID, &e.SourceAddr, &e.RequestID)
+	e.At, e.Action, e.Actor.Kind = Time(at), domain.AuditAction(action), domain.ActorKind(kind)
+	return e, err
+}

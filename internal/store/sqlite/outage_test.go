@@ -102,7 +102,7 @@ func TestWALStaysBounded(t *testing.T) {
 		if err := s.CreateOrg(ctx, domain.Org{ID: "org_w", Name: "W", CreatedAt: epoch}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.CreateClient(ctx, domain.Client{ID: "client_w", OrgID: "org_w", Name: "W", Scopes: domain.AllScopes(), CreatedAt: epoch}, nil); err != nil {
+		if err := s.CreateClient(ctx, domain.Client{ID: "client_w", OrgID: "org_w", Name: "W", Scopes: domain.AllScopes(), CreatedAt: epoch}, nil, domain.System(epoch)); err != nil {
 			t.Fatal(err)
 		}
 		load, stop := context.WithTimeout(ctx, walLoad)

@@ -25,7 +25,7 @@ func subscriptionID(s domain.Subscription) string { return s.ID }
 func seedCustomers(t *testing.T, s Subject, org string, n int) {
 	for i := range n {
 		must(t, s.CreateCustomer(ctx(t), domain.Customer{ID: fmt.Sprintf("cus_%s_%02d", org, i), OrgID: org,
-			Email: fmt.Sprintf("c%d@%s.example", i, org), Type: domain.CustomerPerson, CreatedAt: base.Add(time.Duration(i/2) * time.Second)}))
+			Email: fmt.Sprintf("c%d@%s.example", i, org), Type: domain.CustomerPerson, CreatedAt: base.Add(time.Duration(i/2) * time.Second)}, sys(base)))
 	}
 }
 
@@ -64,7 +64,7 @@ func testListCustomers(t *testing.T, s Subject) {
 func testUpdateCustomer(t *testing.T, s Subject) {
 	seedOrg(t, s, "org_a")
 	c := domain.Customer{ID: "cus_1", OrgID: "org_a", Email: "a@example.com", FirstName: "A", Type: domain.CustomerCompany, CompanyName: "Old GmbH", CreatedAt: base}
-	must(t, s.CreateCustomer(ctx(t), c))
+	must(t, s.CreateCustomer(ctx(t), c, sys(base)))
 	c.FirstName, c.LastName, c.CompanyName = "Erika", "Musterfrau", "New GmbH"
 	changed := c
 	changed.Email, changed.OrgID = "other@example.com", "org_other" // not updatable

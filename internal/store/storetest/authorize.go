@@ -12,7 +12,7 @@ import (
 
 func seedCustomer(t *testing.T, s Subject, id, org string) domain.Customer {
 	c := domain.Customer{ID: id, OrgID: org, Email: id + "@example.com", FirstName: "F", LastName: "L", Type: domain.CustomerPerson, CreatedAt: base}
-	must(t, s.CreateCustomer(ctx(t), c))
+	must(t, s.CreateCustomer(ctx(t), c, sys(base)))
 	return c
 }
 
@@ -22,7 +22,7 @@ func seedJourney(t *testing.T, s Subject) domain.Grant {
 	seedClient(t, s, "client_1", "org_a")
 	seedCustomer(t, s, "cus_1", "org_a")
 	g, err := s.UpsertGrant(ctx(t), domain.Grant{ID: "grt_1", CustomerID: "cus_1", ClientID: "client_1", OrgID: "org_a",
-		Scopes: domain.Scopes{domain.ScopeRead}, CreatedAt: base, UpdatedAt: base})
+		Scopes: domain.Scopes{domain.ScopeRead}, CreatedAt: base, UpdatedAt: base}, sys(base))
 	must(t, err)
 	return g
 }
@@ -46,7 +46,7 @@ func testGrants(t *testing.T, s Subject) {
 	// Consenting again widens the one active grant, keeping its id.
 	later := base.Add(time.Hour)
 	wider, err := s.UpsertGrant(ctx(t), domain.Grant{ID: "grt_2", CustomerID: "cus_1", ClientID: "client_1", OrgID: "org_a",
-		Scopes: domain.Scopes{domain.ScopeWrite}, CreatedAt: later, UpdatedAt: later})
+		Scopes: domain.Scopes{domain.ScopeWrite}, CreatedAt: later, UpdatedAt: later}, sys(base))
 	must(t, err)
 	if wider.ID != "grt_1" || wider.Scopes.String() != "read:* write:*" || !wider.CreatedAt.Equal(base) || !wider.UpdatedAt.Equal(later) {
 		t.Fatalf("widened grant: %+v", wider)
@@ -54,7 +54,7 @@ func testGrants(t *testing.T, s Subject) {
 	active, err := s.ActiveGrant(ctx(t), "cus_1", "client_1")
 	must(t, err)
 	diff(t, active, wider)
-	_, err = s.UpsertGrant(ctx(t), domain.Grant{ID: "grt_x", CustomerID: "cus_none", ClientID: "client_1", OrgID: "org_a", CreatedAt: base, UpdatedAt: base})
+	_, err = s.UpsertGrant(ctx(t), domain.Grant{ID: "grt_x", CustomerID: "cus_none", ClientID: "client_1", OrgID: "org_a", CreatedAt: base, UpdatedAt: base}, sys(base))
 	wantErr(t, err, store.ErrNotFound)
 
 	// Two families from the grant, one from client credentials.
@@ -70,7 +70,7 @@ func testGrants(t *testing.T, s Subject) {
 	diff(t, list, []domain.Grant{wider})
 
 	revokedAt := base.Add(2 * time.Hour)
-	fams, err := s.RevokeGrant(ctx(t), "grt_1", revokedAt)
+	fams, err := s.RevokeGrant(ctx(t), "grt_1", sys(revokedAt))
 	must(t, err)
 	if len(fams) != 2 {
 		t.Fatalf("RevokeGrant revoked families %v, want fam_0 and fam_1", fams)
@@ -85,7 +85,7 @@ func testGrants(t *testing.T, s Subject) {
 	if f, _ := s.GetFamily(ctx(t), "fam_2"); f.Revoked() {
 		t.Error("a client-credentials family was revoked with the grant")
 	}
-	again, err := s.RevokeGrant(ctx(t), "grt_1", revokedAt.Add(time.Hour))
+	again, err := s.RevokeGrant(ctx(t), "grt_1", sys(revokedAt.Add(time.Hour)))
 	must(t, err)
 	if len(again) != 0 {
 		t.Errorf("revoking twice revoked %v again", again)
@@ -98,12 +98,12 @@ func testGrants(t *testing.T, s Subject) {
 	diff(t, list, []domain.Grant{})
 	_, err = s.ActiveGrant(ctx(t), "cus_1", "client_1")
 	wantErr(t, err, store.ErrNotFound)
-	_, err = s.RevokeGrant(ctx(t), "grt_none", revokedAt)
+	_, err = s.RevokeGrant(ctx(t), "grt_none", sys(revokedAt))
 	wantErr(t, err, store.ErrNotFound)
 
 	// A new consent after revocation is a new grant.
 	fresh, err := s.UpsertGrant(ctx(t), domain.Grant{ID: "grt_3", CustomerID: "cus_1", ClientID: "client_1", OrgID: "org_a",
-		Scopes: domain.Scopes{domain.ScopeRead}, CreatedAt: later, UpdatedAt: later})
+		Scopes: domain.Scopes{domain.ScopeRead}, CreatedAt: later, UpdatedAt: later}, sys(base))
 	must(t, err)
 	if fresh.ID != "grt_3" {
 		t.Fatalf("after revocation: %+v", fresh)
@@ -129,7 +129,7 @@ func testRedeemCode(t *testing.T, s Subject) {
 		return redeemAll(c, gr)
 	}
 	red, err := s.RedeemCode(ctx(t), "code_h", domain.Family{ID: "fam_c", CreatedAt: now},
-		domain.RefreshToken{Hash: "rt_c", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, now, decide)
+		domain.RefreshToken{Hash: "rt_c", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, sys(now), decide)
 	must(t, err)
 	diff(t, seen, code)
 	wantFam := domain.Family{ID: "fam_c", ClientID: "client_1", OrgID: "org_a", CustomerID: "cus_1", GrantID: "grt_1", Scopes: g.Scopes, CreatedAt: now}
@@ -148,7 +148,7 @@ func testRedeemCode(t *testing.T, s Subject) {
 
 	later := now.Add(time.Minute)
 	replay, err := s.RedeemCode(ctx(t), "code_h", domain.Family{ID: "fam_d", CreatedAt: later},
-		domain.RefreshToken{Hash: "rt_d", CreatedAt: later, ExpiresAt: later.Add(time.Hour)}, later, decide)
+		domain.RefreshToken{Hash: "rt_d", CreatedAt: later, ExpiresAt: later.Add(time.Hour)}, sys(later), decide)
 	must(t, err)
 	if replay.Verdict != domain.CodeReplay || replay.Family.ID != "fam_c" || !seen.UsedAt.Equal(now) || seen.FamilyID != "fam_c" {
 		t.Fatalf("replay: %+v, code seen %+v", replay, seen)
@@ -158,7 +158,7 @@ func testRedeemCode(t *testing.T, s Subject) {
 	}
 	_, err = s.GetFamily(ctx(t), "fam_d")
 	wantErr(t, err, store.ErrNotFound)
-	_, err = s.RedeemCode(ctx(t), "code_none", domain.Family{ID: "fam_e"}, domain.RefreshToken{Hash: "rt_e"}, later, decide)
+	_, err = s.RedeemCode(ctx(t), "code_none", domain.Family{ID: "fam_e"}, domain.RefreshToken{Hash: "rt_e"}, sys(later), decide)
 	wantErr(t, err, store.ErrNotFound)
 }
 
@@ -166,12 +166,12 @@ func testRedeemCodeError(t *testing.T, s Subject) {
 	g := seedJourney(t, s)
 	seedCode(t, s, "code_h", g)
 	boom := fmt.Errorf("decided no")
-	_, err := s.RedeemCode(ctx(t), "code_h", domain.Family{ID: "fam_c", CreatedAt: base}, domain.RefreshToken{Hash: "rt_c", CreatedAt: base, ExpiresAt: base.Add(time.Hour)}, base,
+	_, err := s.RedeemCode(ctx(t), "code_h", domain.Family{ID: "fam_c", CreatedAt: base}, domain.RefreshToken{Hash: "rt_c", CreatedAt: base, ExpiresAt: base.Add(time.Hour)}, sys(base),
 		func(domain.AuthCode, domain.Grant) (domain.CodeVerdict, error) { return 0, boom })
 	wantErr(t, err, boom)
 	_, err = s.GetFamily(ctx(t), "fam_c")
 	wantErr(t, err, store.ErrNotFound)
-	red, err := s.RedeemCode(ctx(t), "code_h", domain.Family{ID: "fam_c", CreatedAt: base}, domain.RefreshToken{Hash: "rt_c", CreatedAt: base, ExpiresAt: base.Add(time.Hour)}, base, redeemAll)
+	red, err := s.RedeemCode(ctx(t), "code_h", domain.Family{ID: "fam_c", CreatedAt: base}, domain.RefreshToken{Hash: "rt_c", CreatedAt: base, ExpiresAt: base.Add(time.Hour)}, sys(base), redeemAll)
 	must(t, err)
 	if red.Verdict != domain.CodeRedeem {
 		t.Fatalf("after a refused try the code must still redeem: %v", red.Verdict)
@@ -192,7 +192,7 @@ func testConcurrentRedeem(t *testing.T, s Subject) {
 		go func() {
 			defer wg.Done()
 			red, err := s.RedeemCode(ctx(t), "code_h", domain.Family{ID: fmt.Sprintf("fam_%02d", i), CreatedAt: base},
-				domain.RefreshToken{Hash: fmt.Sprintf("rt_%02d", i), CreatedAt: base, ExpiresAt: base.Add(time.Hour)}, base, redeemAll)
+				domain.RefreshToken{Hash: fmt.Sprintf("rt_%02d", i), CreatedAt: base, ExpiresAt: base.Add(time.Hour)}, sys(base), redeemAll)
 			verdicts[i], errs[i] = red.Verdict, err
 		}()
 	}
@@ -213,9 +213,9 @@ func testSessions(t *testing.T, s Subject) {
 	seedOrg(t, s, "org_a")
 	seedCustomer(t, s, "cus_1", "org_a")
 	ses := domain.Session{Hash: "ses_h", CustomerID: "cus_1", CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(24 * time.Hour)}
-	must(t, s.CreateSession(ctx(t), ses))
-	wantErr(t, s.CreateSession(ctx(t), ses), store.ErrConflict)
-	wantErr(t, s.CreateSession(ctx(t), domain.Session{Hash: "x", CustomerID: "cus_none", CreatedAt: base}), store.ErrNotFound)
+	must(t, s.CreateSession(ctx(t), ses, sys(base)))
+	wantErr(t, s.CreateSession(ctx(t), ses, sys(base)), store.ErrConflict)
+	wantErr(t, s.CreateSession(ctx(t), domain.Session{Hash: "x", CustomerID: "cus_none", CreatedAt: base}, sys(base)), store.ErrNotFound)
 	got, err := s.GetSession(ctx(t), "ses_h")
 	must(t, err)
 	diff(t, got, ses)
@@ -254,18 +254,18 @@ func testOneTimeCodes(t *testing.T, s Subject) {
 	first := oneTime("otc_1", "br_1", "h1")
 	must(t, s.CreateOneTimeCode(ctx(t), first))
 	wantErr(t, s.CreateOneTimeCode(ctx(t), first), store.ErrConflict)
-	_, _, err := s.VerifyOneTimeCode(ctx(t), "br_none", base, checkHash("h1"))
+	_, _, err := s.VerifyOneTimeCode(ctx(t), "br_none", sys(base), checkHash("h1"))
 	wantErr(t, err, store.ErrNotFound)
 
-	got, v, err := s.VerifyOneTimeCode(ctx(t), "br_1", base, checkHash("wrong"))
+	got, v, err := s.VerifyOneTimeCode(ctx(t), "br_1", sys(base), checkHash("wrong"))
 	must(t, err)
 	if v != domain.OneTimeReject || got.Attempts != 1 {
 		t.Fatalf("wrong code: %v, attempts %d", v, got.Attempts)
 	}
 	for i := 2; i <= 5; i++ {
-		s.VerifyOneTimeCode(ctx(t), "br_1", base, checkHash("wrong"))
+		s.VerifyOneTimeCode(ctx(t), "br_1", sys(base), checkHash("wrong"))
 	}
-	got, v, err = s.VerifyOneTimeCode(ctx(t), "br_1", base, checkHash("h1"))
+	got, v, err = s.VerifyOneTimeCode(ctx(t), "br_1", sys(base), checkHash("h1"))
 	must(t, err)
 	if v != domain.OneTimeExhausted || got.Attempts != 5 {
 		t.Fatalf("after five tries: %v, attempts %d", v, got.Attempts)
@@ -277,17 +277,17 @@ func testOneTimeCodes(t *testing.T, s Subject) {
 	must(t, s.CreateOneTimeCode(ctx(t), second))
 	other := oneTime("otc_3", "br_2", "h1")
 	must(t, s.CreateOneTimeCode(ctx(t), other))
-	got, v, err = s.VerifyOneTimeCode(ctx(t), "br_1", base, checkHash("h2"))
+	got, v, err = s.VerifyOneTimeCode(ctx(t), "br_1", sys(base), checkHash("h2"))
 	must(t, err)
 	if v != domain.OneTimeAccept {
 		t.Fatalf("new code: %v", v)
 	}
 	second.UsedAt = base
 	diff(t, got, second)
-	_, _, err = s.VerifyOneTimeCode(ctx(t), "br_1", base, checkHash("h2"))
+	_, _, err = s.VerifyOneTimeCode(ctx(t), "br_1", sys(base), checkHash("h2"))
 	wantErr(t, err, store.ErrNotFound)
 	// Another browser's code is untouched.
-	if _, v, err := s.VerifyOneTimeCode(ctx(t), "br_2", base, checkHash("h1")); err != nil || v != domain.OneTimeAccept {
+	if _, v, err := s.VerifyOneTimeCode(ctx(t), "br_2", sys(base), checkHash("h1")); err != nil || v != domain.OneTimeAccept {
 		t.Fatalf("other browser: %v %v", v, err)
 	}
 }
@@ -304,7 +304,7 @@ func testConcurrentOneTime(t *testing.T, s Subject) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, v, err := s.VerifyOneTimeCode(ctx(t), "br_1", base, checkHash("wrong"))
+			_, v, err := s.VerifyOneTimeCode(ctx(t), "br_1", sys(base), checkHash("wrong"))
 			if err != nil {
 				t.Error(err)
 			}
@@ -324,19 +324,19 @@ func testConcurrentOneTime(t *testing.T, s Subject) {
 func testDeleteExpiredJourney(t *testing.T, s Subject) {
 	g := seedJourney(t, s)
 	seedCode(t, s, "code_old", g)
-	must(t, s.CreateSession(ctx(t), domain.Session{Hash: "ses_old", CustomerID: "cus_1", CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(time.Hour)}))
-	must(t, s.CreateSession(ctx(t), domain.Session{Hash: "ses_new", CustomerID: "cus_1", CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(48 * time.Hour)}))
+	must(t, s.CreateSession(ctx(t), domain.Session{Hash: "ses_old", CustomerID: "cus_1", CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(time.Hour)}, sys(base)))
+	must(t, s.CreateSession(ctx(t), domain.Session{Hash: "ses_new", CustomerID: "cus_1", CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(48 * time.Hour)}, sys(base)))
 	must(t, s.CreateOneTimeCode(ctx(t), oneTime("otc_1", "br_1", "h1")))
 	now := base.Add(3 * time.Hour)
-	_, err := s.DeleteExpired(ctx(t), now, time.Hour)
+	_, err := s.DeleteExpired(ctx(t), now, store.Retention{Revoked: time.Hour})
 	must(t, err)
 	_, err = s.GetSession(ctx(t), "ses_old")
 	wantErr(t, err, store.ErrNotFound)
 	_, err = s.GetSession(ctx(t), "ses_new")
 	must(t, err)
-	_, _, err = s.VerifyOneTimeCode(ctx(t), "br_1", now, checkHash("h1"))
+	_, _, err = s.VerifyOneTimeCode(ctx(t), "br_1", sys(now), checkHash("h1"))
 	wantErr(t, err, store.ErrNotFound)
-	_, err = s.RedeemCode(ctx(t), "code_old", domain.Family{ID: "fam_x"}, domain.RefreshToken{Hash: "rt_x"}, now, redeemAll)
+	_, err = s.RedeemCode(ctx(t), "code_old", domain.Family{ID: "fam_x"}, domain.RefreshToken{Hash: "rt_x"}, sys(now), redeemAll)
 	wantErr(t, err, store.ErrNotFound)
 	if _, err := s.GetGrant(ctx(t), g.ID); err != nil {
 		t.Errorf("grants are kept: %v", err)

@@ -18,7 +18,7 @@ func BenchWrites(b *testing.B, s store.Store) {
 	if err := s.CreateOrg(ctx, domain.Org{ID: "org_b", Name: "Bench", CreatedAt: base}); err != nil {
 		b.Fatal(err)
 	}
-	if err := s.CreateClient(ctx, domain.Client{ID: "client_b", OrgID: "org_b", Name: "B", Scopes: domain.AllScopes(), CreatedAt: base}, nil); err != nil {
+	if err := s.CreateClient(ctx, domain.Client{ID: "client_b", OrgID: "org_b", Name: "B", Scopes: domain.AllScopes(), CreatedAt: base}, nil, sys(base)); err != nil {
 		b.Fatal(err)
 	}
 	var seq atomic.Int64
@@ -53,7 +53,7 @@ func BenchWrites(b *testing.B, s store.Store) {
 			current := t.Hash
 			for pb.Next() {
 				next := fmt.Sprintf("rt_%d", seq.Add(1))
-				if _, err := s.RotateRefreshToken(ctx, current, domain.RefreshToken{Hash: next, CreatedAt: base, ExpiresAt: base.Add(time.Hour)}, base, rotate); err != nil {
+				if _, err := s.RotateRefreshToken(ctx, current, domain.RefreshToken{Hash: next, CreatedAt: base, ExpiresAt: base.Add(time.Hour)}, sys(base), rotate); err != nil {
 					b.Error(err)
 					return
 				}

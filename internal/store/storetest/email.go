@@ -38,7 +38,7 @@ func testEmailKeysFoldASCIIOnly(t *testing.T, s Subject) {
 		"cus_sam": "sam@example.com", "cus_long_s": "\u017fam@example.com",
 		"cus_emile_upper": "\u00c9mile@example.com", "cus_emile_lower": "\u00e9mile@example.com",
 	} {
-		must(t, s.CreateCustomer(ctx(t), customerWithEmail(id, email)))
+		must(t, s.CreateCustomer(ctx(t), customerWithEmail(id, email), sys(base)))
 	}
 	for email, want := range map[string][]string{
 		"KELVIN@Example.COM":     {"cus_kelvin_ascii"},
@@ -52,7 +52,7 @@ func testEmailKeysFoldASCIIOnly(t *testing.T, s Subject) {
 			t.Errorf("%q finds %v, want %v", email, got, want)
 		}
 	}
-	wantErr(t, s.CreateCustomer(ctx(t), customerWithEmail("cus_dup", "Sam@Example.com")), store.ErrConflict)
+	wantErr(t, s.CreateCustomer(ctx(t), customerWithEmail("cus_dup", "Sam@Example.com"), sys(base)), store.ErrConflict)
 }
 
 // EmailKeyMigration checks the migration that recomputes the email keys
@@ -109,7 +109,7 @@ func EmailKeyMigration[S store.Store](t *testing.T, fsys fs.FS, fresh func() str
 			}
 		}
 		// The real owner of the ASCII address can now be created.
-		must(t, s.CreateCustomer(ctx(t), customerWithEmail("cus_kelvin_ascii", "kelvin@example.com")))
+		must(t, s.CreateCustomer(ctx(t), customerWithEmail("cus_kelvin_ascii", "kelvin@example.com"), sys(base)))
 		// A9: clients from before are not first-party.
 		c, err := s.GetClient(ctx(t), "client_old")
 		must(t, err)

@@ -19,6 +19,10 @@ type Inspector interface {
 	// RevokeFamily revokes a family at at, as another process would;
 	// revoking twice keeps the first time.
 	RevokeFamily(ctx context.Context, id string, at time.Time) error
+	// RewriteAudit tries to UPDATE the audit rows.
+	RewriteAudit(ctx context.Context) error
+	// BreakAudit makes every later audit write fail.
+	BreakAudit(ctx context.Context) error
 }
 
 // Inspect returns the inspector of a backend's port (a backend's
@@ -49,6 +53,24 @@ func (i inspector) RevokeFamily(ctx context.Context, id string, at time.Time) er
 			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE families SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, rowcodec.Micros(at), id)
+		return err
+	})
+}
+
+// RewriteAudit tries to change every audit row, as an intruder with
+// database access would; the append-only log refuses (PRODUCT O8).
+func (i inspector) RewriteAudit(ctx context.Context) error {
+	return i.b.Write(ctx, func(tx txn.Querier) error {
+		_, err := tx.Exec(ctx, `UPDATE audit_events SET action = 'tampered'`)
+		return err
+	})
+}
+
+// BreakAudit drops the audit table, so every audit write fails from now
+// on: a change whose row cannot be written must not happen either.
+func (i inspector) BreakAudit(ctx context.Context) error {
+	return i.b.Write(ctx, func(tx txn.Querier) error {
+		_, err := tx.Exec(ctx, `DROP TABLE audit_events`)
 		return err
 	})
 }

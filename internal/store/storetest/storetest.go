@@ -59,6 +59,10 @@ func Run(t *testing.T, open Opener) {
 	run(t, "OneTimeCodes/tries_and_replacement", open, testOneTimeCodes)
 	run(t, "OneTimeCodes/concurrent_tries_counted", open, testConcurrentOneTime)
 	run(t, "DeleteExpired/journey_rows", open, testDeleteExpiredJourney)
+	run(t, "O8/Audit/each_change_writes_its_row", open, testAuditRows)
+	run(t, "O8/Audit/failed_change_writes_no_row", open, testAuditFailedChanges)
+	run(t, "O8/Audit/no_change_without_its_row", open, testAuditNoChangeWithoutRow)
+	run(t, "O8/Audit/list_filters_pages_retention", open, testAuditListAndRetention)
 }
 
 // run runs one behaviour on a fresh store, in parallel with the others:
@@ -102,7 +106,7 @@ func seedOrg(t *testing.T, s Subject, id string) domain.Org {
 func seedClient(t *testing.T, s Subject, id, org string) domain.Client {
 	c := domain.Client{ID: id, OrgID: org, Name: "App", Scopes: domain.AllScopes(), RedirectURIs: []string{"https://app.example/cb"},
 		DefaultAPIVersion: "2026-05-27.curie", CreatedAt: base}
-	must(t, s.CreateClient(ctx(t), c, &domain.ClientSecret{ClientID: id, Hash: "h-" + id, CreatedAt: base}))
+	must(t, s.CreateClient(ctx(t), c, &domain.ClientSecret{ClientID: id, Hash: "h-" + id, CreatedAt: base}, sys(base)))
 	return c
 }
 
@@ -127,7 +131,7 @@ func testClients(t *testing.T, s Subject) {
 	c := seedClient(t, s, "client_1", "org_a")
 	pub := domain.Client{ID: "client_2", OrgID: "org_b", Name: "Native", Public: true, Scopes: domain.Scopes{domain.ScopeRead},
 		DefaultAPIVersion: "2025-12-01.chucky", FirstParty: true, CreatedAt: base.Add(time.Minute)}
-	must(t, s.CreateClient(ctx(t), pub, nil))
+	must(t, s.CreateClient(ctx(t), pub, nil, sys(base)))
 
 	got, err := s.GetClient(ctx(t), "client_1")
 	must(t, err)
@@ -146,23 +150,23 @@ func testClients(t *testing.T, s Subject) {
 	must(t, err)
 	diff(t, none, []domain.ClientSecret{})
 
-	must(t, s.DisableClient(ctx(t), "client_1"))
+	must(t, s.DisableClient(ctx(t), "client_1", sys(base)))
 	got, err = s.GetClient(ctx(t), "client_1")
 	must(t, err)
 	if !got.Disabled {
 		t.Fatal("client not disabled")
 	}
-	wantErr(t, s.DisableClient(ctx(t), "client_missing"), store.ErrNotFound)
+	wantErr(t, s.DisableClient(ctx(t), "client_missing", sys(base)), store.ErrNotFound)
 	_, err = s.GetClient(ctx(t), "client_missing")
 	wantErr(t, err, store.ErrNotFound)
-	wantErr(t, s.CreateClient(ctx(t), c, nil), store.ErrConflict)
+	wantErr(t, s.CreateClient(ctx(t), c, nil, sys(base)), store.ErrConflict)
 }
 
 func testSecretRotation(t *testing.T, s Subject) {
 	seedOrg(t, s, "org_a")
 	seedClient(t, s, "client_1", "org_a")
 	overlapEnd := base.Add(24 * time.Hour)
-	must(t, s.RotateClientSecret(ctx(t), domain.ClientSecret{ClientID: "client_1", Hash: "h-new", CreatedAt: base.Add(time.Hour)}, overlapEnd))
+	must(t, s.RotateClientSecret(ctx(t), domain.ClientSecret{ClientID: "client_1", Hash: "h-new", CreatedAt: base.Add(time.Hour)}, overlapEnd, sys(base)))
 	secrets, err := s.ClientSecrets(ctx(t), "client_1")
 	must(t, err)
 	diff(t, secrets, []domain.ClientSecret{
@@ -170,25 +174,25 @@ func testSecretRotation(t *testing.T, s Subject) {
 		{ClientID: "client_1", Hash: "h-client_1", CreatedAt: base, ExpiresAt: overlapEnd},
 	})
 	// A second rotation never extends the first secret's overlap.
-	must(t, s.RotateClientSecret(ctx(t), domain.ClientSecret{ClientID: "client_1", Hash: "h-newer", CreatedAt: base.Add(2 * time.Hour)}, base.Add(48*time.Hour)))
+	must(t, s.RotateClientSecret(ctx(t), domain.ClientSecret{ClientID: "client_1", Hash: "h-newer", CreatedAt: base.Add(2 * time.Hour)}, base.Add(48*time.Hour), sys(base)))
 	secrets, err = s.ClientSecrets(ctx(t), "client_1")
 	must(t, err)
 	if secrets[2].ExpiresAt != overlapEnd || secrets[1].ExpiresAt != base.Add(48*time.Hour) || !secrets[0].ExpiresAt.IsZero() {
 		t.Fatalf("unexpected overlaps: %+v", secrets)
 	}
-	wantErr(t, s.RotateClientSecret(ctx(t), domain.ClientSecret{ClientID: "client_missing", Hash: "x", CreatedAt: base}, base), store.ErrNotFound)
+	wantErr(t, s.RotateClientSecret(ctx(t), domain.ClientSecret{ClientID: "client_missing", Hash: "x", CreatedAt: base}, base, sys(base)), store.ErrNotFound)
 }
 
 func testCustomers(t *testing.T, s Subject) {
 	seedOrg(t, s, "org_a")
 	c := domain.Customer{ID: "cus_1", OrgID: "org_a", Email: "Max@Example.com", FirstName: "Max", LastName: "Mustermann", Type: domain.CustomerPerson, CreatedAt: base}
-	must(t, s.CreateCustomer(ctx(t), c))
+	must(t, s.CreateCustomer(ctx(t), c, sys(base)))
 	got, err := s.GetCustomer(ctx(t), "cus_1")
 	must(t, err)
 	diff(t, got, c)
 	dup := c
 	dup.ID, dup.Email = "cus_2", "max@EXAMPLE.com"
-	wantErr(t, s.CreateCustomer(ctx(t), dup), store.ErrConflict)
+	wantErr(t, s.CreateCustomer(ctx(t), dup, sys(base)), store.ErrConflict)
 	_, err = s.GetCustomer(ctx(t), "cus_2")
 	wantErr(t, err, store.ErrNotFound)
 }
@@ -196,7 +200,7 @@ func testCustomers(t *testing.T, s Subject) {
 func testSubscriptions(t *testing.T, s Subject) {
 	seedOrg(t, s, "org_a")
 	seedOrg(t, s, "org_b")
-	must(t, s.CreateCustomer(ctx(t), domain.Customer{ID: "cus_1", OrgID: "org_a", Email: "a@example.com", Type: domain.CustomerPerson, CreatedAt: base}))
+	must(t, s.CreateCustomer(ctx(t), domain.Customer{ID: "cus_1", OrgID: "org_a", Email: "a@example.com", Type: domain.CustomerPerson, CreatedAt: base}, sys(base)))
 	sub := domain.Subscription{ID: "sub_1", OrgID: "org_a", CustomerID: "cus_1", Status: domain.SubscriptionActive,
 		Type: domain.SubscriptionFeedIn, Plan: "pln_1", Number: "4X44EMKX", EstimatedUsage: 3500,
 		Address:   domain.Address{ID: "adr_1", Street: "Torstraße", HouseNumber: "119", Zip: "10115", City: "Berlin"},
@@ -254,7 +258,7 @@ func testRotation(t *testing.T, s Subject) {
 	fam := family(t, s, "fam_1")
 	var seen []domain.RefreshToken
 	t1 := base.Add(time.Minute)
-	rot, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t1", t1), t1, always(domain.RefreshRotate, &seen))
+	rot, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t1", t1), sys(t1), always(domain.RefreshRotate, &seen))
 	must(t, err)
 	diff(t, rot, store.Rotation{RefreshDecision: domain.RefreshDecision{Verdict: domain.RefreshRotate}, Family: fam})
 	diff(t, liveTokens(t, s, "fam_1"), []string{"t1"})
@@ -262,7 +266,7 @@ func testRotation(t *testing.T, s Subject) {
 	// Replace: the child t1 is superseded by t2, the presented token now points at t2.
 	seen = nil
 	t2 := t1.Add(time.Second)
-	_, err = s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t2", t2), t2, always(domain.RefreshReplace, &seen))
+	_, err = s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t2", t2), sys(t2), always(domain.RefreshReplace, &seen))
 	must(t, err)
 	if len(seen) != 2 || seen[0].ReplacedBy != "t1" || seen[1].Hash != "t1" || seen[0].State != domain.RefreshRotated || !seen[0].RotatedAt.Equal(t1) {
 		t.Fatalf("decider saw %+v", seen)
@@ -278,7 +282,7 @@ func testRotation(t *testing.T, s Subject) {
 
 	// Reuse revokes the family and issues nothing.
 	t3 := t2.Add(time.Minute)
-	rot, err = s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t3", t3), t3, always(domain.RefreshReuse, &seen))
+	rot, err = s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t3", t3), sys(t3), always(domain.RefreshReuse, &seen))
 	must(t, err)
 	if rot.Verdict != domain.RefreshReuse || !rot.Family.RevokedAt.Equal(t3) {
 		t.Fatalf("rotation = %+v", rot)
@@ -292,14 +296,14 @@ func testRotation(t *testing.T, s Subject) {
 		t.Fatalf("reuse must not issue a token, have %d", len(toks))
 	}
 
-	_, err = s.RotateRefreshToken(ctx(t), "unknown", next("t4", t3), t3, always(domain.RefreshRotate, &seen))
+	_, err = s.RotateRefreshToken(ctx(t), "unknown", next("t4", t3), sys(t3), always(domain.RefreshRotate, &seen))
 	wantErr(t, err, store.ErrNotFound)
 }
 
 func testDeciderError(t *testing.T, s Subject) {
 	family(t, s, "fam_1")
 	rejected := errors.New("rejected")
-	_, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t1", base), base,
+	_, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t1", base), sys(base),
 		func(domain.RefreshToken, domain.Family, *domain.RefreshToken) (domain.RefreshDecision, error) {
 			return domain.RefreshDecision{}, rejected
 		})
@@ -323,7 +327,7 @@ func testConcurrentRotation(t *testing.T, s Subject) {
 	wins := 0
 	for i := range n {
 		wg.Go(func() {
-			_, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next(fmt.Sprintf("c%d", i), base), base, onlyLive)
+			_, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next(fmt.Sprintf("c%d", i), base), sys(base), onlyLive)
 			if err == nil {
 				mu.Lock()
 				wins++
@@ -363,12 +367,12 @@ func deterministic(child string) store.RefreshDecider {
 func testRetryReturnsChild(t *testing.T, s Subject) {
 	fam := family(t, s, "fam_1")
 	t1 := base.Add(time.Minute)
-	_, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t1", t1), t1, deterministic("t1"))
+	_, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t1", t1), sys(t1), deterministic("t1"))
 	must(t, err)
 	before, err := s.FamilyTokens(ctx(t), "fam_1")
 	must(t, err)
 	t2 := t1.Add(time.Second)
-	rot, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t1", t2), t2, deterministic("t1"))
+	rot, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t1", t2), sys(t2), deterministic("t1"))
 	must(t, err)
 	diff(t, rot, store.Rotation{RefreshDecision: domain.RefreshDecision{Verdict: domain.RefreshRetry}, Family: fam})
 	after, err := s.FamilyTokens(ctx(t), "fam_1")
@@ -378,7 +382,7 @@ func testRetryReturnsChild(t *testing.T, s Subject) {
 
 	// A retry verdict for a child that is not next is refused: handing out
 	// next would hand out a token the store does not hold.
-	_, err = s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t9", t2), t2, always(domain.RefreshRetry, new([]domain.RefreshToken)))
+	_, err = s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t9", t2), sys(t2), always(domain.RefreshRetry, new([]domain.RefreshToken)))
 	if err == nil {
 		t.Fatal("a retry whose child is not next must fail")
 	}
@@ -388,9 +392,9 @@ func testRetryReturnsChild(t *testing.T, s Subject) {
 
 	// Once the child itself rotated, the parent is reuse: the family dies.
 	t3 := t2.Add(time.Second)
-	_, err = s.RotateRefreshToken(ctx(t), "t1", next("t2", t3), t3, deterministic("t2"))
+	_, err = s.RotateRefreshToken(ctx(t), "t1", next("t2", t3), sys(t3), deterministic("t2"))
 	must(t, err)
-	rot, err = s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t1", t3), t3, deterministic("t1"))
+	rot, err = s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t1", t3), sys(t3), deterministic("t1"))
 	must(t, err)
 	if rot.Verdict != domain.RefreshReuse || !rot.Family.RevokedAt.Equal(t3) {
 		t.Fatalf("rotation = %+v, want reuse revoking the family", rot)
@@ -409,7 +413,7 @@ func testConcurrentRetries(t *testing.T, s Subject) {
 	verdicts := map[domain.RefreshVerdict]int{}
 	for range n {
 		wg.Go(func() {
-			rot, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next("c", base), base, deterministic("c"))
+			rot, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next("c", base), sys(base), deterministic("c"))
 			if err != nil {
 				t.Error(err)
 				return
@@ -445,11 +449,11 @@ func testRevokeFamily(t *testing.T, s Subject) {
 
 func testSigningKeys(t *testing.T, s Subject) {
 	k1 := domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1, 2, 3}, CreatedAt: base}
-	must(t, s.AddSigningKey(ctx(t), k1, time.Time{}, time.Time{}))
+	must(t, s.AddSigningKey(ctx(t), k1, time.Time{}, time.Time{}, sys(base)))
 	k2 := domain.SigningKey{ID: "key_2", Algorithm: "ES256", PrivateDER: []byte{4}, CreatedAt: base.Add(time.Hour)}
-	wantErr(t, s.AddSigningKey(ctx(t), k2, time.Time{}, time.Time{}), store.ErrConflict)
+	wantErr(t, s.AddSigningKey(ctx(t), k2, time.Time{}, time.Time{}, sys(base)), store.ErrConflict)
 	until := base.Add(2 * time.Hour)
-	must(t, s.AddSigningKey(ctx(t), k2, k2.CreatedAt, until))
+	must(t, s.AddSigningKey(ctx(t), k2, k2.CreatedAt, until, sys(base)))
 	keys, err := s.ListSigningKeys(ctx(t))
 	must(t, err)
 	k1.RetiredAt, k1.PublishedUntil = k2.CreatedAt, until
@@ -463,20 +467,20 @@ func testSigningKeys(t *testing.T, s Subject) {
 func testKeyHandover(t *testing.T, s Subject) {
 	const delay, ttl = 5 * time.Minute, time.Hour
 	k1 := domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base}
-	must(t, s.AddSigningKey(ctx(t), k1, time.Time{}, time.Time{}))
+	must(t, s.AddSigningKey(ctx(t), k1, time.Time{}, time.Time{}, sys(base)))
 	t1 := base.Add(time.Hour)
 	k2 := domain.SigningKey{ID: "key_2", Algorithm: "RS256", PrivateDER: []byte{2}, CreatedAt: t1}
-	must(t, s.AddSigningKey(ctx(t), k2, t1.Add(delay), t1.Add(delay+ttl)))
+	must(t, s.AddSigningKey(ctx(t), k2, t1.Add(delay), t1.Add(delay+ttl), sys(base)))
 	t2 := t1.Add(time.Minute)
 	k3 := domain.SigningKey{ID: "key_3", Algorithm: "EdDSA", PrivateDER: []byte{3}, CreatedAt: t2}
-	must(t, s.AddSigningKey(ctx(t), k3, t2.Add(delay), t2.Add(delay+ttl)))
+	must(t, s.AddSigningKey(ctx(t), k3, t2.Add(delay), t2.Add(delay+ttl), sys(base)))
 	keys, err := s.ListSigningKeys(ctx(t))
 	must(t, err)
 	k1.RetiredAt, k1.PublishedUntil = t1.Add(delay), t1.Add(delay+ttl)
 	k2.RetiredAt, k2.PublishedUntil = t2.Add(delay), t2.Add(delay+ttl)
 	diff(t, keys, []domain.SigningKey{k3, k2, k1})
 	// Keys past their publication go; the queued ones stay.
-	_, err = s.DeleteExpired(ctx(t), t1.Add(delay+ttl), time.Hour)
+	_, err = s.DeleteExpired(ctx(t), t1.Add(delay+ttl), store.Retention{Revoked: time.Hour})
 	must(t, err)
 	keys, err = s.ListSigningKeys(ctx(t))
 	must(t, err)
@@ -487,15 +491,15 @@ func testDeleteExpired(t *testing.T, s Subject) {
 	seedOrg(t, s, "org_a")
 	seedClient(t, s, "client_1", "org_a")
 	now := base.Add(100 * 24 * time.Hour)
-	must(t, s.RotateClientSecret(ctx(t), domain.ClientSecret{ClientID: "client_1", Hash: "h-new", CreatedAt: now.Add(-2 * time.Hour)}, now.Add(-time.Hour)))
+	must(t, s.RotateClientSecret(ctx(t), domain.ClientSecret{ClientID: "client_1", Hash: "h-new", CreatedAt: now.Add(-2 * time.Hour)}, now.Add(-time.Hour), sys(base)))
 	family(t, s, "fam_old") // its token expired at base+90d
 	fresh := domain.Family{ID: "fam_new", ClientID: "client_1", OrgID: "org_a", Scopes: domain.AllScopes(), CreatedAt: now}
 	must(t, s.IssueRefreshToken(ctx(t), fresh, next("fresh", now)))
-	must(t, s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base}, time.Time{}, time.Time{}))
+	must(t, s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base}, time.Time{}, time.Time{}, sys(base)))
 	must(t, s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_2", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base.Add(time.Hour)},
-		base.Add(time.Hour), base.Add(2*time.Hour)))
+		base.Add(time.Hour), base.Add(2*time.Hour), sys(base)))
 
-	n, err := s.DeleteExpired(ctx(t), now, time.Hour)
+	n, err := s.DeleteExpired(ctx(t), now, store.Retention{Revoked: time.Hour})
 	must(t, err)
 	if n != 4 { // fam_old's token, fam_old, the old secret, key_1
 		t.Fatalf("deleted %d rows, want 4", n)
@@ -513,9 +517,12 @@ func testDeleteExpired(t *testing.T, s Subject) {
 	if len(keys) != 1 || keys[0].ID != "key_2" {
 		t.Fatalf("keys after clean-up: %+v", keys)
 	}
-	n, err = s.DeleteExpired(ctx(t), now, time.Hour)
+	n, err = s.DeleteExpired(ctx(t), now, store.Retention{Revoked: time.Hour})
 	must(t, err)
 	if n != 0 {
 		t.Fatalf("second clean-up deleted %d rows", n)
 	}
 }
+
+// sys is the audit origin of a change the suite makes at at.
+func sys(at time.Time) domain.Origin { return domain.System(at) }

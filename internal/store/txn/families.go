@@ -40,10 +40,16 @@ func insertToken(ctx context.Context, tx Querier, t domain.RefreshToken) error {
 	return err
 }
 
-// revokeFamily stamps a family revoked at at; a revoked family keeps its first time.
-func revokeFamily(ctx context.Context, tx Querier, id string, at time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE families SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, rowcodec.Micros(at), id)
-	return err
+// revokeFamilyAudited stamps a family revoked at e.At and writes e, the
+// audit row of the replay that revoked it. A family revoked already keeps
+// its first time and gains no second row: a replay of a replay is no
+// new event.
+func revokeFamilyAudited(ctx context.Context, tx Querier, fam domain.Family, e domain.AuditEvent) error {
+	n, err := tx.Exec(ctx, `UPDATE families SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, rowcodec.Micros(e.At), fam.ID)
+	if err != nil || n == 0 {
+		return err
+	}
+	return writeAudit(ctx, tx, e)
 }
 
 // RotateRefreshToken runs the refresh rule on the rows inside one
@@ -53,7 +59,8 @@ func revokeFamily(ctx context.Context, tx Querier, id string, at time.Time) erro
 // rows the previous one left (PRODUCT T5, S3). A retry whose child is
 // next writes nothing, so any number of retries, on any replica, all hand
 // out the one child.
-func (s *Store) RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, now time.Time, decide store.RefreshDecider) (store.Rotation, error) {
+func (s *Store) RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, by domain.Origin, decide store.RefreshDecider) (store.Rotation, error) {
+	now := by.At
 	var out store.Rotation
 	err := s.b.Write(ctx, func(tx Querier) error {
 		out = store.Rotation{}
@@ -82,7 +89,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, presented string, next d
 		switch decision.Verdict {
 		case domain.RefreshReuse:
 			out.Family.RevokedAt = now
-			return revokeFamily(ctx, tx, fam.ID, now)
+			return revokeFamilyAudited(ctx, tx, fam, by.Event(domain.AuditRefreshReuse, fam.ID, fam.ClientID, fam.CustomerID))
 		case domain.RefreshRetry:
 			// PRODUCT T5: the child of a moment ago is next itself (derived
 			// from the presented token), still live: handing it out again

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
 )
 
@@ -11,12 +12,18 @@ import (
 // (PRODUCT O6): expired refresh tokens; families with no token left whose
 // access tokens have all expired (keepRevoked after their last event);
 // secrets past their overlap; keys past publication; codes, sessions and
-// one-time codes past their lifetime. It returns how many rows went.
-func (s *Store) DeleteExpired(ctx context.Context, now time.Time, keepRevoked time.Duration) (int64, error) {
+// one-time codes past their lifetime; audit events past their retention
+// (PRODUCT O8). It returns how many rows went.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, keep store.Retention) (int64, error) {
 	var total int64
 	err := s.b.Write(ctx, func(tx Querier) error {
 		total = 0
-		at, cutoff := rowcodec.Micros(now), rowcodec.Micros(now.Add(-keepRevoked))
+		at, cutoff := rowcodec.Micros(now), rowcodec.Micros(now.Add(-keep.Revoked))
+		// Zero retention keeps audit events for ever: a cutoff of 0 deletes nothing.
+		var auditCutoff int64
+		if keep.Audit > 0 {
+			auditCutoff = rowcodec.Micros(now.Add(-keep.Audit))
+		}
 		for _, st := range []struct {
 			query string
 			arg   int64
@@ -30,6 +37,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, keepRevoked ti
 			{`DELETE FROM auth_codes WHERE expires_at <= $1`, cutoff},
 			{`DELETE FROM sessions WHERE expires_at <= $1`, at},
 			{`DELETE FROM one_time_codes WHERE expires_at <= $1`, at},
+			{`DELETE FROM audit_events WHERE at < $1`, auditCutoff},
 		} {
 			n, err := tx.Exec(ctx, st.query, st.arg)
 			if err != nil {

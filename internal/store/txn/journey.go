@@ -15,9 +15,9 @@ import (
 // UpsertGrant records consent; see store.Grants. Two replicas recording
 // the first consent at once: the unique index lets one insert win, and
 // the other, tried again, widens that one.
-func (s *Store) UpsertGrant(ctx context.Context, g domain.Grant) (out domain.Grant, err error) {
+func (s *Store) UpsertGrant(ctx context.Context, g domain.Grant, by domain.Origin) (out domain.Grant, err error) {
 	for range 2 {
-		out, err = s.upsertGrant(ctx, g)
+		out, err = s.upsertGrant(ctx, g, by)
 		if !errors.Is(err, store.ErrConflict) {
 			break
 		}
@@ -25,7 +25,7 @@ func (s *Store) UpsertGrant(ctx context.Context, g domain.Grant) (out domain.Gra
 	return out, err
 }
 
-func (s *Store) upsertGrant(ctx context.Context, g domain.Grant) (domain.Grant, error) {
+func (s *Store) upsertGrant(ctx context.Context, g domain.Grant, by domain.Origin) (domain.Grant, error) {
 	var out domain.Grant
 	err := s.b.Write(ctx, func(tx Querier) error {
 		cur, err := rowcodec.Grant(tx.QueryRow(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE customer_id = $1 AND client_id = $2 AND revoked_at = 0`+s.d.ForUpdate, g.CustomerID, g.ClientID))
@@ -34,8 +34,10 @@ func (s *Store) upsertGrant(ctx context.Context, g domain.Grant) (domain.Grant, 
 			cur.Scopes = append(cur.Scopes, g.Scopes...).Canonical()
 			cur.UpdatedAt = g.UpdatedAt
 			out = cur
-			_, err = tx.Exec(ctx, `UPDATE grants SET scopes = $1, updated_at = $2 WHERE id = $3`, rowcodec.ScopesText(cur.Scopes), rowcodec.Micros(cur.UpdatedAt), cur.ID)
-			return err
+			if _, err = tx.Exec(ctx, `UPDATE grants SET scopes = $1, updated_at = $2 WHERE id = $3`, rowcodec.ScopesText(cur.Scopes), rowcodec.Micros(cur.UpdatedAt), cur.ID); err != nil {
+				return err
+			}
+			return writeAudit(ctx, tx, by.Event(domain.AuditConsentGiven, cur.ID, cur.ClientID, cur.CustomerID))
 		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
@@ -45,9 +47,11 @@ func (s *Store) upsertGrant(ctx context.Context, g domain.Grant) (domain.Grant, 
 			}
 		}
 		out = g
-		_, err = tx.Exec(ctx, `INSERT INTO grants (`+rowcodec.GrantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)`,
-			g.ID, g.CustomerID, g.ClientID, g.OrgID, rowcodec.ScopesText(g.Scopes), rowcodec.Micros(g.CreatedAt), rowcodec.Micros(g.UpdatedAt))
-		return err
+		if _, err = tx.Exec(ctx, `INSERT INTO grants (`+rowcodec.GrantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)`,
+			g.ID, g.CustomerID, g.ClientID, g.OrgID, rowcodec.ScopesText(g.Scopes), rowcodec.Micros(g.CreatedAt), rowcodec.Micros(g.UpdatedAt)); err != nil {
+			return err
+		}
+		return writeAudit(ctx, tx, by.Event(domain.AuditConsentGiven, g.ID, g.ClientID, g.CustomerID))
 	})
 	return out, err
 }
@@ -68,15 +72,23 @@ func (s *Store) ListGrants(ctx context.Context, customerID string) ([]domain.Gra
 }
 
 // RevokeGrant revokes the grant and its families; see store.Grants.
-func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time) ([]string, error) {
+func (s *Store) RevokeGrant(ctx context.Context, id string, by domain.Origin) ([]string, error) {
+	at := by.At
 	var families []string
 	err := s.b.Write(ctx, func(tx Querier) error {
 		families = nil
-		if err := s.exists(ctx, tx, "grants", id); err != nil {
+		grant, err := rowcodec.Grant(tx.QueryRow(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE id = $1`+s.d.ForUpdate, id))
+		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, rowcodec.Micros(at), id); err != nil {
+		n, err := tx.Exec(ctx, `UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, rowcodec.Micros(at), id)
+		if err != nil {
 			return err
+		}
+		if n > 0 {
+			if err := writeAudit(ctx, tx, by.Event(domain.AuditConsentRevoked, id, grant.ClientID, grant.CustomerID)); err != nil {
+				return err
+			}
 		}
 		return tx.Query(ctx, `UPDATE families SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at = 0 RETURNING id`, []any{rowcodec.Micros(at), id},
 			func(r rowcodec.Scanner) error {
@@ -104,7 +116,8 @@ func (s *Store) CreateCode(ctx context.Context, c domain.AuthCode) error {
 // RedeemCode runs the code rule on the rows inside one transaction, the
 // code's row locked, so two redemptions on any replicas are judged one
 // after the other (PRODUCT T6, S3).
-func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, now time.Time, decide store.CodeDecider) (store.Redemption, error) {
+func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, by domain.Origin, decide store.CodeDecider) (store.Redemption, error) {
+	now := by.At
 	var out store.Redemption
 	err := s.b.Write(ctx, func(tx Querier) error {
 		out = store.Redemption{}
@@ -124,7 +137,7 @@ func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Fam
 		switch verdict {
 		case domain.CodeReplay:
 			out.Family = domain.Family{ID: code.FamilyID, ClientID: code.ClientID, OrgID: code.OrgID, CustomerID: code.CustomerID, GrantID: code.GrantID, Scopes: code.Scopes, RevokedAt: now}
-			return revokeFamily(ctx, tx, code.FamilyID, now)
+			return revokeFamilyAudited(ctx, tx, out.Family, by.Event(domain.AuditCodeReplay, code.FamilyID, code.ClientID, code.CustomerID))
 		case domain.CodeRedeem:
 		default:
 			return errBadVerdict
@@ -142,14 +155,17 @@ func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Fam
 // Sessions.
 
 // CreateSession stores a signed-in session.
-func (s *Store) CreateSession(ctx context.Context, ses domain.Session) error {
+func (s *Store) CreateSession(ctx context.Context, ses domain.Session, by domain.Origin) error {
 	return s.b.Write(ctx, func(tx Querier) error {
 		if err := s.exists(ctx, tx, "customers", ses.CustomerID); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO sessions (`+rowcodec.SessionColumns+`) VALUES ($1, $2, $3, $4, $5)`,
 			ses.Hash, ses.CustomerID, rowcodec.Micros(ses.CreatedAt), rowcodec.Micros(ses.LastSeenAt), rowcodec.Micros(ses.ExpiresAt))
-		return err
+		if err != nil {
+			return err
+		}
+		return writeAudit(ctx, tx, by.Event(domain.AuditSignInSucceeded, ses.CustomerID, "", ses.CustomerID))
 	})
 }
 
@@ -190,7 +206,8 @@ func (s *Store) CreateOneTimeCode(ctx context.Context, c domain.OneTimeCode) err
 // VerifyOneTimeCode runs decide on the browser's pending code in one
 // transaction, its row locked, so concurrent tries are counted one by one
 // (PRODUCT A7).
-func (s *Store) VerifyOneTimeCode(ctx context.Context, browserHash string, now time.Time, decide store.OneTimeDecider) (domain.OneTimeCode, domain.OneTimeVerdict, error) {
+func (s *Store) VerifyOneTimeCode(ctx context.Context, browserHash string, by domain.Origin, decide store.OneTimeDecider) (domain.OneTimeCode, domain.OneTimeVerdict, error) {
+	now := by.At
 	var code domain.OneTimeCode
 	var verdict domain.OneTimeVerdict
 	err := s.b.Write(ctx, func(tx Querier) error {
@@ -204,9 +221,13 @@ func (s *Store) VerifyOneTimeCode(ctx context.Context, browserHash string, now t
 		case domain.OneTimeAccept:
 			code.UsedAt = now
 			_, err = tx.Exec(ctx, `UPDATE one_time_codes SET used_at = $1 WHERE id = $2`, rowcodec.Micros(now), code.ID)
-		case domain.OneTimeReject:
+		case domain.OneTimeReject, domain.OneTimeLockout:
 			code.Attempts++
 			_, err = tx.Exec(ctx, `UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1`, code.ID)
+			if err == nil && verdict == domain.OneTimeLockout {
+				// The one-time code's id, never the code or the email.
+				err = writeAudit(ctx, tx, by.Event(domain.AuditSignInLockedOut, code.ID, "", ""))
+			}
 		case domain.OneTimeExhausted:
 		default:
 			return errBadVerdict

@@ -14,9 +14,11 @@ import (
 // index), so two replicas creating the first key at once, or rotating at
 // once, leave exactly one: the other gets ErrConflict or retires the
 // first's key.
-func (s *Store) AddSigningKey(ctx context.Context, k domain.SigningKey, handover, publishedUntil time.Time) error {
+func (s *Store) AddSigningKey(ctx context.Context, k domain.SigningKey, handover, publishedUntil time.Time, by domain.Origin) error {
 	return s.b.Write(ctx, func(tx Querier) error {
+		action := domain.AuditSigningKeyCreated
 		if !handover.IsZero() {
+			action = domain.AuditSigningKeyRotated
 			if _, err := tx.Exec(ctx, `UPDATE signing_keys SET retired_at = $1, published_until = $2 WHERE retired_at = 0`,
 				rowcodec.Micros(handover), rowcodec.Micros(publishedUntil)); err != nil {
 				return err
@@ -30,8 +32,10 @@ func (s *Store) AddSigningKey(ctx context.Context, k domain.SigningKey, handover
 				return store.ErrConflict
 			}
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO signing_keys (`+rowcodec.KeyColumns+`) VALUES ($1, $2, $3, $4, 0, 0)`, k.ID, k.Algorithm, k.PrivateDER, rowcodec.Micros(k.CreatedAt))
-		return err
+		if _, err := tx.Exec(ctx, `INSERT INTO signing_keys (`+rowcodec.KeyColumns+`) VALUES ($1, $2, $3, $4, 0, 0)`, k.ID, k.Algorithm, k.PrivateDER, rowcodec.Micros(k.CreatedAt)); err != nil {
+			return err
+		}
+		return writeAudit(ctx, tx, by.Event(action, k.ID, "", ""))
 	})
 }
 

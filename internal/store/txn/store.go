@@ -89,7 +89,7 @@ func (s *Store) ListOrgs(ctx context.Context) ([]domain.Org, error) {
 // Clients.
 
 // CreateClient stores a client and its first secret.
-func (s *Store) CreateClient(ctx context.Context, c domain.Client, secret *domain.ClientSecret) error {
+func (s *Store) CreateClient(ctx context.Context, c domain.Client, secret *domain.ClientSecret, by domain.Origin) error {
 	uris, err := rowcodec.RedirectURIs(c.RedirectURIs)
 	if err != nil {
 		return err
@@ -101,9 +101,11 @@ func (s *Store) CreateClient(ctx context.Context, c domain.Client, secret *domai
 			return fmt.Errorf("insert client: %w", err)
 		}
 		if secret != nil {
-			return insertSecret(ctx, tx, *secret)
+			if err := insertSecret(ctx, tx, *secret); err != nil {
+				return err
+			}
 		}
-		return nil
+		return writeAudit(ctx, tx, by.Event(domain.AuditClientCreated, c.ID, c.ID, ""))
 	})
 }
 
@@ -129,7 +131,7 @@ func (s *Store) ClientSecrets(ctx context.Context, clientID string) ([]domain.Cl
 }
 
 // RotateClientSecret adds sec and ends the overlap of the older secrets at oldExpiresAt.
-func (s *Store) RotateClientSecret(ctx context.Context, sec domain.ClientSecret, oldExpiresAt time.Time) error {
+func (s *Store) RotateClientSecret(ctx context.Context, sec domain.ClientSecret, oldExpiresAt time.Time, by domain.Origin) error {
 	return s.b.Write(ctx, func(tx Querier) error {
 		if err := s.exists(ctx, tx, "clients", sec.ClientID); err != nil {
 			return err
@@ -139,26 +141,35 @@ func (s *Store) RotateClientSecret(ctx context.Context, sec domain.ClientSecret,
 			rowcodec.Micros(oldExpiresAt), sec.ClientID); err != nil {
 			return err
 		}
-		return insertSecret(ctx, tx, sec)
+		if err := insertSecret(ctx, tx, sec); err != nil {
+			return err
+		}
+		return writeAudit(ctx, tx, by.Event(domain.AuditClientSecretRotated, sec.ClientID, sec.ClientID, ""))
 	})
 }
 
 // DisableClient marks a client disabled; it can no longer authenticate.
-func (s *Store) DisableClient(ctx context.Context, id string) error {
+func (s *Store) DisableClient(ctx context.Context, id string, by domain.Origin) error {
 	return s.b.Write(ctx, func(tx Querier) error {
-		return affectedOne(tx.Exec(ctx, `UPDATE clients SET disabled = TRUE WHERE id = $1`, id))
+		if err := affectedOne(tx.Exec(ctx, `UPDATE clients SET disabled = TRUE WHERE id = $1`, id)); err != nil {
+			return err
+		}
+		return writeAudit(ctx, tx, by.Event(domain.AuditClientDisabled, id, id, ""))
 	})
 }
 
 // Customers and subscriptions.
 
 // CreateCustomer stores a customer; a taken email is ErrConflict.
-func (s *Store) CreateCustomer(ctx context.Context, c domain.Customer) error {
+func (s *Store) CreateCustomer(ctx context.Context, c domain.Customer, by domain.Origin) error {
 	return s.b.Write(ctx, func(tx Querier) error {
 		_, err := tx.Exec(ctx, `INSERT INTO customers (id, org_id, email, email_key, first_name, last_name, company_name, type, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			c.ID, c.OrgID, c.Email, rowcodec.EmailKey(c.Email), c.FirstName, c.LastName, c.CompanyName, string(c.Type), rowcodec.Micros(c.CreatedAt))
-		return err
+		if err != nil {
+			return err
+		}
+		return writeAudit(ctx, tx, by.Event(domain.AuditCustomerCreated, c.ID, "", c.ID))
 	})
 }
 

@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"cmp"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/admin"
+	"github.com/nomosauth/nomosauth/internal/config"
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/problem"
+	"github.com/nomosauth/nomosauth/internal/store"
+)
+
+// auditJSON is an audit event as `audit list` prints it (PRODUCT O8).
+type auditJSON struct {
+	ID         int64     `json:"id"`
+	At         time.Time `json:"at"`
+	Action     string    `json:"action"`
+	ActorKind  string    `json:"actor_kind"`
+	ActorID    string    `json:"actor_id,omitempty"`
+	TargetID   string    `json:"target_id,omitempty"`
+	ClientID   string    `json:"client_id,omitempty"`
+	CustomerID string    `json:"customer_id,omitempty"`
+	SourceAddr string    `json:"source_addr,omitempty"`
+	RequestID  string    `json:"request_id,omitempty"`
+}
+
+func toAuditJSON(ev domain.AuditEvent) auditJSON {
+	return auditJSON{ev.ID, ev.At, string(ev.Action), string(ev.Actor.Kind), ev.Actor.ID, ev.TargetID, ev.ClientID, ev.CustomerID, ev.SourceAddr, ev.RequestID}
+}
+
+// auditLine is one event as a line of text: id, time, action, actor,
+// target, then what is known of client, customer, address and request.
+func auditLine(a auditJSON) string {
+	actor := a.ActorKind
+	if a.ActorID != "" {
+		actor += ":" + a.ActorID
+	}
+	fields := []string{strconv.FormatInt(a.ID, 10), a.At.Format(time.RFC3339), a.Action, actor, cmp.Or(a.TargetID, "-")}
+	for _, kv := range [][2]string{{"client", a.ClientID}, {"customer", a.CustomerID}, {"from", a.SourceAddr}, {"request", a.RequestID}} {
+		if kv[1] != "" {
+			fields = append(fields, kv[0]+"="+kv[1])
+		}
+	}
+	return strings.Join(fields, "  ")
+}
+
+// parseSince reads --since: an RFC 3339 time, or a duration back from now
+// ("24h", "7d").
+func parseSince(v string, now time.Time) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	d, err := config.ParseDuration(v)
+	if err != nil {
+		return time.Time{}, problem.BadRequest("--since wants an RFC 3339 time (2026-12-01T00:00:00Z) or a duration back from now (24h, 7d), got " + problem.Quote(v))
+	}
+	return now.Add(-d), nil
+}
+
+func runAuditList(e env, args []string) int {
+	var since, action string
+	var f store.AuditFilter
+	var before int64
+	var limit int
+	return adminCommand(e, "audit list", args,
+		func(fs *flagSet) {
+			fs.StringVar(&since, "since", "", "only events at or after this RFC 3339 time, or this long ago (24h, 7d)")
+			fs.StringVar(&f.ClientID, "client", "", "only events concerning this client id")
+			fs.StringVar(&f.CustomerID, "customer", "", "only events concerning this customer id")
+			fs.StringVar(&action, "action", "", "only events of this action (client.created, consent.revoked, refresh.reuse_detected, ...)")
+			fs.IntVar(&limit, "limit", admin.DefaultAuditPage, "at most this many events (1-1000)")
+			fs.Int64Var(&before, "before", 0, "only events older than this event id: the next page after the last id shown")
+		},
+		func() []string { return nil },
+		func(a *admin.Admin, cfg config.Config) int {
+			var err error
+			if f.Since, err = parseSince(since, a.Now()); err != nil {
+				return fail(e, err)
+			}
+			f.Action = domain.AuditAction(action)
+			if limit == 0 {
+				return fail(e, problem.BadRequest("limit must be between 1 and 1000"))
+			}
+			events, err := a.ListAudit(e.ctx, f, before, limit)
+			if err != nil {
+				return fail(e, err)
+			}
+			rows := make([]auditJSON, len(events))
+			for i, ev := range events {
+				rows[i] = toAuditJSON(ev)
+			}
+			code := listOutput(e, cfg, rows, auditLine)
+			if len(rows) == limit && !cfg.JSON {
+				// The page is full: say how to get the next one, on
+				// stderr so the lines stay one event each.
+				fmt.Fprintf(e.stderr, "more events: add --before %d\n", rows[len(rows)-1].ID)
+			}
+			return code
+		})
+}

@@ -1,0 +1,97 @@
+package domain
+
+import (
+	"slices"
+	"time"
+)
+
+// AuditAction names a security-relevant change (PRODUCT O8). The names are
+// stable: operators filter and alert on them.
+type AuditAction string
+
+// The audited changes.
+const (
+	AuditClientCreated       AuditAction = "client.created"
+	AuditClientDisabled      AuditAction = "client.disabled"
+	AuditClientSecretRotated AuditAction = "client.secret_rotated"
+	AuditSigningKeyCreated   AuditAction = "signing_key.created"
+	AuditSigningKeyRotated   AuditAction = "signing_key.rotated"
+	AuditCustomerCreated     AuditAction = "customer.created"
+	AuditConsentGiven        AuditAction = "consent.given"
+	AuditConsentDenied       AuditAction = "consent.denied"
+	AuditConsentRevoked      AuditAction = "consent.revoked"
+	AuditRefreshReuse        AuditAction = "refresh.reuse_detected"
+	AuditCodeReplay          AuditAction = "code.replayed"
+	AuditSignInSucceeded     AuditAction = "signin.succeeded"
+	AuditSignInLockedOut     AuditAction = "signin.locked_out"
+)
+
+// AuditActionNames lists every audited action, in a fixed order.
+func AuditActionNames() []AuditAction {
+	return []AuditAction{
+		AuditClientCreated, AuditClientDisabled, AuditClientSecretRotated,
+		AuditSigningKeyCreated, AuditSigningKeyRotated, AuditCustomerCreated,
+		AuditConsentGiven, AuditConsentDenied, AuditConsentRevoked,
+		AuditRefreshReuse, AuditCodeReplay, AuditSignInSucceeded, AuditSignInLockedOut,
+	}
+}
+
+// Known reports whether a is one of the audited actions, for validating filters.
+func (a AuditAction) Known() bool { return slices.Contains(AuditActionNames(), a) }
+
+// ActorKind says who made a change.
+type ActorKind string
+
+// The actors: an operator at the admin CLI, a client at the token
+// endpoint, a customer on the hosted pages, or the server itself.
+const (
+	ActorOperator ActorKind = "operator"
+	ActorClient   ActorKind = "client"
+	ActorCustomer ActorKind = "customer"
+	ActorSystem   ActorKind = "system"
+)
+
+// Actor is who made a change: a kind and, for clients and customers, their
+// id (an operator's login name when known).
+type Actor struct {
+	Kind ActorKind
+	ID   string
+}
+
+// Origin is who made a change, when, and from where: what a store verb
+// needs to write the change's audit row in the change's own transaction
+// (PRODUCT O8). SourceAddr and RequestID are empty outside HTTP.
+type Origin struct {
+	Actor      Actor
+	At         time.Time
+	SourceAddr string
+	RequestID  string
+}
+
+// System is the origin of a change the server makes by itself at at.
+func System(at time.Time) Origin { return Origin{Actor: Actor{Kind: ActorSystem}, At: at} }
+
+// AuditEvent is one row of the append-only audit log (PRODUCT O8). It
+// never holds a secret, token, code or one-time code: targets are ids.
+type AuditEvent struct {
+	// ID orders the log: later rows have larger ids.
+	ID     int64
+	At     time.Time
+	Action AuditAction
+	Actor  Actor
+	// TargetID is what the change was made to: a client, key, grant,
+	// family, customer or one-time-code id.
+	TargetID string
+	// ClientID and CustomerID are the client and customer the change
+	// concerns, when it concerns one, for filtering.
+	ClientID   string
+	CustomerID string
+	SourceAddr string
+	RequestID  string
+}
+
+// Event is the audit row o writes for action on target.
+func (o Origin) Event(action AuditAction, target, clientID, customerID string) AuditEvent {
+	return AuditEvent{At: o.At, Action: action, Actor: o.Actor, TargetID: target, ClientID: clientID, CustomerID: customerID,
+		SourceAddr: o.SourceAddr, RequestID: o.RequestID}
+}

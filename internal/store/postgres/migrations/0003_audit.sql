@@ -1,0 +1,25 @@
+-- PRODUCT O8: the audit log. Rows are appended in the transaction of the
+-- change they record and never changed: an UPDATE is refused. Cleanup
+-- deletes rows past their retention (O6).
+CREATE TABLE audit_events (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at          BIGINT NOT NULL,
+    action      TEXT NOT NULL,
+    actor_kind  TEXT NOT NULL,
+    actor_id    TEXT NOT NULL DEFAULT '',
+    target_id   TEXT NOT NULL DEFAULT '',
+    client_id   TEXT NOT NULL DEFAULT '',
+    customer_id TEXT NOT NULL DEFAULT '',
+    source_addr TEXT NOT NULL DEFAULT '',
+    request_id  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_events_at ON audit_events (at);
+CREATE INDEX audit_events_client ON audit_events (client_id, id) WHERE client_id <> '';
+CREATE INDEX audit_events_customer ON audit_events (customer_id, id) WHERE customer_id <> '';
+CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_events is append-only';
+END;
+$$;
+CREATE TRIGGER audit_events_append_only BEFORE UPDATE ON audit_events
+    FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
