@@ -80,6 +80,7 @@ type app struct {
 	maint   *maintain.Maintainer
 	mail    *mail.Queue // closed by serve once the last page is answered
 	log     *slog.Logger
+	tracing tracing // flushed and stopped by serve once the last request is answered
 }
 
 // build opens the store and wires every surface from cfg. The caller
@@ -150,6 +151,16 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	https := httpx.HTTPSPolicy{TrustedProxies: cfg.TrustedProxies, AllowPlain: cfg.Dev,
 		Exempt: map[string]bool{server.PathHealth: true, server.PathReady: true}}
 	rate, burst := float64(cfg.RateLimit), cfg.RateBurst
+	// PRODUCT O7: spans only with --otel-endpoint; off is the no-op tracer.
+	traces, err := newTracing(ctx, cfg.OTelEndpoint)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			traces.shutdown(context.Background())
+		}
+	}()
 	addrLimits := httpx.NewRateLimiter(float64(cfg.AddrRateLimit), 2*cfg.AddrRateLimit, time.Now)
 
 	srv, err := server.New(server.Config{Store: st, Issuer: issuer, IDs: gen, Now: time.Now, Log: log, IssuerURL: cfg.Issuer,
@@ -157,7 +168,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 		ClientLimits: httpx.NewRateLimiter(rate, burst, time.Now), AddrLimits: addrLimits, Addr: https.ClientAddr,
 		FailedAuthLimits:     httpx.NewRateLimiter(server.FailedAuthRate, server.FailedAuthBurst, time.Now),
 		FailedAuthAddrLimits: httpx.NewRateLimiter(server.FailedAuthAddrRate, server.FailedAuthAddrBurst, time.Now),
-		JWKSMaxAge:           cfg.KeyPublishDelay})
+		JWKSMaxAge:           cfg.KeyPublishDelay, Tracer: traces.tracer()})
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +182,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	}
 	// Tokens verified once skip the signature check until they expire.
 	verified := &revoke.VerifiedCache{Verifier: issuer, Max: verifiedTokens}
-	protected, err := api.New(api.Config{Store: st, Verifier: verified, Revoked: revoked, Limits: httpx.NewRateLimiter(rate, burst, time.Now),
+	protected, err := api.New(api.Config{Store: tracedAPIStore(st, traces.tracer()), Verifier: verified, Revoked: revoked, Limits: httpx.NewRateLimiter(rate, burst, time.Now),
 		AddrLimits: addrLimits, Addr: https.ClientAddr, CursorKey: serverKeys["cursor"], ClientTTL: cfg.KeyPoll, Location: berlin,
 		Now: time.Now, Log: log})
 	if err != nil {
@@ -183,7 +194,8 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	srv.Mount(mux)
 	hosted.Mount(mux)
 	protected.Mount(mux)
-	return &app{store: st, handler: server.Root(mux, log, https), tokens: srv.Tokens, maint: maint, mail: outbox, log: log}, nil
+	return &app{store: st, handler: server.Root(mux, log, https, traces.tracer()), tokens: srv.Tokens, maint: maint, mail: outbox, log: log,
+		tracing: traces}, nil
 }
 
 // serve runs the HTTP server and background maintenance under one
@@ -255,6 +267,12 @@ func serve(e env, cfg config.Config) error {
 		mctx, mcancel := context.WithTimeout(context.Background(), mailDrainTimeout)
 		defer mcancel()
 		a.mail.Close(mctx) // logs what it abandons
+		// The last spans go out before the process ends (PRODUCT O7).
+		tctx, tcancel := context.WithTimeout(context.Background(), tracesFlushTimeout)
+		defer tcancel()
+		if terr := a.tracing.shutdown(tctx); terr != nil {
+			log.Warn("traces not flushed", "err", terr)
+		}
 		return err
 	})
 	return g.Wait()

@@ -44,6 +44,7 @@ type Config struct {
 	AddrRateLimit      int
 	LogLevel           string
 	CPUProfile         string
+	OTelEndpoint       string
 }
 
 // Setting binds one field to its flag and environment variable.
@@ -167,6 +168,7 @@ func Serve() []Setting {
 		{Flag: "rate-burst", Env: "NOMOSAUTH_RATE_BURST", Default: "20", Help: "requests a caller may make at once before --rate-limit paces it", apply: integer(func(c *Config) *int { return &c.RateBurst })},
 		{Flag: "address-rate-limit", Env: "NOMOSAUTH_ADDRESS_RATE_LIMIT", Default: "50", Help: "requests per second per source address on the token endpoint and for API requests without a valid token; 0 turns it off", apply: integer(func(c *Config) *int { return &c.AddrRateLimit })},
 		{Flag: "cpu-profile", Env: "NOMOSAUTH_CPU_PROFILE", Help: "write a CPU profile (pprof) to this file until shutdown, for performance work", apply: str(func(c *Config) *string { return &c.CPUProfile })},
+		{Flag: "otel-endpoint", Env: "NOMOSAUTH_OTEL_ENDPOINT", Help: "base URL of an OpenTelemetry OTLP/HTTP receiver (http://collector:4318); traces go to its /v1/traces; empty turns tracing off", apply: str(func(c *Config) *string { return &c.OTelEndpoint })},
 		{Flag: "log-level", Env: "NOMOSAUTH_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error", apply: str(func(c *Config) *string { return &c.LogLevel })},
 	}
 }
@@ -294,6 +296,13 @@ func (c *Config) Validate() error {
 		}
 		if c.MailFrom == "" {
 			fail("--mail-from is required with --smtp-url")
+		}
+	}
+	if c.OTelEndpoint != "" {
+		// PRODUCT O7: a base URL the exporter appends /v1/traces to.
+		u, err := url.Parse(c.OTelEndpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			fail("--otel-endpoint %q must be an http:// or https:// URL with a host, without query, fragment or userinfo", c.OTelEndpoint)
 		}
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {

@@ -64,6 +64,14 @@ func TestValidate(t *testing.T) {
 		{"smtp_url", []string{"--dev", "--smtp-url", "http://mail"}, "--smtp-url"},
 		{"smtp_needs_from", []string{"--dev", "--smtp-url", "smtp://mail.example:587"}, "--mail-from"},
 		{"log_level", []string{"--dev", "--log-level", "loud"}, "--log-level"},
+		{"O7/otel_endpoint_http_ok", []string{"--dev", "--otel-endpoint", "http://collector:4318"}, ""},
+		{"O7/otel_endpoint_https_path_ok", []string{"--dev", "--otel-endpoint", "https://otel.example/tenant/"}, ""},
+		{"O7/otel_endpoint_no_scheme", []string{"--dev", "--otel-endpoint", "collector:4318"}, "--otel-endpoint"},
+		{"O7/otel_endpoint_grpc_scheme", []string{"--dev", "--otel-endpoint", "grpc://collector:4317"}, "--otel-endpoint"},
+		{"O7/otel_endpoint_no_host", []string{"--dev", "--otel-endpoint", "http:///v1"}, "--otel-endpoint"},
+		{"O7/otel_endpoint_query", []string{"--dev", "--otel-endpoint", "http://collector:4318?x=1"}, "--otel-endpoint"},
+		{"O7/otel_endpoint_userinfo", []string{"--dev", "--otel-endpoint", "http://u:p@collector:4318"}, "--otel-endpoint"},
+		{"O7/otel_endpoint_unparsable", []string{"--dev", "--otel-endpoint", "http://[::1"}, "--otel-endpoint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/ids"
@@ -58,6 +61,9 @@ type Config struct {
 	// Cache-Control max-age; it is also how long a rotation publishes a
 	// new key before it signs (PRODUCT T8, --key-publish-delay).
 	JWKSMaxAge time.Duration
+	// Tracer records the token endpoint's decision, commit and signing as
+	// spans (PRODUCT O7); nil is the no-op tracer.
+	Tracer trace.Tracer
 }
 
 // Server is the authorization server's own endpoints: token, metadata,
@@ -87,7 +93,10 @@ func New(cfg Config) (*Server, error) {
 	tokens := &Tokens{Store: cfg.Store, Issuer: cfg.Issuer, IDs: cfg.IDs, Now: cfg.Now, Log: cfg.Log,
 		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RetryWindow, RefreshKey: cfg.RefreshKey, Revoker: revoke.Revoker{Set: cfg.Revoked, Now: cfg.Now},
 		ClientLimits: cfg.ClientLimits, AddrLimits: cfg.AddrLimits, Addr: cfg.Addr,
-		FailedAuthLimits: cfg.FailedAuthLimits, FailedAuthAddrLimits: cfg.FailedAuthAddrLimits}
+		FailedAuthLimits: cfg.FailedAuthLimits, FailedAuthAddrLimits: cfg.FailedAuthAddrLimits, Tracer: cfg.Tracer}
+	if tokens.Tracer == nil {
+		tokens.Tracer = noop.NewTracerProvider().Tracer("")
+	}
 	return &Server{Tokens: tokens, store: cfg.Store, ring: cfg.Issuer.Ring, log: cfg.Log, metadata: metadata(cfg.IssuerURL),
 		jwksCache: fmt.Sprintf("public, max-age=%d", int64(cfg.JWKSMaxAge/time.Second))}, nil
 }
@@ -139,10 +148,12 @@ func (s *Server) Mount(mux *http.ServeMux) {
 // Root is the handler every request enters: the one mux every surface
 // mounted its routes on, behind the middleware chain in its one visible
 // order. A request no route matches gets the envelope's 404 or 405
-// (PRODUCT R4).
-func Root(mux *http.ServeMux, log *slog.Logger, https httpx.HTTPSPolicy) http.Handler {
+// (PRODUCT R4). tracer gets one span per request (PRODUCT O7); the no-op
+// tracer adds nothing.
+func Root(mux *http.ServeMux, log *slog.Logger, https httpx.HTTPSPolicy, tracer trace.Tracer) http.Handler {
 	return httpx.Chain(httpx.Routes(mux, log),
 		httpx.WithRequestID,
+		httpx.Trace(tracer),
 		httpx.AccessLog(log),
 		httpx.Recover(log),
 		https.SecurityHeaders,

@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/nomosauth/nomosauth/internal/admin"
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/fakeclock"
@@ -47,6 +50,12 @@ const testIssuer = "https://auth.example.test"
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
+	return newTracedFixture(t, noop.NewTracerProvider().Tracer(""))
+}
+
+// newTracedFixture is newFixture recording spans with tracer (PRODUCT O7).
+func newTracedFixture(t testing.TB, tracer trace.Tracer) *fixture {
+	t.Helper()
 	env := testfix.New(t, time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
 	org := env.Org("Org")
 	f := &fixture{t: t, dbPath: env.Path, store: env.Store, clock: env.Clock, admin: env.Admin, issuer: env.Issuer(testIssuer)}
@@ -55,12 +64,12 @@ func newFixture(t testing.TB) *fixture {
 	f.public, _ = env.Client(admin.ClientSpec{OrgID: org.ID, Name: "Native", Public: true, RedirectURIs: []string{"com.example.app:/cb"}})
 	srv, err := New(Config{Store: env.Store, Issuer: f.issuer, IDs: env.IDs, Now: env.Clock.Now, Log: env.Log, IssuerURL: testIssuer,
 		RefreshIdleTTL: 90 * 24 * time.Hour, RetryWindow: 10 * time.Second, RefreshKey: []byte("test refresh key"), Revoked: revoke.NewSet(),
-		Addr: httpx.HTTPSPolicy{}.ClientAddr})
+		Addr: httpx.HTTPSPolicy{}.ClientAddr, Tracer: tracer})
 	testfix.Check(t, err)
 	f.tokensSrv = srv.Tokens
 	mux := http.NewServeMux()
 	srv.Mount(mux)
-	f.srv = testfix.Serve(t, Root(mux, env.Log, httpx.HTTPSPolicy{AllowPlain: true}))
+	f.srv = testfix.Serve(t, Root(mux, env.Log, httpx.HTTPSPolicy{AllowPlain: true}, tracer))
 	return f
 }
 

@@ -1,12 +1,17 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
@@ -54,6 +59,37 @@ type Tokens struct {
 	// address (PRODUCT S6); nil is no limit.
 	FailedAuthLimits     *httpx.RateLimiter
 	FailedAuthAddrLimits *httpx.RateLimiter
+	// Tracer records each step of a grant as a span under the request's
+	// (PRODUCT O7); server.New makes nil the no-op tracer.
+	Tracer trace.Tracer
+}
+
+// The spans of a grant's steps (PRODUCT O7): client authentication, the
+// oauth rule's decision, the wait for the store's commit (the refresh and
+// code rules decide inside it, so their decision span is its child), and
+// the access token's signature.
+const (
+	SpanAuthenticate = "oauth.authenticate"
+	SpanDecide       = "oauth.decide"
+	SpanCommit       = "store.commit"
+	SpanSign         = "token.sign"
+)
+
+// endSpan ends a step's span: a refusal (a problem below 500) is an
+// outcome, recorded as its OAuth error or envelope code, and so is a
+// store's not-found, which the caller turns into one; anything else
+// fails the span. No message: it could name what it refused.
+func endSpan(span trace.Span, err error) {
+	var refused *problem.Error
+	switch {
+	case errors.As(err, &refused) && refused.Status < http.StatusInternalServerError:
+		span.SetAttributes(attribute.String("nomosauth.refused", cmp.Or(refused.OAuthError, refused.Code)))
+	case errors.Is(err, store.ErrNotFound): // an unknown client, code or token: refused above
+		span.SetAttributes(attribute.String("nomosauth.refused", "not_found"))
+	case err != nil:
+		span.SetStatus(codes.Error, "")
+	}
+	span.End()
 }
 
 // The failed client authentications a source address may make (PRODUCT
@@ -160,12 +196,14 @@ func (t *Tokens) authenticateLimited(w http.ResponseWriter, r *http.Request, cre
 // authenticate loads the client and checks its credentials (PRODUCT T1).
 // The secret is hashed before the lookup, so an unknown client costs the
 // same as a wrong secret.
-func (t *Tokens) authenticate(ctx context.Context, creds oauth.ClientCredentials) (domain.Client, error) {
+func (t *Tokens) authenticate(ctx context.Context, creds oauth.ClientCredentials) (client domain.Client, err error) {
+	ctx, span := t.Tracer.Start(ctx, SpanAuthenticate)
+	defer func() { endSpan(span, err) }()
 	presented := ""
 	if creds.Secret != "" {
 		presented = ids.Hash(creds.Secret)
 	}
-	client, err := t.Store.GetClient(ctx, creds.ID)
+	client, err = t.Store.GetClient(ctx, creds.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return domain.Client{}, problem.InvalidClient().WithCause(errors.New("unknown client"))
 	}
@@ -185,7 +223,9 @@ func (t *Tokens) authenticate(ctx context.Context, creds oauth.ClientCredentials
 }
 
 func (t *Tokens) clientCredentials(ctx context.Context, client domain.Client, req oauth.TokenRequest) (Response, error) {
+	_, span := t.Tracer.Start(ctx, SpanDecide)
 	scopes, err := oauth.DecideClientCredentials(client, req.Scope)
+	endSpan(span, err)
 	if err != nil {
 		return Response{}, err
 	}
@@ -205,10 +245,13 @@ func (t *Tokens) StartFamily(ctx context.Context, fam domain.Family) (Response, 
 	if err != nil {
 		return Response{}, err
 	}
-	if err := t.Store.IssueRefreshToken(ctx, fam, stored); err != nil {
+	cctx, span := t.Tracer.Start(ctx, SpanCommit)
+	err = t.Store.IssueRefreshToken(cctx, fam, stored)
+	endSpan(span, err)
+	if err != nil {
 		return Response{}, fmt.Errorf("issue refresh token: %w", err)
 	}
-	return t.pair(fam, fam.Scopes, refresh, now)
+	return t.pair(ctx, fam, fam.Scopes, refresh, now)
 }
 
 // redeemCode is PRODUCT T6 and T7: the code becomes a customer family,
@@ -227,7 +270,15 @@ func (t *Tokens) redeemCode(ctx context.Context, client domain.Client, req oauth
 		return Response{}, err
 	}
 	rule := oauth.CodeRule{Client: client, RedirectURI: req.RedirectURI, Verifier: req.CodeVerifier, Now: now}
-	red, err := t.Store.RedeemCode(ctx, ids.Hash(req.Code), domain.Family{ID: id, CreatedAt: now}, first, by, rule.Check)
+	cctx, span := t.Tracer.Start(ctx, SpanCommit)
+	red, err := t.Store.RedeemCode(cctx, ids.Hash(req.Code), domain.Family{ID: id, CreatedAt: now}, first, by,
+		func(code domain.AuthCode, grant domain.Grant) (domain.CodeVerdict, error) {
+			_, span := t.Tracer.Start(cctx, SpanDecide)
+			v, err := rule.Check(code, grant)
+			endSpan(span, err)
+			return v, err
+		})
+	endSpan(span, err)
 	if errors.Is(err, store.ErrNotFound) {
 		return Response{}, problem.InvalidGrant("authorization code is invalid")
 	}
@@ -239,7 +290,7 @@ func (t *Tokens) redeemCode(ctx context.Context, client domain.Client, req oauth
 		return Response{}, t.revoked(ctx, red.Family.ID, client, now, "authorization code used twice; its tokens are revoked",
 			"authorization code was already used; every token issued from it is revoked")
 	}
-	return t.pair(red.Family, oauth.CustomerScopes(red.Family.Scopes), refresh, now)
+	return t.pair(ctx, red.Family, oauth.CustomerScopes(red.Family.Scopes), refresh, now)
 }
 
 // refresh is PRODUCT T5 and S3. The child is derived from the presented
@@ -252,7 +303,15 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 	refresh := ids.DeriveRefreshToken(t.RefreshKey, req.RefreshToken)
 	next := t.storedRefreshToken(refresh, now)
 	rule := oauth.RefreshRule{Client: client, RequestedScope: req.Scope, Now: now, Window: t.RetryWindow, Child: next.Hash}
-	rot, err := t.Store.RotateRefreshToken(ctx, ids.Hash(req.RefreshToken), next, by, rule.Decide)
+	cctx, span := t.Tracer.Start(ctx, SpanCommit)
+	rot, err := t.Store.RotateRefreshToken(cctx, ids.Hash(req.RefreshToken), next, by,
+		func(tok domain.RefreshToken, fam domain.Family, child *domain.RefreshToken) (domain.RefreshDecision, error) {
+			_, span := t.Tracer.Start(cctx, SpanDecide)
+			d, err := rule.Decide(tok, fam, child)
+			endSpan(span, err)
+			return d, err
+		})
+	endSpan(span, err)
 	if errors.Is(err, store.ErrNotFound) {
 		return Response{}, problem.InvalidGrant("refresh token is invalid")
 	}
@@ -264,7 +323,7 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 		return Response{}, t.revoked(ctx, rot.Family.ID, client, now, "refresh token reused after rotation; family revoked",
 			"refresh token was already used; every token of its grant is revoked")
 	}
-	return t.pair(rot.Family, rot.Scopes, refresh, now)
+	return t.pair(ctx, rot.Family, rot.Scopes, refresh, now)
 }
 
 // origin is the audit origin of the client's request r (PRODUCT O8); the
@@ -297,10 +356,12 @@ func (t *Tokens) storedRefreshToken(refresh string, now time.Time) domain.Refres
 	return domain.RefreshToken{Hash: ids.Hash(refresh), CreatedAt: now, ExpiresAt: now.Add(t.RefreshIdleTTL)}
 }
 
-func (t *Tokens) pair(fam domain.Family, scopes domain.Scopes, refresh string, now time.Time) (Response, error) {
+func (t *Tokens) pair(ctx context.Context, fam domain.Family, scopes domain.Scopes, refresh string, now time.Time) (Response, error) {
+	_, span := t.Tracer.Start(ctx, SpanSign)
 	access, err := t.Issuer.Mint(token.Grant{
 		ClientID: fam.ClientID, OrgID: fam.OrgID, CustomerID: fam.CustomerID, FamilyID: fam.ID, Scope: scopes.String(),
 	}, now)
+	endSpan(span, err)
 	if err != nil {
 		return Response{}, fmt.Errorf("mint access token: %w", err)
 	}
