@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/store/sqlite"
+	"github.com/nomosauth/nomosauth/internal/testfix"
 )
 
 // TestCrashKeepsAuditWithItsChange is PRODUCT O8 across a crash: while
@@ -31,54 +33,67 @@ func TestCrashKeepsAuditWithItsChange(t *testing.T) {
 	id, secret := credentials(t, srv.stdout)
 	cc := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: srv.base + "/oauth/token"}
 
-	post := func(refresh string) (int, error) {
+	// post presents a refresh token; told is true when the server answered
+	// that it was reused (invalid_grant), so its family must be revoked.
+	post := func(refresh string) (status int, told bool, err error) {
 		req, _ := http.NewRequest(http.MethodPost, cc.TokenURL, strings.NewReader(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.SetBasicAuth(id, secret)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
-		resp.Body.Close()
-		return resp.StatusCode, nil
+		defer resp.Body.Close()
+		var body struct {
+			Error string `json:"error"`
+		}
+		json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body.Error == "invalid_grant", nil
 	}
 	// Families whose first token is rotated: presenting it again is a reuse.
 	const families = 200
-	reused := make([]string, families)
-	for i := range reused {
+	type reuse struct{ refresh, family string }
+	reuses := make([]reuse, families)
+	for i := range reuses {
 		tok, err := cc.Token(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if status, err := post(tok.RefreshToken); err != nil || status != http.StatusOK {
+		if status, _, err := post(tok.RefreshToken); err != nil || status != http.StatusOK {
 			t.Fatalf("rotate: %d %v", status, err)
 		}
-		reused[i] = tok.RefreshToken
+		reuses[i] = reuse{tok.RefreshToken, testfix.FamilyOf(t, tok.AccessToken)}
 	}
 
+	// Eight clients present the reused tokens; a quarter of the way
+	// through, the server is killed.
+	var told sync.Map // family ids whose client was told of the reuse
 	var answered atomic.Int64
-	var told sync.Map // reused tokens a client was told were revoked
-	work := make(chan string)
+	quarter := make(chan struct{})
+	work := make(chan reuse)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			for refresh := range work {
-				status, err := post(refresh)
-				if err == nil && status != http.StatusOK {
-					told.Store(refresh, true)
-					answered.Add(1)
+			for r := range work {
+				if _, ok, err := post(r.refresh); err == nil && ok {
+					told.Store(r.family, true)
+					if answered.Add(1) == families/4 {
+						close(quarter)
+					}
 				}
 			}
 		})
 	}
 	go func() {
 		defer close(work)
-		for _, r := range reused {
+		for _, r := range reuses {
 			work <- r
 		}
 	}()
-	for answered.Load() < families/4 {
-		time.Sleep(time.Millisecond)
+	select {
+	case <-quarter:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("only %d reuses answered in 30 s", answered.Load())
 	}
 	if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -117,9 +132,15 @@ func TestCrashKeepsAuditWithItsChange(t *testing.T) {
 		}
 	}
 	var toldCount int
-	told.Range(func(any, any) bool { toldCount++; return true })
-	if len(changed) < toldCount || len(changed) == families {
-		t.Fatalf("the crash fell outside the reuses: %d revoked, %d told, of %d", len(changed), toldCount, families)
+	told.Range(func(f, _ any) bool {
+		toldCount++
+		if !changed[f.(string)] {
+			t.Errorf("S2/O8: a client was told family %s was revoked, but it is not", f)
+		}
+		return true
+	})
+	if len(changed) == families {
+		t.Fatalf("the crash came after every reuse: %d revoked of %d", len(changed), families)
 	}
 	t.Logf("%d of %d families revoked before the crash, %d clients told; rows and changes agree", len(changed), families, toldCount)
 }

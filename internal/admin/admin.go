@@ -24,7 +24,7 @@ type Admin struct {
 	Customers store.Customers
 	Keys      store.Keys
 	Grants    GrantStore
-	Audit     store.Audit
+	Audit     AuditLister
 	IDs       ids.Generator
 	Now       func() time.Time
 	// Actor is who the actions are audited as (PRODUCT O8): the operator

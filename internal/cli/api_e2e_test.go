@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store/sqlite"
 	"github.com/nomosauth/nomosauth/internal/store/storetest"
+	"github.com/nomosauth/nomosauth/internal/testfix"
 )
 
 // startApp wires the server exactly as `serve` does from args and serves it
@@ -210,7 +210,7 @@ func TestProtectedAPIEndToEnd(t *testing.T) {
 		if status, _ := c.get("/customers"); status != http.StatusOK {
 			t.Fatalf("before revocation: %d", status)
 		}
-		family := familyOf(t, tok.AccessToken)
+		family := testfix.FamilyOf(t, tok.AccessToken)
 		other, err := sqlite.Open(ctx, db) // as the CLI or another replica would
 		if err != nil {
 			t.Fatal(err)
@@ -236,20 +236,3 @@ func TestProtectedAPIEndToEnd(t *testing.T) {
 
 // familyOf reads the family_id claim of an access token without verifying
 // it: the test only needs to know which family to revoke.
-func familyOf(t *testing.T, jwt string) string {
-	t.Helper()
-	parts := strings.Split(jwt, ".")
-	payload, err := base64URL(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c struct {
-		FamilyID string `json:"family_id"`
-	}
-	if err := json.Unmarshal(payload, &c); err != nil || c.FamilyID == "" {
-		t.Fatalf("no family_id: %v", err)
-	}
-	return c.FamilyID
-}
-
-func base64URL(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }

@@ -10,7 +10,6 @@ import (
 	"github.com/nomosauth/nomosauth/internal/admin"
 	"github.com/nomosauth/nomosauth/internal/config"
 	"github.com/nomosauth/nomosauth/internal/domain"
-	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/store"
 )
 
@@ -48,8 +47,8 @@ func auditLine(a auditJSON) string {
 	return strings.Join(fields, "  ")
 }
 
-// parseSince reads --since: an RFC 3339 time, or a duration back from now
-// ("24h", "7d").
+// parseSince reads --since: an RFC 3339 time, a date (its UTC midnight),
+// or a positive duration back from now ("24h", "7d").
 func parseSince(v string, now time.Time) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
@@ -57,11 +56,13 @@ func parseSince(v string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t, nil
 	}
-	d, err := config.ParseDuration(v)
-	if err != nil {
-		return time.Time{}, problem.BadRequest("--since wants an RFC 3339 time (2026-12-01T00:00:00Z) or a duration back from now (24h, 7d), got " + problem.Quote(v))
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
 	}
-	return now.Add(-d), nil
+	if d, err := config.ParseDuration(v); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("--since wants an RFC 3339 time (2026-12-01T00:00:00Z), a date (2026-12-01) or a positive duration back from now (24h, 7d), got %q", v)
 }
 
 func runAuditList(e env, args []string) int {
@@ -69,6 +70,8 @@ func runAuditList(e env, args []string) int {
 	var f store.AuditFilter
 	var before int64
 	var limit int
+	var usageErr error
+	now := time.Now()
 	return adminCommand(e, "audit list", args,
 		func(fs *flagSet) {
 			fs.StringVar(&since, "since", "", "only events at or after this RFC 3339 time, or this long ago (24h, 7d)")
@@ -78,15 +81,19 @@ func runAuditList(e env, args []string) int {
 			fs.IntVar(&limit, "limit", admin.DefaultAuditPage, "at most this many events (1-1000)")
 			fs.Int64Var(&before, "before", 0, "only events older than this event id: the next page after the last id shown")
 		},
-		func() []string { return nil },
-		func(a *admin.Admin, cfg config.Config) int {
-			var err error
-			if f.Since, err = parseSince(since, a.Now()); err != nil {
-				return fail(e, err)
-			}
+		func() []string {
+			// Checked with the required flags, before the database opens.
 			f.Action = domain.AuditAction(action)
-			if limit == 0 {
-				return fail(e, problem.BadRequest("limit must be between 1 and 1000"))
+			f.Since, usageErr = parseSince(since, now)
+			if usageErr == nil {
+				usageErr = admin.CheckAuditQuery(f, before, limit)
+			}
+			return nil
+		},
+		func(a *admin.Admin, cfg config.Config) int {
+			if usageErr != nil {
+				fail(e, usageErr)
+				return exitUsage
 			}
 			events, err := a.ListAudit(e.ctx, f, before, limit)
 			if err != nil {
@@ -97,9 +104,9 @@ func runAuditList(e env, args []string) int {
 				rows[i] = toAuditJSON(ev)
 			}
 			code := listOutput(e, cfg, rows, auditLine)
-			if len(rows) == limit && !cfg.JSON {
+			if len(rows) == limit {
 				// The page is full: say how to get the next one, on
-				// stderr so the lines stay one event each.
+				// stderr so stdout stays one event a line, or one array.
 				fmt.Fprintf(e.stderr, "more events: add --before %d\n", rows[len(rows)-1].ID)
 			}
 			return code

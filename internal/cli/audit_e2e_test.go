@@ -162,7 +162,7 @@ func TestAuditLogEndToEnd(t *testing.T) {
 		{"consent.revoked", "customer:" + cus, "127.0.0.1", client, cus},
 		{"code.replayed", "client:" + client, "127.0.0.1", client, cus},
 		{"refresh.reuse_detected", "client:" + client, "127.0.0.1", client, cus},
-		{"signin.locked_out", "system", "127.0.0.1", "", ""},
+		{"signin.locked_out", "system", "127.0.0.1", "", cus},
 	} {
 		r := byAction[c.action]
 		actor := r["actor_kind"].(string)
@@ -183,7 +183,7 @@ func TestAuditLogEndToEnd(t *testing.T) {
 		t.Errorf("O8: reuse row's request id %v, the response said %q", got, reuseRequest)
 	}
 	raw, _ := json.Marshal(rows)
-	for _, secret := range []string{created["client_secret"].(string), tok.RefreshToken, tok.AccessToken, "ada@example.com"} {
+	for _, secret := range []string{created["client_secret"].(string), tok.RefreshToken, tok.AccessToken, cb.Query().Get("code"), "ada@example.com"} {
 		if strings.Contains(string(raw), secret) {
 			t.Fatal("O8: the audit log holds a secret, token or email")
 		}
@@ -194,7 +194,7 @@ func TestAuditLogEndToEnd(t *testing.T) {
 		args []string
 		want int
 	}{
-		{[]string{"--customer", cus}, 7},
+		{[]string{"--customer", cus}, 8},
 		{[]string{"--client", public}, 2}, // created, denied
 		{[]string{"--action", "signin.locked_out"}, 1},
 		{[]string{"--since", "2099-01-01T00:00:00Z"}, 0},
@@ -209,9 +209,12 @@ func TestAuditLogEndToEnd(t *testing.T) {
 		!strings.Contains(text.stderr, "--before") {
 		t.Fatalf("O8: audit list --limit 2: %d\n%s\n%s", text.code, text.stdout, text.stderr)
 	}
-	for _, bad := range [][]string{{"--action", "nope"}, {"--since", "yesterday"}, {"--limit", "0"}, {"--limit", "5000"}} {
+	if r := run(t, db, "audit", "list", "--json", "--limit", "1"); r.code != 0 || !strings.Contains(r.stderr, "--before") {
+		t.Fatalf("O8: a full --json page says how to get the next: %q", r.stderr)
+	}
+	for _, bad := range [][]string{{"--action", "nope"}, {"--since", "yesterday"}, {"--since", "-1h"}, {"--limit", "0"}, {"--limit", "5000"}, {"--before", "-3"}} {
 		r := run(t, db, append([]string{"audit", "list"}, bad...)...)
-		if r.code != exitFail || r.stdout != "" || !strings.Contains(r.stderr, strings.TrimPrefix(bad[0], "--")) {
+		if r.code != exitUsage || r.stdout != "" || !strings.Contains(r.stderr, strings.TrimPrefix(bad[0], "--")) {
 			t.Errorf("O8: audit list %v: exit %d, stderr %q", bad, r.code, r.stderr)
 		}
 	}

@@ -74,7 +74,9 @@ func System(at time.Time) Origin { return Origin{Actor: Actor{Kind: ActorSystem}
 // AuditEvent is one row of the append-only audit log (PRODUCT O8). It
 // never holds a secret, token, code or one-time code: targets are ids.
 type AuditEvent struct {
-	// ID orders the log: later rows have larger ids.
+	// ID orders the log by when rows were written. On PostgreSQL a
+	// transaction that writes a row a moment after another may commit
+	// before it, so a row can appear below ids already listed.
 	ID     int64
 	At     time.Time
 	Action AuditAction

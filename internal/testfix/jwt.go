@@ -48,3 +48,23 @@ func KidOf(t testing.TB, raw string) string {
 	}
 	return h.Kid
 }
+
+// FamilyOf returns the family_id claim of a compact JWT access token.
+func FamilyOf(t testing.TB, raw string) string {
+	t.Helper()
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a compact JWT: %d parts", len(parts))
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		FamilyID string `json:"family_id"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil || c.FamilyID == "" {
+		t.Fatalf("no family_id: %v", err)
+	}
+	return c.FamilyID
+}

@@ -55,12 +55,11 @@ func diffAudit(t *testing.T, got, want []domain.AuditEvent) {
 	}
 }
 
-var (
-	operator = domain.Actor{Kind: domain.ActorOperator, ID: "ops"}
-	client1  = domain.Actor{Kind: domain.ActorClient, ID: "client_1"}
-	cus1     = domain.Actor{Kind: domain.ActorCustomer, ID: "cus_1"}
-	system   = domain.Actor{Kind: domain.ActorSystem}
-)
+// The actors of the audit tests.
+func operator() domain.Actor { return domain.Actor{Kind: domain.ActorOperator, ID: "ops"} }
+func client1() domain.Actor  { return domain.Actor{Kind: domain.ActorClient, ID: "client_1"} }
+func cus1() domain.Actor     { return domain.Actor{Kind: domain.ActorCustomer, ID: "cus_1"} }
+func system() domain.Actor   { return domain.Actor{Kind: domain.ActorSystem} }
 
 // testAuditRows is PRODUCT O8: every audited change writes exactly its
 // row, with who, when, from where and under which request, and the
@@ -71,42 +70,42 @@ func testAuditRows(t *testing.T, s Subject) {
 	seedOrg(t, s, "org_a")
 	web := "192.0.2.7"
 
-	o := a.by(operator, "")
+	o := a.by(operator(), "")
 	c := domain.Client{ID: "client_1", OrgID: "org_a", Name: "App", Scopes: domain.AllScopes(), RedirectURIs: []string{"https://app.example/cb"}, CreatedAt: base}
 	must(t, s.CreateClient(ctx(t), c, &domain.ClientSecret{ClientID: "client_1", Hash: "h-1", CreatedAt: base}, o))
 	a.expect(o, domain.AuditClientCreated, "client_1", "client_1", "")
 
-	o = a.by(operator, "")
+	o = a.by(operator(), "")
 	must(t, s.RotateClientSecret(ctx(t), domain.ClientSecret{ClientID: "client_1", Hash: "h-2", CreatedAt: o.At}, o.At.Add(time.Hour), o))
 	a.expect(o, domain.AuditClientSecretRotated, "client_1", "client_1", "")
 
-	o = a.by(cus1, web)
+	o = a.by(cus1(), web)
 	must(t, s.CreateCustomer(ctx(t), domain.Customer{ID: "cus_1", OrgID: "org_a", Email: "ada@example.com", Type: domain.CustomerPerson, CreatedAt: base}, o))
 	a.expect(o, domain.AuditCustomerCreated, "cus_1", "", "cus_1")
 
-	o = a.by(system, "")
+	o = a.by(system(), "")
 	must(t, s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base}, time.Time{}, time.Time{}, o))
 	a.expect(o, domain.AuditSigningKeyCreated, "key_1", "", "")
-	o = a.by(operator, "")
+	o = a.by(operator(), "")
 	must(t, s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_2", Algorithm: "ES256", PrivateDER: []byte{2}, CreatedAt: o.At}, o.At.Add(time.Minute), o.At.Add(time.Hour), o))
 	a.expect(o, domain.AuditSigningKeyRotated, "key_2", "", "")
 
-	o = a.by(cus1, web)
+	o = a.by(cus1(), web)
 	g, err := s.UpsertGrant(ctx(t), domain.Grant{ID: "grt_1", CustomerID: "cus_1", ClientID: "client_1", OrgID: "org_a",
 		Scopes: domain.Scopes{domain.ScopeRead}, CreatedAt: o.At, UpdatedAt: o.At}, o)
 	must(t, err)
 	a.expect(o, domain.AuditConsentGiven, "grt_1", "client_1", "cus_1")
-	o = a.by(cus1, web) // widening is consent too, to the grant that exists
+	o = a.by(cus1(), web) // widening is consent too, to the grant that exists
 	_, err = s.UpsertGrant(ctx(t), domain.Grant{ID: "grt_other", CustomerID: "cus_1", ClientID: "client_1", OrgID: "org_a",
 		Scopes: domain.Scopes{domain.ScopeWrite}, CreatedAt: o.At, UpdatedAt: o.At}, o)
 	must(t, err)
 	a.expect(o, domain.AuditConsentGiven, "grt_1", "client_1", "cus_1")
 
-	o = a.by(cus1, web)
+	o = a.by(cus1(), web)
 	must(t, s.RecordAudit(ctx(t), o.Event(domain.AuditConsentDenied, "client_1", "client_1", "cus_1")))
 	a.expect(o, domain.AuditConsentDenied, "client_1", "client_1", "cus_1")
 
-	o = a.by(cus1, web)
+	o = a.by(cus1(), web)
 	must(t, s.CreateSession(ctx(t), domain.Session{Hash: "ses_1", CustomerID: "cus_1", CreatedAt: o.At, LastSeenAt: o.At, ExpiresAt: o.At.Add(time.Hour)}, o))
 	a.expect(o, domain.AuditSignInSucceeded, "cus_1", "", "cus_1")
 
@@ -115,51 +114,61 @@ func testAuditRows(t *testing.T, s Subject) {
 	fam := domain.Family{ID: "fam_1", ClientID: "client_1", OrgID: "org_a", CustomerID: "cus_1", GrantID: "grt_1", Scopes: domain.Scopes{domain.ScopeRead}, CreatedAt: base}
 	must(t, s.IssueRefreshToken(ctx(t), fam, next("fam_1-t0", base)))
 	var seen []domain.RefreshToken
-	_, err = s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t1", base), a.by(client1, web), always(domain.RefreshRotate, &seen))
+	_, err = s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t1", base), a.by(client1(), web), always(domain.RefreshRotate, &seen))
 	must(t, err)
-	o = a.by(client1, web)
+	o = a.by(client1(), web)
 	_, err = s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t2", base), o, always(domain.RefreshReuse, &seen))
 	must(t, err)
 	a.expect(o, domain.AuditRefreshReuse, "fam_1", "client_1", "cus_1")
-	_, err = s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t3", base), a.by(client1, web), always(domain.RefreshReuse, &seen))
+	_, err = s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t3", base), a.by(client1(), web), always(domain.RefreshReuse, &seen))
 	must(t, err)
 
 	// A code: its redemption is no event, its replay is.
 	seedCode(t, s, "code_1", g)
-	_, err = s.RedeemCode(ctx(t), "code_1", domain.Family{ID: "fam_c", CreatedAt: base}, next("rt_c", base), a.by(client1, web), redeemAll)
+	_, err = s.RedeemCode(ctx(t), "code_1", domain.Family{ID: "fam_c", CreatedAt: base}, next("rt_c", base), a.by(client1(), web), redeemAll)
 	must(t, err)
-	o = a.by(client1, web)
+	o = a.by(client1(), web)
 	_, err = s.RedeemCode(ctx(t), "code_1", domain.Family{ID: "fam_d", CreatedAt: base}, next("rt_d", base), o,
 		func(domain.AuthCode, domain.Grant) (domain.CodeVerdict, error) { return domain.CodeReplay, nil })
 	must(t, err)
 	a.expect(o, domain.AuditCodeReplay, "fam_c", "client_1", "cus_1")
 
 	// One-time codes: a wrong try with tries left is no event, the try
-	// that spends the last one is.
+	// that spends the last one is, aimed at the customer whose email it
+	// was (the code's own id for an email of nobody: a sign-up).
+	lockout := func(domain.OneTimeCode) domain.OneTimeVerdict { return domain.OneTimeLockout }
+	signup := oneTime("otc_0", "br_0", "h0")
+	signup.Email = "new@example.com"
+	must(t, s.CreateOneTimeCode(ctx(t), signup))
+	o = a.by(system(), web)
+	_, _, err = s.VerifyOneTimeCode(ctx(t), "br_0", o, lockout)
+	must(t, err)
+	a.expect(o, domain.AuditSignInLockedOut, "otc_0", "", "")
 	must(t, s.CreateOneTimeCode(ctx(t), oneTime("otc_1", "br_1", "h1")))
-	_, v, err := s.VerifyOneTimeCode(ctx(t), "br_1", a.by(system, web), checkHash("wrong"))
+	_, v, err := s.VerifyOneTimeCode(ctx(t), "br_1", a.by(system(), web), checkHash("wrong"))
 	must(t, err)
 	if v != domain.OneTimeReject {
 		t.Fatalf("verdict %v, want Reject", v)
 	}
-	o = a.by(system, web)
-	got, v, err := s.VerifyOneTimeCode(ctx(t), "br_1", o, func(domain.OneTimeCode) domain.OneTimeVerdict { return domain.OneTimeLockout })
+	o = a.by(system(), web)
+	got, v, err := s.VerifyOneTimeCode(ctx(t), "br_1", o, lockout)
 	must(t, err)
 	if v != domain.OneTimeLockout || got.Attempts != 2 {
 		t.Fatalf("O8: lockout verdict %v attempts %d, want Lockout counted as a try (2)", v, got.Attempts)
 	}
-	a.expect(o, domain.AuditSignInLockedOut, "otc_1", "", "")
+	a.expect(o, domain.AuditSignInLockedOut, "cus_1", "", "cus_1")
 
-	o = a.by(cus1, web)
+	o = a.by(cus1(), web)
 	_, err = s.RevokeGrant(ctx(t), "grt_1", o)
 	must(t, err)
 	a.expect(o, domain.AuditConsentRevoked, "grt_1", "client_1", "cus_1")
-	_, err = s.RevokeGrant(ctx(t), "grt_1", a.by(operator, ""))
+	_, err = s.RevokeGrant(ctx(t), "grt_1", a.by(operator(), ""))
 	must(t, err)
 
-	o = a.by(operator, "")
+	o = a.by(operator(), "")
 	must(t, s.DisableClient(ctx(t), "client_1", o))
 	a.expect(o, domain.AuditClientDisabled, "client_1", "client_1", "")
+	must(t, s.DisableClient(ctx(t), "client_1", a.by(operator(), ""))) // disabled already: no event
 
 	diffAudit(t, allAudit(t, s), a.rows)
 }
@@ -175,7 +184,7 @@ func testAuditFailedChanges(t *testing.T, s Subject) {
 	if len(before) != 4 {
 		t.Fatalf("O8: %d rows after the seed, want 4", len(before))
 	}
-	o := domain.Origin{Actor: operator, At: base.Add(time.Hour), RequestID: "req-failed"}
+	o := domain.Origin{Actor: operator(), At: base.Add(time.Hour), RequestID: "req-failed"}
 	refuse := errors.New("refused by the rule")
 
 	wantErr(t, s.CreateClient(ctx(t), domain.Client{ID: "client_1", OrgID: "org_a", Name: "Dup", Scopes: domain.AllScopes(), CreatedAt: base}, nil, o), store.ErrConflict)
@@ -216,7 +225,7 @@ func testAuditNoChangeWithoutRow(t *testing.T, s Subject) {
 		Scopes: g.Scopes, CreatedAt: base}, next("fam_1-t0", base)))
 	must(t, s.CreateOneTimeCode(ctx(t), oneTime("otc_1", "br_1", "h1")))
 	must(t, s.BreakAudit(ctx(t)))
-	o := domain.Origin{Actor: operator, At: base.Add(time.Hour)}
+	o := domain.Origin{Actor: operator(), At: base.Add(time.Hour)}
 
 	if err := s.DisableClient(ctx(t), "client_1", o); err == nil {
 		t.Fatal("O8: DisableClient succeeded without its audit row")
@@ -268,7 +277,7 @@ func testAuditListAndRetention(t *testing.T, s Subject) {
 	actions := []domain.AuditAction{domain.AuditConsentGiven, domain.AuditConsentRevoked, domain.AuditRefreshReuse}
 	var want []domain.AuditEvent
 	for i := range 30 {
-		e := domain.AuditEvent{At: base.Add(time.Duration(i) * time.Minute), Action: actions[i%3], Actor: cus1,
+		e := domain.AuditEvent{At: base.Add(time.Duration(i) * time.Minute), Action: actions[i%3], Actor: cus1(),
 			TargetID: fmt.Sprintf("t%02d", i), ClientID: fmt.Sprintf("client_%d", i%2), CustomerID: fmt.Sprintf("cus_%d", i%5)}
 		must(t, s.RecordAudit(ctx(t), e))
 		want = append(want, e)

@@ -2,6 +2,7 @@ package txn
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store"
@@ -11,10 +12,12 @@ import (
 // writeAudit appends e in tx, the transaction of the change it records,
 // so the row commits exactly when the change does (PRODUCT O8).
 func writeAudit(ctx context.Context, tx Querier, e domain.AuditEvent) error {
-	_, err := tx.Exec(ctx, `INSERT INTO audit_events (at, action, actor_kind, actor_id, target_id, client_id, customer_id, source_addr, request_id)
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_events (at, action, actor_kind, actor_id, target_id, client_id, customer_id, source_addr, request_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		rowcodec.Micros(e.At), string(e.Action), string(e.Actor.Kind), e.Actor.ID, e.TargetID, e.ClientID, e.CustomerID, e.SourceAddr, e.RequestID)
-	return err
+		rowcodec.Micros(e.At), string(e.Action), string(e.Actor.Kind), e.Actor.ID, e.TargetID, e.ClientID, e.CustomerID, e.SourceAddr, e.RequestID); err != nil {
+		return fmt.Errorf("write audit row: %w", err)
+	}
+	return nil
 }
 
 // RecordAudit appends e on its own, for a decision that changes nothing else.

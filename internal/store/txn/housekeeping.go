@@ -37,7 +37,9 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, keep store.Ret
 			{`DELETE FROM auth_codes WHERE expires_at <= $1`, cutoff},
 			{`DELETE FROM sessions WHERE expires_at <= $1`, at},
 			{`DELETE FROM one_time_codes WHERE expires_at <= $1`, at},
-			{`DELETE FROM audit_events WHERE at < $1`, auditCutoff},
+			// In slices, so a first purge of a long log does not hold the
+			// writer for long: what is left goes on the next rounds.
+			{`DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < $1 ORDER BY id LIMIT 10000)`, auditCutoff},
 		} {
 			n, err := tx.Exec(ctx, st.query, st.arg)
 			if err != nil {

@@ -1,6 +1,7 @@
 package txn
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"time"
@@ -203,6 +204,19 @@ func (s *Store) CreateOneTimeCode(ctx context.Context, c domain.OneTimeCode) err
 	})
 }
 
+// auditLockout writes the row of a sign-in locked out: its target is the
+// customer the email belongs to, so the row outlives the code's clean-up
+// and `audit list --customer` finds it; for an email of no customer (a
+// sign-up) it is the code's id. Never the code or the email.
+func (s *Store) auditLockout(ctx context.Context, tx Querier, code domain.OneTimeCode, by domain.Origin) error {
+	var customerID string
+	err := tx.QueryRow(ctx, `SELECT id FROM customers WHERE email_key = $1`, rowcodec.EmailKey(code.Email)).Scan(&customerID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return writeAudit(ctx, tx, by.Event(domain.AuditSignInLockedOut, cmp.Or(customerID, code.ID), "", customerID))
+}
+
 // VerifyOneTimeCode runs decide on the browser's pending code in one
 // transaction, its row locked, so concurrent tries are counted one by one
 // (PRODUCT A7).
@@ -225,8 +239,7 @@ func (s *Store) VerifyOneTimeCode(ctx context.Context, browserHash string, by do
 			code.Attempts++
 			_, err = tx.Exec(ctx, `UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1`, code.ID)
 			if err == nil && verdict == domain.OneTimeLockout {
-				// The one-time code's id, never the code or the email.
-				err = writeAudit(ctx, tx, by.Event(domain.AuditSignInLockedOut, code.ID, "", ""))
+				err = s.auditLockout(ctx, tx, code, by)
 			}
 		case domain.OneTimeExhausted:
 		default:

@@ -149,10 +149,15 @@ func (s *Store) RotateClientSecret(ctx context.Context, sec domain.ClientSecret,
 }
 
 // DisableClient marks a client disabled; it can no longer authenticate.
+// Disabling a disabled client changes nothing and audits nothing.
 func (s *Store) DisableClient(ctx context.Context, id string, by domain.Origin) error {
 	return s.b.Write(ctx, func(tx Querier) error {
-		if err := affectedOne(tx.Exec(ctx, `UPDATE clients SET disabled = TRUE WHERE id = $1`, id)); err != nil {
+		n, err := tx.Exec(ctx, `UPDATE clients SET disabled = TRUE WHERE id = $1 AND NOT disabled`, id)
+		if err != nil {
 			return err
+		}
+		if n == 0 {
+			return s.exists(ctx, tx, "clients", id)
 		}
 		return writeAudit(ctx, tx, by.Event(domain.AuditClientDisabled, id, id, ""))
 	})

@@ -1,6 +1,6 @@
 -- PRODUCT O8: the audit log. Rows are appended in the transaction of the
--- change they record and never changed: an UPDATE is refused. Cleanup
--- deletes rows past their retention (O6).
+-- change they record and never changed: UPDATE and TRUNCATE are refused.
+-- Cleanup deletes rows past their retention (O6), so DELETE stays allowed.
 CREATE TABLE audit_events (
     id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     at          BIGINT NOT NULL,
@@ -23,3 +23,5 @@ END;
 $$;
 CREATE TRIGGER audit_events_append_only BEFORE UPDATE ON audit_events
     FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
+CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();

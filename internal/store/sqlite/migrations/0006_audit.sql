@@ -1,6 +1,7 @@
 -- PRODUCT O8: the audit log. Rows are appended in the transaction of the
--- change they record and never changed: an UPDATE is refused. Cleanup
--- deletes rows past their retention (O6).
+-- change they record and never changed: an UPDATE is refused (SQLite has
+-- no TRUNCATE). Cleanup deletes rows past their retention (O6), so DELETE
+-- stays allowed.
 CREATE TABLE audit_events (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     at          INTEGER NOT NULL,
