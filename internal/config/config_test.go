@@ -64,6 +64,10 @@ func TestValidate(t *testing.T) {
 		{"smtp_url", []string{"--dev", "--smtp-url", "http://mail"}, "--smtp-url"},
 		{"smtp_needs_from", []string{"--dev", "--smtp-url", "smtp://mail.example:587"}, "--mail-from"},
 		{"log_level", []string{"--dev", "--log-level", "loud"}, "--log-level"},
+		{"O7/metrics_off", []string{"--dev", "--metrics-addr="}, ""},
+		{"O7/both_on_free_ports", []string{"--dev", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, ""},
+		{"O7/metrics_addr_host_port", []string{"--dev", "--metrics-addr", "9464"}, "--metrics-addr"},
+		{"O7/metrics_never_on_the_public_listener", []string{"--dev", "--addr", "127.0.0.1:9000", "--metrics-addr", "127.0.0.1:9000"}, "--metrics-addr must differ"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

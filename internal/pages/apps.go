@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/nomosauth/nomosauth/internal/metrics"
 	"github.com/nomosauth/nomosauth/internal/store"
 )
 
@@ -59,7 +60,7 @@ func (p *Pages) revoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("load grant: %w", err)
 	}
-	families, err := p.revoker.Grant(r.Context(), grant.ID)
+	families, err := p.revoker.Grant(r.Context(), grant.ID, metrics.ByCustomer)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/ids"
+	"github.com/nomosauth/nomosauth/internal/metrics"
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/revoke"
@@ -58,6 +59,9 @@ type Config struct {
 	// Cache-Control max-age; it is also how long a rotation publishes a
 	// new key before it signs (PRODUCT T8, --key-publish-delay).
 	JWKSMaxAge time.Duration
+	// Metrics counts token requests, verdicts, revocations and rate-limit
+	// refusals (PRODUCT O7); nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Server is the authorization server's own endpoints: token, metadata,
@@ -85,9 +89,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	tokens := &Tokens{Store: cfg.Store, Issuer: cfg.Issuer, IDs: cfg.IDs, Now: cfg.Now, Log: cfg.Log,
-		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RetryWindow, RefreshKey: cfg.RefreshKey, Revoker: revoke.Revoker{Set: cfg.Revoked, Now: cfg.Now},
+		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RetryWindow, RefreshKey: cfg.RefreshKey, Revoker: revoke.Revoker{Set: cfg.Revoked, Now: cfg.Now, Metrics: cfg.Metrics},
 		ClientLimits: cfg.ClientLimits, AddrLimits: cfg.AddrLimits, Addr: cfg.Addr,
-		FailedAuthLimits: cfg.FailedAuthLimits, FailedAuthAddrLimits: cfg.FailedAuthAddrLimits}
+		FailedAuthLimits: cfg.FailedAuthLimits, FailedAuthAddrLimits: cfg.FailedAuthAddrLimits, Metrics: cfg.Metrics}
 	return &Server{Tokens: tokens, store: cfg.Store, ring: cfg.Issuer.Ring, log: cfg.Log, metadata: metadata(cfg.IssuerURL),
 		jwksCache: fmt.Sprintf("public, max-age=%d", int64(cfg.JWKSMaxAge/time.Second))}, nil
 }
@@ -139,9 +143,10 @@ func (s *Server) Mount(mux *http.ServeMux) {
 // Root is the handler every request enters: the one mux every surface
 // mounted its routes on, behind the middleware chain in its one visible
 // order. A request no route matches gets the envelope's 404 or 405
-// (PRODUCT R4).
-func Root(mux *http.ServeMux, log *slog.Logger, https httpx.HTTPSPolicy) http.Handler {
+// (PRODUCT R4). m, when not nil, times every request by route (PRODUCT O7).
+func Root(mux *http.ServeMux, log *slog.Logger, https httpx.HTTPSPolicy, m *metrics.Metrics) http.Handler {
 	return httpx.Chain(httpx.Routes(mux, log),
+		httpx.Measure(m),
 		httpx.WithRequestID,
 		httpx.AccessLog(log),
 		httpx.Recover(log),

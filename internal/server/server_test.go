@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/nomosauth/nomosauth/internal/admin"
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/fakeclock"
@@ -41,6 +43,7 @@ type fixture struct {
 	otherSecret string
 	public      domain.Client
 	tokensSrv   *Tokens
+	registry    *prometheus.Registry // the surface's metrics (PRODUCT O7)
 }
 
 const testIssuer = "https://auth.example.test"
@@ -55,12 +58,13 @@ func newFixture(t testing.TB) *fixture {
 	f.public, _ = env.Client(admin.ClientSpec{OrgID: org.ID, Name: "Native", Public: true, RedirectURIs: []string{"com.example.app:/cb"}})
 	srv, err := New(Config{Store: env.Store, Issuer: f.issuer, IDs: env.IDs, Now: env.Clock.Now, Log: env.Log, IssuerURL: testIssuer,
 		RefreshIdleTTL: 90 * 24 * time.Hour, RetryWindow: 10 * time.Second, RefreshKey: []byte("test refresh key"), Revoked: revoke.NewSet(),
-		Addr: httpx.HTTPSPolicy{}.ClientAddr})
+		Addr: httpx.HTTPSPolicy{}.ClientAddr, Metrics: env.Metrics})
 	testfix.Check(t, err)
 	f.tokensSrv = srv.Tokens
+	f.registry = env.Registry
 	mux := http.NewServeMux()
 	srv.Mount(mux)
-	f.srv = testfix.Serve(t, Root(mux, env.Log, httpx.HTTPSPolicy{AllowPlain: true}))
+	f.srv = testfix.Serve(t, Root(mux, env.Log, httpx.HTTPSPolicy{AllowPlain: true}, env.Metrics))
 	return f
 }
 
