@@ -20,7 +20,7 @@ var allowed = map[string][]string{
 	"oauth":                 {"domain", "problem"},
 	"ids":                   {},
 	"token":                 {"domain"},
-	"revoke":                {"domain", "token"},
+	"revoke":                {"domain", "token", "metrics"},
 	"store":                 {"domain"},
 	"store/sqlite":          {"store", "domain", "store/migrate", "store/rowcodec", "store/txn"},
 	"store/postgres":        {"store", "domain", "store/migrate", "store/rowcodec", "store/txn"},
@@ -33,15 +33,16 @@ var allowed = map[string][]string{
 	"mail/smtptest":         {},                // a test helper: an in-process SMTP server
 	"fakeclock":             {},                // a test helper: a settable clock
 	"pages/formclient":      {"mail/smtptest"}, // a test helper: a form-posting browser
-	"httpx":                 {"domain", "problem", "store"},
+	"httpx":                 {"domain", "problem", "store", "metrics"},
 	"config":                {"token"},
-	"maintain":              {"domain", "token", "revoke", "store"},
+	"metrics":               {"domain"}, // the Prometheus collectors; store never imports it (PRODUCT O7)
+	"maintain":              {"domain", "token", "revoke", "store", "metrics"},
 	"admin":                 {"domain", "ids", "oauth", "problem", "store", "token"},
-	"server":                {"domain", "httpx", "ids", "oauth", "problem", "revoke", "store", "token"},
-	"pages":                 {"domain", "httpx", "ids", "oauth", "problem", "revoke", "store", "mail"},
-	"api":                   {"domain", "httpx", "oauth", "problem", "revoke", "store", "token"},
+	"server":                {"domain", "httpx", "ids", "metrics", "oauth", "problem", "revoke", "store", "token"},
+	"pages":                 {"domain", "httpx", "ids", "metrics", "oauth", "problem", "revoke", "store", "mail"},
+	"api":                   {"domain", "httpx", "metrics", "oauth", "problem", "revoke", "store", "token"},
 	"cli":                   {"*"},
-	"testfix":               {"admin", "domain", "fakeclock", "ids", "store/sqlite", "token"}, // a test helper: the surfaces' shared fixture
+	"testfix":               {"admin", "domain", "fakeclock", "ids", "metrics", "store/sqlite", "token"}, // a test helper: the surfaces' shared fixture
 }
 
 func TestDependencyDirection(t *testing.T) {

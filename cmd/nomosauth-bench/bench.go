@@ -64,6 +64,13 @@ func bench(ctx context.Context, o options, log io.Writer) (*report, error) {
 	if o.cpuProfile != "" {
 		args = append(args, "--cpu-profile", o.cpuProfile)
 	}
+	// Metrics on a free port of their own, or off (PRODUCT O7): never the
+	// default port, which another server may hold.
+	if o.metrics {
+		args = append(args, "--metrics-addr", "127.0.0.1:0")
+	} else {
+		args = append(args, "--metrics-addr=")
+	}
 	srv, err := startProcess(ctx, bin, f.base, args...)
 	if err != nil {
 		return nil, err

@@ -36,6 +36,7 @@ type options struct {
 	serverBin   string
 	logLevel    string
 	cpuProfile  string
+	metrics     bool // the server collects and serves metrics
 	signingAlg  string
 	bareSize    int    // internal: serve the bare handler with this many bytes
 	bareAddr    string // internal: where the bare handler listens
@@ -54,6 +55,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.logLevel, "log-level", "warn", "the server's --log-level (info logs one line per request)")
 	fs.StringVar(&o.signingAlg, "signing-alg", "ES256", "the server's --signing-alg: ES256, EdDSA or RS256")
 	fs.StringVar(&o.cpuProfile, "cpu-profile", "", "have the server write a CPU profile to this file")
+	fs.BoolVar(&o.metrics, "metrics", true, "collect Prometheus metrics in the server (on a free loopback port); -metrics=false turns them off, to measure their cost")
 	fs.IntVar(&o.bareSize, "bare-size", 0, "internal: serve the bare handler")
 	fs.StringVar(&o.bareAddr, "bare-addr", "", "internal: the bare handler's address")
 	if err := fs.Parse(args); err != nil {

@@ -72,13 +72,18 @@ type running struct {
 	logs   *testfix.SyncBuffer // the server's log lines (stderr)
 }
 
-var listening = regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
+var (
+	listening        = regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
+	metricsListening = regexp.MustCompile(`"msg":"metrics listening","addr":"([^"]+)"`)
+)
 
-// start runs `nomosauth serve --dev` on a free loopback port and waits
-// until it listens.
+// start runs `nomosauth serve --dev` on a free loopback port, its metrics
+// on another (never the default port, which a server of another test may
+// hold), and waits until it listens.
 func start(t testing.TB, bin, db string, extra ...string) *running {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--dev", "--db", db, "--addr", "127.0.0.1:0", "--issuer", "http://127.0.0.1"}, extra...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--dev", "--db", db, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
+		"--issuer", "http://127.0.0.1"}, extra...)...)
 	cmd.Env = append(os.Environ(), "NOMOSAUTH_LOG_LEVEL=info")
 	stdout, logs := &testfix.SyncBuffer{}, &testfix.SyncBuffer{}
 	cmd.Stdout = stdout
@@ -107,6 +112,22 @@ func start(t testing.TB, bin, db string, extra ...string) *running {
 		t.Fatalf("server did not start:\n%s", logs.String())
 	}
 	return nil
+}
+
+// metricsURL is the URL of the server's GET /metrics, from its log line,
+// logged right after the public listener's.
+func (r *running) metricsURL(t testing.TB) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m := metricsListening.FindStringSubmatch(r.logs.String()); m != nil {
+			return "http://" + m[1] + "/metrics"
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no metrics listener in the log:\n%s", r.logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 var seedLine = regexp.MustCompile(`(?m)^\s+(client_id|client_secret):\s+(\S+)`)

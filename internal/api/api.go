@@ -13,6 +13,7 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/metrics"
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/revoke"
@@ -59,6 +60,8 @@ type Config struct {
 	Location *time.Location
 	Now      func() time.Time
 	Log      *slog.Logger
+	// Metrics counts rate-limit refusals (PRODUCT O7); nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // API serves the protected endpoints.
@@ -182,16 +185,18 @@ func (a *API) admit(w http.ResponseWriter, r *http.Request) (Caller, error) {
 	w.Header().Set("Cache-Control", "no-store")
 
 	var limit httpx.RateDecision
+	var which metrics.Limit
 	switch {
 	case authErr != nil:
-		limit = a.AddrLimits.Take("addr:" + a.Addr(r))
+		limit, which = a.AddrLimits.Take("addr:"+a.Addr(r)), metrics.APIAddr
 	case caller.IsCustomer():
-		limit = a.Limits.Take("grant:" + caller.FamilyID) // one bucket per customer grant
+		limit, which = a.Limits.Take("grant:"+caller.FamilyID), metrics.APIGrant // one bucket per customer grant
 	default:
-		limit = a.Limits.Take("client:" + caller.ClientID)
+		limit, which = a.Limits.Take("client:"+caller.ClientID), metrics.APIClient
 	}
 	limit.SetHeaders(w.Header())
 	if err := limit.Err(); err != nil {
+		a.Metrics.RateLimited(which)
 		return caller, err
 	}
 	if authErr != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/store/postgres"
 	"github.com/nomosauth/nomosauth/internal/store/sqlite"
+	"github.com/nomosauth/nomosauth/internal/store/txn"
 )
 
 // Exit codes.
@@ -160,11 +161,11 @@ func operator(e env) domain.Actor {
 // (PRODUCT O5), else the SQLite file at that path. Both apply their
 // pending migrations.
 // Only serve and migrate use it: they create a missing SQLite file.
-func openStore(ctx context.Context, db string) (store.Store, error) {
+func openStore(ctx context.Context, db string, observe ...txn.CommitObserver) (store.Store, error) {
 	if postgres.IsDSN(db) {
-		return postgres.Open(ctx, db)
+		return postgres.Open(ctx, db, observe...)
 	}
-	return sqlite.Open(ctx, db)
+	return sqlite.Open(ctx, db, observe...)
 }
 
 // openExisting is openStore for the admin commands, which never create a

@@ -85,7 +85,7 @@ func TestDevBusyPortKeepsDemoSecret(t *testing.T) {
 	}
 	defer busy.Close()
 	serve := func(ctx context.Context, addr string, out, errOut *testfix.SyncBuffer) int {
-		return Run(ctx, []string{"serve", "--dev", "--db", db, "--addr", addr, "--issuer", "http://127.0.0.1", "--log-level", "info"},
+		return Run(ctx, []string{"serve", "--dev", "--db", db, "--addr", addr, "--metrics-addr", "127.0.0.1:0", "--issuer", "http://127.0.0.1", "--log-level", "info"},
 			strings.NewReader(""), out, errOut, func(string) string { return "" })
 	}
 	t.Run("O1/busy_port_fails_before_seeding", func(t *testing.T) {

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/nomosauth/nomosauth/internal/admin"
@@ -24,11 +27,13 @@ import (
 	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/mail"
 	"github.com/nomosauth/nomosauth/internal/maintain"
+	"github.com/nomosauth/nomosauth/internal/metrics"
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/pages"
 	"github.com/nomosauth/nomosauth/internal/revoke"
 	"github.com/nomosauth/nomosauth/internal/server"
 	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/store/txn"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
 
@@ -81,6 +86,9 @@ type app struct {
 	mail    *mail.Queue // closed by serve once the last page is answered
 	log     *slog.Logger
 	tracing tracing // flushed and stopped by serve once the last request is answered
+	// metrics is GET /metrics on the registry of this app's collectors,
+	// served on its own listener only (PRODUCT O7).
+	metrics http.Handler
 }
 
 // build opens the store and wires every surface from cfg. The caller
@@ -88,7 +96,15 @@ type app struct {
 func build(e env, cfg config.Config) (a *app, err error) {
 	log := newLogger(e, cfg.LogLevel)
 	ctx := e.ctx
-	st, err := openStore(ctx, cfg.DB)
+	reg, m, err := newMetrics(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var observe []txn.CommitObserver
+	if m != nil {
+		observe = append(observe, func(c txn.Commit) { m.Commit(c.Items, c.Took, c.Grouped) })
+	}
+	st, err := openStore(ctx, cfg.DB, observe...)
 	if err != nil {
 		return nil, err
 	}
@@ -143,11 +159,19 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	}
 	issuer := &token.Issuer{Ring: ring, Issuer: cfg.Issuer, Audience: cfg.Audience, IDs: gen}
 	revoked := revoke.NewSet()
-	if err := revoked.Sync(ctx, st, time.Now()); err != nil {
+	if _, err := revoked.Sync(ctx, st, time.Now()); err != nil {
 		return nil, fmt.Errorf("load revocations: %w", err)
 	}
+	if err := m.Watch(metrics.Sources{RevokedFamilies: revoked.Len,
+		SigningKeyAge: func() time.Duration { return ring.SigningKeyAge(time.Now()) },
+		Mail: func() metrics.MailStats {
+			s := outbox.Stats()
+			return metrics.MailStats{Sent: s.Sent, Failed: s.Failed, Dropped: s.Dropped}
+		}}); err != nil {
+		return nil, err
+	}
 	maint := &maintain.Maintainer{Store: st, Ring: ring, Now: time.Now, Log: log, KeyPoll: cfg.KeyPoll, Cleanup: cfg.CleanupInterval,
-		Revoked: revoked, RevocationPoll: cfg.RevocationPoll, AuditRetention: cfg.AuditRetention}
+		Revoked: revoked, RevocationPoll: cfg.RevocationPoll, AuditRetention: cfg.AuditRetention, Metrics: m}
 	https := httpx.HTTPSPolicy{TrustedProxies: cfg.TrustedProxies, AllowPlain: cfg.Dev,
 		Exempt: map[string]bool{server.PathHealth: true, server.PathReady: true}}
 	rate, burst := float64(cfg.RateLimit), cfg.RateBurst
@@ -168,7 +192,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 		ClientLimits: httpx.NewRateLimiter(rate, burst, time.Now), AddrLimits: addrLimits, Addr: https.ClientAddr,
 		FailedAuthLimits:     httpx.NewRateLimiter(server.FailedAuthRate, server.FailedAuthBurst, time.Now),
 		FailedAuthAddrLimits: httpx.NewRateLimiter(server.FailedAuthAddrRate, server.FailedAuthAddrBurst, time.Now),
-		JWKSMaxAge:           cfg.KeyPublishDelay, Tracer: traces.tracer()})
+		JWKSMaxAge:           cfg.KeyPublishDelay, Tracer: traces.tracer(), Metrics: m})
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +200,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 		Secure: https.Secure, Addr: https.ClientAddr, Now: time.Now, Log: log, Revoked: revoked,
 		CSRFKey: serverKeys["csrf"], CodeKey: serverKeys["one-time-code"], SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax,
 		EmailLimits: httpx.NewRateLimiter(codesPerEmail, codesPerEmailBurst, time.Now),
-		AddrLimits:  httpx.NewRateLimiter(codesPerAddr, codesPerAddrBurst, time.Now)})
+		AddrLimits:  httpx.NewRateLimiter(codesPerAddr, codesPerAddrBurst, time.Now), Metrics: m})
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +208,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	verified := &revoke.VerifiedCache{Verifier: issuer, Max: verifiedTokens}
 	protected, err := api.New(api.Config{Store: tracedAPIStore(st, traces.tracer()), Verifier: verified, Revoked: revoked, Limits: httpx.NewRateLimiter(rate, burst, time.Now),
 		AddrLimits: addrLimits, Addr: https.ClientAddr, CursorKey: serverKeys["cursor"], ClientTTL: cfg.KeyPoll, Location: berlin,
-		Now: time.Now, Log: log})
+		Now: time.Now, Log: log, Metrics: m})
 	if err != nil {
 		return nil, err
 	}
@@ -194,8 +218,42 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	srv.Mount(mux)
 	hosted.Mount(mux)
 	protected.Mount(mux)
-	return &app{store: st, handler: server.Root(mux, log, https, traces.tracer()), tokens: srv.Tokens, maint: maint, mail: outbox, log: log,
-		tracing: traces}, nil
+	a = &app{store: st, handler: server.Root(mux, log, https, traces.tracer(), m), tokens: srv.Tokens, maint: maint, mail: outbox, log: log,
+		tracing: traces}
+	if reg != nil {
+		a.metrics = metricsHandler(reg)
+	}
+	return a, nil
+}
+
+// newMetrics creates the collectors on a registry of the app's own, never
+// the global default (PRODUCT O7), with Go's runtime and process
+// collectors. Without --metrics-addr nothing is collected: nil Metrics
+// record nothing, so the hot paths pay nothing for metrics no one reads.
+func newMetrics(cfg config.Config) (*prometheus.Registry, *metrics.Metrics, error) {
+	if cfg.MetricsAddr == "" {
+		return nil, nil, nil
+	}
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(collectors.NewGoCollector()); err != nil {
+		return nil, nil, err
+	}
+	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+		return nil, nil, err
+	}
+	m, err := metrics.New(reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return reg, m, nil
+}
+
+// metricsHandler is the metrics listener's one route, GET /metrics in the
+// Prometheus text format (PRODUCT O7); anything else there is a 404.
+func metricsHandler(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return mux
 }
 
 // serve runs the HTTP server and background maintenance under one
@@ -209,6 +267,14 @@ func serve(e env, cfg config.Config) error {
 		return err
 	}
 	defer ln.Close()
+	// The metrics listener too, and never the public one (PRODUCT O7).
+	var mln net.Listener
+	if cfg.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		defer mln.Close()
+	}
 	a, err := build(e, cfg)
 	if err != nil {
 		return err
@@ -239,9 +305,24 @@ func serve(e env, cfg config.Config) error {
 		log.Warn("no --smtp-url: customers cannot receive sign-in codes; the authorization code flow will fail at sign-in")
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "dev", cfg.Dev, "tls", cfg.TLSCert != "")
+	var ms *http.Server
+	if mln != nil {
+		ms = &http.Server{Handler: a.metrics, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
+			WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		log.Info("metrics listening", "addr", mln.Addr().String(), "path", "/metrics")
+	}
 
 	g, ctx := errgroup.WithContext(e.ctx)
 	g.Go(func() error { return a.maint.Run(ctx) })
+	if ms != nil {
+		g.Go(func() error {
+			if err := ms.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("metrics listener: %w", err)
+			}
+			return nil
+		})
+	}
 	g.Go(func() error {
 		var err error
 		if cfg.TLSCert != "" {
@@ -263,6 +344,9 @@ func serve(e env, cfg config.Config) error {
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
 		err := hs.Shutdown(sctx)
+		if ms != nil {
+			ms.Shutdown(sctx) // scrapes are short; the public server's error is the one to report
+		}
 		// Codes already promised go out before the process ends.
 		mctx, mcancel := context.WithTimeout(context.Background(), mailDrainTimeout)
 		defer mcancel()

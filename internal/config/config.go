@@ -45,6 +45,7 @@ type Config struct {
 	LogLevel           string
 	CPUProfile         string
 	OTelEndpoint       string
+	MetricsAddr        string
 }
 
 // Setting binds one field to its flag and environment variable.
@@ -167,6 +168,7 @@ func Serve() []Setting {
 		{Flag: "rate-limit", Env: "NOMOSAUTH_RATE_LIMIT", Default: "10", Help: "requests per second per caller (client, or customer grant) on the API and per client on the token endpoint; 0 turns limits off", apply: integer(func(c *Config) *int { return &c.RateLimit })},
 		{Flag: "rate-burst", Env: "NOMOSAUTH_RATE_BURST", Default: "20", Help: "requests a caller may make at once before --rate-limit paces it", apply: integer(func(c *Config) *int { return &c.RateBurst })},
 		{Flag: "address-rate-limit", Env: "NOMOSAUTH_ADDRESS_RATE_LIMIT", Default: "50", Help: "requests per second per source address on the token endpoint and for API requests without a valid token; 0 turns it off", apply: integer(func(c *Config) *int { return &c.AddrRateLimit })},
+		{Flag: "metrics-addr", Env: "NOMOSAUTH_METRICS_ADDR", Default: "127.0.0.1:9464", Help: "address of the Prometheus GET /metrics listener, never the public one; --metrics-addr= (empty) turns it off", apply: str(func(c *Config) *string { return &c.MetricsAddr })},
 		{Flag: "cpu-profile", Env: "NOMOSAUTH_CPU_PROFILE", Help: "write a CPU profile (pprof) to this file until shutdown, for performance work", apply: str(func(c *Config) *string { return &c.CPUProfile })},
 		{Flag: "otel-endpoint", Env: "NOMOSAUTH_OTEL_ENDPOINT", Help: "base URL of an OpenTelemetry OTLP/HTTP receiver (http://collector:4318); traces go to its /v1/traces; empty turns tracing off", apply: str(func(c *Config) *string { return &c.OTelEndpoint })},
 		{Flag: "log-level", Env: "NOMOSAUTH_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error", apply: str(func(c *Config) *string { return &c.LogLevel })},
@@ -244,6 +246,14 @@ func (c *Config) Validate() error {
 	}
 	if c.DB == "" {
 		fail("--db is required")
+	}
+	// PRODUCT O7: metrics on their own listener, never the public one.
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			fail("--metrics-addr %q is not host:port", c.MetricsAddr)
+		} else if c.MetricsAddr == c.Addr && port != "0" { // port 0: each its own free port
+			fail("--metrics-addr must differ from --addr: metrics are never served on the public listener")
+		}
 	}
 	tls := c.TLSCert != "" || c.TLSKey != ""
 	if (c.TLSCert == "") != (c.TLSKey == "") {

@@ -72,6 +72,10 @@ func TestValidate(t *testing.T) {
 		{"O7/otel_endpoint_query", []string{"--dev", "--otel-endpoint", "http://collector:4318?x=1"}, "--otel-endpoint"},
 		{"O7/otel_endpoint_userinfo", []string{"--dev", "--otel-endpoint", "http://u:p@collector:4318"}, "--otel-endpoint"},
 		{"O7/otel_endpoint_unparsable", []string{"--dev", "--otel-endpoint", "http://[::1"}, "--otel-endpoint"},
+		{"O7/metrics_off", []string{"--dev", "--metrics-addr="}, ""},
+		{"O7/both_on_free_ports", []string{"--dev", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, ""},
+		{"O7/metrics_addr_host_port", []string{"--dev", "--metrics-addr", "9464"}, "--metrics-addr"},
+		{"O7/metrics_never_on_the_public_listener", []string{"--dev", "--addr", "127.0.0.1:9000", "--metrics-addr", "127.0.0.1:9000"}, "--metrics-addr must differ"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

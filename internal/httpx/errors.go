@@ -105,6 +105,7 @@ func Routes(mux *http.ServeMux, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
+			setPattern(w, pattern)
 			mux.ServeHTTP(w, r)
 			return
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/metrics"
 	"github.com/nomosauth/nomosauth/internal/problem"
 )
 
@@ -68,7 +69,10 @@ func AccessLog(log *slog.Logger) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+			sw, ok := w.(*statusWriter) // Measure's, when it runs first
+			if !ok {
+				sw = &statusWriter{ResponseWriter: w, status: http.StatusOK}
+			}
 			next.ServeHTTP(sw, r)
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("request_id", RequestID(r.Context())),
@@ -81,6 +85,40 @@ func AccessLog(log *slog.Logger) Middleware {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	// pattern is the route pattern that served the request, set by
+	// Routes; "" when none matched.
+	pattern string
+}
+
+// Measure records each request's latency by route pattern and status
+// class (PRODUCT O7). It must run before Routes, which tells it the
+// pattern; the raw path is never a label, so the series stay bounded.
+func Measure(m *metrics.Metrics) Middleware {
+	return func(next http.Handler) http.Handler {
+		if m == nil {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+			next.ServeHTTP(sw, r)
+			m.Request(sw.pattern, sw.status, time.Since(start))
+		})
+	}
+}
+
+// setPattern tells the statusWriters wrapping w which pattern serves the request.
+func setPattern(w http.ResponseWriter, pattern string) {
+	for w != nil {
+		if sw, ok := w.(*statusWriter); ok {
+			sw.pattern = pattern
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
+	}
 }
 
 func (s *statusWriter) WriteHeader(code int) {

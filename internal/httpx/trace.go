@@ -19,9 +19,8 @@ const RequestIDAttribute = attribute.Key("nomosauth.request_id")
 // Trace starts one server span per request (PRODUCT O7), continuing the
 // caller's trace when it sends a W3C traceparent. The span is named by the
 // route pattern the mux matched ("POST /oauth/token"), never the raw path,
-// which holds ids; a 5xx marks it failed. It must run after WithRequestID,
-// and nothing between it and the mux may copy the request, or the pattern
-// the mux records on it is lost.
+// which holds ids; a 5xx marks it failed. It must run after WithRequestID
+// and before Routes, which tells its status writer the pattern.
 //
 // The no-op tracer (tracing off) gets next itself back: off costs nothing.
 func Trace(tracer trace.Tracer) Middleware {
@@ -38,9 +37,9 @@ func Trace(tracer trace.Tracer) Middleware {
 			r = r.WithContext(ctx)
 			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 			next.ServeHTTP(sw, r)
-			if r.Pattern != "" {
-				span.SetName(spanName(method, r.Pattern))
-				span.SetAttributes(semconv.HTTPRoute(route(r.Pattern)))
+			if sw.pattern != "" { // set by Routes, which matched it
+				span.SetName(spanName(method, sw.pattern))
+				span.SetAttributes(semconv.HTTPRoute(route(sw.pattern)))
 			}
 			span.SetAttributes(semconv.HTTPResponseStatusCode(sw.status))
 			if sw.status >= 500 {

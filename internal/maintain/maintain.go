@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/metrics"
 	"github.com/nomosauth/nomosauth/internal/revoke"
 	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/token"
@@ -38,6 +39,9 @@ type Maintainer struct {
 	// AuditRetention is how long audit events are kept; zero keeps them
 	// for ever (PRODUCT O8).
 	AuditRetention time.Duration
+	// Metrics learns when each poll last succeeded and how many
+	// revocations it brought in (PRODUCT O7); nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // Run reloads keys, syncs revocations and cleans up on their intervals
@@ -69,9 +73,14 @@ func (m *Maintainer) Run(ctx context.Context) error {
 // SyncRevocations brings in families revoked by other processes; a
 // failure keeps the set as it was.
 func (m *Maintainer) SyncRevocations(ctx context.Context) {
-	if err := m.Revoked.Sync(ctx, m.Store, m.Now()); err != nil && ctx.Err() == nil {
-		m.Log.ErrorContext(ctx, "sync revocations", "err", err)
+	learned, err := m.Revoked.Sync(ctx, m.Store, m.Now())
+	if err != nil {
+		if ctx.Err() == nil {
+			m.Log.ErrorContext(ctx, "sync revocations", "err", err)
+		}
+		return
 	}
+	m.Metrics.RevocationPolled(learned)
 }
 
 // ReloadKeys reads the stored keys into the ring; a failure keeps the old ring.
@@ -80,9 +89,13 @@ func (m *Maintainer) ReloadKeys(ctx context.Context) {
 	if err == nil {
 		err = m.Ring.Update(keys, m.Now())
 	}
-	if err != nil && ctx.Err() == nil {
-		m.Log.ErrorContext(ctx, "reload signing keys", "err", err)
+	if err != nil {
+		if ctx.Err() == nil {
+			m.Log.ErrorContext(ctx, "reload signing keys", "err", err)
+		}
+		return
 	}
+	m.Metrics.KeysPolled()
 }
 
 // CleanUp deletes expired rows (PRODUCT O6). Revoked families stay for an

@@ -10,10 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/fakeclock"
 	"github.com/nomosauth/nomosauth/internal/ids"
+	"github.com/nomosauth/nomosauth/internal/metrics"
 	"github.com/nomosauth/nomosauth/internal/revoke"
 	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/testfix"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
 
@@ -98,5 +103,41 @@ func TestSyncRevocations(t *testing.T) {
 	m.SyncRevocations(t.Context())
 	if !m.Revoked.Revoked("fam_a") {
 		t.Fatal("A11: a revocation made by another process was not synced")
+	}
+}
+
+// TestPollMetrics: each poll's age restarts when it succeeds, not when it
+// fails, and the revocation poll counts the families it learned (PRODUCT O7).
+func TestPollMetrics(t *testing.T) {
+	m, st := newMaintainer(t)
+	clock := fakeclock.New(now)
+	reg := prometheus.NewRegistry()
+	var err error
+	if m.Metrics, err = metrics.NewClocked(reg, clock.Now); err != nil {
+		t.Fatal(err)
+	}
+	age := func(name string) float64 { return testfix.Gather(t, reg).Value(name) }
+	clock.Advance(time.Minute)
+	st.err = errors.New("database down")
+	m.SyncRevocations(t.Context())
+	m.ReloadKeys(t.Context())
+	for _, name := range []string{"nomosauth_revocation_poll_age_seconds", "nomosauth_key_poll_age_seconds"} {
+		if got := age(name); got != 60 {
+			t.Fatalf("O7/failed_poll_keeps_age: %s %v, want 60", name, got)
+		}
+	}
+	st.err = nil
+	st.revoked = []domain.Family{{ID: "fam_a", RevokedAt: now}, {ID: "fam_b", RevokedAt: now}}
+	m.SyncRevocations(t.Context())
+	m.ReloadKeys(t.Context())
+	clock.Advance(2 * time.Second)
+	for _, name := range []string{"nomosauth_revocation_poll_age_seconds", "nomosauth_key_poll_age_seconds"} {
+		if got := age(name); got != 2 {
+			t.Fatalf("O7/poll_age_restarts: %s %v, want 2", name, got)
+		}
+	}
+	m.SyncRevocations(t.Context()) // the same two again: nothing new
+	if got := age("nomosauth_revocation_poll_families_total"); got != 2 {
+		t.Fatalf("O7/learned_families: %v, want 2", got)
 	}
 }

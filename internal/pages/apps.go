@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/nomosauth/nomosauth/internal/metrics"
 	"github.com/nomosauth/nomosauth/internal/store"
 )
 
@@ -60,7 +61,7 @@ func (p *Pages) revoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("load grant: %w", err)
 	}
-	families, err := p.revoker.Grant(r.Context(), grant.ID, p.origin(r, customerActor(b.customer.ID), time.Time{}))
+	families, err := p.revoker.Grant(r.Context(), grant.ID, p.origin(r, customerActor(b.customer.ID), time.Time{}), metrics.ByCustomer)
 	if err != nil {
 		return err
 	}

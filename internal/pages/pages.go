@@ -22,6 +22,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/mail"
+	"github.com/nomosauth/nomosauth/internal/metrics"
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/revoke"
@@ -117,6 +118,9 @@ type Config struct {
 	// EmailLimits and AddrLimits throttle code sending per email and per
 	// source address (PRODUCT A7).
 	EmailLimits, AddrLimits *httpx.RateLimiter
+	// Metrics counts revocations and sign-in throttling (PRODUCT O7); nil
+	// counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Pages is the hosted customer journey, built by New.
@@ -159,7 +163,7 @@ func New(cfg Config) (*Pages, error) {
 		return nil, errors.New("pages: missing " + strings.Join(missing, ", "))
 	}
 	p := &Pages{Config: cfg, msgs: catalogue(), pages: map[string]*template.Template{}, cop: http.NewCrossOriginProtection(),
-		revoker: revoke.Revoker{Store: cfg.Journey, Set: cfg.Revoked, Now: cfg.Now}}
+		revoker: revoke.Revoker{Store: cfg.Journey, Set: cfg.Revoked, Now: cfg.Now, Metrics: cfg.Metrics}}
 	funcs := template.FuncMap{"tf": func(format string, args ...any) string { return fmt.Sprintf(format, args...) }}
 	for _, name := range append(pageNames, "mail") {
 		files := []string{"templates/layout.html", "templates/" + name + ".html"}

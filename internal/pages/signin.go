@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/metrics"
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/store"
 
@@ -131,13 +132,14 @@ func (p *Pages) signup(w http.ResponseWriter, r *http.Request) error {
 // Retry-After header, which makes the page answer 429 (formStatus), and
 // returns the message that says when to try again.
 func (p *Pages) throttle(w http.ResponseWriter, r *http.Request, email string) string {
-	dec := p.AddrLimits.Take("code-addr:" + p.Addr(r))
+	dec, which := p.AddrLimits.Take("code-addr:"+p.Addr(r)), metrics.SignInAddr
 	if dec.Allowed {
-		dec = p.EmailLimits.Take("code-email:" + oauth.EmailKey(email))
+		dec, which = p.EmailLimits.Take("code-email:"+oauth.EmailKey(email)), metrics.SignInEmail
 	}
 	if dec.Allowed {
 		return ""
 	}
+	p.Metrics.RateLimited(which)
 	w.Header().Set("Retry-After", strconv.Itoa(dec.RetryAfter))
 	return fmt.Sprintf(p.text(r, "err_throttled"), dec.RetryAfter)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/metrics"
 )
 
 // GrantStore is the one store verb Revoker needs: revoke a grant and every
@@ -23,13 +24,17 @@ type Revoker struct {
 	// Set is this process's revoked set, the one the protected API checks.
 	Set *Set
 	Now func() time.Time
+	// Metrics counts each revocation by its source where it happens, here
+	// (PRODUCT O7); nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Grant revokes grant id and every family born from it, in the store and
 // in this process's set at once, and returns those families (PRODUCT A11).
-// by says who revoked it, for the audit row; its time is set here. An
-// unknown grant is the store's ErrNotFound, wrapped.
-func (r Revoker) Grant(ctx context.Context, id string, by domain.Origin) ([]string, error) {
+// by says who revoked it, for the audit row (its time is set here), and
+// source which revocation it was, for the metric. An unknown grant is the
+// store's ErrNotFound, wrapped.
+func (r Revoker) Grant(ctx context.Context, id string, by domain.Origin, source metrics.Revocation) ([]string, error) {
 	now := r.Now()
 	by.At = now
 	families, err := r.Store.RevokeGrant(ctx, id, by)
@@ -39,13 +44,15 @@ func (r Revoker) Grant(ctx context.Context, id string, by domain.Origin) ([]stri
 	for _, f := range families {
 		r.Set.Add(f, now)
 	}
+	r.Metrics.Revoked(source)
 	return families, nil
 }
 
 // Family records that the store has just revoked family id at at, inside
 // the transaction that detected a replay (a reused refresh token, a second
 // use of an authorization code: PRODUCT T5, T6), so its access tokens are
-// refused here at once.
-func (r Revoker) Family(id string, at time.Time) {
+// refused here at once. by says which replay it was.
+func (r Revoker) Family(id string, at time.Time, by metrics.Revocation) {
 	r.Set.Add(id, at)
+	r.Metrics.Revoked(by)
 }

@@ -7,7 +7,22 @@ import (
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/nomosauth/nomosauth/internal/metrics"
+	"github.com/nomosauth/nomosauth/internal/testfix"
 )
+
+// newMetrics is a Metrics on a registry of the test's own.
+func newMetrics(t *testing.T) (*metrics.Metrics, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, reg
+}
 
 // fakeGrants revokes grants from a map of grant id to its families.
 type fakeGrants struct {
@@ -30,10 +45,11 @@ func (g *fakeGrants) RevokeGrant(_ context.Context, id string, by domain.Origin)
 func TestRevokerGrant(t *testing.T) {
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	st := &fakeGrants{families: map[string][]string{"grt_a": {"fam_1", "fam_2"}, "grt_b": {"fam_3"}}}
-	r := Revoker{Store: st, Set: NewSet(), Now: func() time.Time { return now }}
+	m, reg := newMetrics(t)
+	r := Revoker{Store: st, Set: NewSet(), Now: func() time.Time { return now }, Metrics: m}
 
 	who := domain.Origin{Actor: domain.Actor{Kind: domain.ActorCustomer, ID: "cus_1"}, RequestID: "req-1"}
-	got, err := r.Grant(t.Context(), "grt_a", who)
+	got, err := r.Grant(t.Context(), "grt_a", who, metrics.ByCustomer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,15 +68,25 @@ func TestRevokerGrant(t *testing.T) {
 		t.Fatal("A11/other_grants_untouched: fam_3 is in the set")
 	}
 
-	if _, err := r.Grant(t.Context(), "grt_missing", domain.Origin{}); !errors.Is(err, errNoGrant) {
+	if _, err := r.Grant(t.Context(), "grt_missing", domain.Origin{}, metrics.ByCustomer); !errors.Is(err, errNoGrant) {
 		t.Fatalf("A11/unknown_grant: err %v, want the store's error wrapped", err)
+	}
+	got2 := testfix.Gather(t, reg)
+	if n := got2.Value("nomosauth_revocations_total", "source", "customer"); n != 1 {
+		t.Fatalf("O7/counted_once_by_source: customer revocations %v, want 1 (the failed one uncounted)", n)
 	}
 }
 
 func TestRevokerFamily(t *testing.T) {
-	r := Revoker{Set: NewSet()} // replays need no store: it revoked the family itself
-	r.Family("fam_1", time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
+	m, reg := newMetrics(t)
+	r := Revoker{Set: NewSet(), Metrics: m} // replays need no store: it revoked the family itself
+	r.Family("fam_1", time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC), metrics.ByRefreshReuse)
 	if !r.Set.Revoked("fam_1") {
 		t.Fatal("T5/replayed_family_refused_here_at_once")
 	}
+	got := testfix.Gather(t, reg)
+	if got.Value("nomosauth_revocations_total", "source", "refresh_reuse") != 1 || got.Value("nomosauth_revocations_total", "source", "code_replay") != 0 {
+		t.Fatal("O7/counted_by_source: want one refresh_reuse revocation")
+	}
+	(Revoker{Set: NewSet()}).Family("fam_2", time.Now(), metrics.ByCodeReplay) // no metrics: counts nothing, no panic
 }

@@ -27,13 +27,23 @@ func NewSet() *Set {
 	return &Set{families: map[string]time.Time{}}
 }
 
-// Add records that family id was revoked at at.
-func (s *Set) Add(id string, at time.Time) {
+// Add records that family id was revoked at at, and reports whether the
+// set did not hold it before.
+func (s *Set) Add(id string, at time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if prev, ok := s.families[id]; !ok || at.Before(prev) {
+	prev, ok := s.families[id]
+	if !ok || at.Before(prev) {
 		s.families[id] = at
 	}
+	return !ok
+}
+
+// Len is how many families the set holds, for the metrics (PRODUCT O7).
+func (s *Set) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.families)
 }
 
 // Revoked reports whether family id is revoked. The empty id (a token
@@ -78,8 +88,9 @@ func Horizon(now time.Time) time.Time { return now.Add(-(token.AccessTTL + token
 // Sync adds every family revoked since the last sync to the set and
 // forgets those whose access tokens have all expired. The first sync reads
 // one access-token lifetime back. Its period bounds how long another
-// process's revocation takes to bite here (PRODUCT A11).
-func (s *Set) Sync(ctx context.Context, src Source, now time.Time) error {
+// process's revocation takes to bite here (PRODUCT A11). It returns how
+// many families it learned: revoked elsewhere, and new to the set.
+func (s *Set) Sync(ctx context.Context, src Source, now time.Time) (int, error) {
 	horizon := Horizon(now)
 	s.mu.RLock()
 	since := s.polledUpTo.Add(-overlap)
@@ -89,14 +100,17 @@ func (s *Set) Sync(ctx context.Context, src Source, now time.Time) error {
 	}
 	fams, err := src.RevokedFamilies(ctx, since)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	learned := 0
 	for _, f := range fams {
-		s.Add(f.ID, f.RevokedAt)
+		if s.Add(f.ID, f.RevokedAt) {
+			learned++
+		}
 	}
 	s.prune(horizon)
 	s.mu.Lock()
 	s.polledUpTo = now
 	s.mu.Unlock()
-	return nil
+	return learned, nil
 }

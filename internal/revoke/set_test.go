@@ -33,7 +33,7 @@ func TestSync(t *testing.T) {
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	src := &fakeSource{}
 	set := NewSet()
-	if err := set.Sync(t.Context(), src, now); err != nil {
+	if _, err := set.Sync(t.Context(), src, now); err != nil {
 		t.Fatal(err)
 	}
 	if want := now.Add(-(token.AccessTTL + token.Leeway)); !src.asked[0].Equal(want) {
@@ -42,7 +42,7 @@ func TestSync(t *testing.T) {
 	// Another process revokes famA: the next sync brings it in.
 	src.families = append(src.families, domain.Family{ID: "fam_a", RevokedAt: now})
 	now = now.Add(time.Second)
-	if err := set.Sync(t.Context(), src, now); err != nil {
+	if _, err := set.Sync(t.Context(), src, now); err != nil {
 		t.Fatal(err)
 	}
 	if !set.Revoked("fam_a") || set.Revoked("fam_b") {
@@ -51,7 +51,7 @@ func TestSync(t *testing.T) {
 	// A revocation stamped a little before the last sync (another
 	// replica's clock) is still seen.
 	src.families = append(src.families, domain.Family{ID: "fam_b", RevokedAt: now.Add(-30 * time.Second)})
-	if err := set.Sync(t.Context(), src, now); err != nil {
+	if _, err := set.Sync(t.Context(), src, now); err != nil {
 		t.Fatal(err)
 	}
 	if !set.Revoked("fam_b") {
@@ -59,7 +59,7 @@ func TestSync(t *testing.T) {
 	}
 	// Once every access token of a revoked family has expired, it is forgotten.
 	now = now.Add(token.AccessTTL + token.Leeway + time.Minute)
-	if err := set.Sync(t.Context(), src, now); err != nil {
+	if _, err := set.Sync(t.Context(), src, now); err != nil {
 		t.Fatal(err)
 	}
 	if set.Revoked("fam_a") || set.Revoked("fam_b") {
@@ -68,7 +68,7 @@ func TestSync(t *testing.T) {
 	// A failed read keeps what the set knows.
 	set.Add("fam_c", now)
 	src.err = errors.New("database down")
-	if err := set.Sync(t.Context(), src, now); err == nil || !set.Revoked("fam_c") {
+	if _, err := set.Sync(t.Context(), src, now); err == nil || !set.Revoked("fam_c") {
 		t.Fatalf("failed sync: %v, fam_c kept %v", err, set.Revoked("fam_c"))
 	}
 }
@@ -78,5 +78,23 @@ func TestRevokedIgnoresEmptyFamily(t *testing.T) {
 	set.Add("", time.Now())
 	if set.Revoked("") {
 		t.Fatal("a token without a family is never revoked")
+	}
+}
+
+// TestSyncCountsLearned: Sync says how many families it learned, only those
+// new to the set, for the revocation poll's counter (PRODUCT O7).
+func TestSyncCountsLearned(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	src := &fakeSource{families: []domain.Family{{ID: "fam_a", RevokedAt: now}, {ID: "fam_b", RevokedAt: now}}}
+	set := NewSet()
+	set.Add("fam_a", now) // revoked by this process: not learned
+	for i, want := range []int{1, 0} {
+		n, err := set.Sync(t.Context(), src, now)
+		if err != nil || n != want {
+			t.Fatalf("O7/learned: sync %d learned %d (%v), want %d", i, n, err, want)
+		}
+	}
+	if set.Len() != 2 {
+		t.Fatalf("O7/len: %d, want 2", set.Len())
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/ids"
+	"github.com/nomosauth/nomosauth/internal/metrics"
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/revoke"
@@ -64,6 +65,9 @@ type Config struct {
 	// Tracer records the token endpoint's decision, commit and signing as
 	// spans (PRODUCT O7); nil is the no-op tracer.
 	Tracer trace.Tracer
+	// Metrics counts token requests, verdicts, revocations and rate-limit
+	// refusals (PRODUCT O7); nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Server is the authorization server's own endpoints: token, metadata,
@@ -91,9 +95,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	tokens := &Tokens{Store: cfg.Store, Issuer: cfg.Issuer, IDs: cfg.IDs, Now: cfg.Now, Log: cfg.Log,
-		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RetryWindow, RefreshKey: cfg.RefreshKey, Revoker: revoke.Revoker{Set: cfg.Revoked, Now: cfg.Now},
+		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RetryWindow, RefreshKey: cfg.RefreshKey, Revoker: revoke.Revoker{Set: cfg.Revoked, Now: cfg.Now, Metrics: cfg.Metrics},
 		ClientLimits: cfg.ClientLimits, AddrLimits: cfg.AddrLimits, Addr: cfg.Addr,
-		FailedAuthLimits: cfg.FailedAuthLimits, FailedAuthAddrLimits: cfg.FailedAuthAddrLimits, Tracer: cfg.Tracer}
+		FailedAuthLimits: cfg.FailedAuthLimits, FailedAuthAddrLimits: cfg.FailedAuthAddrLimits, Tracer: cfg.Tracer, Metrics: cfg.Metrics}
 	if tokens.Tracer == nil {
 		tokens.Tracer = noop.NewTracerProvider().Tracer("")
 	}
@@ -148,10 +152,12 @@ func (s *Server) Mount(mux *http.ServeMux) {
 // Root is the handler every request enters: the one mux every surface
 // mounted its routes on, behind the middleware chain in its one visible
 // order. A request no route matches gets the envelope's 404 or 405
-// (PRODUCT R4). tracer gets one span per request (PRODUCT O7); the no-op
-// tracer adds nothing.
-func Root(mux *http.ServeMux, log *slog.Logger, https httpx.HTTPSPolicy, tracer trace.Tracer) http.Handler {
+// (PRODUCT R4). tracer gets one span per request and m, when not nil,
+// times every request by route (PRODUCT O7); the no-op tracer and nil m
+// add nothing.
+func Root(mux *http.ServeMux, log *slog.Logger, https httpx.HTTPSPolicy, tracer trace.Tracer, m *metrics.Metrics) http.Handler {
 	return httpx.Chain(httpx.Routes(mux, log),
+		httpx.Measure(m),
 		httpx.WithRequestID,
 		httpx.Trace(tracer),
 		httpx.AccessLog(log),

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -44,6 +45,7 @@ type fixture struct {
 	otherSecret string
 	public      domain.Client
 	tokensSrv   *Tokens
+	registry    *prometheus.Registry // the surface's metrics (PRODUCT O7)
 }
 
 const testIssuer = "https://auth.example.test"
@@ -64,12 +66,13 @@ func newTracedFixture(t testing.TB, tracer trace.Tracer) *fixture {
 	f.public, _ = env.Client(admin.ClientSpec{OrgID: org.ID, Name: "Native", Public: true, RedirectURIs: []string{"com.example.app:/cb"}})
 	srv, err := New(Config{Store: env.Store, Issuer: f.issuer, IDs: env.IDs, Now: env.Clock.Now, Log: env.Log, IssuerURL: testIssuer,
 		RefreshIdleTTL: 90 * 24 * time.Hour, RetryWindow: 10 * time.Second, RefreshKey: []byte("test refresh key"), Revoked: revoke.NewSet(),
-		Addr: httpx.HTTPSPolicy{}.ClientAddr, Tracer: tracer})
+		Addr: httpx.HTTPSPolicy{}.ClientAddr, Tracer: tracer, Metrics: env.Metrics})
 	testfix.Check(t, err)
 	f.tokensSrv = srv.Tokens
+	f.registry = env.Registry
 	mux := http.NewServeMux()
 	srv.Mount(mux)
-	f.srv = testfix.Serve(t, Root(mux, env.Log, httpx.HTTPSPolicy{AllowPlain: true}, tracer))
+	f.srv = testfix.Serve(t, Root(mux, env.Log, httpx.HTTPSPolicy{AllowPlain: true}, tracer, env.Metrics))
 	return f
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -16,6 +17,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/ids"
+	"github.com/nomosauth/nomosauth/internal/metrics"
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/revoke"
@@ -62,6 +64,10 @@ type Tokens struct {
 	// Tracer records each step of a grant as a span under the request's
 	// (PRODUCT O7); server.New makes nil the no-op tracer.
 	Tracer trace.Tracer
+	// Metrics counts each request by grant, client and outcome, the
+	// refresh verdicts, code redemptions and rate-limit refusals (PRODUCT
+	// O7); nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // The spans of a grant's steps (PRODUCT O7): client authentication, the
@@ -116,9 +122,14 @@ type Response struct {
 // ServeToken is POST /oauth/token: parse, authenticate, decide, commit,
 // mint, respond. The response leaves only after the refresh token it
 // carries is committed (PRODUCT S2).
-func (t *Tokens) ServeToken(w http.ResponseWriter, r *http.Request) error {
+func (t *Tokens) ServeToken(w http.ResponseWriter, r *http.Request) (err error) {
+	// What the request counter may name (PRODUCT O7): the grant type once
+	// read, the client once it is known to exist.
+	grant, clientID := metrics.GrantOther, ""
+	defer func() { t.Metrics.TokenRequest(grant, clientID, tokenOutcome(err)) }()
 	if t.AddrLimits != nil {
 		if d := t.AddrLimits.Take("addr:" + t.Addr(r)); !d.Allowed {
+			t.Metrics.RateLimited(metrics.TokenAddr)
 			d.SetHeaders(w.Header())
 			return d.Err()
 		}
@@ -127,11 +138,13 @@ func (t *Tokens) ServeToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	grant = grantLabel(params.Get("grant_type"))
 	creds, err := oauth.ParseClientAuth(r.Header.Get("Authorization"), params)
 	if err != nil {
 		return err
 	}
 	client, err := t.authenticateLimited(w, r, creds)
+	clientID = client.ID
 	if err != nil {
 		return err
 	}
@@ -139,6 +152,7 @@ func (t *Tokens) ServeToken(w http.ResponseWriter, r *http.Request) error {
 	limit := t.ClientLimits.Take("client:" + client.ID)
 	limit.SetHeaders(w.Header())
 	if err := limit.Err(); err != nil {
+		t.Metrics.RateLimited(metrics.TokenClient)
 		return err
 	}
 	req, err := oauth.ParseTokenRequest(params)
@@ -166,6 +180,30 @@ func (t *Tokens) ServeToken(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// grantLabel is a grant type as the metrics name it: a served one, or
+// other, so a made-up grant type never becomes a label (PRODUCT O7).
+func grantLabel(grant string) string {
+	switch grant {
+	case oauth.GrantClientCredentials, oauth.GrantRefreshToken, oauth.GrantAuthorizationCode:
+		return grant
+	}
+	return metrics.GrantOther
+}
+
+// tokenOutcome is a token request's outcome as the metrics name it: ok,
+// the OAuth error code, or the envelope code in lower case for errors
+// that are not OAuth's (a 429): a fixed set either way (PRODUCT O7).
+func tokenOutcome(err error) string {
+	if err == nil {
+		return metrics.OutcomeOK
+	}
+	p := httpx.Problem(err)
+	if p.OAuthError != "" {
+		return p.OAuthError
+	}
+	return strings.ToLower(p.Code)
+}
+
 // authenticateLimited is authenticate behind PRODUCT S6: client ids are
 // public, so failed attempts are budgeted per source address and client
 // id, and per source address, never per client id alone, and a flood of
@@ -180,6 +218,7 @@ func (t *Tokens) authenticateLimited(w http.ResponseWriter, r *http.Request, cre
 	pairKey, addrKey := "failed:"+addr+" "+creds.ID, "failed-addr:"+addr
 	for _, d := range []httpx.RateDecision{t.FailedAuthLimits.Peek(pairKey), t.FailedAuthAddrLimits.Peek(addrKey)} {
 		if err := d.Err(); err != nil {
+			t.Metrics.RateLimited(metrics.TokenFailedAuth)
 			d.SetHeaders(w.Header())
 			return domain.Client{}, err
 		}
@@ -195,7 +234,9 @@ func (t *Tokens) authenticateLimited(w http.ResponseWriter, r *http.Request, cre
 
 // authenticate loads the client and checks its credentials (PRODUCT T1).
 // The secret is hashed before the lookup, so an unknown client costs the
-// same as a wrong secret.
+// same as a wrong secret. When the credentials are refused, the client it
+// loaded comes back with the error, so the metrics may name a client that
+// exists (PRODUCT O7); an unknown one comes back empty.
 func (t *Tokens) authenticate(ctx context.Context, creds oauth.ClientCredentials) (client domain.Client, err error) {
 	ctx, span := t.Tracer.Start(ctx, SpanAuthenticate)
 	defer func() { endSpan(span, err) }()
@@ -217,7 +258,7 @@ func (t *Tokens) authenticate(ctx context.Context, creds oauth.ClientCredentials
 		}
 	}
 	if err := oauth.AuthenticateClient(client, secrets, creds, presented, t.Now()); err != nil {
-		return domain.Client{}, err
+		return client, err
 	}
 	return client, nil
 }
@@ -285,9 +326,10 @@ func (t *Tokens) redeemCode(ctx context.Context, client domain.Client, req oauth
 	if err != nil {
 		return Response{}, fmt.Errorf("redeem code: %w", err)
 	}
+	t.Metrics.CodeRedemption(red.Verdict == domain.CodeReplay)
 	if red.Verdict == domain.CodeReplay {
 		// RFC 6749 §4.1.2: a used code came back; someone else may hold it.
-		return Response{}, t.revoked(ctx, red.Family.ID, client, now, "authorization code used twice; its tokens are revoked",
+		return Response{}, t.revoked(ctx, red.Family.ID, client, now, metrics.ByCodeReplay, "authorization code used twice; its tokens are revoked",
 			"authorization code was already used; every token issued from it is revoked")
 	}
 	return t.pair(ctx, red.Family, oauth.CustomerScopes(red.Family.Scopes), refresh, now)
@@ -318,9 +360,10 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 	if err != nil {
 		return Response{}, fmt.Errorf("rotate refresh token: %w", err)
 	}
+	t.Metrics.Refresh(rot.Verdict)
 	if rot.Verdict == domain.RefreshReuse {
 		// RFC 9700 §4.14.2: a used token came back; someone else may hold it.
-		return Response{}, t.revoked(ctx, rot.Family.ID, client, now, "refresh token reused after rotation; family revoked",
+		return Response{}, t.revoked(ctx, rot.Family.ID, client, now, metrics.ByRefreshReuse, "refresh token reused after rotation; family revoked",
 			"refresh token was already used; every token of its grant is revoked")
 	}
 	return t.pair(ctx, rot.Family, rot.Scopes, refresh, now)
@@ -335,8 +378,8 @@ func (t *Tokens) origin(r *http.Request, client domain.Client) domain.Origin {
 // revoked acts on a family the store has just revoked for a replay: its
 // access tokens fail here at once (other processes learn it from the
 // revocation poll), the log says why, and the client gets invalid_grant.
-func (t *Tokens) revoked(ctx context.Context, familyID string, client domain.Client, now time.Time, logMsg, clientMsg string) error {
-	t.Revoker.Family(familyID, now)
+func (t *Tokens) revoked(ctx context.Context, familyID string, client domain.Client, now time.Time, by metrics.Revocation, logMsg, clientMsg string) error {
+	t.Revoker.Family(familyID, now, by)
 	t.Log.WarnContext(ctx, logMsg, "request_id", httpx.RequestID(ctx), "family_id", familyID, "client_id", client.ID)
 	return problem.InvalidGrant(clientMsg)
 }

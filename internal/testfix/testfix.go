@@ -22,10 +22,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/nomosauth/nomosauth/internal/admin"
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/fakeclock"
 	"github.com/nomosauth/nomosauth/internal/ids"
+	"github.com/nomosauth/nomosauth/internal/metrics"
 	"github.com/nomosauth/nomosauth/internal/store/sqlite"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
@@ -41,6 +44,10 @@ type Env struct {
 	IDs   ids.Generator
 	Admin *admin.Admin
 	Log   *slog.Logger // discards everything
+	// Metrics is a fresh set of collectors on Registry, the test's own,
+	// for surfaces whose counters a test reads (Gather).
+	Metrics  *metrics.Metrics
+	Registry *prometheus.Registry
 }
 
 // New opens a fresh store in t's temp directory, closed at cleanup, with
@@ -55,8 +62,14 @@ func New(t testing.TB, start time.Time) *Env {
 	t.Cleanup(func() { st.Close() })
 	clk := fakeclock.New(start)
 	gen := ids.Generator{Rand: rand.Reader}
+	reg := prometheus.NewRegistry()
+	m, err := metrics.NewClocked(reg, clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &Env{t: t, Path: path, Store: st, Clock: clk, IDs: gen, Log: slog.New(slog.DiscardHandler),
-		Admin: &admin.Admin{Directory: st, Customers: st, Keys: st, Grants: st, IDs: gen, Now: clk.Now}}
+		Admin:   &admin.Admin{Directory: st, Customers: st, Keys: st, Grants: st, IDs: gen, Now: clk.Now},
+		Metrics: m, Registry: reg}
 }
 
 // SigningKeyID is the kid of the fixed signing key Issuer stores.

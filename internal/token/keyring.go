@@ -217,6 +217,20 @@ func (r *KeyRing) signer(now time.Time) (jose.Signer, error) {
 	return nil, errNoActiveKey
 }
 
+// SigningKeyAge is how old, at now, the key that signs at now is: the
+// metrics' signing key age (PRODUCT O7), so an operator sees a key that is
+// never rotated. 0 when no key signs.
+func (r *KeyRing) SigningKeyAge(now time.Time) time.Duration {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, k := range r.signers {
+		if k.record.RetiredAt.IsZero() || now.Before(k.record.RetiredAt) {
+			return now.Sub(k.record.CreatedAt)
+		}
+	}
+	return 0
+}
+
 func (r *KeyRing) publicKey(kid string) (jose.JSONWebKey, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()

@@ -328,6 +328,28 @@ func TestRotationPublishesBeforeSigning(t *testing.T) {
 	})
 }
 
+// TestSigningKeyAge: the age the metrics show is that of the key that signs
+// at the time asked, the old one until the publication delay passed
+// (PRODUCT O7, T8).
+func TestSigningKeyAge(t *testing.T) {
+	const delay = 5 * time.Minute
+	is, k1 := newIssuer(t, AlgES256)
+	at := now.Add(time.Hour)
+	k2, _ := GenerateKey(AlgES256, rand.Reader, is.IDs, at)
+	k1.RetiredAt = at.Add(delay)
+	if err := is.Ring.Update([]domain.SigningKey{k2, k1}, at); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		at   time.Time
+		want time.Duration
+	}{{at, time.Hour}, {at.Add(delay - time.Second), time.Hour + delay - time.Second}, {at.Add(delay), delay}} {
+		if got := is.Ring.SigningKeyAge(c.at); got != c.want {
+			t.Fatalf("O7/signing_key_age at +%v: %v, want %v", c.at.Sub(now), got, c.want)
+		}
+	}
+}
+
 func TestRingNeedsActiveKey(t *testing.T) {
 	if _, err := NewKeyRing(nil, now); err == nil {
 		t.Fatal("empty ring accepted")

@@ -36,6 +36,8 @@ var _ store.Store = (*Store)(nil)
 type db struct {
 	pool   *pgxpool.Pool
 	issues *txn.Batcher[familyStart]
+	// observe learns of each commit, grouped or not (PRODUCT O7); nil is none.
+	observe txn.CommitObserver
 }
 
 // opTimeout bounds one store call when the caller's context has no
@@ -65,8 +67,9 @@ func IsDSN(db string) bool {
 
 // Open connects a pool to dsn, applies pending migrations and starts the
 // group committer. Unknown DSN query parameters are passed to the server as
-// settings (search_path=..., for example).
-func Open(ctx context.Context, dsn string) (*Store, error) {
+// settings (search_path=..., for example). observe, when given, learns of
+// every commit (PRODUCT O7).
+func Open(ctx context.Context, dsn string, observe ...txn.CommitObserver) (*Store, error) {
 	files, err := migrate.Files(migrations, "migrations")
 	if err != nil {
 		return nil, err
@@ -102,7 +105,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, classify(err)
 	}
 	d := &db{pool: pool}
-	d.issues = txn.NewBatcher(maxIssueBatch, d.commitFamilies)
+	if len(observe) > 0 {
+		d.observe = observe[0]
+	}
+	d.issues = txn.NewBatcher(maxIssueBatch, d.commitFamilies, d.observe)
 	applied := func(ctx context.Context) ([]store.Migration, error) { return migrate.Applied(ctx, d.Write) }
 	return &Store{Store: txn.New(d, dialect, applied), db: d}, nil
 }

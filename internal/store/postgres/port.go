@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -174,6 +175,9 @@ func (q querier) ExecMany(ctx context.Context, query string, argLists [][]any) e
 func (d *db) Write(ctx context.Context, fn func(txn.Querier) error) error {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
+	if d.observe != nil {
+		defer func(start time.Time) { d.observe(txn.Commit{Items: 1, Took: time.Since(start)}) }(time.Now())
+	}
 	var err error
 	reconnected := false
 	for range 4 {

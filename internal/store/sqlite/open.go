@@ -87,9 +87,9 @@ const maxBatch = 256
 // Open opens (creating if needed) the database file at path, applies pending
 // migrations and starts the writer and the checkpointer. Only serve and
 // migrate create a database (PRODUCT O9); the admin commands use
-// OpenExisting.
-func Open(ctx context.Context, file string) (*Store, error) {
-	return open(ctx, file, true)
+// OpenExisting. observe, when given, learns of every commit (PRODUCT O7).
+func Open(ctx context.Context, file string, observe ...txn.CommitObserver) (*Store, error) {
+	return open(ctx, file, true, observe...)
 }
 
 // OpenExisting is Open for a database file that must exist already: a
@@ -110,7 +110,7 @@ const (
 	checkpointBusyTimeout = "busy_timeout(250)"
 )
 
-func open(ctx context.Context, file string, create bool) (*Store, error) {
+func open(ctx context.Context, file string, create bool, observe ...txn.CommitObserver) (*Store, error) {
 	if file == "" || strings.HasPrefix(file, "file:") || strings.Contains(file, "?") {
 		return nil, fmt.Errorf("sqlite: give a plain file path, not %q", file)
 	}
@@ -168,10 +168,20 @@ func open(ctx context.Context, file string, create bool) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	d.cdb.SetMaxOpenConns(1)
-	d.writes = txn.NewBatcher(maxBatch, d.commit)
+	// Every write of SQLite's one writer is group-committed, so the
+	// batcher sees them all.
+	d.writes = txn.NewBatcher(maxBatch, d.commit, firstObserver(observe))
 	d.checkpointDone = d.startCheckpointer(checkpointInterval)
 	applied := func(ctx context.Context) ([]store.Migration, error) { return migrate.Applied(ctx, d.Write) }
 	return &Store{Store: txn.New(d, dialect, applied), db: d}, nil
+}
+
+// firstObserver is the optional observer of Open's variadic argument.
+func firstObserver(observe []txn.CommitObserver) txn.CommitObserver {
+	if len(observe) == 0 {
+		return nil
+	}
+	return observe[0]
 }
 
 // direct runs fn in a transaction of its own on conn, outside the group

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 )
 
 // ErrClosed is returned for work offered to a closed store.
@@ -20,7 +21,22 @@ type Batcher[T any] struct {
 	max    int
 	commit func(batch []T) []error
 	once   sync.Once
+	// observe learns of each commit; nil is none.
+	observe CommitObserver
 }
+
+// Commit describes one durable commit, for the metrics (PRODUCT O7).
+type Commit struct {
+	Items   int           // writes the commit carried
+	Took    time.Duration // from the start of the transaction to its commit returning
+	Grouped bool          // a group commit, or one write in its own transaction
+}
+
+// CommitObserver learns of each commit a backend makes: cli turns it into
+// the commit latency and batch size histograms, so the store imports no
+// metrics library (PRODUCT O7). It is called on the committing goroutine
+// and must be quick.
+type CommitObserver func(Commit)
 
 type batchOp[T any] struct {
 	item T
@@ -28,9 +44,10 @@ type batchOp[T any] struct {
 }
 
 // NewBatcher starts a batcher whose commit returns one error per item, in
-// order.
-func NewBatcher[T any](max int, commit func(batch []T) []error) *Batcher[T] {
-	b := &Batcher[T]{ops: make(chan batchOp[T]), quit: make(chan struct{}), done: make(chan struct{}), max: max, commit: commit}
+// order; observe, when not nil, learns of each commit.
+func NewBatcher[T any](max int, commit func(batch []T) []error, observe CommitObserver) *Batcher[T] {
+	b := &Batcher[T]{ops: make(chan batchOp[T]), quit: make(chan struct{}), done: make(chan struct{}), max: max, commit: commit,
+		observe: observe}
 	go b.loop()
 	return b
 }
@@ -79,7 +96,14 @@ func (b *Batcher[T]) loop() {
 		for i, op := range batch {
 			items[i] = op.item
 		}
+		var start time.Time
+		if b.observe != nil {
+			start = time.Now()
+		}
 		errs := b.commit(items)
+		if b.observe != nil {
+			b.observe(Commit{Items: len(items), Took: time.Since(start), Grouped: true})
+		}
 		for i, op := range batch {
 			op.done <- errs[i]
 		}
