@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -36,19 +34,8 @@ func TestCrashKeepsAuditWithItsChange(t *testing.T) {
 	// post presents a refresh token; told is true when the server answered
 	// that it was reused (invalid_grant), so its family must be revoked.
 	post := func(refresh string) (status int, told bool, err error) {
-		req, _ := http.NewRequest(http.MethodPost, cc.TokenURL, strings.NewReader(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(id, secret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, false, err
-		}
-		defer resp.Body.Close()
-		var body struct {
-			Error string `json:"error"`
-		}
-		json.NewDecoder(resp.Body).Decode(&body)
-		return resp.StatusCode, body.Error == "invalid_grant", nil
+		status, body, err := postForm(srv.base, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}, id, secret)
+		return status, body["error"] == "invalid_grant", err
 	}
 	// Families whose first token is rotated: presenting it again is a reuse.
 	const families = 200

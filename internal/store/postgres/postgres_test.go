@@ -2,13 +2,11 @@ package postgres
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store/migrate"
 	"github.com/nomosauth/nomosauth/internal/store/postgres/pgtest"
 	"github.com/nomosauth/nomosauth/internal/store/storetest"
@@ -89,23 +87,5 @@ func BenchmarkWrites(b *testing.B) {
 // own transaction, outside the group commit (PRODUCT O7).
 func TestCommitsObserved(t *testing.T) {
 	dsn, _ := pgtest.Schema(t)
-	var mu sync.Mutex
-	var seen []txn.Commit
-	s, err := Open(t.Context(), dsn, func(c txn.Commit) {
-		mu.Lock()
-		defer mu.Unlock()
-		seen = append(seen, c)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.CreateOrg(t.Context(), domain.Org{ID: "org_a", Name: "A", CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}); err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(seen) != 1 || seen[0].Grouped || seen[0].Items != 1 {
-		t.Fatalf("O7/commit_observed: %+v, want one single commit", seen)
-	}
+	storetest.CommitsObserved(t, func(o txn.CommitObserver) (*Store, error) { return Open(t.Context(), dsn, o) }, false)
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -175,23 +174,6 @@ func TestPingReportsFailingCheckpoints(t *testing.T) {
 // TestCommitsObserved: Open's observer learns of each commit, grouped, as
 // every SQLite write is (PRODUCT O7).
 func TestCommitsObserved(t *testing.T) {
-	var mu sync.Mutex
-	var seen []txn.Commit
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "observed.db"), func(c txn.Commit) {
-		mu.Lock()
-		defer mu.Unlock()
-		seen = append(seen, c)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.CreateOrg(t.Context(), domain.Org{ID: "org_a", Name: "A", CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}); err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(seen) != 1 || !seen[0].Grouped || seen[0].Items != 1 {
-		t.Fatalf("O7/commit_observed: %+v, want one group commit of one write", seen)
-	}
+	db := filepath.Join(t.TempDir(), "observed.db")
+	storetest.CommitsObserved(t, func(o txn.CommitObserver) (*Store, error) { return Open(t.Context(), db, o) }, true)
 }
