@@ -53,16 +53,21 @@ func TestMetricsEndToEnd(t *testing.T) {
 	})
 
 	// moved runs do and checks each series moved by exactly one.
-	moved := func(t *testing.T, do func(), series ...[]string) {
+	// movedBy checks that do moves each series by want.
+	movedBy := func(t *testing.T, want float64, do func(), series ...[]string) {
 		t.Helper()
 		before := testfix.Scrape(t, metricsURL)
 		do()
 		after := testfix.Scrape(t, metricsURL)
 		for _, s := range series {
-			if d := after.Value(s[0], s[1:]...) - before.Value(s[0], s[1:]...); d != 1 {
-				t.Errorf("%v moved by %v, want 1", s, d)
+			if d := after.Value(s[0], s[1:]...) - before.Value(s[0], s[1:]...); d != want {
+				t.Errorf("%v moved by %v, want %v", s, d, want)
 			}
 		}
+	}
+	moved := func(t *testing.T, do func(), series ...[]string) {
+		t.Helper()
+		movedBy(t, 1, do, series...)
 	}
 	tokenRequests := func(grant, outcome string) []string {
 		return []string{"nomosauth_token_requests_total", "grant", grant, "client", id, "outcome", outcome}
@@ -164,11 +169,28 @@ func TestMetricsEndToEnd(t *testing.T) {
 		}, tokenRequests("authorization_code", "invalid_grant"), []string{"nomosauth_code_redemptions_total", "result", "replayed"},
 			[]string{"nomosauth_revocations_total", "source", "code_replay"})
 	})
+	t.Run("O7/replay_of_a_revoked_family_revokes_nothing", func(t *testing.T) {
+		// A replay is counted as a redemption each time, but it revokes
+		// the family once: the revocation counter stays.
+		movedBy(t, 0, func() {
+			if _, err := app.Exchange(ctx, code, oauth2.VerifierOption(verifier)); err == nil {
+				t.Fatal("a replayed code was accepted")
+			}
+		}, []string{"nomosauth_revocations_total", "source", "code_replay"})
+	})
 	t.Run("O7/customer_revokes_on_connected_apps", func(t *testing.T) {
+		browser.Get(srv.base + "/account/apps")
+		form := browser.Page // the apps page with its revoke form, for the second post
 		moved(t, func() {
-			browser.Get(srv.base + "/account/apps")
 			if status, _ := browser.Submit("/account/apps/revoke", nil); status != http.StatusOK {
 				t.Fatalf("revoke: %d", status)
+			}
+		}, []string{"nomosauth_revocations_total", "source", "customer"})
+		// The same form posted again (a double click) revokes nothing more.
+		browser.Page = form
+		movedBy(t, 0, func() {
+			if status, _ := browser.Submit("/account/apps/revoke", nil); status != http.StatusOK {
+				t.Fatalf("revoke again: %d", status)
 			}
 		}, []string{"nomosauth_revocations_total", "source", "customer"})
 	})

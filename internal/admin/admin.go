@@ -45,7 +45,7 @@ func (a *Admin) origin(now time.Time) domain.Origin {
 // GrantStore is what operators do with customers' grants.
 type GrantStore interface {
 	ListGrants(ctx context.Context, customerID string) ([]domain.Grant, error)
-	RevokeGrant(ctx context.Context, id string, by domain.Origin) ([]string, error)
+	RevokeGrant(ctx context.Context, id string, by domain.Origin) (families []string, revoked bool, err error)
 }
 
 const maxNameLen = 200

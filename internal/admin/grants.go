@@ -19,6 +19,6 @@ func (a *Admin) ListGrants(ctx context.Context, customerID string) ([]domain.Gra
 // those families. A running server refuses their access tokens within its
 // revocation poll (PRODUCT A11, O2).
 func (a *Admin) RevokeGrant(ctx context.Context, id string) ([]string, error) {
-	families, err := a.Grants.RevokeGrant(ctx, id, a.origin(a.Now().UTC()))
+	families, _, err := a.Grants.RevokeGrant(ctx, id, a.origin(a.Now().UTC()))
 	return families, translate(err, "grant")
 }

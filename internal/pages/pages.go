@@ -90,7 +90,7 @@ type Journey interface {
 	UpsertGrant(ctx context.Context, g domain.Grant, by domain.Origin) (domain.Grant, error)
 	ListGrants(ctx context.Context, customerID string) ([]domain.Grant, error)
 	GetGrant(ctx context.Context, id string) (domain.Grant, error)
-	RevokeGrant(ctx context.Context, id string, by domain.Origin) ([]string, error)
+	RevokeGrant(ctx context.Context, id string, by domain.Origin) (families []string, revoked bool, err error)
 	CreateCode(ctx context.Context, c domain.AuthCode) error
 	// RecordAudit writes the audit row of a decision that changes nothing
 	// else: a consent denied (PRODUCT O8).

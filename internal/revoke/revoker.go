@@ -12,7 +12,7 @@ import (
 // GrantStore is the one store verb Revoker needs: revoke a grant and every
 // family born from it in one transaction, returning those families.
 type GrantStore interface {
-	RevokeGrant(ctx context.Context, id string, by domain.Origin) ([]string, error)
+	RevokeGrant(ctx context.Context, id string, by domain.Origin) (families []string, revoked bool, err error)
 }
 
 // Revoker is the verbs that revoke, so no caller pairs a store revocation
@@ -32,19 +32,22 @@ type Revoker struct {
 // Grant revokes grant id and every family born from it, in the store and
 // in this process's set at once, and returns those families (PRODUCT A11).
 // by says who revoked it, for the audit row (its time is set here), and
-// source which revocation it was, for the metric. An unknown grant is the
-// store's ErrNotFound, wrapped.
+// source which revocation it was, for the metric, which counts only a
+// grant this call revoked (revoking twice is one revocation). An unknown
+// grant is the store's ErrNotFound, wrapped.
 func (r Revoker) Grant(ctx context.Context, id string, by domain.Origin, source metrics.Revocation) ([]string, error) {
 	now := r.Now()
 	by.At = now
-	families, err := r.Store.RevokeGrant(ctx, id, by)
+	families, revoked, err := r.Store.RevokeGrant(ctx, id, by)
 	if err != nil {
 		return nil, fmt.Errorf("revoke grant: %w", err)
 	}
 	for _, f := range families {
 		r.Set.Add(f, now)
 	}
-	r.Metrics.Revoked(source)
+	if revoked {
+		r.Metrics.Revoked(source)
+	}
 	return families, nil
 }
 

@@ -24,27 +24,32 @@ func newMetrics(t *testing.T) (*metrics.Metrics, *prometheus.Registry) {
 	return m, reg
 }
 
-// fakeGrants revokes grants from a map of grant id to its families.
+// fakeGrants revokes grants from a map of grant id to its families; a
+// grant revoked before revokes nothing again.
 type fakeGrants struct {
 	families map[string][]string
+	revoked  map[string]bool
 	by       domain.Origin
 }
 
 var errNoGrant = errors.New("no such grant")
 
-func (g *fakeGrants) RevokeGrant(_ context.Context, id string, by domain.Origin) ([]string, error) {
+func (g *fakeGrants) RevokeGrant(_ context.Context, id string, by domain.Origin) ([]string, bool, error) {
 	fams, ok := g.families[id]
-	if !ok {
-		return nil, errNoGrant
+	switch {
+	case !ok:
+		return nil, false, errNoGrant
+	case g.revoked[id]:
+		return nil, false, nil
 	}
 	g.by = by
-	delete(g.families, id)
-	return fams, nil
+	g.revoked[id] = true
+	return fams, true, nil
 }
 
 func TestRevokerGrant(t *testing.T) {
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-	st := &fakeGrants{families: map[string][]string{"grt_a": {"fam_1", "fam_2"}, "grt_b": {"fam_3"}}}
+	st := &fakeGrants{families: map[string][]string{"grt_a": {"fam_1", "fam_2"}, "grt_b": {"fam_3"}}, revoked: map[string]bool{}}
 	m, reg := newMetrics(t)
 	r := Revoker{Store: st, Set: NewSet(), Now: func() time.Time { return now }, Metrics: m}
 
@@ -68,12 +73,15 @@ func TestRevokerGrant(t *testing.T) {
 		t.Fatal("A11/other_grants_untouched: fam_3 is in the set")
 	}
 
+	if again, err := r.Grant(t.Context(), "grt_a", who, metrics.ByCustomer); err != nil || len(again) != 0 {
+		t.Fatalf("A11/revoke_twice: %v %v", again, err)
+	}
 	if _, err := r.Grant(t.Context(), "grt_missing", domain.Origin{}, metrics.ByCustomer); !errors.Is(err, errNoGrant) {
 		t.Fatalf("A11/unknown_grant: err %v, want the store's error wrapped", err)
 	}
 	got2 := testfix.Gather(t, reg)
 	if n := got2.Value("nomosauth_revocations_total", "source", "customer"); n != 1 {
-		t.Fatalf("O7/counted_once_by_source: customer revocations %v, want 1 (the failed one uncounted)", n)
+		t.Fatalf("O7/counted_once_by_source: customer revocations %v, want 1 (the second and the failed one uncounted)", n)
 	}
 }
 

@@ -328,12 +328,18 @@ func (t *Tokens) redeemCode(ctx context.Context, client domain.Client, req oauth
 	}
 	t.Metrics.CodeRedemption(red.Verdict == domain.CodeReplay)
 	if red.Verdict == domain.CodeReplay {
+		if !red.Revoked {
+			// Its family was revoked before: nothing to revoke again.
+			return Response{}, problem.InvalidGrant(msgCodeReplayed)
+		}
 		// RFC 6749 §4.1.2: a used code came back; someone else may hold it.
-		return Response{}, t.revoked(ctx, red.Family.ID, client, now, metrics.ByCodeReplay, "authorization code used twice; its tokens are revoked",
-			"authorization code was already used; every token issued from it is revoked")
+		return Response{}, t.revoked(ctx, red.Family.ID, client, now, metrics.ByCodeReplay, "authorization code used twice; its tokens are revoked", msgCodeReplayed)
 	}
 	return t.pair(ctx, red.Family, oauth.CustomerScopes(red.Family.Scopes), refresh, now)
 }
+
+// msgCodeReplayed is what a client hears for a code used a second time.
+const msgCodeReplayed = "authorization code was already used; every token issued from it is revoked"
 
 // refresh is PRODUCT T5 and S3. The child is derived from the presented
 // token, not drawn, so every presentation inside the retry window, on any

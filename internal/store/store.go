@@ -30,10 +30,13 @@ type CodeDecider func(code domain.AuthCode, grant domain.Grant) (domain.CodeVerd
 
 // Redemption is the outcome of RedeemCode: the verdict, the code as it was
 // presented, and the family that was started (Redeem) or revoked (Replay).
+// Revoked says a Replay revoked the family now; a replay of a family
+// revoked before changes nothing.
 type Redemption struct {
 	Verdict domain.CodeVerdict
 	Code    domain.AuthCode
 	Family  domain.Family
+	Revoked bool
 }
 
 // OneTimeDecider is the pure one-time-code rule the store runs inside its
@@ -139,9 +142,10 @@ type Grants interface {
 	// ListGrants lists the customer's active grants, newest first.
 	ListGrants(ctx context.Context, customerID string) ([]domain.Grant, error)
 	// RevokeGrant revokes the grant and every family born from it at
-	// by.At, and returns those families' ids (PRODUCT A11). Revoking twice
-	// keeps the first time and audits nothing the second time.
-	RevokeGrant(ctx context.Context, id string, by domain.Origin) ([]string, error)
+	// by.At, and returns those families' ids and whether this call revoked
+	// the grant (PRODUCT A11). Revoking twice keeps the first time, and the
+	// second call revokes, returns and audits nothing.
+	RevokeGrant(ctx context.Context, id string, by domain.Origin) (families []string, revoked bool, err error)
 
 	// CreateCode stores an authorization code.
 	CreateCode(ctx context.Context, c domain.AuthCode) error

@@ -128,10 +128,17 @@ func testAuditRows(t *testing.T, s Subject) {
 	_, err = s.RedeemCode(ctx(t), "code_1", domain.Family{ID: "fam_c", CreatedAt: base}, next("rt_c", base), a.by(client1(), web), redeemAll)
 	must(t, err)
 	o = a.by(client1(), web)
-	_, err = s.RedeemCode(ctx(t), "code_1", domain.Family{ID: "fam_d", CreatedAt: base}, next("rt_d", base), o,
-		func(domain.AuthCode, domain.Grant) (domain.CodeVerdict, error) { return domain.CodeReplay, nil })
+	replay := func(domain.AuthCode, domain.Grant) (domain.CodeVerdict, error) { return domain.CodeReplay, nil }
+	red, err := s.RedeemCode(ctx(t), "code_1", domain.Family{ID: "fam_d", CreatedAt: base}, next("rt_d", base), o, replay)
 	must(t, err)
 	a.expect(o, domain.AuditCodeReplay, "fam_c", "client_1", "cus_1")
+	if !red.Revoked {
+		t.Fatal("T6: a replay did not say it revoked the family")
+	}
+	// A replay of the revoked family changes nothing: no row, not revoked now.
+	if red, err = s.RedeemCode(ctx(t), "code_1", domain.Family{ID: "fam_e", CreatedAt: base}, next("rt_e", base), a.by(client1(), web), replay); err != nil || red.Revoked {
+		t.Fatalf("T6: a second replay: revoked %v, err %v", red.Revoked, err)
+	}
 
 	// One-time codes: a wrong try with tries left is no event, the try
 	// that spends the last one is, aimed at the customer whose email it
@@ -159,11 +166,17 @@ func testAuditRows(t *testing.T, s Subject) {
 	a.expect(o, domain.AuditSignInLockedOut, "cus_1", "", "cus_1")
 
 	o = a.by(cus1(), web)
-	_, err = s.RevokeGrant(ctx(t), "grt_1", o)
+	_, revoked, err := s.RevokeGrant(ctx(t), "grt_1", o)
 	must(t, err)
+	if !revoked {
+		t.Fatal("A11: RevokeGrant did not say it revoked")
+	}
 	a.expect(o, domain.AuditConsentRevoked, "grt_1", "client_1", "cus_1")
-	_, err = s.RevokeGrant(ctx(t), "grt_1", a.by(operator(), ""))
+	_, revoked, err = s.RevokeGrant(ctx(t), "grt_1", a.by(operator(), ""))
 	must(t, err)
+	if revoked {
+		t.Fatal("A11: revoking twice said it revoked again")
+	}
 
 	o = a.by(operator(), "")
 	must(t, s.DisableClient(ctx(t), "client_1", o))
@@ -195,7 +208,7 @@ func testAuditFailedChanges(t *testing.T, s Subject) {
 	wantErr(t, s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_2", Algorithm: "ES256", PrivateDER: []byte{2}, CreatedAt: base}, time.Time{}, time.Time{}, o), store.ErrConflict)
 	_, err := s.UpsertGrant(ctx(t), domain.Grant{ID: "grt_x", CustomerID: "cus_none", ClientID: "client_1", OrgID: "org_a", CreatedAt: base, UpdatedAt: base}, o)
 	wantErr(t, err, store.ErrNotFound)
-	_, err = s.RevokeGrant(ctx(t), "grt_none", o)
+	_, _, err = s.RevokeGrant(ctx(t), "grt_none", o)
 	wantErr(t, err, store.ErrNotFound)
 	wantErr(t, s.CreateSession(ctx(t), domain.Session{Hash: "ses_x", CustomerID: "cus_none", CreatedAt: base}, o), store.ErrNotFound)
 	_, err = s.RotateRefreshToken(ctx(t), "fam_1-t0", next("t1", base), o,
@@ -244,7 +257,7 @@ func testAuditNoChangeWithoutRow(t *testing.T, s Subject) {
 	if f, err := s.GetFamily(ctx(t), "fam_1"); err != nil || !f.RevokedAt.IsZero() {
 		t.Fatalf("O8/no_change_without_row: family revoked at %v err %v", f.RevokedAt, err)
 	}
-	if _, err := s.RevokeGrant(ctx(t), g.ID, o); err == nil {
+	if _, _, err := s.RevokeGrant(ctx(t), g.ID, o); err == nil {
 		t.Fatal("O8: RevokeGrant succeeded without its audit row")
 	}
 	if _, err := s.ActiveGrant(ctx(t), "cus_1", "client_1"); err != nil {

@@ -70,9 +70,9 @@ func testGrants(t *testing.T, s Subject) {
 	diff(t, list, []domain.Grant{wider})
 
 	revokedAt := base.Add(2 * time.Hour)
-	fams, err := s.RevokeGrant(ctx(t), "grt_1", sys(revokedAt))
+	fams, revoked, err := s.RevokeGrant(ctx(t), "grt_1", sys(revokedAt))
 	must(t, err)
-	if len(fams) != 2 {
+	if len(fams) != 2 || !revoked {
 		t.Fatalf("RevokeGrant revoked families %v, want fam_0 and fam_1", fams)
 	}
 	for _, id := range []string{"fam_0", "fam_1"} {
@@ -85,9 +85,9 @@ func testGrants(t *testing.T, s Subject) {
 	if f, _ := s.GetFamily(ctx(t), "fam_2"); f.Revoked() {
 		t.Error("a client-credentials family was revoked with the grant")
 	}
-	again, err := s.RevokeGrant(ctx(t), "grt_1", sys(revokedAt.Add(time.Hour)))
+	again, revoked, err := s.RevokeGrant(ctx(t), "grt_1", sys(revokedAt.Add(time.Hour)))
 	must(t, err)
-	if len(again) != 0 {
+	if len(again) != 0 || revoked {
 		t.Errorf("revoking twice revoked %v again", again)
 	}
 	if g, _ := s.GetGrant(ctx(t), "grt_1"); !g.RevokedAt.Equal(revokedAt) {
@@ -98,7 +98,7 @@ func testGrants(t *testing.T, s Subject) {
 	diff(t, list, []domain.Grant{})
 	_, err = s.ActiveGrant(ctx(t), "cus_1", "client_1")
 	wantErr(t, err, store.ErrNotFound)
-	_, err = s.RevokeGrant(ctx(t), "grt_none", sys(revokedAt))
+	_, _, err = s.RevokeGrant(ctx(t), "grt_none", sys(revokedAt))
 	wantErr(t, err, store.ErrNotFound)
 
 	// A new consent after revocation is a new grant.

@@ -41,15 +41,15 @@ func insertToken(ctx context.Context, tx Querier, t domain.RefreshToken) error {
 }
 
 // revokeFamilyAudited stamps a family revoked at e.At and writes e, the
-// audit row of the replay that revoked it. A family revoked already keeps
-// its first time and gains no second row: a replay of a replay is no
-// new event.
-func revokeFamilyAudited(ctx context.Context, tx Querier, fam domain.Family, e domain.AuditEvent) error {
+// audit row of the replay that revoked it, and says whether it did. A
+// family revoked already keeps its first time and gains no second row: a
+// replay of a replay is no new event.
+func revokeFamilyAudited(ctx context.Context, tx Querier, fam domain.Family, e domain.AuditEvent) (bool, error) {
 	n, err := tx.Exec(ctx, `UPDATE families SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, rowcodec.Micros(e.At), fam.ID)
 	if err != nil || n == 0 {
-		return err
+		return false, err
 	}
-	return writeAudit(ctx, tx, e)
+	return true, writeAudit(ctx, tx, e)
 }
 
 // RotateRefreshToken runs the refresh rule on the rows inside one
@@ -89,7 +89,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, presented string, next d
 		switch decision.Verdict {
 		case domain.RefreshReuse:
 			out.Family.RevokedAt = now
-			return revokeFamilyAudited(ctx, tx, fam, by.Event(domain.AuditRefreshReuse, fam.ID, fam.ClientID, fam.CustomerID))
+			_, err := revokeFamilyAudited(ctx, tx, fam, by.Event(domain.AuditRefreshReuse, fam.ID, fam.ClientID, fam.CustomerID))
+			return err
 		case domain.RefreshRetry:
 			// PRODUCT T5: the child of a moment ago is next itself (derived
 			// from the presented token), still live: handing it out again

@@ -73,11 +73,10 @@ func (s *Store) ListGrants(ctx context.Context, customerID string) ([]domain.Gra
 }
 
 // RevokeGrant revokes the grant and its families; see store.Grants.
-func (s *Store) RevokeGrant(ctx context.Context, id string, by domain.Origin) ([]string, error) {
+func (s *Store) RevokeGrant(ctx context.Context, id string, by domain.Origin) (families []string, revoked bool, err error) {
 	at := by.At
-	var families []string
-	err := s.b.Write(ctx, func(tx Querier) error {
-		families = nil
+	err = s.b.Write(ctx, func(tx Querier) error {
+		families, revoked = nil, false
 		grant, err := rowcodec.Grant(tx.QueryRow(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE id = $1`+s.d.ForUpdate, id))
 		if err != nil {
 			return err
@@ -86,7 +85,7 @@ func (s *Store) RevokeGrant(ctx context.Context, id string, by domain.Origin) ([
 		if err != nil {
 			return err
 		}
-		if n > 0 {
+		if revoked = n > 0; revoked {
 			if err := writeAudit(ctx, tx, by.Event(domain.AuditConsentRevoked, id, grant.ClientID, grant.CustomerID)); err != nil {
 				return err
 			}
@@ -99,7 +98,7 @@ func (s *Store) RevokeGrant(ctx context.Context, id string, by domain.Origin) ([
 				return err
 			})
 	})
-	return families, err
+	return families, revoked, err
 }
 
 // Authorization codes.
@@ -138,7 +137,8 @@ func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Fam
 		switch verdict {
 		case domain.CodeReplay:
 			out.Family = domain.Family{ID: code.FamilyID, ClientID: code.ClientID, OrgID: code.OrgID, CustomerID: code.CustomerID, GrantID: code.GrantID, Scopes: code.Scopes, RevokedAt: now}
-			return revokeFamilyAudited(ctx, tx, out.Family, by.Event(domain.AuditCodeReplay, code.FamilyID, code.ClientID, code.CustomerID))
+			out.Revoked, err = revokeFamilyAudited(ctx, tx, out.Family, by.Event(domain.AuditCodeReplay, code.FamilyID, code.ClientID, code.CustomerID))
+			return err
 		case domain.CodeRedeem:
 		default:
 			return errBadVerdict
