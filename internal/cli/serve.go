@@ -176,7 +176,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 		Exempt: map[string]bool{server.PathHealth: true, server.PathReady: true}}
 	rate, burst := float64(cfg.RateLimit), cfg.RateBurst
 	// PRODUCT O7: spans only with --otel-endpoint; off is the no-op tracer.
-	traces, err := newTracing(ctx, cfg.OTelEndpoint)
+	traces, err := newTracing(ctx, cfg.OTelEndpoint, log)
 	if err != nil {
 		return nil, err
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -41,11 +43,18 @@ type tracing struct {
 // endpoint is empty, which costs nothing, else an SDK provider whose batch
 // processor exports to endpoint's /v1/traces over OTLP/HTTP. It is never
 // installed as otel's global provider; serve passes it down and shuts it
-// down, flushing what is queued, when it stops.
-func newTracing(ctx context.Context, endpoint string) (tracing, error) {
+// down, flushing what is queued, when it stops. Export failures go to log.
+func newTracing(ctx context.Context, endpoint string, log *slog.Logger) (tracing, error) {
 	if endpoint == "" {
 		return tracing{provider: noop.NewTracerProvider(), shutdown: func(context.Context) error { return nil }}, nil
 	}
+	// The SDK reports export failures only to otel's process-wide error
+	// handler, whose default writes plain lines with the standard log
+	// package into the JSON log stream; this is the one global of otel we
+	// set, so they become warnings in the server's own log.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		log.Warn("traces not exported", "err", err)
+	}))
 	exp, err := otlptracehttp.New(ctx,
 		otlptracehttp.WithEndpointURL(strings.TrimSuffix(endpoint, "/")+tracesPath),
 		otlptracehttp.WithTimeout(10*time.Second))
@@ -57,11 +66,13 @@ func newTracing(ctx context.Context, endpoint string) (tracing, error) {
 		attrs = append(attrs, semconv.ServiceVersion(info.Main.Version))
 	}
 	// The sampler and batch options are given, so the SDK's OTEL_*
-	// environment defaults for them do not override the settings table; a
-	// caller's sampling decision (traceparent flags) is kept.
+	// environment defaults for them do not override the settings table.
+	// Every request is sampled, whatever its traceparent's flags say: the
+	// trace a caller sends is continued, but a caller on the public
+	// listener cannot switch tracing off for its own requests.
 	tp := sdktrace.NewTracerProvider(
 		sdktrace.WithResource(resource.NewWithAttributes(semconv.SchemaURL, attrs...)),
-		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),
+		sdktrace.WithSampler(sdktrace.AlwaysSample()),
 		sdktrace.WithBatcher(exp,
 			sdktrace.WithBatchTimeout(sdktrace.DefaultScheduleDelay*time.Millisecond),
 			sdktrace.WithExportTimeout(sdktrace.DefaultExportTimeout*time.Millisecond),

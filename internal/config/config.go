@@ -309,16 +309,42 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.OTelEndpoint != "" {
-		// PRODUCT O7: a base URL the exporter appends /v1/traces to.
-		u, err := url.Parse(c.OTelEndpoint)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			fail("--otel-endpoint %q must be an http:// or https:// URL with a host, without query, fragment or userinfo", c.OTelEndpoint)
+		if msg := checkOTelEndpoint(c.OTelEndpoint); msg != "" {
+			fail("%s", msg)
 		}
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
 		fail("--log-level must be debug, info, warn or error")
 	}
 	return errors.Join(errs...)
+}
+
+// checkOTelEndpoint is PRODUCT O7's endpoint rule: a base URL the exporter
+// appends /v1/traces to, so http or https, a host and a valid port, no
+// query, fragment or userinfo, and not the traces path itself (which would
+// be sent to .../v1/traces/v1/traces and fail silently). The message never
+// repeats a value with userinfo in it: that may be a password.
+func checkOTelEndpoint(v string) string {
+	const want = "--otel-endpoint must be the base URL of an OTLP/HTTP receiver, http:// or https:// with a host (http://collector:4318)"
+	u, err := url.Parse(v)
+	if err != nil {
+		return want
+	}
+	if u.User != nil {
+		return want + ", without user or password: give credentials to the collector another way"
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return fmt.Sprintf("%s, without query or fragment; got %q", want, v)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Sprintf("%s; the port of %q is no port", want, v)
+		}
+	}
+	if strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/v1/traces") {
+		return fmt.Sprintf("%s, without /v1/traces, which is added; got %q", want, v)
+	}
+	return ""
 }
 
 func isLoopback(host string) bool {

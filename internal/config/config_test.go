@@ -72,6 +72,8 @@ func TestValidate(t *testing.T) {
 		{"O7/otel_endpoint_query", []string{"--dev", "--otel-endpoint", "http://collector:4318?x=1"}, "--otel-endpoint"},
 		{"O7/otel_endpoint_userinfo", []string{"--dev", "--otel-endpoint", "http://u:p@collector:4318"}, "--otel-endpoint"},
 		{"O7/otel_endpoint_unparsable", []string{"--dev", "--otel-endpoint", "http://[::1"}, "--otel-endpoint"},
+		{"O7/otel_endpoint_traces_path", []string{"--dev", "--otel-endpoint", "http://collector:4318/v1/traces"}, "without /v1/traces"},
+		{"O7/otel_endpoint_port_out_of_range", []string{"--dev", "--otel-endpoint", "http://collector:99999"}, "no port"},
 		{"O7/metrics_off", []string{"--dev", "--metrics-addr="}, ""},
 		{"O7/both_on_free_ports", []string{"--dev", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, ""},
 		{"O7/metrics_addr_host_port", []string{"--dev", "--metrics-addr", "9464"}, "--metrics-addr"},
@@ -91,6 +93,19 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestOTelEndpointNeverEchoesAPassword: a rejected endpoint with userinfo
+// is not repeated, since it may carry a password (PRODUCT O4).
+func TestOTelEndpointNeverEchoesAPassword(t *testing.T) {
+	c, err := load(t, []string{"--dev", "--otel-endpoint", "https://user:s3cret@collector:4318"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Validate()
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "without user or password") {
+		t.Fatalf("O7/otel_endpoint_userinfo_not_echoed: %v", err)
 	}
 }
 
