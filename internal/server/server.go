@@ -130,19 +130,21 @@ const (
 	PathReady    = "/readyz"
 )
 
-// Mount adds the server's routes to mux.
+// Mount adds the server's routes to mux. The endpoints browser apps call
+// directly answer cross-origin requests (PRODUCT A13); health does not.
 func (s *Server) Mount(mux *http.ServeMux) {
-	mux.Handle("POST "+PathToken, httpx.Handle(s.log, s.Tokens.ServeToken))
-	mux.HandleFunc("GET "+PathMetadata, func(w http.ResponseWriter, r *http.Request) {
+	post, get := []string{http.MethodPost}, []string{http.MethodGet}
+	httpx.MountCORS(mux, post, PathToken, httpx.Handle(s.log, s.Tokens.ServeToken))
+	httpx.MountCORS(mux, get, PathMetadata, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		httpx.WriteRaw(w, http.StatusOK, "application/json", s.metadata)
-	})
-	mux.HandleFunc("GET "+PathJWKS, func(w http.ResponseWriter, r *http.Request) {
+	}))
+	httpx.MountCORS(mux, get, PathJWKS, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// PRODUCT T8: a rotated key is published at least this long before
 		// it signs, so a verifier holding this copy never meets its kid unknown.
 		w.Header().Set("Cache-Control", s.jwksCache)
 		httpx.WriteRaw(w, http.StatusOK, "application/json", s.ring.JWKS())
-	})
+	}))
 	mux.HandleFunc("GET "+PathHealth, func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
