@@ -100,3 +100,24 @@ func Hash(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(sum[:])
 }
+
+// Letters returns n letters drawn uniformly from alphabet (at most 256
+// letters): device user codes (PRODUCT T11).
+func (g Generator) Letters(alphabet string, n int) (string, error) {
+	// Rejection sampling keeps the letters uniform: limit is the largest
+	// multiple of the alphabet's size that a byte can hold.
+	limit := 256 - 256%len(alphabet)
+	out := make([]byte, 0, n)
+	for len(out) < n {
+		b, err := g.bytes(n)
+		if err != nil {
+			return "", err
+		}
+		for _, c := range b {
+			if int(c) < limit && len(out) < n {
+				out = append(out, alphabet[int(c)%len(alphabet)])
+			}
+		}
+	}
+	return string(out), nil
+}

@@ -48,3 +48,32 @@ func TestDeriveRefreshToken(t *testing.T) {
 		t.Fatalf("T5: the child looks like any refresh token: %q", a)
 	}
 }
+
+// TestLetters: device user codes are n letters of the alphabet, each
+// letter about equally likely (PRODUCT T11).
+func TestLetters(t *testing.T) {
+	g := Generator{Rand: rand.Reader}
+	const alphabet = "BCDFGHJKLMNPQRSTVWXZ"
+	counts := map[rune]int{}
+	for range 2000 {
+		code, err := g.Letters(alphabet, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(code) != 8 {
+			t.Fatalf("T11/eight_letters: %q", code)
+		}
+		for _, r := range code {
+			if !strings.ContainsRune(alphabet, r) {
+				t.Fatalf("T11/alphabet_only: %q", code)
+			}
+			counts[r]++
+		}
+	}
+	// 16,000 letters over 20: 800 each; a fair draw stays well inside ±25%.
+	for _, r := range alphabet {
+		if c := counts[r]; c < 600 || c > 1000 {
+			t.Fatalf("T11/uniform: %c drawn %d times of 16000", r, c)
+		}
+	}
+}
