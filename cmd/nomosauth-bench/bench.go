@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -251,25 +252,36 @@ func (f *fixture) clientCredentials() (tokenResponse, error) {
 
 // token posts a token request with Basic authentication.
 func (f *fixture) token(c *http.Client, form url.Values) (tokenResponse, error) {
-	req, _ := http.NewRequest(http.MethodPost, f.base+"/oauth/token", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(f.clientID, f.clientSecret)
-	resp, err := c.Do(req)
+	raw, err := f.post(c, "/oauth/token", form)
 	if err != nil {
 		return tokenResponse{}, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return tokenResponse{}, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return tokenResponse{}, fmt.Errorf("token: %d %s", resp.StatusCode, raw)
 	}
 	var t tokenResponse
 	err = json.Unmarshal(raw, &t)
 	t.raw = raw
 	return t, err
+}
+
+// post sends form to path with the demo client's credentials, as a
+// confidential client does at the token and introspection endpoints, and
+// returns the body of a 200.
+func (f *fixture) post(c *http.Client, path string, form url.Values) ([]byte, error) {
+	req, _ := http.NewRequest(http.MethodPost, f.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(f.clientID, f.clientSecret)
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %d %s", path, resp.StatusCode, raw)
+	}
+	return raw, nil
 }
 
 // scenario is one kind of request, made by conns workers: setup runs
@@ -283,7 +295,7 @@ type scenario struct {
 var errNoMore = errors.New("scenario input used up")
 
 func scenarioNames() []string {
-	return []string{"client_credentials", "refresh", "authorization_code", "get_subscriptions", "jwks", "metadata"}
+	return []string{"client_credentials", "refresh", "authorization_code", "get_subscriptions", "introspect", "jwks", "metadata"}
 }
 
 func bareScenario(base string) scenario {
@@ -334,6 +346,22 @@ func (f *fixture) scenario(ctx context.Context, name string, conns int, d time.D
 			return scenario{}, err
 		}
 		return scenario{name: name, do: func(c *http.Client, _ int) error { return get(c, f.base+"/subscriptions", t.AccessToken) }}, nil
+	case "introspect":
+		// A resource server asking about a client-credentials JWT (PRODUCT
+		// T10): the signature and the revoked set, no token read; the
+		// caller's authentication reads its client as at the token endpoint.
+		t, err := f.clientCredentials()
+		if err != nil {
+			return scenario{}, err
+		}
+		form := url.Values{"token": {t.AccessToken}}
+		return scenario{name: name, do: func(c *http.Client, _ int) error {
+			raw, err := f.post(c, "/oauth/introspect", form)
+			if err == nil && !bytes.HasPrefix(raw, []byte(`{"active":true`)) {
+				err = fmt.Errorf("introspection: %s", raw)
+			}
+			return err
+		}}, nil
 	case "jwks":
 		return scenario{name: name, do: func(c *http.Client, _ int) error { return get(c, f.base+"/.well-known/jwks.json", "") }}, nil
 	case "metadata":

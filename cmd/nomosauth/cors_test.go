@@ -49,6 +49,8 @@ func TestCORS(t *testing.T) {
 	}{
 		{"A13/token", http.MethodPost, "/oauth/token", url.Values{"grant_type": {"client_credentials"}}.Encode(), basic, http.StatusOK},
 		{"A13/token_error_readable", http.MethodPost, "/oauth/token", url.Values{"grant_type": {"client_credentials"}}.Encode(), wrong, http.StatusUnauthorized},
+		{"A13/revoke", http.MethodPost, "/oauth/revoke", url.Values{"token": {"nrt_unknown"}}.Encode(), basic, http.StatusOK},
+		{"A13/introspect", http.MethodPost, "/oauth/introspect", url.Values{"token": {"nrt_unknown"}}.Encode(), basic, http.StatusOK},
 		{"A13/jwks", http.MethodGet, "/.well-known/jwks.json", "", nil, http.StatusOK},
 		{"A13/metadata", http.MethodGet, "/.well-known/oauth-authorization-server", "", nil, http.StatusOK},
 	} {

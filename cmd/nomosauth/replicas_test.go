@@ -92,6 +92,23 @@ func postForm(base string, form url.Values, id, secret string) (int, map[string]
 	return resp.StatusCode, body, nil
 }
 
+// oauthPost posts form to an endpoint of the authorization server with
+// Basic id:secret and returns the status and the JSON body, if any.
+func oauthPost(t *testing.T, endpoint string, form url.Values, id, secret string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body
+}
+
 // TestTwoReplicas starts two `nomosauth serve` processes on one PostgreSQL
 // and shows they act as one server (PRODUCT O5, S3, A11, T6).
 func TestTwoReplicas(t *testing.T) {
@@ -231,6 +248,27 @@ func TestTwoReplicas(t *testing.T) {
 			return apiStatus(t, b.base, tok.AccessToken) == http.StatusUnauthorized
 		})
 		t.Logf("B refused the revoked grant's access token after %v (bound %v)", took.Round(time.Millisecond), revocationPoll)
+	})
+
+	t.Run("T9/revoked_through_A_refused_by_B", func(t *testing.T) {
+		tok, err := cc(a.base).Token(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status := apiStatus(t, b.base, tok.AccessToken); status != http.StatusOK {
+			t.Fatalf("fresh token on B: %d", status)
+		}
+		if status, _ := oauthPost(t, a.base+"/oauth/revoke", url.Values{"token": {tok.AccessToken}}, id, secret); status != http.StatusOK {
+			t.Fatalf("revoke on A: %d", status)
+		}
+		if status := apiStatus(t, a.base, tok.AccessToken); status != http.StatusUnauthorized {
+			t.Fatalf("A answered %d to the token revoked through it, want 401 at once", status)
+		}
+		took := within(t, revocationPoll, "B refuses a token revoked at A's revocation endpoint", func() bool {
+			_, body := oauthPost(t, b.base+"/oauth/introspect", url.Values{"token": {tok.AccessToken}}, id, secret)
+			return apiStatus(t, b.base, tok.AccessToken) == http.StatusUnauthorized && body["active"] == false
+		})
+		t.Logf("B refused the revoked access token after %v (bound %v)", took.Round(time.Millisecond), revocationPoll)
 	})
 
 	t.Run("T8/key_rotated_published_by_B_then_signs_after_the_delay", func(t *testing.T) {

@@ -186,13 +186,16 @@ func build(e env, cfg config.Config) (a *app, err error) {
 		}
 	}()
 	addrLimits := httpx.NewRateLimiter(float64(cfg.AddrRateLimit), 2*cfg.AddrRateLimit, time.Now)
+	// Tokens verified once skip the signature check until they expire, at
+	// the API and at revocation and introspection (PRODUCT T10).
+	verified := &revoke.VerifiedCache{Verifier: issuer, Max: verifiedTokens}
 
 	srv, err := server.New(server.Config{Store: st, Issuer: issuer, IDs: gen, Now: time.Now, Log: log, IssuerURL: cfg.Issuer,
 		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RefreshRetryWindow, RefreshKey: serverKeys["refresh-child"], Revoked: revoked,
 		ClientLimits: httpx.NewRateLimiter(rate, burst, time.Now), AddrLimits: addrLimits, Addr: https.ClientAddr,
 		FailedAuthLimits:     httpx.NewRateLimiter(server.FailedAuthRate, server.FailedAuthBurst, time.Now),
 		FailedAuthAddrLimits: httpx.NewRateLimiter(server.FailedAuthAddrRate, server.FailedAuthAddrBurst, time.Now),
-		JWKSMaxAge:           cfg.KeyPublishDelay, Tracer: traces.tracer(), Metrics: m})
+		JWKSMaxAge:           cfg.KeyPublishDelay, Tracer: traces.tracer(), Metrics: m, Verifier: verified})
 	if err != nil {
 		return nil, err
 	}
@@ -204,8 +207,6 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// Tokens verified once skip the signature check until they expire.
-	verified := &revoke.VerifiedCache{Verifier: issuer, Max: verifiedTokens}
 	protected, err := api.New(api.Config{Store: tracedAPIStore(st, traces.tracer()), Verifier: verified, Revoked: revoked, Limits: httpx.NewRateLimiter(rate, burst, time.Now),
 		AddrLimits: addrLimits, Addr: https.ClientAddr, CursorKey: serverKeys["cursor"], ClientTTL: cfg.KeyPoll, Location: berlin,
 		Now: time.Now, Log: log, Metrics: m})

@@ -22,6 +22,7 @@ const (
 	AuditConsentRevoked      AuditAction = "consent.revoked"
 	AuditRefreshReuse        AuditAction = "refresh.reuse_detected"
 	AuditCodeReplay          AuditAction = "code.replayed"
+	AuditTokenRevoked        AuditAction = "token.revoked" // by its client at the revocation endpoint (PRODUCT T9)
 	AuditSignInSucceeded     AuditAction = "signin.succeeded"
 	AuditSignInLockedOut     AuditAction = "signin.locked_out"
 )
@@ -33,6 +34,7 @@ func AuditActionNames() []AuditAction {
 		AuditSigningKeyCreated, AuditSigningKeyRotated, AuditCustomerCreated,
 		AuditConsentGiven, AuditConsentDenied, AuditConsentRevoked,
 		AuditRefreshReuse, AuditCodeReplay, AuditSignInSucceeded, AuditSignInLockedOut,
+		AuditTokenRevoked,
 	}
 }
 

@@ -15,12 +15,21 @@ type GrantStore interface {
 	RevokeGrant(ctx context.Context, id string, by domain.Origin) (families []string, revoked bool, err error)
 }
 
+// FamilyStore is the store verb the revocation endpoint revokes through
+// (store.Families.RevokeHeldFamily): the family of a token its client
+// holds, if may allows it, with its audit row, in one transaction.
+type FamilyStore interface {
+	RevokeHeldFamily(ctx context.Context, familyID, tokenHash string, by domain.Origin, may func(domain.Family) bool) (id string, revoked bool, err error)
+}
+
 // Revoker is the verbs that revoke, so no caller pairs a store revocation
 // with a set update by hand: a revocation bites in this process at once and
 // on other replicas within their revocation poll (PRODUCT A11).
 type Revoker struct {
 	// Store revokes grants; Grant needs it, Family does not.
 	Store GrantStore
+	// Families revokes a held token's family; Held needs it.
+	Families FamilyStore
 	// Set is this process's revoked set, the one the protected API checks.
 	Set *Set
 	Now func() time.Time
@@ -58,4 +67,30 @@ func (r Revoker) Grant(ctx context.Context, id string, by domain.Origin, source 
 func (r Revoker) Family(id string, at time.Time, by metrics.Revocation) {
 	r.Set.Add(id, at)
 	r.Metrics.Revoked(by)
+}
+
+// Held revokes the family of a token a client presented at the revocation
+// endpoint (PRODUCT T9; RFC 7009 §2.1): the family familyID names (an
+// access token's claim) or, when it is empty, the refresh token tokenHash
+// belongs to, if may (oauth.MayRevoke) allows it on the family as stored.
+// It bites in this process at once, on others within their revocation
+// poll, like every revocation (PRODUCT A11), and counts only a family this
+// call revoked. It reports whether it did; an unknown token is the store's
+// ErrNotFound, wrapped.
+func (r Revoker) Held(ctx context.Context, familyID, tokenHash string, by domain.Origin, may func(domain.Family) bool) (bool, error) {
+	now := r.Now()
+	by.At = now
+	id, revoked, err := r.Families.RevokeHeldFamily(ctx, familyID, tokenHash, by, may)
+	if err != nil {
+		return false, fmt.Errorf("revoke family: %w", err)
+	}
+	if id != "" {
+		// Revoked now, or before (perhaps on another replica, ahead of
+		// the poll): either way its tokens are refused here from now on.
+		r.Set.Add(id, now)
+	}
+	if revoked {
+		r.Metrics.Revoked(metrics.ByRevokeEndpoint)
+	}
+	return revoked, nil
 }

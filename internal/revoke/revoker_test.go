@@ -98,3 +98,55 @@ func TestRevokerFamily(t *testing.T) {
 	}
 	(Revoker{Set: NewSet()}).Family("fam_2", time.Now(), metrics.ByCodeReplay) // no metrics: counts nothing, no panic
 }
+
+// fakeHeld revokes families from a map of family id to client, and refresh
+// token hashes to their family; a family revoked before revokes nothing.
+type fakeHeld struct {
+	clients map[string]string
+	tokens  map[string]string
+	revoked map[string]bool
+	by      domain.Origin
+}
+
+func (h *fakeHeld) RevokeHeldFamily(_ context.Context, familyID, tokenHash string, by domain.Origin, may func(domain.Family) bool) (string, bool, error) {
+	if familyID == "" {
+		familyID = h.tokens[tokenHash]
+	}
+	client, ok := h.clients[familyID]
+	if !ok {
+		return "", false, errNoGrant
+	}
+	if !may(domain.Family{ID: familyID, ClientID: client}) {
+		return "", false, nil
+	}
+	if h.revoked[familyID] {
+		return familyID, false, nil
+	}
+	h.revoked[familyID], h.by = true, by
+	return familyID, true, nil
+}
+
+func TestRevokerHeld(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	st := &fakeHeld{clients: map[string]string{"fam_1": "client_a", "fam_2": "client_b"}, tokens: map[string]string{"h1": "fam_1"}, revoked: map[string]bool{}}
+	m, reg := newMetrics(t)
+	r := Revoker{Families: st, Set: NewSet(), Now: func() time.Time { return now }, Metrics: m}
+	mine := func(f domain.Family) bool { return f.ClientID == "client_a" }
+	who := domain.Origin{Actor: domain.Actor{Kind: domain.ActorClient, ID: "client_a"}, RequestID: "req-1"}
+
+	if ok, err := r.Held(t.Context(), "", "h1", who, mine); err != nil || !ok || !r.Set.Revoked("fam_1") || !st.by.At.Equal(now) {
+		t.Fatalf("T9/held_family_revoked_here_at_once: %v %v set %v at %v", ok, err, r.Set.Revoked("fam_1"), st.by.At)
+	}
+	if ok, err := r.Held(t.Context(), "fam_1", "", who, mine); err != nil || ok {
+		t.Fatalf("T9/revoke_twice: %v %v", ok, err)
+	}
+	if ok, err := r.Held(t.Context(), "fam_2", "", who, mine); err != nil || ok || r.Set.Revoked("fam_2") {
+		t.Fatalf("T9/foreign_family_untouched: %v %v set %v", ok, err, r.Set.Revoked("fam_2"))
+	}
+	if _, err := r.Held(t.Context(), "", "unknown", who, mine); !errors.Is(err, errNoGrant) {
+		t.Fatalf("T9/unknown_token: %v, want the store's error wrapped", err)
+	}
+	if n := testfix.Gather(t, reg).Value("nomosauth_revocations_total", "source", "revoke_endpoint"); n != 1 {
+		t.Fatalf("O7/counted_once: revoke_endpoint revocations %v, want 1", n)
+	}
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,6 +29,7 @@ import (
 // endpoint's reads and writes, and a ping for readiness.
 type Store interface {
 	TokenStore
+	revoke.FamilyStore
 	Ping(ctx context.Context) error
 }
 
@@ -47,6 +49,9 @@ type Config struct {
 	RefreshKey []byte
 	// Revoked learns of families the token endpoint revokes (PRODUCT A11).
 	Revoked *revoke.Set
+	// Verifier checks access tokens at revocation and introspection, the
+	// API's cache of verified tokens (PRODUCT T9, T10); nil is Issuer.
+	Verifier revoke.Verifier
 	// ClientLimits and AddrLimits bound token requests per client id and
 	// per source address (PRODUCT R5); nil is no limit. Addr resolves the
 	// source address.
@@ -95,7 +100,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	tokens := &Tokens{Store: cfg.Store, Issuer: cfg.Issuer, IDs: cfg.IDs, Now: cfg.Now, Log: cfg.Log,
-		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RetryWindow, RefreshKey: cfg.RefreshKey, Revoker: revoke.Revoker{Set: cfg.Revoked, Now: cfg.Now, Metrics: cfg.Metrics},
+		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RetryWindow, RefreshKey: cfg.RefreshKey, Revoker: revoke.Revoker{Families: cfg.Store, Set: cfg.Revoked, Now: cfg.Now, Metrics: cfg.Metrics},
+		Verifier: cmp.Or[revoke.Verifier](cfg.Verifier, cfg.Issuer), IssuerURL: cfg.IssuerURL,
 		ClientLimits: cfg.ClientLimits, AddrLimits: cfg.AddrLimits, Addr: cfg.Addr,
 		FailedAuthLimits: cfg.FailedAuthLimits, FailedAuthAddrLimits: cfg.FailedAuthAddrLimits, Tracer: cfg.Tracer, Metrics: cfg.Metrics}
 	if tokens.Tracer == nil {
@@ -130,11 +136,20 @@ const (
 	PathReady    = "/readyz"
 )
 
+// PathRevoke and PathIntrospect are RFC 7009's and RFC 7662's endpoints
+// (PRODUCT T9, T10).
+const (
+	PathRevoke     = "/oauth/revoke"
+	PathIntrospect = "/oauth/introspect"
+)
+
 // Mount adds the server's routes to mux. The endpoints browser apps call
 // directly answer cross-origin requests (PRODUCT A13); health does not.
 func (s *Server) Mount(mux *http.ServeMux) {
 	post, get := []string{http.MethodPost}, []string{http.MethodGet}
 	httpx.MountCORS(mux, post, PathToken, httpx.Handle(s.log, s.Tokens.ServeToken))
+	httpx.MountCORS(mux, post, PathRevoke, httpx.Handle(s.log, s.Tokens.ServeRevoke))
+	httpx.MountCORS(mux, post, PathIntrospect, httpx.Handle(s.log, s.Tokens.ServeIntrospect))
 	httpx.MountCORS(mux, get, PathMetadata, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		httpx.WriteRaw(w, http.StatusOK, "application/json", s.metadata)
@@ -192,6 +207,12 @@ type Metadata struct {
 	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
 	// RFC 9207 §3: every authorization response carries iss (PRODUCT A6).
 	AuthorizationResponseISSParameterSupported bool `json:"authorization_response_iss_parameter_supported"`
+	// RFC 8414 §2: revocation (PRODUCT T9) takes every token endpoint
+	// method; introspection (T10) only confidential clients' methods.
+	RevocationEndpoint                        string   `json:"revocation_endpoint"`
+	RevocationEndpointAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`
+	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
+	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
 }
 
 // metadata renders the document once, listing what this build serves.
@@ -208,6 +229,10 @@ func metadata(issuerURL string) []byte {
 		TokenEndpointAuthMethodsSupported: []string{string(oauth.AuthBasic), string(oauth.AuthPost), string(oauth.AuthNone)},
 		CodeChallengeMethodsSupported:     []string{oauth.PKCES256, oauth.PKCEPlain},
 		AuthorizationResponseISSParameterSupported: true,
+		RevocationEndpoint:                         base + PathRevoke,
+		RevocationEndpointAuthMethodsSupported:     []string{string(oauth.AuthBasic), string(oauth.AuthPost), string(oauth.AuthNone)},
+		IntrospectionEndpoint:                      base + PathIntrospect,
+		IntrospectionEndpointAuthMethodsSupported:  []string{string(oauth.AuthBasic), string(oauth.AuthPost)},
 	}
 	body, _ := json.MarshalIndent(md, "", "  ") // plain strings: cannot fail
 	return body

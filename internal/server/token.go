@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -32,6 +33,8 @@ type TokenStore interface {
 	IssueRefreshToken(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error
 	RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, by domain.Origin, decide store.RefreshDecider) (store.Rotation, error)
 	RedeemCode(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, by domain.Origin, decide store.CodeDecider) (store.Redemption, error)
+	// RefreshTokenFamily is introspection's one read (PRODUCT T10).
+	RefreshTokenFamily(ctx context.Context, hash string) (domain.RefreshToken, domain.Family, error)
 }
 
 // Tokens issues token pairs: the token endpoint, and the one place a family
@@ -48,8 +51,14 @@ type Tokens struct {
 	// so retries get the same one (PRODUCT T5; ids.DeriveRefreshToken).
 	RefreshKey []byte
 	// Revoker learns of families the store revokes for a replay, so their
-	// access tokens fail here at once (PRODUCT A11).
+	// access tokens fail here at once (PRODUCT A11), and revokes the
+	// families clients revoke at the revocation endpoint (PRODUCT T9).
 	Revoker revoke.Revoker
+	// Verifier checks access tokens presented for revocation or
+	// introspection: signature, issuer, expiry (PRODUCT T9, T10).
+	Verifier revoke.Verifier
+	// IssuerURL is the iss introspection names for refresh tokens.
+	IssuerURL string
 	// ClientLimits and AddrLimits bound attempts per client id and per
 	// source address, so the endpoint cannot be used to grind secrets
 	// (PRODUCT R5). Addr resolves a request's source address.
@@ -127,32 +136,9 @@ func (t *Tokens) ServeToken(w http.ResponseWriter, r *http.Request) (err error) 
 	// read, the client once it is known to exist.
 	grant, clientID := metrics.GrantOther, ""
 	defer func() { t.Metrics.TokenRequest(grant, clientID, tokenOutcome(err)) }()
-	if t.AddrLimits != nil {
-		if d := t.AddrLimits.Take("addr:" + t.Addr(r)); !d.Allowed {
-			t.Metrics.RateLimited(metrics.TokenAddr)
-			d.SetHeaders(w.Header())
-			return d.Err()
-		}
-	}
-	params, err := httpx.ReadParams(w, r, httpx.MaxParamsBody)
+	params, client, err := t.admitClient(w, r)
+	grant, clientID = grantLabel(params.Get("grant_type")), client.ID
 	if err != nil {
-		return err
-	}
-	grant = grantLabel(params.Get("grant_type"))
-	creds, err := oauth.ParseClientAuth(r.Header.Get("Authorization"), params)
-	if err != nil {
-		return err
-	}
-	client, err := t.authenticateLimited(w, r, creds)
-	clientID = client.ID
-	if err != nil {
-		return err
-	}
-	// PRODUCT R5, charged only once the client proved who it is (S6).
-	limit := t.ClientLimits.Take("client:" + client.ID)
-	limit.SetHeaders(w.Header())
-	if err := limit.Err(); err != nil {
-		t.Metrics.RateLimited(metrics.TokenClient)
 		return err
 	}
 	req, err := oauth.ParseTokenRequest(params)
@@ -178,6 +164,42 @@ func (t *Tokens) ServeToken(w http.ResponseWriter, r *http.Request) (err error) 
 	w.Header().Set("Pragma", "no-cache")
 	httpx.WriteJSON(w, http.StatusOK, resp)
 	return nil
+}
+
+// admitClient is what the token, revocation and introspection endpoints
+// (PRODUCT T1, T9, T10) run before their own rules, one path for all
+// three: the per-address limit (R5), the body (T2), the client's
+// authentication behind the failed-authentication budgets (S6), then the
+// per-client limit (R5), charged only once the client proved who it is.
+// params comes back once read and client once known to exist, even with an
+// error, for the metrics (PRODUCT O7).
+func (t *Tokens) admitClient(w http.ResponseWriter, r *http.Request) (url.Values, domain.Client, error) {
+	if t.AddrLimits != nil {
+		if d := t.AddrLimits.Take("addr:" + t.Addr(r)); !d.Allowed {
+			t.Metrics.RateLimited(metrics.TokenAddr)
+			d.SetHeaders(w.Header())
+			return nil, domain.Client{}, d.Err()
+		}
+	}
+	params, err := httpx.ReadParams(w, r, httpx.MaxParamsBody)
+	if err != nil {
+		return nil, domain.Client{}, err
+	}
+	creds, err := oauth.ParseClientAuth(r.Header.Get("Authorization"), params)
+	if err != nil {
+		return params, domain.Client{}, err
+	}
+	client, err := t.authenticateLimited(w, r, creds)
+	if err != nil {
+		return params, client, err
+	}
+	limit := t.ClientLimits.Take("client:" + client.ID)
+	limit.SetHeaders(w.Header())
+	if err := limit.Err(); err != nil {
+		t.Metrics.RateLimited(metrics.TokenClient)
+		return params, client, err
+	}
+	return params, client, nil
 }
 
 // grantLabel is a grant type as the metrics name it: a served one, or

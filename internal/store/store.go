@@ -127,6 +127,19 @@ type Families interface {
 	// RevokedFamilies lists the families revoked at or after since, so every
 	// process can refuse their access tokens (PRODUCT A11).
 	RevokedFamilies(ctx context.Context, since time.Time) ([]domain.Family, error)
+	// RevokeHeldFamily is the revocation endpoint's verb (PRODUCT T9): in
+	// one transaction it loads the family familyID names (an access
+	// token's family claim) or, when familyID is empty, the family of the
+	// refresh token whose hash is tokenHash, and asks may, the ownership
+	// rule (oauth.MayRevoke), on it. Allowed, it revokes the family at
+	// by.At and writes its token.revoked row, and returns the family's id;
+	// revoked says whether this call revoked it (a family revoked before
+	// keeps its time and gains no row). Refused, nothing changes and id is
+	// empty. Nothing found is ErrNotFound.
+	RevokeHeldFamily(ctx context.Context, familyID, tokenHash string, by domain.Origin, may func(domain.Family) bool) (id string, revoked bool, err error)
+	// RefreshTokenFamily loads the refresh token with hash hash and its
+	// family, in one read, for introspection (PRODUCT T10).
+	RefreshTokenFamily(ctx context.Context, hash string) (domain.RefreshToken, domain.Family, error)
 }
 
 // Grants is consent and what it yields: grants and authorization codes

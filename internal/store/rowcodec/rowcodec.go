@@ -154,6 +154,25 @@ func Token(r Scanner) (domain.RefreshToken, error) {
 	return t, err
 }
 
+// TokenFamilyColumns are the columns TokenFamily reads, in order: a
+// refresh token (alias t) joined with its family (alias f).
+const TokenFamilyColumns = `t.hash, t.family_id, t.state, t.created_at, t.expires_at, t.rotated_at, t.replaced_by,
+	f.id, f.client_id, f.org_id, f.customer_id, f.grant_id, f.scopes, f.created_at, f.revoked_at`
+
+// TokenFamily scans a refresh token and its family from one joined row;
+// a missing row is the driver's own error.
+func TokenFamily(r Scanner) (domain.RefreshToken, domain.Family, error) {
+	var t domain.RefreshToken
+	var f domain.Family
+	var scopes string
+	var tCreated, expires, rotated, fCreated, revoked int64
+	err := r.Scan(&t.Hash, &t.FamilyID, &t.State, &tCreated, &expires, &rotated, &t.ReplacedBy,
+		&f.ID, &f.ClientID, &f.OrgID, &f.CustomerID, &f.GrantID, &scopes, &fCreated, &revoked)
+	t.CreatedAt, t.ExpiresAt, t.RotatedAt = Time(tCreated), Time(expires), Time(rotated)
+	f.Scopes, f.CreatedAt, f.RevokedAt = Scopes(scopes), Time(fCreated), Time(revoked)
+	return t, f, err
+}
+
 // KeyColumns are the columns Key reads, in order.
 const KeyColumns = `id, algorithm, private_der, created_at, retired_at, published_until`
 

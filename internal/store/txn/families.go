@@ -130,3 +130,40 @@ func (s *Store) RotateRefreshToken(ctx context.Context, presented string, next d
 func (s *Store) RevokedFamilies(ctx context.Context, since time.Time) ([]domain.Family, error) {
 	return all(ctx, s.b.Reader(), rowcodec.Family, `SELECT `+rowcodec.FamilyColumns+` FROM families WHERE revoked_at >= $1 AND revoked_at > 0 ORDER BY revoked_at`, rowcodec.Micros(since))
 }
+
+// RevokeHeldFamily is the revocation endpoint's verb (PRODUCT T9; RFC 7009
+// §2.1): the family is loaded and locked, its client checked by may, and
+// revoked with its token.revoked row in one transaction, through the same
+// stamp the replays use, so the revocation feed (RevokedFamilies) carries
+// it to every replica (PRODUCT A11, O8).
+func (s *Store) RevokeHeldFamily(ctx context.Context, familyID, tokenHash string, by domain.Origin, may func(domain.Family) bool) (string, bool, error) {
+	var id string
+	var revoked bool
+	err := s.b.Write(ctx, func(tx Querier) error {
+		id, revoked = "", false
+		fid := familyID
+		if fid == "" {
+			if err := tx.QueryRow(ctx, `SELECT family_id FROM refresh_tokens WHERE hash = $1`, tokenHash).Scan(&fid); err != nil {
+				return err
+			}
+		}
+		fam, err := rowcodec.Family(tx.QueryRow(ctx, `SELECT `+rowcodec.FamilyColumns+` FROM families WHERE id = $1`+s.d.ForUpdate, fid))
+		if err != nil {
+			return err
+		}
+		if !may(fam) {
+			return nil // RFC 7009 §2.2: another client's token changes nothing
+		}
+		id = fam.ID
+		revoked, err = revokeFamilyAudited(ctx, tx, fam, by.Event(domain.AuditTokenRevoked, fam.ID, fam.ClientID, fam.CustomerID))
+		return err
+	})
+	return id, revoked, err
+}
+
+// RefreshTokenFamily loads a refresh token and its family in one read
+// (PRODUCT T10).
+func (s *Store) RefreshTokenFamily(ctx context.Context, hash string) (domain.RefreshToken, domain.Family, error) {
+	return rowcodec.TokenFamily(s.b.Reader().QueryRow(ctx, `SELECT `+rowcodec.TokenFamilyColumns+`
+		FROM refresh_tokens t JOIN families f ON f.id = t.family_id WHERE t.hash = $1`, hash))
+}

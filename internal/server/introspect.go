@@ -1,0 +1,72 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/ids"
+	"github.com/nomosauth/nomosauth/internal/oauth"
+	"github.com/nomosauth/nomosauth/internal/store"
+)
+
+// ServeIntrospect is POST /oauth/introspect (PRODUCT T10; RFC 7662): a
+// confidential client asks whether a token of its organization is live.
+// An access token is answered from its signature and this process's
+// revoked set, with no database read beyond the caller's authentication;
+// a refresh token by one read of its row and family. Everything that is
+// not a live token of the caller's organization is {"active":false}; a
+// refused caller or a rate limit is an error, never active:false.
+func (t *Tokens) ServeIntrospect(w http.ResponseWriter, r *http.Request) error {
+	params, client, err := t.admitClient(w, r)
+	if err != nil {
+		return err
+	}
+	if err := oauth.CheckIntrospector(client); err != nil {
+		return err
+	}
+	q, err := oauth.ParseTokenQuery(params)
+	if err != nil {
+		return err
+	}
+	now := t.Now()
+	facts, err := t.tokenFacts(r.Context(), q.Token, now)
+	if err != nil {
+		return err
+	}
+	// RFC 7662 §2.2, RFC 6749 §5.1: never cached.
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	httpx.WriteJSON(w, http.StatusOK, oauth.Introspect(client, facts, now))
+	return nil
+}
+
+// tokenFacts checks raw as the token its shape says it can be; nil is no
+// token of ours (unknown, malformed, bad signature, expired).
+func (t *Tokens) tokenFacts(ctx context.Context, raw string, now time.Time) (*oauth.TokenFacts, error) {
+	switch oauth.KindOf(raw) {
+	case oauth.TokenAccess:
+		claims, err := t.Verifier.Verify(raw, now)
+		if err != nil {
+			return nil, nil
+		}
+		return &oauth.TokenFacts{Kind: oauth.TokenAccess, ClientID: claims.ClientID, OrgID: claims.OrgID, CustomerID: claims.CustomerID,
+			Subject: claims.Subject, Scope: claims.Scope, Issuer: claims.Issuer,
+			IssuedAt: time.Unix(claims.IssuedAt, 0), ExpiresAt: time.Unix(claims.ExpiresAt, 0),
+			Revoked: t.Revoker.Set.Revoked(claims.FamilyID)}, nil
+	case oauth.TokenRefresh:
+		tok, fam, err := t.Store.RefreshTokenFamily(ctx, ids.Hash(raw))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load refresh token: %w", err)
+		}
+		f := oauth.RefreshFacts(tok, fam, t.IssuerURL)
+		return &f, nil
+	}
+	return nil, nil
+}

@@ -1,0 +1,53 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/ids"
+	"github.com/nomosauth/nomosauth/internal/oauth"
+	"github.com/nomosauth/nomosauth/internal/store"
+)
+
+// ServeRevoke is POST /oauth/revoke (PRODUCT T9; RFC 7009): the client,
+// authenticated as at the token endpoint (public clients by their id),
+// revokes a token it holds, and with it the token's whole family, through
+// the revocation path connected apps and replays use: refused here at
+// once, on other replicas within their revocation poll (PRODUCT A11). An
+// unknown, foreign, malformed, expired or already revoked token answers
+// 200 and changes nothing (RFC 7009 §2.2): the answer never tells them
+// apart. An expired access token is not looked at: it is dead already,
+// and its family's refresh token can be revoked by itself.
+func (t *Tokens) ServeRevoke(w http.ResponseWriter, r *http.Request) error {
+	params, client, err := t.admitClient(w, r)
+	if err != nil {
+		return err
+	}
+	q, err := oauth.ParseTokenQuery(params)
+	if err != nil {
+		return err
+	}
+	var familyID, tokenHash string
+	switch oauth.KindOf(q.Token) {
+	case oauth.TokenAccess:
+		// Our own signature and issuer, from the cache the API uses; the
+		// family is the claim the store checks the client against.
+		if claims, err := t.Verifier.Verify(q.Token, t.Now()); err == nil {
+			familyID = claims.FamilyID
+		}
+	case oauth.TokenRefresh:
+		tokenHash = ids.Hash(q.Token)
+	}
+	if familyID != "" || tokenHash != "" {
+		_, err := t.Revoker.Held(r.Context(), familyID, tokenHash, t.origin(r, client),
+			func(fam domain.Family) bool { return oauth.MayRevoke(client, fam) })
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
