@@ -232,7 +232,6 @@ func (r *KeyRing) signingKey(now time.Time) (*ringKey, error) {
 	return nil, errNoActiveKey
 }
 
-
 // SigningKeyAge is how old, at now, the key that signs at now is: the
 // metrics' signing key age (PRODUCT O7), so an operator sees a key that is
 // never rotated. 0 when no key signs.
