@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/problem"
 )
 
 // PathUserInfo is OpenID Connect's UserInfo endpoint (Core §5.3): the
@@ -114,3 +115,13 @@ func DecideSignIn(req AuthorizeRequest, session *domain.Session, now time.Time) 
 // IDTokenWanted reports whether a token response for scopes carries an ID
 // token: openid was granted (Core §3.1.3.3; PRODUCT T12).
 func IDTokenWanted(scopes domain.Scopes) bool { return scopes.Has(domain.ScopeOpenID) }
+
+// CheckUserInfo is PRODUCT T12 at /userinfo (OpenID Connect Core §5.3),
+// after the token passed AdmitCaller: only a customer token granted openid
+// may read the customer's claims; any other is insufficient_scope.
+func CheckUserInfo(c Caller) error {
+	if !c.IsCustomer() || !c.Scopes.Has(domain.ScopeOpenID) {
+		return problem.InsufficientScope(domain.ScopeOpenID)
+	}
+	return nil
+}

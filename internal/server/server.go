@@ -82,6 +82,7 @@ type Server struct {
 	log       *slog.Logger
 	metadata  []byte
 	jwksCache string // the JWKS Cache-Control
+	userInfo  *userInfo
 }
 
 // New checks cfg and builds the server surface; the metadata document is
@@ -102,7 +103,8 @@ func New(cfg Config) (*Server, error) {
 		tokens.Tracer = noop.NewTracerProvider().Tracer("")
 	}
 	return &Server{Tokens: tokens, store: cfg.Store, ring: cfg.Issuer.Ring, log: cfg.Log, metadata: metadata(cfg.IssuerURL),
-		jwksCache: fmt.Sprintf("public, max-age=%d", int64(cfg.JWKSMaxAge/time.Second))}, nil
+		jwksCache: fmt.Sprintf("public, max-age=%d", int64(cfg.JWKSMaxAge/time.Second)),
+		userInfo:  &userInfo{store: cfg.Store, verifier: cfg.Issuer, revoked: cfg.Revoked, now: cfg.Now, log: cfg.Log}}, nil
 }
 
 // missing reports every absent dependency at once, in name order.
@@ -125,18 +127,26 @@ func missing(absent map[string]bool) error {
 const (
 	PathToken    = "/oauth/token"
 	PathMetadata = "/.well-known/oauth-authorization-server"
-	PathJWKS     = "/.well-known/jwks.json"
-	PathHealth   = "/healthz"
-	PathReady    = "/readyz"
+	// PathOpenIDConfiguration is OpenID Connect Discovery 1.0 §4: the same
+	// metadata as PathMetadata (PRODUCT T12).
+	PathOpenIDConfiguration = "/.well-known/openid-configuration"
+	PathJWKS                = "/.well-known/jwks.json"
+	PathHealth              = "/healthz"
+	PathReady               = "/readyz"
 )
 
 // Mount adds the server's routes to mux.
 func (s *Server) Mount(mux *http.ServeMux) {
 	mux.Handle("POST "+PathToken, httpx.Handle(s.log, s.Tokens.ServeToken))
-	mux.HandleFunc("GET "+PathMetadata, func(w http.ResponseWriter, r *http.Request) {
+	serveMetadata := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		httpx.WriteRaw(w, http.StatusOK, "application/json", s.metadata)
-	})
+	}
+	// PRODUCT T12: one document, both names (RFC 8414 §2 takes OpenID
+	// Connect Discovery's fields; Discovery §3 RFC 8414's).
+	mux.HandleFunc("GET "+PathMetadata, serveMetadata)
+	mux.HandleFunc("GET "+PathOpenIDConfiguration, serveMetadata)
+	s.userInfo.mount(mux)
 	mux.HandleFunc("GET "+PathJWKS, func(w http.ResponseWriter, r *http.Request) {
 		// PRODUCT T8: a rotated key is published at least this long before
 		// it signs, so a verifier holding this copy never meets its kid unknown.
@@ -177,11 +187,13 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// Metadata is the authorization server metadata of RFC 8414 §2.
+// Metadata is the authorization server metadata of RFC 8414 §2, which is
+// also OpenID Connect Discovery 1.0 §3's provider metadata (PRODUCT T12).
 type Metadata struct {
 	Issuer                            string   `json:"issuer"`
 	AuthorizationEndpoint             string   `json:"authorization_endpoint,omitempty"`
 	TokenEndpoint                     string   `json:"token_endpoint"`
+	UserInfoEndpoint                  string   `json:"userinfo_endpoint"`
 	JWKSURI                           string   `json:"jwks_uri"`
 	ScopesSupported                   []string `json:"scopes_supported"`
 	ResponseTypesSupported            []string `json:"response_types_supported"`
@@ -190,6 +202,11 @@ type Metadata struct {
 	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
 	// RFC 9207 §3: every authorization response carries iss (PRODUCT A6).
 	AuthorizationResponseISSParameterSupported bool `json:"authorization_response_iss_parameter_supported"`
+	// OpenID Connect Discovery 1.0 §3 (PRODUCT T12).
+	SubjectTypesSupported            []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported"`
+	ClaimsSupported                  []string `json:"claims_supported"`
+	PromptValuesSupported            []string `json:"prompt_values_supported"`
 }
 
 // metadata renders the document once, listing what this build serves.
@@ -199,6 +216,7 @@ func metadata(issuerURL string) []byte {
 		Issuer:                            issuerURL,
 		AuthorizationEndpoint:             base + oauth.PathAuthorize,
 		TokenEndpoint:                     base + PathToken,
+		UserInfoEndpoint:                  base + oauth.PathUserInfo,
 		JWKSURI:                           base + PathJWKS,
 		ScopesSupported:                   domain.AllScopes(),
 		ResponseTypesSupported:            []string{"code"},
@@ -206,6 +224,14 @@ func metadata(issuerURL string) []byte {
 		TokenEndpointAuthMethodsSupported: []string{string(oauth.AuthBasic), string(oauth.AuthPost), string(oauth.AuthNone)},
 		CodeChallengeMethodsSupported:     []string{oauth.PKCES256, oauth.PKCEPlain},
 		AuthorizationResponseISSParameterSupported: true,
+		SubjectTypesSupported:                      []string{"public"},
+		// Every algorithm a key of the ring may have, so a relying party
+		// that cached this document accepts ID tokens across a rotation to
+		// another algorithm (keys rotate --alg).
+		IDTokenSigningAlgValuesSupported: token.Algorithms(),
+		ClaimsSupported: []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+			"email", "email_verified", "name", "given_name", "family_name"},
+		PromptValuesSupported: oauth.PromptValues(),
 	}
 	body, _ := json.MarshalIndent(md, "", "  ") // plain strings: cannot fail
 	return body
