@@ -178,3 +178,23 @@ func TestOpenIDScopesOutsideTheCodeFlow(t *testing.T) {
 		}
 	})
 }
+
+func TestCheckUserInfo(t *testing.T) {
+	tests := []struct {
+		name   string
+		caller Caller
+		ok     bool
+	}{
+		{"T12/customer_with_openid", Caller{CustomerID: "cus_a", Scopes: domain.Scopes{domain.ScopeOpenID}}, true},
+		{"T12/customer_without_openid", Caller{CustomerID: "cus_a", Scopes: domain.Scopes{domain.ScopeRead}}, false},
+		{"T12/organization_token", Caller{ClientID: "c", Scopes: domain.AllScopes()}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckUserInfo(tt.caller)
+			if (err == nil) != tt.ok || (err != nil && oauthError(err) != "insufficient_scope") {
+				t.Fatalf("err = %v", err)
+			}
+		})
+	}
+}
