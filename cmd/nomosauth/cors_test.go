@@ -52,6 +52,9 @@ func TestCORS(t *testing.T) {
 		{"A13/revoke", http.MethodPost, "/oauth/revoke", url.Values{"token": {"nrt_unknown"}}.Encode(), basic, http.StatusOK},
 		{"A13/introspect", http.MethodPost, "/oauth/introspect", url.Values{"token": {"nrt_unknown"}}.Encode(), basic, http.StatusOK},
 		{"A13/jwks", http.MethodGet, "/.well-known/jwks.json", "", nil, http.StatusOK},
+		{"A13/openid_configuration", http.MethodGet, "/.well-known/openid-configuration", "", nil, http.StatusOK},
+		{"A13/userinfo_error_readable", http.MethodGet, "/userinfo", "", nil, http.StatusUnauthorized},
+		{"A13/userinfo_post", http.MethodPost, "/userinfo", "", nil, http.StatusUnauthorized},
 		{"A13/metadata", http.MethodGet, "/.well-known/oauth-authorization-server", "", nil, http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

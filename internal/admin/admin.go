@@ -112,9 +112,11 @@ func (a *Admin) CreateClient(ctx context.Context, spec ClientSpec) (domain.Clien
 	if _, err := a.Directory.GetOrg(ctx, spec.OrgID); err != nil {
 		return domain.Client{}, "", translate(err, "organization")
 	}
-	scopes := domain.AllScopes()
+	scopes := domain.APIScopes()
 	if spec.Scope != "" {
-		if scopes, err = oauth.ParseScope(spec.Scope); err != nil {
+		// PRODUCT T12: the identity scopes are no client's to register;
+		// every client of the authorization code flow may ask for them.
+		if scopes, err = oauth.ParseScope(spec.Scope); err != nil || !domain.APIScopes().Covers(scopes) {
 			return domain.Client{}, "", problem.BadRequest("scope must be one or both of \"read:*\" and \"write:*\"")
 		}
 	}

@@ -292,6 +292,11 @@ type AuthCode struct {
 	ExpiresAt       time.Time
 	UsedAt          time.Time // zero until redeemed
 	FamilyID        string
+	// Nonce and AuthTime go into the ID token of the redemption (PRODUCT
+	// T12): the nonce sent to /oauth/authorize, "" when none, and when the
+	// customer's session signed in.
+	Nonce    string
+	AuthTime time.Time
 }
 
 // CodeVerdict is the outcome of presenting an authorization code.

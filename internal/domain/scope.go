@@ -2,20 +2,38 @@ package domain
 
 import "strings"
 
-// The scopes of PRODUCT's Domain table.
+// The scopes of PRODUCT's Domain table, and the OpenID Connect identity
+// scopes (PRODUCT T12; OpenID Connect Core 1.0 §3.1.2.1, §5.4).
 const (
 	ScopeRead  = "read:*"
 	ScopeWrite = "write:*"
+
+	ScopeOpenID  = "openid"
+	ScopeEmail   = "email"
+	ScopeProfile = "profile"
 )
 
-// AllScopes is every scope the server knows, in canonical order.
-func AllScopes() Scopes { return Scopes{ScopeRead, ScopeWrite} }
+// AllScopes is every scope the server knows, in canonical order: the API
+// scopes, then the identity scopes.
+func AllScopes() Scopes {
+	return Scopes{ScopeRead, ScopeWrite, ScopeOpenID, ScopeEmail, ScopeProfile}
+}
+
+// APIScopes are the scopes that reach the protected API: the ones a client
+// is registered for (PRODUCT T3).
+func APIScopes() Scopes { return Scopes{ScopeRead, ScopeWrite} }
+
+// IdentityScopes are the OpenID Connect scopes (PRODUCT T12): they say what
+// the ID token and /userinfo tell about the customer and grant nothing at
+// the protected API. No client is registered for them: every client that
+// may use the authorization code flow may ask for them.
+func IdentityScopes() Scopes { return Scopes{ScopeOpenID, ScopeEmail, ScopeProfile} }
 
 // Scopes is a set of scope tokens kept in canonical order without repeats.
 type Scopes []string
 
 // Known reports whether s is a scope the server knows.
-func Known(s string) bool { return s == ScopeRead || s == ScopeWrite }
+func Known(s string) bool { return AllScopes().Has(s) }
 
 // Has reports whether the set holds s.
 func (s Scopes) Has(scope string) bool {

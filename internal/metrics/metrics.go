@@ -22,6 +22,7 @@ type Metrics struct {
 
 	refresh     [3]prometheus.Counter // by domain.RefreshVerdict - 1
 	codes       [2]prometheus.Counter // redeemed, replayed
+	idTokens    prometheus.Counter
 	revocations [numRevocations]prometheus.Counter
 	pollLearned prometheus.Counter
 	rateLimited [numLimits]prometheus.Counter
@@ -128,6 +129,10 @@ func NewClocked(reg prometheus.Registerer, now func() time.Time) (*Metrics, erro
 		Help: "Authorization codes presented at the token endpoint that were found, by result: redeemed, or replayed (used before; what it produced is revoked).",
 	}, []string{"result"})
 	m.codes[0], m.codes[1] = codes.WithLabelValues("redeemed"), codes.WithLabelValues("replayed")
+	m.idTokens = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "nomosauth_id_tokens_issued_total",
+		Help: "OpenID Connect ID tokens issued by the token endpoint.",
+	})
 	revocations := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "nomosauth_revocations_total",
 		Help: "Revocations made by this process, by source: customer, admin, refresh_reuse, code_replay or revoke_endpoint.",
@@ -174,7 +179,7 @@ func NewClocked(reg prometheus.Registerer, now func() time.Time) (*Metrics, erro
 
 	var errs []error
 	for _, c := range []prometheus.Collector{m.tokenRequests, refresh, codes, revocations, m.pollLearned, limited,
-		commit, batch, m.httpDuration, revocationLag, keyLag} {
+		commit, batch, m.httpDuration, revocationLag, keyLag, m.idTokens} {
 		errs = append(errs, reg.Register(c))
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -281,6 +286,14 @@ func (m *Metrics) CodeRedemption(replayed bool) {
 	} else {
 		m.codes[0].Inc()
 	}
+}
+
+// IDTokenIssued counts one ID token in a token response (PRODUCT T12, O7).
+func (m *Metrics) IDTokenIssued() {
+	if m == nil {
+		return
+	}
+	m.idTokens.Inc()
 }
 
 // Revoked counts one revocation made by this process.

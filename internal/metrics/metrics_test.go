@@ -79,6 +79,7 @@ func TestNilRecordsNothing(t *testing.T) {
 	m.TokenRequest("client_credentials", "client_a", OutcomeOK)
 	m.Refresh(domain.RefreshReuse)
 	m.CodeRedemption(true)
+	m.IDTokenIssued()
 	m.Revoked(ByAdmin)
 	m.RevocationPolled(1)
 	m.KeysPolled()

@@ -38,6 +38,12 @@ type AuthorizeRequest struct {
 	Challenge       string
 	ChallengeMethod string // "" when no challenge was sent
 	FlowType        string
+	// OpenID Connect Core §3.1.2.1 (PRODUCT T12): the nonce to put in the
+	// ID token, the prompt values, and max_age when HasMaxAge.
+	Nonce     string
+	Prompt    Prompt
+	MaxAge    time.Duration
+	HasMaxAge bool
 }
 
 // AuthorizeError is an error to send back to the client's redirect URI
@@ -59,7 +65,7 @@ const maxStateLen = 1024
 // authorizeParams are the parameters /oauth/authorize reads; anything else
 // is ignored, as RFC 6749 §3.1 requires.
 var authorizeParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state",
-	"code_challenge", "code_challenge_method", "flow_type"}
+	"code_challenge", "code_challenge_method", "flow_type", "nonce", "prompt", "max_age"}
 
 // TargetReason says why client_id or redirect_uri cannot be trusted.
 type TargetReason string
@@ -160,11 +166,16 @@ func DecideAuthorize(client domain.Client, redirect RedirectURI, params url.Valu
 	default:
 		return req, redirectError("invalid_request", "flow_type must be login or signup")
 	}
+	if err := decideOIDCParams(&req, params); err != nil {
+		return req, err
+	}
 	return req, nil
 }
 
-// decideAuthorizeScope is PRODUCT A4 and T7: read:* by default; customer
-// tokens are read-only, so write:* or an unknown scope is invalid_scope.
+// decideAuthorizeScope is PRODUCT A4, T7 and T12: read:* by default;
+// customer tokens are read-only, so write:* or an unknown scope is
+// invalid_scope. The client's registered scopes bound the API scopes; the
+// identity scopes are open to every client of this flow (clientCap).
 func decideAuthorizeScope(raw string, client domain.Client) (domain.Scopes, error) {
 	want := domain.Scopes{domain.ScopeRead}
 	if raw != "" {
@@ -177,7 +188,12 @@ func decideAuthorizeScope(raw string, client domain.Client) (domain.Scopes, erro
 	if want.Has(domain.ScopeWrite) {
 		return nil, redirectError("invalid_scope", "customer tokens are read-only; write:* cannot be granted")
 	}
-	if !client.Scopes.Covers(want) {
+	// PRODUCT T12: email and profile are claims of OpenID Connect, which
+	// openid asks for; alone they would ask for nothing.
+	if !want.Has(domain.ScopeOpenID) && (want.Has(domain.ScopeEmail) || want.Has(domain.ScopeProfile)) {
+		return nil, redirectError("invalid_scope", "email and profile need the openid scope")
+	}
+	if !clientCap(client).Covers(want) {
 		return nil, redirectError("invalid_scope", "the scope is not allowed for this client")
 	}
 	return want, nil
@@ -293,9 +309,16 @@ func (cr CodeRule) Check(code domain.AuthCode, grant domain.Grant) (domain.CodeV
 }
 
 // CustomerScopes is PRODUCT T7: a customer token is read-only whatever the
-// code or the client carry.
+// code or the client carry. The identity scopes stay (T12): they open
+// /userinfo and nothing at the protected API.
 func CustomerScopes(s domain.Scopes) domain.Scopes {
-	return s.Intersect(domain.Scopes{domain.ScopeRead})
+	return s.Intersect(append(domain.Scopes{domain.ScopeRead}, domain.IdentityScopes()...))
+}
+
+// clientCap is what a client may hold: its registered API scopes and,
+// registered for no one, the identity scopes (PRODUCT T12).
+func clientCap(client domain.Client) domain.Scopes {
+	return append(client.Scopes.Intersect(domain.APIScopes()), domain.IdentityScopes()...).Canonical()
 }
 
 func problemMessage(err error) string {

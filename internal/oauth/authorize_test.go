@@ -85,8 +85,8 @@ func TestCheckAuthorizeClient(t *testing.T) {
 }
 
 func TestDecideAuthorize(t *testing.T) {
-	confidential := domain.Client{ID: "client_a", Scopes: domain.AllScopes()}
-	public := domain.Client{ID: "client_p", Public: true, Scopes: domain.AllScopes()}
+	confidential := domain.Client{ID: "client_a", Scopes: domain.APIScopes()}
+	public := domain.Client{ID: "client_p", Public: true, Scopes: domain.APIScopes()}
 	writeOnly := domain.Client{ID: "client_w", Scopes: domain.Scopes{domain.ScopeWrite}}
 	base := func(extra ...string) url.Values {
 		v := url.Values{"response_type": {"code"}, "state": {"xyz"}}
@@ -242,8 +242,11 @@ func TestCodeRule(t *testing.T) {
 }
 
 func TestCustomerScopes(t *testing.T) {
-	if got := CustomerScopes(domain.AllScopes()); got.String() != domain.ScopeRead {
+	if got := CustomerScopes(domain.APIScopes()); got.String() != domain.ScopeRead {
 		t.Fatalf("T7: customer scopes %q", got)
+	}
+	if got := CustomerScopes(domain.AllScopes()); got.String() != "read:* openid email profile" {
+		t.Fatalf("T12: identity scopes stay on a customer token, write never: %q", got)
 	}
 }
 
@@ -283,8 +286,8 @@ func TestOneTimeRule(t *testing.T) {
 }
 
 func TestRefreshScopeCustomerFamilyReadOnly(t *testing.T) {
-	client := domain.Client{ID: "client_a", Scopes: domain.AllScopes()}
-	fam := domain.Family{ClientID: "client_a", CustomerID: "cus_1", Scopes: domain.AllScopes()}
+	client := domain.Client{ID: "client_a", Scopes: domain.APIScopes()}
+	fam := domain.Family{ClientID: "client_a", CustomerID: "cus_1", Scopes: domain.APIScopes()}
 	if got, err := RefreshScope("", fam, client); err != nil || got.String() != domain.ScopeRead {
 		t.Fatalf("T7: %q %v", got, err)
 	}

@@ -14,7 +14,12 @@ func DecideClientCredentials(client domain.Client, requestedScope string) (domai
 	if client.Public {
 		return nil, problem.UnauthorizedClient("public clients cannot use client_credentials")
 	}
-	return NarrowScope(requestedScope, client.Scopes)
+	// PRODUCT T12: identity scopes describe a customer, and a
+	// client-credentials token has none.
+	if want, err := ParseScope(requestedScope); requestedScope != "" && err == nil && len(want.Intersect(domain.IdentityScopes())) > 0 {
+		return nil, problem.InvalidScope("openid, email and profile are only for the authorization code grant")
+	}
+	return NarrowScope(requestedScope, client.Scopes.Intersect(domain.APIScopes()))
 }
 
 // RefreshRule is the refresh-token rule of PRODUCT T5 and RFC 9700 §4.14.2
@@ -82,10 +87,11 @@ func (rr RefreshRule) Decide(tok domain.RefreshToken, fam domain.Family, child *
 
 // RefreshScope returns the access-token scope for a refresh: the request may
 // narrow, never widen, what the family was granted, and the client's current
-// scopes cap it in case an operator took some away (PRODUCT T5). A
+// scopes cap it in case an operator took some away (PRODUCT T5; the
+// identity scopes are no client's to take, T12). A
 // customer's family stays read-only whatever it holds (PRODUCT T7).
 func RefreshScope(requested string, fam domain.Family, client domain.Client) (domain.Scopes, error) {
-	allowed := fam.Scopes.Intersect(client.Scopes)
+	allowed := fam.Scopes.Intersect(clientCap(client))
 	if fam.CustomerID != "" {
 		allowed = CustomerScopes(allowed)
 	}

@@ -37,21 +37,30 @@ const (
 	// ConsentOtherOrg refuses with access_denied: the customer belongs to
 	// another organization than the client (PRODUCT A9, R3).
 	ConsentOtherOrg
+	// ConsentRequired sends consent_required back to the app: the page
+	// would be shown and prompt=none forbids it (PRODUCT T12; OpenID
+	// Connect Core §3.1.2.6).
+	ConsentRequired
 )
 
 // DecideConsent decides whether a signed-in customer is asked for consent.
 // grant is the customer's active grant to the client, nil when there is none.
 // flow_type=login skips the page only for a first-party client (PRODUCT A9):
 // any other app of the organization would otherwise get a code for a
-// signed-in customer who never saw its name.
+// signed-in customer who never saw its name. prompt=consent always asks;
+// prompt=none never does, it answers consent_required (PRODUCT T12).
 func DecideConsent(req AuthorizeRequest, cust domain.Customer, grant *domain.Grant) Consent {
 	switch {
 	case cust.OrgID != req.Client.OrgID:
 		return ConsentOtherOrg
+	case req.Prompt.Consent:
 	case grant != nil && grant.Scopes.Covers(req.Scopes):
 		return ConsentCovered
 	case req.FlowType == FlowLogin && req.Client.FirstParty:
 		return ConsentImplied
+	}
+	if req.Prompt.None {
+		return ConsentRequired
 	}
 	return ConsentAsk
 }

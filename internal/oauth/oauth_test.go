@@ -128,7 +128,7 @@ func TestAuthenticateClient(t *testing.T) {
 }
 
 func TestNarrowScope(t *testing.T) {
-	all := domain.AllScopes()
+	all := domain.APIScopes()
 	read := domain.Scopes{domain.ScopeRead}
 	tests := []struct {
 		name      string
@@ -161,10 +161,10 @@ func TestNarrowScope(t *testing.T) {
 }
 
 func TestDecideClientCredentials(t *testing.T) {
-	if _, err := DecideClientCredentials(domain.Client{Public: true, Scopes: domain.AllScopes()}, ""); oauthError(err) != "unauthorized_client" {
+	if _, err := DecideClientCredentials(domain.Client{Public: true, Scopes: domain.APIScopes()}, ""); oauthError(err) != "unauthorized_client" {
 		t.Fatalf("T3/public: %v", err)
 	}
-	got, err := DecideClientCredentials(domain.Client{Scopes: domain.AllScopes()}, "read:*")
+	got, err := DecideClientCredentials(domain.Client{Scopes: domain.APIScopes()}, "read:*")
 	if err != nil || got.String() != "read:*" {
 		t.Fatalf("T3/narrow: %v %v", got, err)
 	}
@@ -172,8 +172,8 @@ func TestDecideClientCredentials(t *testing.T) {
 
 func TestRefreshRuleDecide(t *testing.T) {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	client := domain.Client{ID: "c", Scopes: domain.AllScopes()}
-	fam := domain.Family{ID: "f", ClientID: "c", Scopes: domain.AllScopes()}
+	client := domain.Client{ID: "c", Scopes: domain.APIScopes()}
+	fam := domain.Family{ID: "f", ClientID: "c", Scopes: domain.APIScopes()}
 	live := domain.RefreshToken{State: domain.RefreshLive, ExpiresAt: now.Add(time.Hour)}
 	rotated := func(ago time.Duration) domain.RefreshToken {
 		return domain.RefreshToken{State: domain.RefreshRotated, RotatedAt: now.Add(-ago), ExpiresAt: now.Add(time.Hour), ReplacedBy: "child"}
@@ -216,7 +216,7 @@ func TestRefreshRuleDecide(t *testing.T) {
 		{"T5/retry_scope_narrows", rotated(time.Second), fam, liveChild, "read:*", domain.RefreshRetry, "", "read:*"},
 		{"T5/scope_cannot_widen", live, domain.Family{ID: "f", ClientID: "c", Scopes: domain.Scopes{domain.ScopeRead}}, nil, "write:*", 0, "invalid_scope", ""},
 		{"T5/reuse_wins_over_bad_scope", rotated(time.Hour), fam, liveChild, "bogus", domain.RefreshReuse, "", ""},
-		{"T7/customer_family_read_only", live, domain.Family{ID: "f", ClientID: "c", CustomerID: "cus", Scopes: domain.AllScopes()}, nil, "", domain.RefreshRotate, "", "read:*"},
+		{"T7/customer_family_read_only", live, domain.Family{ID: "f", ClientID: "c", CustomerID: "cus", Scopes: domain.APIScopes()}, nil, "", domain.RefreshRotate, "", "read:*"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -233,7 +233,7 @@ func TestRefreshRuleDecide(t *testing.T) {
 }
 
 func TestRefreshScopeCappedByClient(t *testing.T) {
-	fam := domain.Family{Scopes: domain.AllScopes()}
+	fam := domain.Family{Scopes: domain.APIScopes()}
 	got, err := RefreshScope("", fam, domain.Client{Scopes: domain.Scopes{domain.ScopeRead}})
 	if err != nil || got.String() != "read:*" {
 		t.Fatalf("got %v %v", got, err)

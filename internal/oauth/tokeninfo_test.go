@@ -142,13 +142,13 @@ func TestIntrospect(t *testing.T) {
 func TestRefreshFacts(t *testing.T) {
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	tok := domain.RefreshToken{Hash: "h", FamilyID: "fam_1", State: domain.RefreshLive, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-	fam := domain.Family{ID: "fam_1", ClientID: "client_a", OrgID: "org_a", CustomerID: "cus_1", Scopes: domain.AllScopes()}
+	fam := domain.Family{ID: "fam_1", ClientID: "client_a", OrgID: "org_a", CustomerID: "cus_1", Scopes: domain.APIScopes()}
 	f := RefreshFacts(tok, fam, "https://iss.example")
 	if f.Kind != TokenRefresh || f.Subject != "cus_1" || f.Scope != "read:*" || f.Revoked || !f.ExpiresAt.Equal(tok.ExpiresAt) {
 		t.Fatalf("T10/refresh_customer_family: %+v", f)
 	}
 	fam.CustomerID = ""
-	if f := RefreshFacts(tok, fam, ""); f.Subject != "client_a" || f.Scope != domain.AllScopes().String() {
+	if f := RefreshFacts(tok, fam, ""); f.Subject != "client_a" || f.Scope != domain.APIScopes().String() {
 		t.Fatalf("T10/refresh_org_family: %+v", f)
 	}
 	tok.State = domain.RefreshRotated

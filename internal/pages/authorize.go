@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/ids"
@@ -121,7 +122,14 @@ func (p *Pages) authorize(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if b.customer == nil {
+	switch oauth.DecideSignIn(j.req, b.session, p.Now()) {
+	case oauth.SignInRequired:
+		// PRODUCT T12; OpenID Connect Core §3.1.2.6: prompt=none shows no page.
+		p.redirectBack(w, r, j.req, url.Values{"error": {"login_required"}, "error_description": {"the customer must sign in"}})
+		return nil
+	case oauth.SignInAsk:
+		// No session, or prompt=login or max_age asks for a fresh sign-in
+		// (T12): verify continues with proceed, never back through here.
 		if j.req.FlowType == oauth.FlowSignup {
 			return p.renderSignup(w, r, b, j, signupForm{}, "")
 		}
@@ -147,10 +155,13 @@ func (p *Pages) proceed(w http.ResponseWriter, r *http.Request, b *browser, j *j
 	case oauth.ConsentOtherOrg:
 		p.redirectBack(w, r, j.req, url.Values{"error": {"access_denied"}, "error_description": {"the signed-in customer is not a customer of this client's organization"}})
 		return nil
+	case oauth.ConsentRequired:
+		p.redirectBack(w, r, j.req, url.Values{"error": {"consent_required"}, "error_description": {"the customer must consent"}})
+		return nil
 	case oauth.ConsentCovered:
-		return p.issueCode(w, r, j, cust, grant)
+		return p.issueCode(w, r, b, j, grant)
 	case oauth.ConsentImplied:
-		return p.allow(w, r, j, cust)
+		return p.allow(w, r, b, j)
 	}
 	v := consentView{layout: p.base(r, b)}
 	v.with(j)
@@ -168,6 +179,12 @@ func scopeText(t Messages, scope string) string {
 		return t["scope_read"]
 	case domain.ScopeWrite:
 		return t["scope_write"]
+	case domain.ScopeOpenID:
+		return t["scope_openid"]
+	case domain.ScopeEmail:
+		return t["scope_email"]
+	case domain.ScopeProfile:
+		return t["scope_profile"]
 	}
 	return scope
 }
@@ -191,7 +208,7 @@ func (p *Pages) consent(w http.ResponseWriter, r *http.Request) error {
 		if b.customer.OrgID != j.req.Client.OrgID {
 			return p.proceed(w, r, b, j) // says access_denied
 		}
-		return p.allow(w, r, j, *b.customer)
+		return p.allow(w, r, b, j)
 	case "deny":
 		now := p.Now()
 		denied := p.origin(r, customerActor(b.customer.ID), now).Event(domain.AuditConsentDenied, j.req.Client.ID, j.req.Client.ID, b.customer.ID)
@@ -204,8 +221,9 @@ func (p *Pages) consent(w http.ResponseWriter, r *http.Request) error {
 	return p.fail(r, http.StatusBadRequest, "err_consent_choice")
 }
 
-// allow records (or widens) the customer's grant and sends a code back.
-func (p *Pages) allow(w http.ResponseWriter, r *http.Request, j *journey, cust domain.Customer) error {
+// allow records (or widens) the signed-in customer's grant and sends a code back.
+func (p *Pages) allow(w http.ResponseWriter, r *http.Request, b *browser, j *journey) error {
+	cust := *b.customer
 	id, err := p.IDs.ID(domain.PrefixGrant)
 	if err != nil {
 		return err
@@ -216,13 +234,14 @@ func (p *Pages) allow(w http.ResponseWriter, r *http.Request, j *journey, cust d
 	if err != nil {
 		return fmt.Errorf("record grant: %w", err)
 	}
-	return p.issueCode(w, r, j, cust, grant)
+	return p.issueCode(w, r, b, j, grant)
 }
 
 // issueCode stores a code bound to client, redirect URI, challenge,
-// customer, grant and scopes (PRODUCT T6), and sends it back.
-func (p *Pages) issueCode(w http.ResponseWriter, r *http.Request, j *journey, cust domain.Customer, grant domain.Grant) error {
-	code, err := p.newCode(r.Context(), j.req, cust, grant)
+// customer, grant and scopes (PRODUCT T6), with the nonce and the
+// session's sign-in time for the ID token (T12), and sends it back.
+func (p *Pages) issueCode(w http.ResponseWriter, r *http.Request, b *browser, j *journey, grant domain.Grant) error {
+	code, err := p.newCode(r.Context(), j.req, *b.customer, b.session.CreatedAt, grant)
 	if err != nil {
 		return err
 	}
@@ -230,7 +249,7 @@ func (p *Pages) issueCode(w http.ResponseWriter, r *http.Request, j *journey, cu
 	return nil
 }
 
-func (p *Pages) newCode(ctx context.Context, req oauth.AuthorizeRequest, cust domain.Customer, grant domain.Grant) (string, error) {
+func (p *Pages) newCode(ctx context.Context, req oauth.AuthorizeRequest, cust domain.Customer, authTime time.Time, grant domain.Grant) (string, error) {
 	code, err := p.IDs.AuthCode()
 	if err != nil {
 		return "", err
@@ -239,7 +258,7 @@ func (p *Pages) newCode(ctx context.Context, req oauth.AuthorizeRequest, cust do
 	err = p.Journey.CreateCode(ctx, domain.AuthCode{
 		Hash: ids.Hash(code), ClientID: req.Client.ID, OrgID: req.Client.OrgID, CustomerID: cust.ID, GrantID: grant.ID,
 		RedirectURI: req.RedirectURI.Raw, Challenge: req.Challenge, ChallengeMethod: req.ChallengeMethod,
-		Scopes: req.Scopes, CreatedAt: now, ExpiresAt: now.Add(oauth.AuthCodeTTL),
+		Scopes: req.Scopes, CreatedAt: now, ExpiresAt: now.Add(oauth.AuthCodeTTL), Nonce: req.Nonce, AuthTime: authTime,
 	})
 	if err != nil {
 		return "", fmt.Errorf("store code: %w", err)

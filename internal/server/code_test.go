@@ -50,7 +50,7 @@ func (f *fixture) redeem(code, verifier string) result {
 func TestAuthorizationCodeGrant(t *testing.T) {
 	f := newFixture(t)
 	// The stored scopes carry write:* to show T7 holds at the endpoint too.
-	code, cus := f.seedCode(t, domain.AllScopes())
+	code, cus := f.seedCode(t, domain.APIScopes())
 
 	before := f.snapshot()
 	r := f.redeem(code, codeVerifier+"x")

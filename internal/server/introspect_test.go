@@ -66,6 +66,10 @@ func (s authOnlyStore) RefreshTokenFamily(context.Context, string) (domain.Refre
 	return domain.RefreshToken{}, domain.Family{}, s.touched("RefreshTokenFamily")
 }
 
+func (s authOnlyStore) GetCustomer(context.Context, string) (domain.Customer, error) {
+	return domain.Customer{}, s.touched("GetCustomer")
+}
+
 // TestIntrospection is PRODUCT T10 at the endpoint, row by row.
 func TestIntrospection(t *testing.T) {
 	t.Run("T10/live_access_token_of_own_org", func(t *testing.T) {
@@ -101,7 +105,7 @@ func TestIntrospection(t *testing.T) {
 
 	t.Run("T10/customer_token_names_customer", func(t *testing.T) {
 		f := newFixture(t)
-		code, cus := f.seedCode(t, domain.AllScopes())
+		code, cus := f.seedCode(t, domain.APIScopes())
 		r := f.redeem(code, codeVerifier)
 		mustOK(t, r)
 		for _, tok := range []string{r.body["access_token"].(string), r.body["refresh_token"].(string)} {

@@ -87,6 +87,7 @@ type Server struct {
 	log       *slog.Logger
 	metadata  []byte
 	jwksCache string // the JWKS Cache-Control
+	userInfo  *userInfo
 }
 
 // New checks cfg and builds the server surface; the metadata document is
@@ -108,7 +109,8 @@ func New(cfg Config) (*Server, error) {
 		tokens.Tracer = noop.NewTracerProvider().Tracer("")
 	}
 	return &Server{Tokens: tokens, store: cfg.Store, ring: cfg.Issuer.Ring, log: cfg.Log, metadata: metadata(cfg.IssuerURL),
-		jwksCache: fmt.Sprintf("public, max-age=%d", int64(cfg.JWKSMaxAge/time.Second))}, nil
+		jwksCache: fmt.Sprintf("public, max-age=%d", int64(cfg.JWKSMaxAge/time.Second)),
+		userInfo:  &userInfo{store: cfg.Store, verifier: cfg.Issuer, revoked: cfg.Revoked, now: cfg.Now, log: cfg.Log}}, nil
 }
 
 // missing reports every absent dependency at once, in name order.
@@ -131,9 +133,12 @@ func missing(absent map[string]bool) error {
 const (
 	PathToken    = "/oauth/token"
 	PathMetadata = "/.well-known/oauth-authorization-server"
-	PathJWKS     = "/.well-known/jwks.json"
-	PathHealth   = "/healthz"
-	PathReady    = "/readyz"
+	// PathOpenIDConfiguration is OpenID Connect Discovery 1.0 §4: the same
+	// metadata as PathMetadata (PRODUCT T12).
+	PathOpenIDConfiguration = "/.well-known/openid-configuration"
+	PathJWKS                = "/.well-known/jwks.json"
+	PathHealth              = "/healthz"
+	PathReady               = "/readyz"
 )
 
 // PathRevoke and PathIntrospect are RFC 7009's and RFC 7662's endpoints
@@ -150,10 +155,15 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	httpx.MountCORS(mux, post, PathToken, httpx.Handle(s.log, s.Tokens.ServeToken))
 	httpx.MountCORS(mux, post, PathRevoke, httpx.Handle(s.log, s.Tokens.ServeRevoke))
 	httpx.MountCORS(mux, post, PathIntrospect, httpx.Handle(s.log, s.Tokens.ServeIntrospect))
-	httpx.MountCORS(mux, get, PathMetadata, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	serveMetadata := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		httpx.WriteRaw(w, http.StatusOK, "application/json", s.metadata)
-	}))
+	})
+	// PRODUCT T12: one document, both names (RFC 8414 §2 takes OpenID
+	// Connect Discovery's fields; Discovery §3 RFC 8414's).
+	httpx.MountCORS(mux, get, PathMetadata, serveMetadata)
+	httpx.MountCORS(mux, get, PathOpenIDConfiguration, serveMetadata)
+	s.userInfo.mount(mux)
 	httpx.MountCORS(mux, get, PathJWKS, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// PRODUCT T8: a rotated key is published at least this long before
 		// it signs, so a verifier holding this copy never meets its kid unknown.
@@ -194,11 +204,13 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// Metadata is the authorization server metadata of RFC 8414 §2.
+// Metadata is the authorization server metadata of RFC 8414 §2, which is
+// also OpenID Connect Discovery 1.0 §3's provider metadata (PRODUCT T12).
 type Metadata struct {
 	Issuer                            string   `json:"issuer"`
 	AuthorizationEndpoint             string   `json:"authorization_endpoint,omitempty"`
 	TokenEndpoint                     string   `json:"token_endpoint"`
+	UserInfoEndpoint                  string   `json:"userinfo_endpoint"`
 	JWKSURI                           string   `json:"jwks_uri"`
 	ScopesSupported                   []string `json:"scopes_supported"`
 	ResponseTypesSupported            []string `json:"response_types_supported"`
@@ -213,6 +225,11 @@ type Metadata struct {
 	RevocationEndpointAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`
 	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
 	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
+	// OpenID Connect Discovery 1.0 §3 (PRODUCT T12).
+	SubjectTypesSupported            []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported"`
+	ClaimsSupported                  []string `json:"claims_supported"`
+	PromptValuesSupported            []string `json:"prompt_values_supported"`
 }
 
 // metadata renders the document once, listing what this build serves.
@@ -222,6 +239,7 @@ func metadata(issuerURL string) []byte {
 		Issuer:                            issuerURL,
 		AuthorizationEndpoint:             base + oauth.PathAuthorize,
 		TokenEndpoint:                     base + PathToken,
+		UserInfoEndpoint:                  base + oauth.PathUserInfo,
 		JWKSURI:                           base + PathJWKS,
 		ScopesSupported:                   domain.AllScopes(),
 		ResponseTypesSupported:            []string{"code"},
@@ -233,6 +251,14 @@ func metadata(issuerURL string) []byte {
 		RevocationEndpointAuthMethodsSupported:     []string{string(oauth.AuthBasic), string(oauth.AuthPost), string(oauth.AuthNone)},
 		IntrospectionEndpoint:                      base + PathIntrospect,
 		IntrospectionEndpointAuthMethodsSupported:  []string{string(oauth.AuthBasic), string(oauth.AuthPost)},
+		SubjectTypesSupported:                      []string{"public"},
+		// Every algorithm a key of the ring may have, so a relying party
+		// that cached this document accepts ID tokens across a rotation to
+		// another algorithm (keys rotate --alg).
+		IDTokenSigningAlgValuesSupported: token.Algorithms(),
+		ClaimsSupported: []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+			"email", "email_verified", "name", "given_name", "family_name"},
+		PromptValuesSupported: oauth.PromptValues(),
 	}
 	body, _ := json.MarshalIndent(md, "", "  ") // plain strings: cannot fail
 	return body

@@ -35,6 +35,8 @@ type TokenStore interface {
 	RedeemCode(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, by domain.Origin, decide store.CodeDecider) (store.Redemption, error)
 	// RefreshTokenFamily is introspection's one read (PRODUCT T10).
 	RefreshTokenFamily(ctx context.Context, hash string) (domain.RefreshToken, domain.Family, error)
+	// GetCustomer loads the customer an ID token or /userinfo speaks of (PRODUCT T12).
+	GetCustomer(ctx context.Context, id string) (domain.Customer, error)
 }
 
 // Tokens issues token pairs: the token endpoint, and the one place a family
@@ -126,6 +128,8 @@ type Response struct {
 	ExpiresIn    int    `json:"expires_in"`
 	RefreshToken string `json:"refresh_token"`
 	Scope        string `json:"scope"`
+	// IDToken is OpenID Connect's, for a code granted openid (PRODUCT T12).
+	IDToken string `json:"id_token,omitempty"`
 }
 
 // ServeToken is POST /oauth/token: parse, authenticate, decide, commit,
@@ -357,7 +361,32 @@ func (t *Tokens) redeemCode(ctx context.Context, client domain.Client, req oauth
 		// RFC 6749 §4.1.2: a used code came back; someone else may hold it.
 		return Response{}, t.revoked(ctx, red.Family.ID, client, now, metrics.ByCodeReplay, "authorization code used twice; its tokens are revoked", msgCodeReplayed)
 	}
-	return t.pair(ctx, red.Family, oauth.CustomerScopes(red.Family.Scopes), refresh, now)
+	resp, err := t.pair(ctx, red.Family, oauth.CustomerScopes(red.Family.Scopes), refresh, now)
+	if err != nil || !oauth.IDTokenWanted(red.Family.Scopes) {
+		return resp, err
+	}
+	return t.withIDToken(ctx, resp, red, now)
+}
+
+// withIDToken adds the ID token of OpenID Connect Core §3.1.3.3 to a code's
+// token response (PRODUCT T12): the code's nonce and sign-in time, the
+// customer's claims as its scopes allow, at_hash of the access token.
+// The refresh grant returns none (Core §12.2 makes it optional): the
+// family keeps no sign-in time to repeat.
+func (t *Tokens) withIDToken(ctx context.Context, resp Response, red store.Redemption, now time.Time) (Response, error) {
+	cust, err := t.Store.GetCustomer(ctx, red.Family.CustomerID)
+	if err != nil {
+		return Response{}, fmt.Errorf("load customer for ID token: %w", err)
+	}
+	_, span := t.Tracer.Start(ctx, SpanSign)
+	resp.IDToken, err = t.Issuer.MintID(token.IDToken{ClientID: red.Family.ClientID, Customer: cust, Scopes: red.Family.Scopes,
+		AuthTime: red.Code.AuthTime, Nonce: red.Code.Nonce, AccessToken: resp.AccessToken}, now)
+	endSpan(span, err)
+	if err != nil {
+		return Response{}, fmt.Errorf("mint ID token: %w", err)
+	}
+	t.Metrics.IDTokenIssued()
+	return resp, nil
 }
 
 // msgCodeReplayed is what a client hears for a code used a second time.

@@ -199,16 +199,16 @@ func Grant(r Scanner) (domain.Grant, error) {
 }
 
 // CodeColumns are the columns Code reads, in order.
-const CodeColumns = `hash, client_id, org_id, customer_id, grant_id, redirect_uri, challenge, challenge_method, scopes, created_at, expires_at, used_at, family_id`
+const CodeColumns = `hash, client_id, org_id, customer_id, grant_id, redirect_uri, challenge, challenge_method, scopes, created_at, expires_at, used_at, family_id, nonce, auth_time`
 
 // Code scans an authorization code row; a missing row is the driver's own error.
 func Code(r Scanner) (domain.AuthCode, error) {
 	var c domain.AuthCode
 	var scopes string
-	var created, expires, used int64
+	var created, expires, used, authTime int64
 	err := r.Scan(&c.Hash, &c.ClientID, &c.OrgID, &c.CustomerID, &c.GrantID, &c.RedirectURI, &c.Challenge, &c.ChallengeMethod,
-		&scopes, &created, &expires, &used, &c.FamilyID)
-	c.Scopes, c.CreatedAt, c.ExpiresAt, c.UsedAt = Scopes(scopes), Time(created), Time(expires), Time(used)
+		&scopes, &created, &expires, &used, &c.FamilyID, &c.Nonce, &authTime)
+	c.Scopes, c.CreatedAt, c.ExpiresAt, c.UsedAt, c.AuthTime = Scopes(scopes), Time(created), Time(expires), Time(used), Time(authTime)
 	return c, err
 }
 

@@ -102,7 +102,7 @@ func TestWALStaysBounded(t *testing.T) {
 		if err := s.CreateOrg(ctx, domain.Org{ID: "org_w", Name: "W", CreatedAt: epoch}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.CreateClient(ctx, domain.Client{ID: "client_w", OrgID: "org_w", Name: "W", Scopes: domain.AllScopes(), CreatedAt: epoch}, nil, domain.System(epoch)); err != nil {
+		if err := s.CreateClient(ctx, domain.Client{ID: "client_w", OrgID: "org_w", Name: "W", Scopes: domain.APIScopes(), CreatedAt: epoch}, nil, domain.System(epoch)); err != nil {
 			t.Fatal(err)
 		}
 		load, stop := context.WithTimeout(ctx, walLoad)
@@ -113,7 +113,7 @@ func TestWALStaysBounded(t *testing.T) {
 			wg.Go(func() {
 				for load.Err() == nil {
 					n := seq.Add(1)
-					fam := domain.Family{ID: fmt.Sprintf("fam_%d", n), ClientID: "client_w", OrgID: "org_w", Scopes: domain.AllScopes(), CreatedAt: epoch}
+					fam := domain.Family{ID: fmt.Sprintf("fam_%d", n), ClientID: "client_w", OrgID: "org_w", Scopes: domain.APIScopes(), CreatedAt: epoch}
 					tok := domain.RefreshToken{Hash: fmt.Sprintf("rt_%d_%s", n, strings.Repeat("h", 200)), CreatedAt: epoch, ExpiresAt: epoch.Add(time.Hour)}
 					if err := s.IssueRefreshToken(ctx, fam, tok); err != nil {
 						t.Error(err)

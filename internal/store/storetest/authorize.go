@@ -30,7 +30,9 @@ func seedJourney(t *testing.T, s Subject) domain.Grant {
 func seedCode(t *testing.T, s Subject, hash string, g domain.Grant) domain.AuthCode {
 	c := domain.AuthCode{Hash: hash, ClientID: g.ClientID, OrgID: g.OrgID, CustomerID: g.CustomerID, GrantID: g.ID,
 		RedirectURI: "https://app.example/cb", Challenge: "chal", ChallengeMethod: "S256", Scopes: g.Scopes,
-		CreatedAt: base, ExpiresAt: base.Add(10 * time.Minute)}
+		CreatedAt: base, ExpiresAt: base.Add(10 * time.Minute),
+		// PRODUCT T12: the ID token's nonce and auth_time round-trip.
+		Nonce: "n-0S6_WzA2Mj", AuthTime: base.Add(-3*time.Minute - 7*time.Microsecond)}
 	must(t, s.CreateCode(ctx(t), c))
 	return c
 }
@@ -46,9 +48,10 @@ func testGrants(t *testing.T, s Subject) {
 	// Consenting again widens the one active grant, keeping its id.
 	later := base.Add(time.Hour)
 	wider, err := s.UpsertGrant(ctx(t), domain.Grant{ID: "grt_2", CustomerID: "cus_1", ClientID: "client_1", OrgID: "org_a",
-		Scopes: domain.Scopes{domain.ScopeWrite}, CreatedAt: later, UpdatedAt: later}, sys(base))
+		Scopes: domain.Scopes{domain.ScopeWrite, domain.ScopeOpenID}, CreatedAt: later, UpdatedAt: later}, sys(base))
 	must(t, err)
-	if wider.ID != "grt_1" || wider.Scopes.String() != "read:* write:*" || !wider.CreatedAt.Equal(base) || !wider.UpdatedAt.Equal(later) {
+	// PRODUCT T12: the identity scopes are stored like the others.
+	if wider.ID != "grt_1" || wider.Scopes.String() != "read:* write:* openid" || !wider.CreatedAt.Equal(base) || !wider.UpdatedAt.Equal(later) {
 		t.Fatalf("widened grant: %+v", wider)
 	}
 	active, err := s.ActiveGrant(ctx(t), "cus_1", "client_1")

@@ -106,9 +106,9 @@ func (s *Store) RevokeGrant(ctx context.Context, id string, by domain.Origin) (f
 // CreateCode stores an authorization code.
 func (s *Store) CreateCode(ctx context.Context, c domain.AuthCode) error {
 	return s.b.Write(ctx, func(tx Querier) error {
-		_, err := tx.Exec(ctx, `INSERT INTO auth_codes (`+rowcodec.CodeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, '')`,
+		_, err := tx.Exec(ctx, `INSERT INTO auth_codes (`+rowcodec.CodeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, '', $12, $13)`,
 			c.Hash, c.ClientID, c.OrgID, c.CustomerID, c.GrantID, c.RedirectURI, c.Challenge, c.ChallengeMethod,
-			rowcodec.ScopesText(c.Scopes), rowcodec.Micros(c.CreatedAt), rowcodec.Micros(c.ExpiresAt))
+			rowcodec.ScopesText(c.Scopes), rowcodec.Micros(c.CreatedAt), rowcodec.Micros(c.ExpiresAt), c.Nonce, rowcodec.Micros(c.AuthTime))
 		return err
 	})
 }
