@@ -38,9 +38,10 @@ var allowed = map[string][]string{
 	"metrics":               {"domain"}, // the Prometheus collectors; store never imports it (PRODUCT O7)
 	"maintain":              {"domain", "token", "revoke", "store", "metrics"},
 	"admin":                 {"domain", "ids", "oauth", "problem", "store", "token"},
-	"server":                {"domain", "httpx", "ids", "metrics", "oauth", "problem", "revoke", "store", "token"},
+	"bearer":                {"domain", "oauth", "problem", "store", "token"},
+	"server":                {"bearer", "domain", "httpx", "ids", "metrics", "oauth", "problem", "revoke", "store", "token"},
 	"pages":                 {"domain", "httpx", "ids", "metrics", "oauth", "problem", "revoke", "store", "mail"},
-	"api":                   {"domain", "httpx", "metrics", "oauth", "problem", "revoke", "store", "token"},
+	"api":                   {"bearer", "domain", "httpx", "metrics", "oauth", "problem", "revoke", "store", "token"},
 	"cli":                   {"*"},
 	"testfix":               {"admin", "domain", "fakeclock", "ids", "metrics", "store/sqlite", "token"}, // a test helper: the surfaces' shared fixture
 }

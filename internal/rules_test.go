@@ -13,7 +13,7 @@ import (
 // builtRules are the PRODUCT.md rules this release implements. Each must be
 // cited where it is enforced, as "PRODUCT <id>" in a comment of non-test
 // code, so that one grep (`grep -rn 'PRODUCT.*R3' internal`) finds it. The
-// rules PRODUCT.md added since (T9-T12, A12, R9) join
+// rules PRODUCT.md added since (T11, A12, R9) join
 // this list as their issues land.
 var builtRules = strings.Fields(`
 	T1 T2 T3 T4 T5 T6 T7 T8 T9 T10 T12

@@ -3,14 +3,13 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 	_ "time/tzdata" // Europe/Berlin must resolve on machines without zoneinfo
 
+	"github.com/nomosauth/nomosauth/internal/bearer"
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/metrics"
@@ -68,7 +67,7 @@ type Config struct {
 type API struct {
 	Config
 
-	clients sync.Map // client id → cachedClient
+	gate *bearer.Gate
 }
 
 // New checks cfg and builds the protected API.
@@ -89,13 +88,7 @@ func New(cfg Config) (*API, error) {
 	if len(missing) > 0 {
 		return nil, errors.New("api: missing " + strings.Join(missing, ", "))
 	}
-	return &API{Config: cfg}, nil
-}
-
-type cachedClient struct {
-	client domain.Client
-	err    error
-	at     time.Time
+	return &API{Config: cfg, gate: &bearer.Gate{Verifier: cfg.Verifier, Revoked: cfg.Revoked, Clients: cfg.Store, ClientTTL: cfg.ClientTTL}}, nil
 }
 
 // prefixes are the subtrees the protected API owns: a request under them
@@ -221,50 +214,12 @@ func requestedVersion(h http.Header) (string, error) {
 	return v, nil
 }
 
-// authenticate is PRODUCT R1: the token only from Authorization: Bearer,
-// verified (signature, typ, iss, aud, exp, nbf), its family not revoked and
-// its client still enabled.
+// authenticate is PRODUCT R1 and A11 through the one bearer gate; the
+// caller keeps its client's default API version (R6).
 func (a *API) authenticate(r *http.Request, now time.Time) (Caller, error) {
-	hs := r.Header.Values("Authorization")
-	raw, err := oauth.ParseBearer(hs, len(hs) == 0 && r.URL.Query().Has("access_token")) // the query is parsed only to explain a refusal
+	caller, client, err := a.gate.Admit(r, now)
 	if err != nil {
-		return Caller{}, err
-	}
-	claims, err := a.Verifier.Verify(raw, now)
-	if err != nil {
-		return Caller{}, problem.InvalidToken("The access token is invalid or expired").WithCause(err)
-	}
-	caller := oauth.Caller{ClientID: claims.ClientID, OrgID: claims.OrgID, CustomerID: claims.CustomerID,
-		FamilyID: claims.FamilyID, Scopes: domain.Scopes(strings.Fields(claims.Scope)).Canonical()}
-	// A revoked token is refused without loading its client.
-	revoked := a.Revoked.Revoked(claims.FamilyID)
-	var client domain.Client
-	if !revoked {
-		if client, err = a.client(r.Context(), claims.ClientID, now); err != nil {
-			return Caller{}, err
-		}
-	}
-	if err := oauth.AdmitCaller(caller, client, revoked); err != nil {
 		return Caller{}, err
 	}
 	return Caller{Caller: caller, clientDefault: client.DefaultAPIVersion}, nil
-}
-
-// client loads a client through a short-lived cache: the hot path reads no
-// database, and a change reaches it within ClientTTL.
-func (a *API) client(ctx context.Context, id string, now time.Time) (domain.Client, error) {
-	if v, ok := a.clients.Load(id); ok {
-		if c := v.(cachedClient); now.Sub(c.at) < a.ClientTTL {
-			return c.client, c.err
-		}
-	}
-	c, err := a.Store.GetClient(ctx, id)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		err = problem.InvalidToken("The access token's client no longer exists")
-	case err != nil:
-		return domain.Client{}, fmt.Errorf("load client: %w", err) // not cached
-	}
-	a.clients.Store(id, cachedClient{client: c, err: err, at: now})
-	return c, err
 }

@@ -195,7 +195,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 		ClientLimits: httpx.NewRateLimiter(rate, burst, time.Now), AddrLimits: addrLimits, Addr: https.ClientAddr,
 		FailedAuthLimits:     httpx.NewRateLimiter(server.FailedAuthRate, server.FailedAuthBurst, time.Now),
 		FailedAuthAddrLimits: httpx.NewRateLimiter(server.FailedAuthAddrRate, server.FailedAuthAddrBurst, time.Now),
-		JWKSMaxAge:           cfg.KeyPublishDelay, Tracer: traces.tracer(), Metrics: m, Verifier: verified})
+		JWKSMaxAge:           cfg.KeyPublishDelay, ClientTTL: cfg.KeyPoll, Tracer: traces.tracer(), Metrics: m, Verifier: verified})
 	if err != nil {
 		return nil, err
 	}

@@ -89,6 +89,8 @@ const (
 	APIGrant                     // protected API, per customer grant
 	SignInAddr                   // hosted sign-in codes, per source address (PRODUCT A7)
 	SignInEmail                  // hosted sign-in codes, per email (PRODUCT A7)
+	UserInfoAddr                 // /userinfo, unauthenticated, per source address (PRODUCT T12)
+	UserInfoGrant                // /userinfo, per customer grant (PRODUCT T12)
 	numLimits
 )
 
@@ -97,6 +99,7 @@ func (l Limit) labels() (surface, limit string) {
 		{"token", "address"}, {"token", "client"}, {"token", "failed_auth"},
 		{"api", "address"}, {"api", "client"}, {"api", "grant"},
 		{"signin", "address"}, {"signin", "email"},
+		{"userinfo", "address"}, {"userinfo", "grant"},
 	}
 	return pairs[l][0], pairs[l][1]
 }

@@ -60,12 +60,17 @@ func decideOIDCParams(req *AuthorizeRequest, params url.Values) error {
 	return nil
 }
 
-// parsePrompt is Core §3.1.2.1's prompt: space-separated values; none
+// parsePrompt is Core §3.1.2.1's prompt: space-separated values (runs of
+// spaces separate too, an empty list is no prompt value); none
 // with any other is invalid_request, and so is a value this server does
 // not serve (select_account: a browser holds one session).
 func parsePrompt(raw string) (Prompt, error) {
 	var p Prompt
-	for _, v := range strings.Split(raw, " ") {
+	values := strings.Fields(raw)
+	if len(values) == 0 {
+		return Prompt{}, redirectError("invalid_request", "prompt must be none, login or consent")
+	}
+	for _, v := range values {
 		switch v {
 		case "none":
 			p.None = true

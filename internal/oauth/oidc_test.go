@@ -44,6 +44,8 @@ func TestDecideAuthorizeOpenID(t *testing.T) {
 			func(r AuthorizeRequest) bool { return r.Prompt == Prompt{None: true} }},
 		{"T12/prompt_login_consent", readOnly, q("prompt", "login consent"), "",
 			func(r AuthorizeRequest) bool { return r.Prompt == Prompt{Login: true, Consent: true} }},
+		{"T12/prompt_runs_of_spaces", readOnly, q("prompt", " login  consent "), "",
+			func(r AuthorizeRequest) bool { return r.Prompt == Prompt{Login: true, Consent: true} }},
 		{"T12/prompt_none_with_login", readOnly, q("prompt", "none login"), "invalid_request", nil},
 		{"T12/prompt_select_account", readOnly, q("prompt", "select_account"), "invalid_request", nil},
 		{"T12/prompt_empty", readOnly, q("prompt", ""), "invalid_request", nil},

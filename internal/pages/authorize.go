@@ -23,6 +23,12 @@ type journey struct {
 	req   oauth.AuthorizeRequest
 	query string
 	app   appView
+	// started is when this server first showed the journey, from its
+	// seal; zero when a form came back without a valid one. seal is what
+	// the pages carry on (PRODUCT T12: a sign-in since then satisfies
+	// prompt=login and max_age).
+	started time.Time
+	seal    string
 }
 
 // startJourney checks an authorize query: client and redirect URI first,
@@ -118,6 +124,8 @@ func (p *Pages) authorize(w http.ResponseWriter, r *http.Request) error {
 	if j == nil {
 		return err
 	}
+	j.started = p.Now()
+	j.seal = p.sealJourney(j.query, j.started)
 	b, err := p.loadBrowser(w, r, true)
 	if err != nil {
 		return err
@@ -202,6 +210,12 @@ func (p *Pages) consent(w http.ResponseWriter, r *http.Request) error {
 	if b.customer == nil {
 		// The session ended while the page was open: sign in again.
 		return p.renderSignin(w, r, b, j, "", p.text(r, "err_session"))
+	}
+	if !p.signedInFor(j, b) {
+		// PRODUCT T12: prompt=login or max_age wants a sign-in this
+		// session does not give, and the form cannot show one since the
+		// journey began (Core §3.1.2.1): the consent page cannot skip it.
+		return p.renderSignin(w, r, b, j, "", "")
 	}
 	switch form.Get("decision") {
 	case "allow":

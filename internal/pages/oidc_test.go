@@ -103,4 +103,38 @@ func TestOpenIDJourney(t *testing.T) {
 			}
 		})
 	}
+
+	// The consent form cannot skip the fresh sign-in prompt=login or
+	// max_age asks for: posting it with a stricter request than the one
+	// the page was shown for, or with a seal from before this session,
+	// shows the sign-in page and issues no code.
+	f.clock.Advance(10 * time.Minute)
+	for _, tt := range []struct {
+		name  string
+		extra url.Values
+	}{
+		{"T12/consent_post_cannot_skip_max_age", url.Values{"max_age": {"60"}}},
+		{"T12/consent_post_cannot_skip_prompt_login", url.Values{"prompt": {"login"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			shown := c.get("/oauth/authorize?" + f.oidcQuery(url.Values{"prompt": {"consent"}}).Encode())
+			if shown.title() != "Allow access?" {
+				t.Fatalf("want consent, got %d %q", shown.status, shown.title())
+			}
+			stricter := f.oidcQuery(tt.extra).Encode()
+			r := c.submit(shown, PathConsent, url.Values{"decision": {"allow"}, "authz": {stricter}})
+			if r.status != http.StatusOK || r.title() == "Allow access?" || !strings.Contains(r.body, `name="email"`) {
+				t.Fatalf("changed authz: %d %q %s", r.status, r.title(), r.location())
+			}
+			// A seal of the stricter request itself, from its sign-in page,
+			// is younger than the session: still no code.
+			signin := c.get("/oauth/authorize?" + stricter)
+			form := signin.form(PathSignin)
+			r = c.submit(shown, PathConsent, url.Values{"decision": {"allow"}, "authz": {stricter}, "journey": {form.Get("journey")}})
+			if r.status != http.StatusOK || !strings.Contains(r.body, `name="email"`) {
+				t.Fatalf("old session, fresh seal: %d %q %s", r.status, r.title(), r.location())
+			}
+		})
+	}
+
 }

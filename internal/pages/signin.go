@@ -66,6 +66,14 @@ func (p *Pages) readJourneyForm(w http.ResponseWriter, r *http.Request) (form ur
 		return form, b, nil, false, err
 	}
 	j, err = p.startJourney(w, r, form.Get("authz"))
+	if j != nil {
+		now := p.Now()
+		if at, ok := p.openJourneySeal(j.query, form.Get("journey"), now); ok {
+			j.started, j.seal = at, form.Get("journey")
+		} else {
+			j.seal = p.sealJourney(j.query, now) // started stays unknown
+		}
+	}
 	return form, b, j, j == nil && err == nil, err
 }
 

@@ -16,8 +16,9 @@ type layout struct {
 // journeyView is what a page inside an authorization journey carries: the
 // authorize query string the journey continues with and the app it is for.
 type journeyView struct {
-	Authz string
-	App   *appView
+	Authz   string
+	Journey string // the journey's seal (journey.seal)
+	App     *appView
 }
 
 type appView struct{ Name, Org string }
@@ -25,7 +26,7 @@ type appView struct{ Name, Org string }
 // with fills the journey fields from j, when there is a journey.
 func (jv *journeyView) with(j *journey) {
 	if j != nil {
-		jv.Authz, jv.App = j.query, &j.app
+		jv.Authz, jv.Journey, jv.App = j.query, j.seal, &j.app
 	}
 }
 

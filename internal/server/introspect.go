@@ -10,14 +10,16 @@ import (
 	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/oauth"
+	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/store"
 )
 
 // ServeIntrospect is POST /oauth/introspect (PRODUCT T10; RFC 7662): a
 // confidential client asks whether a token of its organization is live.
-// An access token is answered from its signature and this process's
-// revoked set, with no database read beyond the caller's authentication;
-// a refresh token by one read of its row and family. Everything that is
+// An access token is answered from its signature, this process's revoked
+// set and the cached client (a disabled client's tokens are not live),
+// with no database read beyond the caller's authentication once the
+// client is cached; a refresh token by one read of its row and family. Everything that is
 // not a live token of the caller's organization is {"active":false}; a
 // refused caller or a rate limit is an error, never active:false.
 func (t *Tokens) ServeIntrospect(w http.ResponseWriter, r *http.Request) error {
@@ -36,6 +38,19 @@ func (t *Tokens) ServeIntrospect(w http.ResponseWriter, r *http.Request) error {
 	facts, err := t.tokenFacts(r.Context(), q.Token, now)
 	if err != nil {
 		return err
+	}
+	if facts != nil && !facts.Revoked {
+		// A token of a client since disabled or removed is not live.
+		c, err := t.Gate.Client(r.Context(), facts.ClientID, now)
+		var refused *problem.Error
+		switch {
+		case errors.As(err, &refused):
+			facts.Revoked = true
+		case err != nil:
+			return err
+		case c.Disabled:
+			facts.Revoked = true
+		}
 	}
 	// RFC 7662 §2.2, RFC 6749 §5.1: never cached.
 	w.Header().Set("Cache-Control", "no-store")

@@ -66,10 +66,6 @@ func (s authOnlyStore) RefreshTokenFamily(context.Context, string) (domain.Refre
 	return domain.RefreshToken{}, domain.Family{}, s.touched("RefreshTokenFamily")
 }
 
-func (s authOnlyStore) GetCustomer(context.Context, string) (domain.Customer, error) {
-	return domain.Customer{}, s.touched("GetCustomer")
-}
-
 // TestIntrospection is PRODUCT T10 at the endpoint, row by row.
 func TestIntrospection(t *testing.T) {
 	t.Run("T10/live_access_token_of_own_org", func(t *testing.T) {
@@ -136,15 +132,32 @@ func TestIntrospection(t *testing.T) {
 
 	t.Run("T10/revoked_access_token_inactive_without_database_read", func(t *testing.T) {
 		f := newFixture(t)
+		f.tokensSrv.Gate.ClientTTL = time.Hour // as in production: the token's client is cached
 		access, refresh, _ := f.pair(t)
 		live, _, _ := f.pair(t)
 		mustRevokeOK(t, f.revoke(refresh, f.client.ID, f.secret))
+		if r := f.introspect(live, f.other.ID, f.otherSecret); r.body["active"] != true { // caches the client
+			t.Fatalf("live token: %s", r.raw)
+		}
 		f.tokensSrv.Store = authOnlyStore{t: t, real: f.store}
 		mustInactive(t, f.introspect(access, f.other.ID, f.otherSecret))
-		// A live one is answered without a read too.
+		// A live one is answered without a read too, once its client is cached.
 		if r := f.introspect(live, f.other.ID, f.otherSecret); r.body["active"] != true {
 			t.Fatalf("live token: %s", r.raw)
 		}
+	})
+
+	t.Run("T10/disabled_clients_tokens_inactive", func(t *testing.T) {
+		// The API refuses a disabled client's tokens (R1): introspection
+		// does not call them live either.
+		f := newFixture(t)
+		access, refresh, _ := f.pair(t)
+		if r := f.introspect(access, f.other.ID, f.otherSecret); r.body["active"] != true {
+			t.Fatalf("live token: %s", r.raw)
+		}
+		testfix.Check(t, f.admin.DisableClient(context.Background(), f.client.ID))
+		mustInactive(t, f.introspect(access, f.other.ID, f.otherSecret))
+		mustInactive(t, f.introspect(refresh, f.other.ID, f.otherSecret))
 	})
 
 	t.Run("T10/revoked_refresh_token_inactive", func(t *testing.T) {

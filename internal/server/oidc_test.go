@@ -227,12 +227,8 @@ func TestUserInfo(t *testing.T) {
 			}
 		})
 	}
-	t.Run("T12/revoked", func(t *testing.T) {
-		claims, err := f.issuer.Verify(access, f.clock.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.tokensSrv.Revoker.Set.Add(claims.FamilyID, f.clock.Now())
+	t.Run("T12/T9/revoked_at_the_revocation_endpoint", func(t *testing.T) {
+		mustRevokeOK(t, f.revoke(access, f.public.ID, ""))
 		r := f.userinfo(http.MethodGet, "Bearer "+access)
 		checkEnvelope(t, r, 401, "UNAUTHORIZED", "invalid_token")
 	})

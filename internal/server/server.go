@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/nomosauth/nomosauth/internal/bearer"
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/ids"
@@ -30,6 +31,8 @@ import (
 type Store interface {
 	TokenStore
 	revoke.FamilyStore
+	// GetCustomer loads the customer /userinfo speaks of (PRODUCT T12).
+	GetCustomer(ctx context.Context, id string) (domain.Customer, error)
 	Ping(ctx context.Context) error
 }
 
@@ -49,9 +52,13 @@ type Config struct {
 	RefreshKey []byte
 	// Revoked learns of families the token endpoint revokes (PRODUCT A11).
 	Revoked *revoke.Set
-	// Verifier checks access tokens at revocation and introspection, the
-	// API's cache of verified tokens (PRODUCT T9, T10); nil is Issuer.
+	// Verifier checks access tokens at revocation, introspection and
+	// /userinfo, the API's cache of verified tokens (PRODUCT T9, T10,
+	// T12); nil is Issuer.
 	Verifier revoke.Verifier
+	// ClientTTL bounds how long introspection and /userinfo cache a
+	// client's disabled flag, as the protected API does (--key-poll).
+	ClientTTL time.Duration
 	// ClientLimits and AddrLimits bound token requests per client id and
 	// per source address (PRODUCT R5); nil is no limit. Addr resolves the
 	// source address.
@@ -108,9 +115,11 @@ func New(cfg Config) (*Server, error) {
 	if tokens.Tracer == nil {
 		tokens.Tracer = noop.NewTracerProvider().Tracer("")
 	}
+	tokens.Gate = &bearer.Gate{Verifier: tokens.Verifier, Revoked: cfg.Revoked, Clients: cfg.Store, ClientTTL: cfg.ClientTTL}
 	return &Server{Tokens: tokens, store: cfg.Store, ring: cfg.Issuer.Ring, log: cfg.Log, metadata: metadata(cfg.IssuerURL),
 		jwksCache: fmt.Sprintf("public, max-age=%d", int64(cfg.JWKSMaxAge/time.Second)),
-		userInfo:  &userInfo{store: cfg.Store, verifier: cfg.Issuer, revoked: cfg.Revoked, now: cfg.Now, log: cfg.Log}}, nil
+		userInfo: &userInfo{store: cfg.Store, gate: tokens.Gate, now: cfg.Now, log: cfg.Log, metrics: cfg.Metrics,
+			addrLimits: cfg.AddrLimits, limits: cfg.ClientLimits, addr: cfg.Addr}}, nil
 }
 
 // missing reports every absent dependency at once, in name order.

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/nomosauth/nomosauth/internal/bearer"
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/ids"
@@ -35,8 +36,6 @@ type TokenStore interface {
 	RedeemCode(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, by domain.Origin, decide store.CodeDecider) (store.Redemption, error)
 	// RefreshTokenFamily is introspection's one read (PRODUCT T10).
 	RefreshTokenFamily(ctx context.Context, hash string) (domain.RefreshToken, domain.Family, error)
-	// GetCustomer loads the customer an ID token or /userinfo speaks of (PRODUCT T12).
-	GetCustomer(ctx context.Context, id string) (domain.Customer, error)
 }
 
 // Tokens issues token pairs: the token endpoint, and the one place a family
@@ -59,6 +58,10 @@ type Tokens struct {
 	// Verifier checks access tokens presented for revocation or
 	// introspection: signature, issuer, expiry (PRODUCT T9, T10).
 	Verifier revoke.Verifier
+	// Gate checks, through its short-lived client cache, that a token's
+	// client is still enabled: introspection calls no token of a disabled
+	// client live (PRODUCT T10), as the API refuses it (R1).
+	Gate *bearer.Gate
 	// IssuerURL is the iss introspection names for refresh tokens.
 	IssuerURL string
 	// ClientLimits and AddrLimits bound attempts per client id and per
@@ -374,12 +377,11 @@ func (t *Tokens) redeemCode(ctx context.Context, client domain.Client, req oauth
 // The refresh grant returns none (Core §12.2 makes it optional): the
 // family keeps no sign-in time to repeat.
 func (t *Tokens) withIDToken(ctx context.Context, resp Response, red store.Redemption, now time.Time) (Response, error) {
-	cust, err := t.Store.GetCustomer(ctx, red.Family.CustomerID)
-	if err != nil {
-		return Response{}, fmt.Errorf("load customer for ID token: %w", err)
-	}
+	// The customer as the redemption read it: no read after the code is
+	// spent, whose failure would turn the client's retry into a replay.
 	_, span := t.Tracer.Start(ctx, SpanSign)
-	resp.IDToken, err = t.Issuer.MintID(token.IDToken{ClientID: red.Family.ClientID, Customer: cust, Scopes: red.Family.Scopes,
+	var err error
+	resp.IDToken, err = t.Issuer.MintID(token.IDToken{ClientID: red.Family.ClientID, Customer: red.Customer, Scopes: red.Family.Scopes,
 		AuthTime: red.Code.AuthTime, Nonce: red.Code.Nonce, AccessToken: resp.AccessToken}, now)
 	endSpan(span, err)
 	if err != nil {

@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
+	"github.com/nomosauth/nomosauth/internal/bearer"
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/metrics"
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
-	"github.com/nomosauth/nomosauth/internal/revoke"
 	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
@@ -25,15 +25,17 @@ import (
 // the protected API's versions, tenant rules and Nomos resources.
 type userInfo struct {
 	store interface {
-		GetClient(ctx context.Context, id string) (domain.Client, error)
 		GetCustomer(ctx context.Context, id string) (domain.Customer, error)
 	}
-	verifier interface {
-		Verify(raw string, now time.Time) (token.Claims, error)
-	}
-	revoked *revoke.Set
-	now     func() time.Time
-	log     *slog.Logger
+	// gate admits the bearer token as the protected API does (PRODUCT R1).
+	gate *bearer.Gate
+	now  func() time.Time
+	log  *slog.Logger
+	// addrLimits paces requests without a valid token per source address,
+	// limits each customer grant (PRODUCT R5); nil is no limit.
+	addrLimits, limits *httpx.RateLimiter
+	addr               func(*http.Request) string
+	metrics            *metrics.Metrics
 }
 
 func (u *userInfo) mount(mux *http.ServeMux) {
@@ -46,26 +48,20 @@ func (u *userInfo) mount(mux *http.ServeMux) {
 // its client enabled; then the customer's claims as its scopes allow.
 func (u *userInfo) serve(w http.ResponseWriter, r *http.Request) error {
 	now := u.now()
-	hs := r.Header.Values("Authorization")
-	raw, err := oauth.ParseBearer(hs, len(hs) == 0 && r.URL.Query().Has("access_token"))
-	if err != nil {
+	caller, _, authErr := u.gate.Admit(r, now)
+	// PRODUCT R5 as at the API: an invalid token spends its address's
+	// budget, a valid one its grant's.
+	limit, which := u.addrLimits.Take("userinfo-addr:"+u.addr(r)), metrics.UserInfoAddr
+	if authErr == nil {
+		limit, which = u.limits.Take("userinfo:"+caller.FamilyID), metrics.UserInfoGrant
+	}
+	limit.SetHeaders(w.Header())
+	if err := limit.Err(); err != nil {
+		u.metrics.RateLimited(which)
 		return err
 	}
-	claims, err := u.verifier.Verify(raw, now)
-	if err != nil {
-		return problem.InvalidToken("The access token is invalid or expired").WithCause(err)
-	}
-	caller := oauth.Caller{ClientID: claims.ClientID, OrgID: claims.OrgID, CustomerID: claims.CustomerID,
-		FamilyID: claims.FamilyID, Scopes: domain.Scopes(strings.Fields(claims.Scope)).Canonical()}
-	revoked := u.revoked.Revoked(claims.FamilyID)
-	var client domain.Client
-	if !revoked {
-		if client, err = u.store.GetClient(r.Context(), claims.ClientID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("load client: %w", err)
-		}
-	}
-	if err := oauth.AdmitCaller(caller, client, revoked); err != nil {
-		return err
+	if authErr != nil {
+		return authErr
 	}
 	if err := oauth.CheckUserInfo(caller); err != nil {
 		return err

@@ -31,12 +31,15 @@ type CodeDecider func(code domain.AuthCode, grant domain.Grant) (domain.CodeVerd
 // Redemption is the outcome of RedeemCode: the verdict, the code as it was
 // presented, and the family that was started (Redeem) or revoked (Replay).
 // Revoked says a Replay revoked the family now; a replay of a family
-// revoked before changes nothing.
+// revoked before changes nothing. Customer is the code's customer as the
+// redemption read it, so an ID token needs no read after the code is spent
+// (PRODUCT T12, S2).
 type Redemption struct {
-	Verdict domain.CodeVerdict
-	Code    domain.AuthCode
-	Family  domain.Family
-	Revoked bool
+	Verdict  domain.CodeVerdict
+	Code     domain.AuthCode
+	Family   domain.Family
+	Revoked  bool
+	Customer domain.Customer
 }
 
 // OneTimeDecider is the pure one-time-code rule the store runs inside its

@@ -136,7 +136,7 @@ func testPrices(t *testing.T, s Subject) {
 func testRevokedFamilies(t *testing.T, s Subject) {
 	family(t, s, "fam_1")
 	must(t, s.IssueRefreshToken(ctx(t), domain.Family{ID: "fam_2", ClientID: "client_1", OrgID: "org_a", CustomerID: "cus_1", Scopes: domain.Scopes{domain.ScopeRead}, CreatedAt: base}, next("t2", base)))
-	family3 := domain.Family{ID: "fam_3", ClientID: "client_1", OrgID: "org_a", Scopes: domain.AllScopes(), CreatedAt: base}
+	family3 := domain.Family{ID: "fam_3", ClientID: "client_1", OrgID: "org_a", Scopes: domain.APIScopes(), CreatedAt: base}
 	must(t, s.IssueRefreshToken(ctx(t), family3, next("t3", base)))
 	must(t, s.RevokeFamily(ctx(t), "fam_1", base.Add(time.Minute)))
 	must(t, s.RevokeFamily(ctx(t), "fam_2", base.Add(2*time.Minute)))

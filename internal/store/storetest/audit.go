@@ -71,7 +71,7 @@ func testAuditRows(t *testing.T, s Subject) {
 	web := "192.0.2.7"
 
 	o := a.by(operator(), "")
-	c := domain.Client{ID: "client_1", OrgID: "org_a", Name: "App", Scopes: domain.AllScopes(), RedirectURIs: []string{"https://app.example/cb"}, CreatedAt: base}
+	c := domain.Client{ID: "client_1", OrgID: "org_a", Name: "App", Scopes: domain.APIScopes(), RedirectURIs: []string{"https://app.example/cb"}, CreatedAt: base}
 	must(t, s.CreateClient(ctx(t), c, &domain.ClientSecret{ClientID: "client_1", Hash: "h-1", CreatedAt: base}, o))
 	a.expect(o, domain.AuditClientCreated, "client_1", "client_1", "")
 
@@ -191,7 +191,7 @@ func testAuditRows(t *testing.T, s Subject) {
 func testAuditFailedChanges(t *testing.T, s Subject) {
 	g := seedJourney(t, s) // client, customer and grant: three rows
 	seedCode(t, s, "code_1", g)
-	must(t, s.IssueRefreshToken(ctx(t), domain.Family{ID: "fam_1", ClientID: "client_1", OrgID: "org_a", Scopes: domain.AllScopes(), CreatedAt: base}, next("fam_1-t0", base)))
+	must(t, s.IssueRefreshToken(ctx(t), domain.Family{ID: "fam_1", ClientID: "client_1", OrgID: "org_a", Scopes: domain.APIScopes(), CreatedAt: base}, next("fam_1-t0", base)))
 	must(t, s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base}, time.Time{}, time.Time{}, sys(base)))
 	before := allAudit(t, s)
 	if len(before) != 4 {
@@ -200,8 +200,8 @@ func testAuditFailedChanges(t *testing.T, s Subject) {
 	o := domain.Origin{Actor: operator(), At: base.Add(time.Hour), RequestID: "req-failed"}
 	refuse := errors.New("refused by the rule")
 
-	wantErr(t, s.CreateClient(ctx(t), domain.Client{ID: "client_1", OrgID: "org_a", Name: "Dup", Scopes: domain.AllScopes(), CreatedAt: base}, nil, o), store.ErrConflict)
-	wantErr(t, s.CreateClient(ctx(t), domain.Client{ID: "client_x", OrgID: "org_none", Name: "X", Scopes: domain.AllScopes(), CreatedAt: base}, nil, o), store.ErrNotFound)
+	wantErr(t, s.CreateClient(ctx(t), domain.Client{ID: "client_1", OrgID: "org_a", Name: "Dup", Scopes: domain.APIScopes(), CreatedAt: base}, nil, o), store.ErrConflict)
+	wantErr(t, s.CreateClient(ctx(t), domain.Client{ID: "client_x", OrgID: "org_none", Name: "X", Scopes: domain.APIScopes(), CreatedAt: base}, nil, o), store.ErrNotFound)
 	wantErr(t, s.DisableClient(ctx(t), "client_missing", o), store.ErrNotFound)
 	wantErr(t, s.RotateClientSecret(ctx(t), domain.ClientSecret{ClientID: "client_missing", Hash: "x", CreatedAt: base}, base, o), store.ErrNotFound)
 	wantErr(t, s.CreateCustomer(ctx(t), domain.Customer{ID: "cus_dup", OrgID: "org_a", Email: "CUS_1@example.com", Type: domain.CustomerPerson, CreatedAt: base}, o), store.ErrConflict)
@@ -246,7 +246,7 @@ func testAuditNoChangeWithoutRow(t *testing.T, s Subject) {
 	if c, err := s.GetClient(ctx(t), "client_1"); err != nil || c.Disabled {
 		t.Fatalf("O8/no_change_without_row: client disabled=%v err=%v", c.Disabled, err)
 	}
-	if err := s.CreateClient(ctx(t), domain.Client{ID: "client_2", OrgID: "org_a", Name: "B", Scopes: domain.AllScopes(), CreatedAt: base}, nil, o); err == nil {
+	if err := s.CreateClient(ctx(t), domain.Client{ID: "client_2", OrgID: "org_a", Name: "B", Scopes: domain.APIScopes(), CreatedAt: base}, nil, o); err == nil {
 		t.Fatal("O8: CreateClient succeeded without its audit row")
 	}
 	_, err := s.GetClient(ctx(t), "client_2")

@@ -140,6 +140,9 @@ func testRedeemCode(t *testing.T, s Subject) {
 		t.Fatalf("verdict %v", red.Verdict)
 	}
 	diff(t, red.Family, wantFam)
+	cus, err := s.GetCustomer(ctx(t), "cus_1")
+	must(t, err)
+	diff(t, red.Customer, cus) // PRODUCT T12: the ID token's claims, read in the redemption
 	fam, err := s.GetFamily(ctx(t), "fam_c")
 	must(t, err)
 	diff(t, fam, wantFam)

@@ -18,13 +18,13 @@ func BenchWrites(b *testing.B, s store.Store) {
 	if err := s.CreateOrg(ctx, domain.Org{ID: "org_b", Name: "Bench", CreatedAt: base}); err != nil {
 		b.Fatal(err)
 	}
-	if err := s.CreateClient(ctx, domain.Client{ID: "client_b", OrgID: "org_b", Name: "B", Scopes: domain.AllScopes(), CreatedAt: base}, nil, sys(base)); err != nil {
+	if err := s.CreateClient(ctx, domain.Client{ID: "client_b", OrgID: "org_b", Name: "B", Scopes: domain.APIScopes(), CreatedAt: base}, nil, sys(base)); err != nil {
 		b.Fatal(err)
 	}
 	var seq atomic.Int64
 	family := func() (domain.Family, domain.RefreshToken) {
 		n := seq.Add(1)
-		return domain.Family{ID: fmt.Sprintf("fam_%d", n), ClientID: "client_b", OrgID: "org_b", Scopes: domain.AllScopes(), CreatedAt: base},
+		return domain.Family{ID: fmt.Sprintf("fam_%d", n), ClientID: "client_b", OrgID: "org_b", Scopes: domain.APIScopes(), CreatedAt: base},
 			domain.RefreshToken{Hash: fmt.Sprintf("rt_%d", n), CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
 	}
 	b.Run("IssueRefreshToken", func(b *testing.B) {

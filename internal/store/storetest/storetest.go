@@ -107,7 +107,7 @@ func seedOrg(t *testing.T, s Subject, id string) domain.Org {
 }
 
 func seedClient(t *testing.T, s Subject, id, org string) domain.Client {
-	c := domain.Client{ID: id, OrgID: org, Name: "App", Scopes: domain.AllScopes(), RedirectURIs: []string{"https://app.example/cb"},
+	c := domain.Client{ID: id, OrgID: org, Name: "App", Scopes: domain.APIScopes(), RedirectURIs: []string{"https://app.example/cb"},
 		DefaultAPIVersion: "2026-05-27.curie", CreatedAt: base}
 	must(t, s.CreateClient(ctx(t), c, &domain.ClientSecret{ClientID: id, Hash: "h-" + id, CreatedAt: base}, sys(base)))
 	return c
@@ -225,7 +225,7 @@ func testSubscriptions(t *testing.T, s Subject) {
 
 // family starts a family with token hash "t0".
 func family(t *testing.T, s Subject, id string) domain.Family {
-	fam := domain.Family{ID: id, ClientID: "client_1", OrgID: "org_a", Scopes: domain.AllScopes(), CreatedAt: base}
+	fam := domain.Family{ID: id, ClientID: "client_1", OrgID: "org_a", Scopes: domain.APIScopes(), CreatedAt: base}
 	must(t, s.IssueRefreshToken(ctx(t), fam, domain.RefreshToken{Hash: id + "-t0", CreatedAt: base, ExpiresAt: base.Add(90 * 24 * time.Hour)}))
 	return fam
 }
@@ -496,7 +496,7 @@ func testDeleteExpired(t *testing.T, s Subject) {
 	now := base.Add(100 * 24 * time.Hour)
 	must(t, s.RotateClientSecret(ctx(t), domain.ClientSecret{ClientID: "client_1", Hash: "h-new", CreatedAt: now.Add(-2 * time.Hour)}, now.Add(-time.Hour), sys(base)))
 	family(t, s, "fam_old") // its token expired at base+90d
-	fresh := domain.Family{ID: "fam_new", ClientID: "client_1", OrgID: "org_a", Scopes: domain.AllScopes(), CreatedAt: now}
+	fresh := domain.Family{ID: "fam_new", ClientID: "client_1", OrgID: "org_a", Scopes: domain.APIScopes(), CreatedAt: now}
 	must(t, s.IssueRefreshToken(ctx(t), fresh, next("fresh", now)))
 	must(t, s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base}, time.Time{}, time.Time{}, sys(base)))
 	must(t, s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_2", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base.Add(time.Hour)},

@@ -145,6 +145,9 @@ func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Fam
 		}
 		fam.ClientID, fam.OrgID, fam.CustomerID, fam.GrantID, fam.Scopes = code.ClientID, code.OrgID, code.CustomerID, code.GrantID, code.Scopes
 		out.Family = fam
+		if out.Customer, err = rowcodec.Customer(tx.QueryRow(ctx, `SELECT `+rowcodec.CustomerColumns+` FROM customers WHERE id = $1`, code.CustomerID)); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `UPDATE auth_codes SET used_at = $1, family_id = $2 WHERE hash = $3`, rowcodec.Micros(now), fam.ID, code.Hash); err != nil {
 			return err
 		}
