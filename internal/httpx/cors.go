@@ -33,15 +33,20 @@ const corsAllowHeaders = "Authorization, Content-Type, Accept, Accept-Language"
 // and retry fields, so an app can back off (PRODUCT R4, R5, S5).
 const corsExposeHeaders = RequestIDHeader + ", RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After, WWW-Authenticate, X-API-Version"
 
-// Wrap adds the CORS response headers to every answer of next, with or
-// without an Origin: the metadata and the JWKS are publicly cacheable, and
-// a copy a cache kept from a same-origin or server-side fetch must serve a
-// browser app as well (no Vary: Origin needed, since nothing varies).
+// Wrap adds the CORS response headers to next's answers. The wildcard
+// origin goes on every answer, with or without an Origin: the metadata and
+// the JWKS are publicly cacheable, and a copy a cache kept from a
+// same-origin or server-side fetch must serve a browser app as well. The
+// exposed headers only matter to a browser reading a cross-origin answer
+// (the endpoints whose answers it reads headers of are never cached), so
+// they are sent only then, keeping the small cached answers small.
 func (c CORS) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("Access-Control-Expose-Headers", corsExposeHeaders)
+		if r.Header.Get("Origin") != "" {
+			h.Set("Access-Control-Expose-Headers", corsExposeHeaders)
+		}
 		next.ServeHTTP(w, r)
 	})
 }
