@@ -1,16 +1,11 @@
 package server
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"net/url"
 	"testing"
 	"time"
 
-	"github.com/nomosauth/nomosauth/internal/admin"
 	"github.com/nomosauth/nomosauth/internal/domain"
-	"github.com/nomosauth/nomosauth/internal/ids"
 )
 
 const codeVerifier = "code-verifier-0123456789-0123456789-0123456789"
@@ -19,26 +14,7 @@ const codeVerifier = "code-verifier-0123456789-0123456789-0123456789"
 // consent page would, and returns the code.
 func (f *fixture) seedCode(t *testing.T, scopes domain.Scopes) (string, domain.Customer) {
 	t.Helper()
-	ctx := context.Background()
-	cus, err := f.admin.CreateCustomer(ctx, admin.CustomerSpec{OrgID: f.public.OrgID, Email: "c" + time.Now().Format("150405.000000000") + "@example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := f.clock.Now()
-	g, err := f.store.UpsertGrant(ctx, domain.Grant{ID: "grt_" + cus.ID, CustomerID: cus.ID, ClientID: f.public.ID, OrgID: f.public.OrgID,
-		Scopes: scopes, CreatedAt: now, UpdatedAt: now}, domain.System(time.Now()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	code := "nac_" + cus.ID
-	sum := sha256.Sum256([]byte(codeVerifier))
-	err = f.store.CreateCode(ctx, domain.AuthCode{Hash: ids.Hash(code), ClientID: f.public.ID, OrgID: f.public.OrgID, CustomerID: cus.ID,
-		GrantID: g.ID, RedirectURI: "com.example.app:/cb", Challenge: base64.RawURLEncoding.EncodeToString(sum[:]), ChallengeMethod: "S256",
-		Scopes: scopes, CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return code, cus
+	return f.seedOIDCCode(t, scopes, "", time.Time{})
 }
 
 func (f *fixture) redeem(code, verifier string) result {
