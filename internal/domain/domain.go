@@ -15,6 +15,7 @@ const (
 	PrefixMeter        = "mtr_"
 	PrefixPayment      = "pm_"
 	PrefixGrant        = "grt_"
+	PrefixDevice       = "dev_"
 )
 
 // Org is a tenant: it owns customers, subscriptions and Auth Clients.
@@ -39,7 +40,11 @@ type Client struct {
 	// --first-party): only such an app may skip the consent page with
 	// flow_type=login (PRODUCT A9).
 	FirstParty bool
-	CreatedAt  time.Time
+	// DeviceGrant lets the client use the device authorization grant
+	// (client create --device-grant; PRODUCT T11): chargers, heat pumps
+	// and displays without a usable browser.
+	DeviceGrant bool
+	CreatedAt   time.Time
 }
 
 // ClientSecret is the stored form of one client secret: only its hash.
