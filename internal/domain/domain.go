@@ -275,6 +275,10 @@ type Grant struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	RevokedAt  time.Time // zero while active
+	// DeviceName is the device the grant was last paired with through
+	// the device grant, as its client declared it; connected apps show it
+	// (PRODUCT T11, A11). Empty for a browser's grant.
+	DeviceName string
 }
 
 // Revoked reports whether the customer took the grant back.

@@ -186,14 +186,14 @@ func Key(r Scanner) (domain.SigningKey, error) {
 }
 
 // GrantColumns are the columns Grant reads, in order.
-const GrantColumns = `id, customer_id, client_id, org_id, scopes, created_at, updated_at, revoked_at`
+const GrantColumns = `id, customer_id, client_id, org_id, scopes, created_at, updated_at, revoked_at, device_name`
 
 // Grant scans a grant row; a missing row is the driver's own error.
 func Grant(r Scanner) (domain.Grant, error) {
 	var g domain.Grant
 	var scopes string
 	var created, updated, revoked int64
-	err := r.Scan(&g.ID, &g.CustomerID, &g.ClientID, &g.OrgID, &scopes, &created, &updated, &revoked)
+	err := r.Scan(&g.ID, &g.CustomerID, &g.ClientID, &g.OrgID, &scopes, &created, &updated, &revoked, &g.DeviceName)
 	g.Scopes, g.CreatedAt, g.UpdatedAt, g.RevokedAt = Scopes(scopes), Time(created), Time(updated), Time(revoked)
 	return g, err
 }

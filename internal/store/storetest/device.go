@@ -83,7 +83,7 @@ func testDeviceRequests(t *testing.T, s Subject) {
 	}
 	grant, err := s.ActiveGrant(ctx(t), "cus_1", "client_1")
 	must(t, err)
-	if grant.ID != "grt_1" || grant.Scopes.String() != "read:*" {
+	if grant.ID != "grt_1" || grant.Scopes.String() != "read:*" || grant.DeviceName != "Wallbox Garage" {
 		t.Fatalf("T11/approve_grants: %+v", grant)
 	}
 	_, err = s.AnswerDeviceRequest(ctx(t), "dev_1", false, domain.Grant{}, who)

@@ -47,7 +47,7 @@ func (s *Store) AnswerDeviceRequest(ctx context.Context, id string, approve bool
 			out = d
 			return writeAudit(ctx, tx, by.Event(domain.AuditDeviceDenied, d.ID, d.ClientID, by.Actor.ID))
 		}
-		g.ClientID, g.OrgID, g.Scopes = d.ClientID, d.OrgID, d.Scopes
+		g.ClientID, g.OrgID, g.Scopes, g.DeviceName = d.ClientID, d.OrgID, d.Scopes, d.DeviceName
 		grant, err := s.upsertGrantIn(ctx, tx, g, by)
 		if err != nil {
 			return err

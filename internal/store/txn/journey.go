@@ -43,7 +43,11 @@ func (s *Store) upsertGrantIn(ctx context.Context, tx Querier, g domain.Grant, b
 	case err == nil:
 		cur.Scopes = append(cur.Scopes, g.Scopes...).Canonical()
 		cur.UpdatedAt = g.UpdatedAt
-		if _, err = tx.Exec(ctx, `UPDATE grants SET scopes = $1, updated_at = $2 WHERE id = $3`, rowcodec.ScopesText(cur.Scopes), rowcodec.Micros(cur.UpdatedAt), cur.ID); err != nil {
+		if g.DeviceName != "" {
+			cur.DeviceName = g.DeviceName // the device paired last names the grant
+		}
+		if _, err = tx.Exec(ctx, `UPDATE grants SET scopes = $1, updated_at = $2, device_name = $3 WHERE id = $4`,
+			rowcodec.ScopesText(cur.Scopes), rowcodec.Micros(cur.UpdatedAt), cur.DeviceName, cur.ID); err != nil {
 			return domain.Grant{}, err
 		}
 		return cur, writeAudit(ctx, tx, by.Event(domain.AuditConsentGiven, cur.ID, cur.ClientID, cur.CustomerID))
@@ -55,8 +59,8 @@ func (s *Store) upsertGrantIn(ctx context.Context, tx Querier, g domain.Grant, b
 			return domain.Grant{}, err
 		}
 	}
-	if _, err = tx.Exec(ctx, `INSERT INTO grants (`+rowcodec.GrantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)`,
-		g.ID, g.CustomerID, g.ClientID, g.OrgID, rowcodec.ScopesText(g.Scopes), rowcodec.Micros(g.CreatedAt), rowcodec.Micros(g.UpdatedAt)); err != nil {
+	if _, err = tx.Exec(ctx, `INSERT INTO grants (`+rowcodec.GrantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)`,
+		g.ID, g.CustomerID, g.ClientID, g.OrgID, rowcodec.ScopesText(g.Scopes), rowcodec.Micros(g.CreatedAt), rowcodec.Micros(g.UpdatedAt), g.DeviceName); err != nil {
 		return domain.Grant{}, err
 	}
 	return g, writeAudit(ctx, tx, by.Event(domain.AuditConsentGiven, g.ID, g.ClientID, g.CustomerID))

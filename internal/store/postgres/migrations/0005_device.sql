@@ -2,6 +2,8 @@
 -- it when the operator says so; each request keeps only the hashes of its
 -- device code and (keyed) user code.
 ALTER TABLE clients ADD COLUMN device_grant BOOLEAN NOT NULL DEFAULT FALSE;
+-- The device a grant was last paired with, for connected apps (A11).
+ALTER TABLE grants ADD COLUMN device_name TEXT NOT NULL DEFAULT '';
 CREATE TABLE device_requests (
     id               TEXT PRIMARY KEY,
     device_code_hash TEXT NOT NULL UNIQUE,
