@@ -35,6 +35,23 @@ func TestClientFirstParty(t *testing.T) {
 	})
 }
 
+// TestClientDeviceGrant is PRODUCT T11's opt-in: only a client created
+// with --device-grant may pair devices, and client show says which.
+func TestClientDeviceGrant(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "cli.db")
+	org := jsonOut(t, run(t, db, "org", "create", "--name", "Stadtwerke", "--json"))["id"].(string)
+	charger := jsonOut(t, run(t, db, "client", "create", "--org", org, "--name", "Charger", "--public", "--device-grant", "--json"))["client_id"].(string)
+	other := jsonOut(t, run(t, db, "client", "create", "--org", org, "--name", "Backend", "--json"))["client_id"].(string)
+	for id, want := range map[string]bool{charger: true, other: false} {
+		if show := jsonOut(t, run(t, db, "client", "show", "--id", id, "--json")); show["device_grant"] != want {
+			t.Fatalf("T11/client_create_device_grant: %s: %v", id, show)
+		}
+	}
+	if r := run(t, db, "client", "show", "--id", charger); r.code != 0 || !strings.Contains(r.stdout, "device grant") {
+		t.Fatalf("client show: %+v", r)
+	}
+}
+
 // TestCustomerCreateEmailRule is PRODUCT A7 for operators: customer create
 // applies the sign-in pages' email rule and compares emails with only
 // ASCII letters folded.
