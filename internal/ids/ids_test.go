@@ -86,3 +86,14 @@ func TestLetters(t *testing.T) {
 		t.Fatalf("T11/eight_letters: %q %v", c, err)
 	}
 }
+
+func TestUserCodeHash(t *testing.T) {
+	key := []byte("user-code-key")
+	a := UserCodeHash(key, "BCDFGHJK")
+	if a != UserCodeHash(key, "BCDFGHJK") || a == UserCodeHash(key, "BCDFGHJL") || a == UserCodeHash([]byte("other"), "BCDFGHJK") {
+		t.Fatal("UserCodeHash must be deterministic per key and code, and differ across keys and codes")
+	}
+	if len(a) != 43 {
+		t.Fatalf("len = %d, want 43 (base64url of 32 bytes)", len(a))
+	}
+}
