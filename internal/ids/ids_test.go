@@ -87,13 +87,19 @@ func TestLetters(t *testing.T) {
 	}
 }
 
-func TestUserCodeHash(t *testing.T) {
-	key := []byte("user-code-key")
-	a := UserCodeHash(key, "BCDFGHJK")
-	if a != UserCodeHash(key, "BCDFGHJK") || a == UserCodeHash(key, "BCDFGHJL") || a == UserCodeHash([]byte("other"), "BCDFGHJK") {
-		t.Fatal("UserCodeHash must be deterministic per key and code, and differ across keys and codes")
+// TestDeviceCodes: the device code is a prefixed 256-bit secret; the user
+// code's stored hash is keyed, so a row alone does not reveal the code
+// (PRODUCT T11).
+func TestDeviceCodes(t *testing.T) {
+	d, err := Generator{Rand: rand.Reader}.DeviceCode()
+	if err != nil || !strings.HasPrefix(d, PrefixDeviceCode) || len(d) != len(PrefixDeviceCode)+43 {
+		t.Fatalf("T11/device_code_256_bit: %q %v", d, err)
 	}
-	if len(a) != 43 {
-		t.Fatalf("len = %d, want 43 (base64url of 32 bytes)", len(a))
+	h := UserCodeHash([]byte("key"), "BCDFGHJK")
+	if h != UserCodeHash([]byte("key"), "BCDFGHJK") || len(h) != 64 {
+		t.Fatalf("T11/user_code_hash_stable: %q", h)
+	}
+	if h == UserCodeHash([]byte("other"), "BCDFGHJK") || h == Hash("BCDFGHJK") {
+		t.Fatal("T11/user_code_hash_keyed: the hash must depend on the server key")
 	}
 }
