@@ -131,7 +131,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 		}
 	}
 	serverKeys := map[string][]byte{}
-	for _, name := range []string{"cursor", "csrf", "one-time-code", "refresh-child"} {
+	for _, name := range []string{"cursor", "csrf", "one-time-code", "refresh-child", "user-code"} {
 		candidate := make([]byte, 32)
 		rand.Read(candidate)
 		if serverKeys[name], err = st.ServerKey(ctx, name, candidate); err != nil {
@@ -203,7 +203,10 @@ func build(e env, cfg config.Config) (a *app, err error) {
 		Secure: https.Secure, Addr: https.ClientAddr, Now: time.Now, Log: log, Revoked: revoked,
 		CSRFKey: serverKeys["csrf"], CodeKey: serverKeys["one-time-code"], SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax,
 		EmailLimits: httpx.NewRateLimiter(codesPerEmail, codesPerEmailBurst, time.Now),
-		AddrLimits:  httpx.NewRateLimiter(codesPerAddr, codesPerAddrBurst, time.Now), Metrics: m})
+		AddrLimits:  httpx.NewRateLimiter(codesPerAddr, codesPerAddrBurst, time.Now), Metrics: m,
+		Devices: st, UserCodeKey: serverKeys["user-code"],
+		DeviceBrowserLimits: httpx.NewRateLimiter(userCodesPerBrowser, userCodesPerBrowserBurst, time.Now),
+		DeviceAddrLimits:    httpx.NewRateLimiter(userCodesPerAddr, userCodesPerAddrBurst, time.Now)})
 	if err != nil {
 		return nil, err
 	}
@@ -373,6 +376,13 @@ const (
 	codesPerEmailBurst = 3
 	codesPerAddr       = 1.0 / 6
 	codesPerAddrBurst  = 10
+	// Wrong device user codes (PRODUCT T11): like one-time codes, a few
+	// tries per browser and more per address, refilled slowly; with codes
+	// of 2^34.6 values a guesser finds nothing at this pace.
+	userCodesPerBrowser      = 1.0 / 60
+	userCodesPerBrowserBurst = 5
+	userCodesPerAddr         = 1.0 / 10
+	userCodesPerAddrBurst    = 20
 )
 
 // mailSender picks how one-time codes travel: SMTP when configured, the

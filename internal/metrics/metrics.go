@@ -91,6 +91,8 @@ const (
 	SignInEmail                  // hosted sign-in codes, per email (PRODUCT A7)
 	UserInfoAddr                 // /userinfo, unauthenticated, per source address (PRODUCT T12)
 	UserInfoGrant                // /userinfo, per customer grant (PRODUCT T12)
+	DeviceBrowser                // wrong device user codes, per browser (PRODUCT T11)
+	DeviceAddr                   // wrong device user codes, per source address (PRODUCT T11)
 	numLimits
 )
 
@@ -100,6 +102,7 @@ func (l Limit) labels() (surface, limit string) {
 		{"api", "address"}, {"api", "client"}, {"api", "grant"},
 		{"signin", "address"}, {"signin", "email"},
 		{"userinfo", "address"}, {"userinfo", "grant"},
+		{"device", "browser"}, {"device", "address"},
 	}
 	return pairs[l][0], pairs[l][1]
 }
@@ -149,7 +152,7 @@ func NewClocked(reg prometheus.Registerer, now func() time.Time) (*Metrics, erro
 	})
 	limited := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "nomosauth_rate_limited_total",
-		Help: "Requests refused by a rate limit, by surface (token, api, signin) and limit (address, client, failed_auth, grant, email).",
+		Help: "Requests refused by a rate limit, by surface (token, api, signin, userinfo, device) and limit (address, client, failed_auth, grant, email, browser).",
 	}, []string{"surface", "limit"})
 	for l := range numLimits {
 		m.rateLimited[l] = limited.WithLabelValues(l.labels())

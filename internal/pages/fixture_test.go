@@ -28,8 +28,9 @@ import (
 )
 
 const (
-	testIssuer  = "https://auth.example"
-	appRedirect = "https://app.example/cb"
+	testUserCodeKey = "user-code-key-for-tests-0123456"
+	testIssuer      = "https://auth.example"
+	appRedirect     = "https://app.example/cb"
 )
 
 // outbox is a recording mail sender.
@@ -114,7 +115,9 @@ func newFixture(t *testing.T) *fixture {
 		Now:    env.Clock.Now, Log: env.Log, Revoked: f.revoked,
 		CSRFKey: []byte("csrf-key-for-tests-0123456789abc"), CodeKey: []byte("code-key-for-tests-0123456789abc"),
 		SessionIdle: DefaultSessionIdle, SessionMax: DefaultSessionMax,
-		EmailLimits: httpx.NewRateLimiter(1.0/30, 3, env.Clock.Now), AddrLimits: httpx.NewRateLimiter(1.0/6, 10, env.Clock.Now)})
+		EmailLimits: httpx.NewRateLimiter(1.0/30, 3, env.Clock.Now), AddrLimits: httpx.NewRateLimiter(1.0/6, 10, env.Clock.Now),
+		Devices: env.Store, UserCodeKey: []byte(testUserCodeKey),
+		DeviceBrowserLimits: httpx.NewRateLimiter(1.0/60, 5, env.Clock.Now), DeviceAddrLimits: httpx.NewRateLimiter(1.0/10, 20, env.Clock.Now)})
 	testfix.Check(t, err)
 	mux := http.NewServeMux()
 	f.pages.Mount(mux)

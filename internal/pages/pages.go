@@ -121,6 +121,13 @@ type Config struct {
 	// Metrics counts revocations and sign-in throttling (PRODUCT O7); nil
 	// counts nothing.
 	Metrics *metrics.Metrics
+	// Devices finds and answers device requests by their user code's
+	// hash, keyed with UserCodeKey (ids.UserCodeHash); DeviceBrowserLimits
+	// and DeviceAddrLimits throttle wrong user codes per browser and per
+	// source address (PRODUCT T11).
+	Devices                               Devices
+	UserCodeKey                           []byte
+	DeviceBrowserLimits, DeviceAddrLimits *httpx.RateLimiter
 }
 
 // Pages is the hosted customer journey, built by New.
@@ -140,7 +147,7 @@ type Pages struct {
 
 // pageNames are the templates; each is parsed with the layout. A missing
 // one stops the start.
-var pageNames = []string{"signin", "signup", "verify", "consent", "apps", "signedout", "error"}
+var pageNames = []string{"signin", "signup", "verify", "consent", "apps", "signedout", "error", "device", "device_confirm", "device_done"}
 
 // New checks cfg and parses the templates, once.
 func New(cfg Config) (*Pages, error) {
@@ -154,6 +161,7 @@ func New(cfg Config) (*Pages, error) {
 		{"clock", cfg.Now == nil}, {"logger", cfg.Log == nil}, {"revocation set", cfg.Revoked == nil},
 		{"CSRF key", len(cfg.CSRFKey) == 0}, {"code key", len(cfg.CodeKey) == 0},
 		{"session lifetimes", cfg.SessionIdle <= 0 || cfg.SessionMax <= 0},
+		{"device store", cfg.Devices == nil}, {"user-code key", len(cfg.UserCodeKey) == 0},
 	} {
 		if dep.absent {
 			missing = append(missing, dep.name)
@@ -191,6 +199,9 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	mux.Handle("GET "+PathApps, p.handle(p.apps))
 	mux.Handle("POST "+PathRevoke, p.handle(p.revoke))
 	mux.Handle("POST "+PathSignout, p.handle(p.signout))
+	mux.Handle("GET "+PathDevice, p.handle(p.devicePage))
+	mux.Handle("POST "+PathDevice, p.handle(p.device))
+	mux.Handle("GET "+PathDeviceQR, p.handle(p.deviceQR))
 	mux.HandleFunc("GET "+PathStyle, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=86400")
 		httpx.WriteRaw(w, http.StatusOK, "text/css; charset=utf-8", styleCSS)
@@ -216,7 +227,7 @@ func (p *Pages) base(r *http.Request, b *browser) layout {
 	lang := pickLanguage(r.Header.Get("Accept-Language"), p.msgs)
 	v := layout{T: p.msgs[lang], Lang: lang}
 	if b != nil {
-		v.CSRF = p.csrfToken(b.id)
+		v.CSRF, v.Device = p.csrfToken(b.id), b.device
 		if b.customer != nil {
 			v.Customer = b.customer.Email
 		}
@@ -304,6 +315,9 @@ type browser struct {
 	hash     string
 	session  *domain.Session
 	customer *domain.Customer
+	// device is the sealed user code a device sign-in carries from form
+	// to form, back to the confirm page (PRODUCT T11; sealDevice).
+	device string
 }
 
 // loadBrowser reads the cookie and the session behind it. Without a

@@ -62,6 +62,11 @@ func (p *Pages) renderSignup(w http.ResponseWriter, r *http.Request, b *browser,
 // sent back to the app with an error.
 func (p *Pages) readJourneyForm(w http.ResponseWriter, r *http.Request) (form url.Values, b *browser, j *journey, answered bool, err error) {
 	form, b, err = p.readForm(w, r)
+	if err == nil {
+		if _, ok := p.openDeviceSeal(form.Get("device"), p.Now()); ok {
+			b.device = form.Get("device") // PRODUCT T11: back to the device after sign-in
+		}
+	}
 	if err != nil || form.Get("authz") == "" {
 		return form, b, nil, false, err
 	}

@@ -50,10 +50,14 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	device := b.device
 	if b, err = p.signIn(w, r, b, cust); err != nil {
 		return err
 	}
 	p.Log.Info("customer signed in", "request_id", requestID(r), "customer_id", cust.ID)
+	if j == nil && device != "" {
+		return p.deviceResume(w, r, b, device)
+	}
 	if j == nil {
 		http.Redirect(w, r, PathApps, http.StatusSeeOther)
 		return nil

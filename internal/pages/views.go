@@ -11,6 +11,7 @@ type layout struct {
 	Lang     string
 	CSRF     string
 	Customer string // the signed-in customer's email
+	Device   string // the sealed user code of a device sign-in (browser.device)
 }
 
 // journeyView is what a page inside an authorization journey carries: the
@@ -77,4 +78,29 @@ type errorView struct {
 type mailView struct {
 	layout
 	Code string
+}
+
+// deviceView is the user-code entry page; QR is the same-origin image of
+// the complete link when the link carried the code (PRODUCT T11).
+type deviceView struct {
+	layout
+	UserCode, QR, Error string
+}
+
+// deviceConfirmView is the anti-phishing confirm page (PRODUCT T11; RFC
+// 8628 §5.4): who asks, for which device, when and from where, beside
+// where the customer is now.
+type deviceConfirmView struct {
+	layout
+	App, Org, DeviceName, UserCode string
+	RequestedAt, RequestedFrom     string
+	YourAddress                    string
+	MinutesAgo                     int
+	Scopes                         []string
+	Seal                           string
+}
+
+type deviceDoneView struct {
+	layout
+	Approved bool
 }
