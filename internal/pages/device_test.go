@@ -211,7 +211,7 @@ func TestDeviceConfirm(t *testing.T) {
 			t.Fatalf("after allow: %+v", d)
 		}
 		apps := c.get(PathApps)
-		if !strings.Contains(apps.body, "<h2>Charger</h2>") || apps.form(PathRevoke).Get("grant") != d.GrantID {
+		if !strings.Contains(apps.body, "<h2>Charger</h2>") || !strings.Contains(apps.body, "On the device “Wallbox Garage”") || apps.form(PathRevoke).Get("grant") != d.GrantID {
 			t.Fatalf("A11: the device's grant must be listed with its revoke form:\n%s", apps.body)
 		}
 		// A second answer finds the request answered.
