@@ -39,7 +39,10 @@ type Client struct {
 	// --first-party): only such an app may skip the consent page with
 	// flow_type=login (PRODUCT A9).
 	FirstParty bool
-	CreatedAt  time.Time
+	// DeviceGrant lets the client use the device authorization grant
+	// (client create --device-grant; PRODUCT T11).
+	DeviceGrant bool
+	CreatedAt   time.Time
 }
 
 // ClientSecret is the stored form of one client secret: only its hash.

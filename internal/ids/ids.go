@@ -15,6 +15,7 @@ const (
 	PrefixClientSecret = "nsec_"
 	PrefixRefreshToken = "nrt_"
 	PrefixAuthCode     = "nac_"
+	PrefixDeviceCode   = "ndc_"
 )
 
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
@@ -62,6 +63,20 @@ func DeriveRefreshToken(key []byte, presented string) string {
 
 // AuthCode returns a new authorization code: 32 random bytes.
 func (g Generator) AuthCode() (string, error) { return g.prefixed(PrefixAuthCode) }
+
+// DeviceCode returns a new device code: 32 random bytes (PRODUCT T11;
+// RFC 8628 §3.2), stored only as its Hash.
+func (g Generator) DeviceCode() (string, error) { return g.prefixed(PrefixDeviceCode) }
+
+// UserCodeHash is how a device user code is stored and looked up: HMAC-
+// SHA-256 under a server key, in hex. A user code has only about 2^34.6
+// values (PRODUCT T11), so a plain hash of a leaked row would be reversed
+// offline in minutes; without the key it cannot be.
+func UserCodeHash(key []byte, code string) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(code))
+	return hex.EncodeToString(mac.Sum(nil))
+}
 
 // OneTimeCode returns six decimal digits, uniform over 000000-999999
 // (PRODUCT A7).

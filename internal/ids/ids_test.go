@@ -86,3 +86,20 @@ func TestLetters(t *testing.T) {
 		t.Fatalf("T11/eight_letters: %q %v", c, err)
 	}
 }
+
+// TestDeviceCodes: the device code is a prefixed 256-bit secret; the user
+// code's stored hash is keyed, so a row alone does not reveal the code
+// (PRODUCT T11).
+func TestDeviceCodes(t *testing.T) {
+	d, err := Generator{Rand: rand.Reader}.DeviceCode()
+	if err != nil || !strings.HasPrefix(d, PrefixDeviceCode) || len(d) != len(PrefixDeviceCode)+43 {
+		t.Fatalf("T11/device_code_256_bit: %q %v", d, err)
+	}
+	h := UserCodeHash([]byte("key"), "BCDFGHJK")
+	if h != UserCodeHash([]byte("key"), "BCDFGHJK") || len(h) != 64 {
+		t.Fatalf("T11/user_code_hash_stable: %q", h)
+	}
+	if h == UserCodeHash([]byte("other"), "BCDFGHJK") || h == Hash("BCDFGHJK") {
+		t.Fatal("T11/user_code_hash_keyed: the hash must depend on the server key")
+	}
+}
