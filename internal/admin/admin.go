@@ -99,6 +99,9 @@ type ClientSpec struct {
 	// FirstParty marks an app the operator runs itself, which may skip
 	// consent with flow_type=login (PRODUCT A9).
 	FirstParty bool
+	// DeviceGrant lets the client pair devices with the device
+	// authorization grant (PRODUCT T11).
+	DeviceGrant bool
 }
 
 // CreateClient creates a client and returns it with its secret, which
@@ -138,7 +141,7 @@ func (a *Admin) CreateClient(ctx context.Context, spec ClientSpec) (domain.Clien
 	}
 	now := a.Now().UTC()
 	c := domain.Client{ID: id, OrgID: spec.OrgID, Name: name, Public: spec.Public, Scopes: scopes,
-		RedirectURIs: spec.RedirectURIs, DefaultAPIVersion: version, FirstParty: spec.FirstParty, CreatedAt: now}
+		RedirectURIs: spec.RedirectURIs, DefaultAPIVersion: version, FirstParty: spec.FirstParty, DeviceGrant: spec.DeviceGrant, CreatedAt: now}
 	if c.RedirectURIs == nil {
 		c.RedirectURIs = []string{}
 	}

@@ -81,17 +81,18 @@ type clientJSON struct {
 	DefaultAPIVersion string    `json:"default_api_version"`
 	Disabled          bool      `json:"disabled"`
 	FirstParty        bool      `json:"first_party"`
+	DeviceGrant       bool      `json:"device_grant"`
 	CreatedAt         time.Time `json:"created_at"`
 }
 
 func toClientJSON(c domain.Client) clientJSON {
-	return clientJSON{c.ID, c.OrgID, c.Name, c.Public, c.Scopes.String(), c.RedirectURIs, c.DefaultAPIVersion, c.Disabled, c.FirstParty, c.CreatedAt}
+	return clientJSON{c.ID, c.OrgID, c.Name, c.Public, c.Scopes.String(), c.RedirectURIs, c.DefaultAPIVersion, c.Disabled, c.FirstParty, c.DeviceGrant, c.CreatedAt}
 }
 
 func clientText(c clientJSON) [][2]string {
 	return [][2]string{{"id", c.ID}, {"org", c.OrgID}, {"name", c.Name}, {"public", fmt.Sprint(c.Public)},
 		{"scope", c.Scope}, {"redirect uris", strings.Join(c.RedirectURIs, " ")},
-		{"default api version", c.DefaultAPIVersion}, {"first party", fmt.Sprint(c.FirstParty)}, {"disabled", fmt.Sprint(c.Disabled)}}
+		{"default api version", c.DefaultAPIVersion}, {"first party", fmt.Sprint(c.FirstParty)}, {"device grant", fmt.Sprint(c.DeviceGrant)}, {"disabled", fmt.Sprint(c.Disabled)}}
 }
 
 func runClientCreate(e env, args []string) int {
@@ -103,6 +104,7 @@ func runClientCreate(e env, args []string) int {
 			fs.StringVar(&spec.Scope, "scope", "", `allowed scopes (default "read:* write:*")`)
 			fs.BoolVar(&spec.Public, "public", false, "public client: no secret, PKCE only")
 			fs.BoolVar(&spec.FirstParty, "first-party", false, "an app you run yourself: flow_type=login skips the consent page (PRODUCT A9)")
+			fs.BoolVar(&spec.DeviceGrant, "device-grant", false, "the client may pair devices without a browser with the device authorization grant (PRODUCT T11)")
 			fs.StringVar(&spec.APIVersion, "api-version", "", "default API version of its requests (default the latest)")
 			fs.Func("redirect-uri", "registered redirect URI (repeatable)", func(v string) error {
 				spec.RedirectURIs = append(spec.RedirectURIs, v)

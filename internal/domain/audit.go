@@ -25,6 +25,8 @@ const (
 	AuditTokenRevoked        AuditAction = "token.revoked" // by its client at the revocation endpoint (PRODUCT T9)
 	AuditSignInSucceeded     AuditAction = "signin.succeeded"
 	AuditSignInLockedOut     AuditAction = "signin.locked_out"
+	AuditDeviceApproved      AuditAction = "device.approved"
+	AuditDeviceDenied        AuditAction = "device.denied"
 )
 
 // AuditActionNames lists every audited action, in a fixed order.
@@ -33,7 +35,7 @@ func AuditActionNames() []AuditAction {
 		AuditClientCreated, AuditClientDisabled, AuditClientSecretRotated,
 		AuditSigningKeyCreated, AuditSigningKeyRotated, AuditCustomerCreated,
 		AuditConsentGiven, AuditConsentDenied, AuditConsentRevoked,
-		AuditRefreshReuse, AuditCodeReplay, AuditSignInSucceeded, AuditSignInLockedOut,
+		AuditRefreshReuse, AuditCodeReplay, AuditSignInSucceeded, AuditSignInLockedOut, AuditDeviceApproved, AuditDeviceDenied,
 		AuditTokenRevoked,
 	}
 }

@@ -15,6 +15,7 @@ const (
 	PrefixMeter        = "mtr_"
 	PrefixPayment      = "pm_"
 	PrefixGrant        = "grt_"
+	PrefixDevice       = "dev_"
 )
 
 // Org is a tenant: it owns customers, subscriptions and Auth Clients.
@@ -40,7 +41,8 @@ type Client struct {
 	// flow_type=login (PRODUCT A9).
 	FirstParty bool
 	// DeviceGrant lets the client use the device authorization grant
-	// (client create --device-grant; PRODUCT T11).
+	// (client create --device-grant; PRODUCT T11): chargers, heat pumps
+	// and displays without a usable browser.
 	DeviceGrant bool
 	CreatedAt   time.Time
 }

@@ -68,6 +68,7 @@ type Store interface {
 	Journey
 	Keys
 	Audit
+	Devices
 	Housekeeping
 }
 
@@ -209,6 +210,45 @@ type Keys interface {
 	// ServerKey returns the server-wide secret called name, storing
 	// candidate first when there is none, so every replica shares one.
 	ServerKey(ctx context.Context, name string, candidate []byte) ([]byte, error)
+}
+
+// DeviceDecider is the pure device poll rule (oauth.DevicePollRule.Decide)
+// the store runs inside its transaction. It must do no I/O.
+type DeviceDecider func(d domain.DeviceRequest) (domain.DeviceVerdict, error)
+
+// DevicePoll is the outcome of PollDevice: the verdict, the request as it
+// now is, and the family an Issue started.
+type DevicePoll struct {
+	Verdict domain.DeviceVerdict
+	Request domain.DeviceRequest
+	Family  domain.Family
+}
+
+// Devices is the device authorization grant (PRODUCT T11; RFC 8628).
+type Devices interface {
+	// CreateDeviceRequest stores a new pending request; a device or user
+	// code hash taken already is ErrConflict (draw again).
+	CreateDeviceRequest(ctx context.Context, d domain.DeviceRequest) error
+	// DeviceRequestByUserCode loads the request whose user code has hash
+	// h, in any state: the caller judges it.
+	DeviceRequestByUserCode(ctx context.Context, h string) (domain.DeviceRequest, error)
+	// AnswerDeviceRequest records the customer's answer to request id in
+	// one transaction: approve upserts g as UpsertGrant does (its scopes
+	// widened by the request's) and marks the request approved for g's
+	// customer and the grant; deny marks it denied. Only a pending request
+	// before its expiry (by.At) can be answered, else ErrConflict. The
+	// answer's audit row (device.approved, with consent.given, or
+	// device.denied) commits with it.
+	AnswerDeviceRequest(ctx context.Context, id string, approve bool, g domain.Grant, by domain.Origin) (domain.DeviceRequest, error)
+	// PollDevice presents the device code with hash presented. In one
+	// transaction it loads the request, its row locked, and asks decide:
+	// Pending records the poll at by.At; SlowDown records it and widens
+	// the interval by five seconds (RFC 8628 §3.5); Issue starts fam (its
+	// client, organization, customer, grant and scopes come from the
+	// request) with tok as its live token and marks the request redeemed;
+	// the other verdicts change nothing. An error from decide changes
+	// nothing and is returned as is.
+	PollDevice(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, by domain.Origin, decide DeviceDecider) (DevicePoll, error)
 }
 
 // Audit is the append-only audit log (PRODUCT O8). Most rows are written by

@@ -70,7 +70,7 @@ func Org(r Scanner) (domain.Org, error) {
 }
 
 // ClientColumns are the columns Client reads, in order.
-const ClientColumns = `id, org_id, name, public, scopes, redirect_uris, default_api_version, disabled, first_party, created_at`
+const ClientColumns = `id, org_id, name, public, scopes, redirect_uris, default_api_version, disabled, first_party, created_at, device_grant`
 
 // Client scans a client row; a missing row is the driver's own error.
 func Client(r Scanner) (domain.Client, error) {
@@ -78,7 +78,7 @@ func Client(r Scanner) (domain.Client, error) {
 	var scopes string
 	var uris []byte
 	var created int64
-	err := r.Scan(&c.ID, &c.OrgID, &c.Name, &c.Public, &scopes, &uris, &c.DefaultAPIVersion, &c.Disabled, &c.FirstParty, &created)
+	err := r.Scan(&c.ID, &c.OrgID, &c.Name, &c.Public, &scopes, &uris, &c.DefaultAPIVersion, &c.Disabled, &c.FirstParty, &created, &c.DeviceGrant)
 	if err != nil {
 		return c, err
 	}
@@ -247,4 +247,21 @@ func Audit(r Scanner) (domain.AuditEvent, error) {
 	err := r.Scan(&e.ID, &at, &action, &kind, &e.Actor.ID, &e.TargetID, &e.ClientID, &e.CustomerID, &e.SourceAddr, &e.RequestID)
 	e.At, e.Action, e.Actor.Kind = Time(at), domain.AuditAction(action), domain.ActorKind(kind)
 	return e, err
+}
+
+// DeviceColumns are the columns Device reads, in order.
+const DeviceColumns = `id, device_code_hash, user_code_hash, client_id, org_id, scopes, device_name, requested_from,
+	created_at, expires_at, interval_ms, last_polled_at, state, customer_id, grant_id, family_id`
+
+// Device scans a device request.
+func Device(r Scanner) (domain.DeviceRequest, error) {
+	var d domain.DeviceRequest
+	var scopes, state string
+	var created, expires, interval, polled int64
+	err := r.Scan(&d.ID, &d.DeviceCodeHash, &d.UserCodeHash, &d.ClientID, &d.OrgID, &scopes, &d.DeviceName, &d.RequestedFrom,
+		&created, &expires, &interval, &polled, &state, &d.CustomerID, &d.GrantID, &d.FamilyID)
+	d.Scopes, d.State = Scopes(scopes), domain.DeviceState(state)
+	d.CreatedAt, d.ExpiresAt, d.LastPolledAt = Time(created), Time(expires), Time(polled)
+	d.Interval = time.Duration(interval) * time.Millisecond
+	return d, err
 }

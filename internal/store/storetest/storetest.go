@@ -66,6 +66,9 @@ func Run(t *testing.T, open Opener) {
 	run(t, "O8/Audit/failed_change_writes_no_row", open, testAuditFailedChanges)
 	run(t, "O8/Audit/no_change_without_its_row", open, testAuditNoChangeWithoutRow)
 	run(t, "O8/Audit/list_filters_pages_retention", open, testAuditListAndRetention)
+	run(t, "T11/DeviceRequests/answer_poll_issue_once", open, testDeviceRequests)
+	run(t, "T11/DeviceRequests/deny_and_cleanup", open, testDeviceDenyAndCleanup)
+	run(t, "T11/DeviceRequests/concurrent_polls_one_token_pair", open, testConcurrentDevicePolls)
 }
 
 // run runs one behaviour on a fresh store, in parallel with the others:

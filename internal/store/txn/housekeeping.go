@@ -37,6 +37,9 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, keep store.Ret
 			{`DELETE FROM auth_codes WHERE expires_at <= $1`, cutoff},
 			{`DELETE FROM sessions WHERE expires_at <= $1`, at},
 			{`DELETE FROM one_time_codes WHERE expires_at <= $1`, at},
+			// A device request is over once it expired; a redeemed one's
+			// family lives on by itself (PRODUCT T11).
+			{`DELETE FROM device_requests WHERE expires_at <= $1`, at},
 			// In slices, so a first purge of a long log does not hold the
 			// writer for long: what is left goes on the next rounds.
 			{`DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < $1 ORDER BY id LIMIT 10000)`, auditCutoff},

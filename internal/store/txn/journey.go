@@ -28,33 +28,38 @@ func (s *Store) UpsertGrant(ctx context.Context, g domain.Grant, by domain.Origi
 
 func (s *Store) upsertGrant(ctx context.Context, g domain.Grant, by domain.Origin) (domain.Grant, error) {
 	var out domain.Grant
-	err := s.b.Write(ctx, func(tx Querier) error {
-		cur, err := rowcodec.Grant(tx.QueryRow(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE customer_id = $1 AND client_id = $2 AND revoked_at = 0`+s.d.ForUpdate, g.CustomerID, g.ClientID))
-		switch {
-		case err == nil:
-			cur.Scopes = append(cur.Scopes, g.Scopes...).Canonical()
-			cur.UpdatedAt = g.UpdatedAt
-			out = cur
-			if _, err = tx.Exec(ctx, `UPDATE grants SET scopes = $1, updated_at = $2 WHERE id = $3`, rowcodec.ScopesText(cur.Scopes), rowcodec.Micros(cur.UpdatedAt), cur.ID); err != nil {
-				return err
-			}
-			return writeAudit(ctx, tx, by.Event(domain.AuditConsentGiven, cur.ID, cur.ClientID, cur.CustomerID))
-		case !errors.Is(err, store.ErrNotFound):
-			return err
-		}
-		for _, check := range [][2]string{{"customers", g.CustomerID}, {"clients", g.ClientID}} {
-			if err := s.exists(ctx, tx, check[0], check[1]); err != nil {
-				return err
-			}
-		}
-		out = g
-		if _, err = tx.Exec(ctx, `INSERT INTO grants (`+rowcodec.GrantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)`,
-			g.ID, g.CustomerID, g.ClientID, g.OrgID, rowcodec.ScopesText(g.Scopes), rowcodec.Micros(g.CreatedAt), rowcodec.Micros(g.UpdatedAt)); err != nil {
-			return err
-		}
-		return writeAudit(ctx, tx, by.Event(domain.AuditConsentGiven, g.ID, g.ClientID, g.CustomerID))
+	err := s.b.Write(ctx, func(tx Querier) (err error) {
+		out, err = s.upsertGrantIn(ctx, tx, g, by)
+		return err
 	})
 	return out, err
+}
+
+// upsertGrantIn records consent in tx, with its audit row: the customer's
+// active grant for the client widens to include g.Scopes, or g is stored.
+func (s *Store) upsertGrantIn(ctx context.Context, tx Querier, g domain.Grant, by domain.Origin) (domain.Grant, error) {
+	cur, err := rowcodec.Grant(tx.QueryRow(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE customer_id = $1 AND client_id = $2 AND revoked_at = 0`+s.d.ForUpdate, g.CustomerID, g.ClientID))
+	switch {
+	case err == nil:
+		cur.Scopes = append(cur.Scopes, g.Scopes...).Canonical()
+		cur.UpdatedAt = g.UpdatedAt
+		if _, err = tx.Exec(ctx, `UPDATE grants SET scopes = $1, updated_at = $2 WHERE id = $3`, rowcodec.ScopesText(cur.Scopes), rowcodec.Micros(cur.UpdatedAt), cur.ID); err != nil {
+			return domain.Grant{}, err
+		}
+		return cur, writeAudit(ctx, tx, by.Event(domain.AuditConsentGiven, cur.ID, cur.ClientID, cur.CustomerID))
+	case !errors.Is(err, store.ErrNotFound):
+		return domain.Grant{}, err
+	}
+	for _, check := range [][2]string{{"customers", g.CustomerID}, {"clients", g.ClientID}} {
+		if err := s.exists(ctx, tx, check[0], check[1]); err != nil {
+			return domain.Grant{}, err
+		}
+	}
+	if _, err = tx.Exec(ctx, `INSERT INTO grants (`+rowcodec.GrantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)`,
+		g.ID, g.CustomerID, g.ClientID, g.OrgID, rowcodec.ScopesText(g.Scopes), rowcodec.Micros(g.CreatedAt), rowcodec.Micros(g.UpdatedAt)); err != nil {
+		return domain.Grant{}, err
+	}
+	return g, writeAudit(ctx, tx, by.Event(domain.AuditConsentGiven, g.ID, g.ClientID, g.CustomerID))
 }
 
 // GetGrant loads one grant.

@@ -95,8 +95,8 @@ func (s *Store) CreateClient(ctx context.Context, c domain.Client, secret *domai
 		return err
 	}
 	return s.b.Write(ctx, func(tx Querier) error {
-		_, err := tx.Exec(ctx, `INSERT INTO clients (`+rowcodec.ClientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			c.ID, c.OrgID, c.Name, c.Public, rowcodec.ScopesText(c.Scopes), uris, c.DefaultAPIVersion, c.Disabled, c.FirstParty, rowcodec.Micros(c.CreatedAt))
+		_, err := tx.Exec(ctx, `INSERT INTO clients (`+rowcodec.ClientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			c.ID, c.OrgID, c.Name, c.Public, rowcodec.ScopesText(c.Scopes), uris, c.DefaultAPIVersion, c.Disabled, c.FirstParty, rowcodec.Micros(c.CreatedAt), c.DeviceGrant)
 		if err != nil {
 			return fmt.Errorf("insert client: %w", err)
 		}
