@@ -211,11 +211,27 @@ func TestDevicePoll(t *testing.T) {
 		checkEnvelope(t, f.pollDevice(public.ID, dc), 401, "UNAUTHORIZED", "invalid_grant")
 	})
 
+	t.Run("T7/stored_write_never_minted", func(t *testing.T) {
+		// A request stored with write:* (as no endpoint admits) still
+		// yields a read-only customer token.
+		now := f.clock.Now()
+		dc, uc := "ndc_stored_write", "BCDFGHJK"
+		testfix.Check(t, f.store.CreateDeviceRequest(context.Background(), domain.DeviceRequest{ID: "dev_stored_write", DeviceCodeHash: ids.Hash(dc),
+			UserCodeHash: ids.UserCodeHash([]byte(testUserCodeKey), uc), ClientID: public.ID, OrgID: public.OrgID, Scopes: domain.APIScopes(),
+			RequestedFrom: "127.0.0.1", CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute), Interval: 5 * time.Second, State: domain.DevicePending}))
+		f.answerDevice(t, uc, true)
+		r := f.pollDevice(public.ID, dc)
+		mustOK(t, r)
+		if r.body["scope"] != "read:*" {
+			t.Fatalf("T7: a device token got %v", r.body["scope"])
+		}
+	})
+
 	m := testfix.Gather(t, f.registry)
 	for _, c := range []struct {
 		outcome string
 		want    float64
-	}{{"authorization_pending", 2}, {"slow_down", 2}, {"expired_token", 1}, {"access_denied", 1}, {"ok", 1}, {"unauthorized_client", 1}} {
+	}{{"authorization_pending", 2}, {"slow_down", 2}, {"expired_token", 1}, {"access_denied", 1}, {"ok", 2}, {"unauthorized_client", 1}} {
 		if got := m.Value("nomosauth_token_requests_total", "grant", "device_code", "outcome", c.outcome); got != c.want {
 			t.Fatalf("O7: device_code %s counted %v, want %v", c.outcome, got, c.want)
 		}
@@ -223,7 +239,7 @@ func TestDevicePoll(t *testing.T) {
 	for _, c := range []struct {
 		verdict string
 		want    float64
-	}{{"pending", 2}, {"slow_down", 2}, {"expired", 1}, {"denied", 1}, {"issued", 1}, {"redeemed", 1}} {
+	}{{"pending", 2}, {"slow_down", 2}, {"expired", 1}, {"denied", 1}, {"issued", 2}, {"redeemed", 1}} {
 		if got := m.Value("nomosauth_device_polls_total", "verdict", c.verdict); got != c.want {
 			t.Fatalf("O7: device poll %s counted %v, want %v", c.verdict, got, c.want)
 		}
