@@ -99,7 +99,7 @@ func TestDeviceAuthorizationEndpoint(t *testing.T) {
 	}
 
 	t.Run("T11/answer", func(t *testing.T) {
-		r := f.deviceAuthorize("client_id="+public.ID+"&scope=read:*&device_name="+url.QueryEscape("Wallbox Garage"))
+		r := f.deviceAuthorize("client_id=" + public.ID + "&scope=read:*&device_name=" + url.QueryEscape("Wallbox Garage"))
 		mustOK(t, r)
 		if r.header.Get("Cache-Control") != "no-store" {
 			t.Fatalf("RFC 8628 §3.2: Cache-Control %q", r.header.Get("Cache-Control"))
