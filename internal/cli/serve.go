@@ -191,7 +191,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	verified := &revoke.VerifiedCache{Verifier: issuer, Max: verifiedTokens}
 
 	srv, err := server.New(server.Config{Store: st, Issuer: issuer, IDs: gen, Now: time.Now, Log: log, IssuerURL: cfg.Issuer,
-		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RefreshRetryWindow, RefreshKey: serverKeys["refresh-child"], Revoked: revoked,
+		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RefreshRetryWindow, RefreshKey: serverKeys["refresh-child"], UserCodeKey: serverKeys["user-code"], Revoked: revoked,
 		ClientLimits: httpx.NewRateLimiter(rate, burst, time.Now), AddrLimits: addrLimits, Addr: https.ClientAddr,
 		FailedAuthLimits:     httpx.NewRateLimiter(server.FailedAuthRate, server.FailedAuthBurst, time.Now),
 		FailedAuthAddrLimits: httpx.NewRateLimiter(server.FailedAuthAddrRate, server.FailedAuthAddrBurst, time.Now),

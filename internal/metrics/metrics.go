@@ -23,6 +23,8 @@ type Metrics struct {
 	refresh     [3]prometheus.Counter // by domain.RefreshVerdict - 1
 	codes       [2]prometheus.Counter // redeemed, replayed
 	idTokens    prometheus.Counter
+	devicePolls [6]prometheus.Counter // by domain.DeviceVerdict - 1
+	deviceAuths *prometheus.CounterVec
 	revocations [numRevocations]prometheus.Counter
 	pollLearned prometheus.Counter
 	rateLimited [numLimits]prometheus.Counter
@@ -48,9 +50,11 @@ type routeKey struct {
 // request: an outcome without error, a grant type not served, a client not
 // known to exist.
 const (
-	OutcomeOK     = "ok"
-	GrantOther    = "other"
-	ClientUnknown = "unknown"
+	OutcomeOK  = "ok"
+	GrantOther = "other"
+	// GrantDeviceCode labels RFC 8628's grant, whose grant type is a URN.
+	GrantDeviceCode = "device_code"
+	ClientUnknown   = "unknown"
 )
 
 // RouteUnmatched is the route label of requests no pattern matched: the
@@ -121,7 +125,7 @@ func NewClocked(reg prometheus.Registerer, now func() time.Time) (*Metrics, erro
 
 	m.tokenRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "nomosauth_token_requests_total",
-		Help: "Token endpoint requests by grant type, client (the first 100 known clients, then other; unknown before authentication) and outcome (ok or the OAuth error code).",
+		Help: "Token endpoint requests by grant type (device_code for RFC 8628's), client (the first 100 known clients, then other; unknown before authentication) and outcome (ok or the OAuth error code).",
 	}, []string{"grant", "client", "outcome"})
 	refresh := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "nomosauth_refresh_verdicts_total",
@@ -139,6 +143,18 @@ func NewClocked(reg prometheus.Registerer, now func() time.Time) (*Metrics, erro
 		Name: "nomosauth_id_tokens_issued_total",
 		Help: "OpenID Connect ID tokens issued by the token endpoint.",
 	})
+	polls := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "nomosauth_device_polls_total",
+		Help: "Device code polls at the token endpoint that found their request, by verdict: pending, slow_down, expired, denied, issued or redeemed (a second redemption).",
+	}, []string{"verdict"})
+	for i, v := range []string{"pending", "slow_down", "expired", "denied", "issued", "redeemed"} {
+		m.devicePolls[i] = polls.WithLabelValues(v)
+	}
+	m.deviceAuths = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "nomosauth_device_authorizations_total",
+		Help: "Device authorization requests by outcome (ok or the OAuth error code).",
+	}, []string{"outcome"})
+	m.deviceAuths.WithLabelValues(OutcomeOK)
 	revocations := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "nomosauth_revocations_total",
 		Help: "Revocations made by this process, by source: customer, admin, refresh_reuse, code_replay or revoke_endpoint.",
@@ -185,7 +201,7 @@ func NewClocked(reg prometheus.Registerer, now func() time.Time) (*Metrics, erro
 
 	var errs []error
 	for _, c := range []prometheus.Collector{m.tokenRequests, refresh, codes, revocations, m.pollLearned, limited,
-		commit, batch, m.httpDuration, revocationLag, keyLag, m.idTokens} {
+		commit, batch, m.httpDuration, revocationLag, keyLag, m.idTokens, polls, m.deviceAuths} {
 		errs = append(errs, reg.Register(c))
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -292,6 +308,23 @@ func (m *Metrics) CodeRedemption(replayed bool) {
 	} else {
 		m.codes[0].Inc()
 	}
+}
+
+// DevicePoll counts one device poll verdict (PRODUCT T11, O7).
+func (m *Metrics) DevicePoll(v domain.DeviceVerdict) {
+	if m == nil || v < domain.DevicePollPending || v > domain.DevicePollRedeemed {
+		return
+	}
+	m.devicePolls[v-domain.DevicePollPending].Inc()
+}
+
+// DeviceAuthorization counts one device authorization request by outcome:
+// OutcomeOK or the OAuth error code, a fixed set (PRODUCT T11, O7).
+func (m *Metrics) DeviceAuthorization(outcome string) {
+	if m == nil {
+		return
+	}
+	m.deviceAuths.WithLabelValues(outcome).Inc()
 }
 
 // IDTokenIssued counts one ID token in a token response (PRODUCT T12, O7).

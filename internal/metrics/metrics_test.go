@@ -80,6 +80,8 @@ func TestNilRecordsNothing(t *testing.T) {
 	m.Refresh(domain.RefreshReuse)
 	m.CodeRedemption(true)
 	m.IDTokenIssued()
+	m.DevicePoll(domain.DevicePollIssue)
+	m.DeviceAuthorization(OutcomeOK)
 	m.Revoked(ByAdmin)
 	m.RevocationPolled(1)
 	m.KeysPolled()

@@ -247,6 +247,12 @@ func TestParseTokenRequest(t *testing.T) {
 	if _, err := ParseTokenRequest(url.Values{"grant_type": {"refresh_token"}}); oauthError(err) != "invalid_request" {
 		t.Fatalf("T5/missing_refresh_token: %v", err)
 	}
+	if _, err := ParseTokenRequest(url.Values{"grant_type": {GrantDeviceCode}}); oauthError(err) != "invalid_request" {
+		t.Fatalf("T11/missing_device_code: %v", err)
+	}
+	if req, err := ParseTokenRequest(url.Values{"grant_type": {GrantDeviceCode}, "device_code": {"ndc_x"}}); err != nil || req.DeviceCode != "ndc_x" {
+		t.Fatalf("T11/device_code_read: %+v %v", req, err)
+	}
 	if _, err := ParseTokenRequest(url.Values{"grant_type": {"client_credentials"}, "x": {strings.Repeat("a", 3000)}}); oauthError(err) != "invalid_request" {
 		t.Fatalf("S4/overlong: %v", err)
 	}

@@ -24,6 +24,8 @@ type TokenRequest struct {
 	Code         string
 	RedirectURI  string
 	CodeVerifier string
+	// DeviceCode is RFC 8628 §3.4's device_code (PRODUCT T11).
+	DeviceCode string
 }
 
 // ParseTokenRequest reads the grant parameters of RFC 6749 §4 and §6. The
@@ -43,6 +45,7 @@ func ParseTokenRequest(params url.Values) (TokenRequest, error) {
 		Code:         params.Get("code"),
 		RedirectURI:  params.Get("redirect_uri"),
 		CodeVerifier: params.Get("code_verifier"),
+		DeviceCode:   params.Get("device_code"),
 	}
 	if req.GrantType == "" {
 		return TokenRequest{}, problem.InvalidRequest("grant_type is required")
@@ -52,6 +55,9 @@ func ParseTokenRequest(params url.Values) (TokenRequest, error) {
 	}
 	if req.GrantType == GrantAuthorizationCode && req.Code == "" {
 		return TokenRequest{}, problem.InvalidRequest("code is required")
+	}
+	if req.GrantType == GrantDeviceCode && req.DeviceCode == "" {
+		return TokenRequest{}, problem.InvalidRequest("device_code is required")
 	}
 	return req, nil
 }

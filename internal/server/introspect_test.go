@@ -66,6 +66,14 @@ func (s authOnlyStore) RefreshTokenFamily(context.Context, string) (domain.Refre
 	return domain.RefreshToken{}, domain.Family{}, s.touched("RefreshTokenFamily")
 }
 
+func (s authOnlyStore) CreateDeviceRequest(context.Context, domain.DeviceRequest) error {
+	return s.touched("CreateDeviceRequest")
+}
+
+func (s authOnlyStore) PollDevice(context.Context, string, domain.Family, domain.RefreshToken, domain.Origin, store.DeviceDecider) (store.DevicePoll, error) {
+	return store.DevicePoll{}, s.touched("PollDevice")
+}
+
 // TestIntrospection is PRODUCT T10 at the endpoint, row by row.
 func TestIntrospection(t *testing.T) {
 	t.Run("T10/live_access_token_of_own_org", func(t *testing.T) {

@@ -50,6 +50,9 @@ type Config struct {
 	// RefreshKey is the server-wide secret refresh tokens' children are
 	// derived under, the same on every replica (PRODUCT T5).
 	RefreshKey []byte
+	// UserCodeKey is the server-wide secret device user codes are hashed
+	// under, the same on every replica (PRODUCT T11).
+	UserCodeKey []byte
 	// Revoked learns of families the token endpoint revokes (PRODUCT A11).
 	Revoked *revoke.Set
 	// Verifier checks access tokens at revocation, introspection and
@@ -104,11 +107,12 @@ func New(cfg Config) (*Server, error) {
 		"store": cfg.Store == nil, "issuer": cfg.Issuer == nil || cfg.Issuer.Ring == nil, "clock": cfg.Now == nil,
 		"logger": cfg.Log == nil, "revocation set": cfg.Revoked == nil, "address resolver": cfg.Addr == nil,
 		"issuer URL": cfg.IssuerURL == "", "refresh key": len(cfg.RefreshKey) == 0,
+		"user code key": len(cfg.UserCodeKey) == 0,
 	}); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	tokens := &Tokens{Store: cfg.Store, Issuer: cfg.Issuer, IDs: cfg.IDs, Now: cfg.Now, Log: cfg.Log,
-		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RetryWindow, RefreshKey: cfg.RefreshKey, Revoker: revoke.Revoker{Families: cfg.Store, Set: cfg.Revoked, Now: cfg.Now, Metrics: cfg.Metrics},
+		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RetryWindow, RefreshKey: cfg.RefreshKey, UserCodeKey: cfg.UserCodeKey, Revoker: revoke.Revoker{Families: cfg.Store, Set: cfg.Revoked, Now: cfg.Now, Metrics: cfg.Metrics},
 		Verifier: cmp.Or[revoke.Verifier](cfg.Verifier, cfg.Issuer), IssuerURL: cfg.IssuerURL,
 		ClientLimits: cfg.ClientLimits, AddrLimits: cfg.AddrLimits, Addr: cfg.Addr,
 		FailedAuthLimits: cfg.FailedAuthLimits, FailedAuthAddrLimits: cfg.FailedAuthAddrLimits, Tracer: cfg.Tracer, Metrics: cfg.Metrics}
@@ -164,6 +168,7 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	httpx.MountCORS(mux, post, PathToken, httpx.Handle(s.log, s.Tokens.ServeToken))
 	httpx.MountCORS(mux, post, PathRevoke, httpx.Handle(s.log, s.Tokens.ServeRevoke))
 	httpx.MountCORS(mux, post, PathIntrospect, httpx.Handle(s.log, s.Tokens.ServeIntrospect))
+	httpx.MountCORS(mux, post, PathDeviceAuthorization, httpx.Handle(s.log, s.Tokens.ServeDeviceAuthorization))
 	serveMetadata := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		httpx.WriteRaw(w, http.StatusOK, "application/json", s.metadata)
@@ -239,6 +244,8 @@ type Metadata struct {
 	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported"`
 	ClaimsSupported                  []string `json:"claims_supported"`
 	PromptValuesSupported            []string `json:"prompt_values_supported"`
+	// RFC 8628 §4 (PRODUCT T11).
+	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint"`
 }
 
 // metadata renders the document once, listing what this build serves.
@@ -252,7 +259,7 @@ func metadata(issuerURL string) []byte {
 		JWKSURI:                           base + PathJWKS,
 		ScopesSupported:                   domain.AllScopes(),
 		ResponseTypesSupported:            []string{"code"},
-		GrantTypesSupported:               []string{oauth.GrantAuthorizationCode, oauth.GrantClientCredentials, oauth.GrantRefreshToken},
+		GrantTypesSupported:               []string{oauth.GrantAuthorizationCode, oauth.GrantClientCredentials, oauth.GrantRefreshToken, oauth.GrantDeviceCode},
 		TokenEndpointAuthMethodsSupported: []string{string(oauth.AuthBasic), string(oauth.AuthPost), string(oauth.AuthNone)},
 		CodeChallengeMethodsSupported:     []string{oauth.PKCES256, oauth.PKCEPlain},
 		AuthorizationResponseISSParameterSupported: true,
@@ -267,7 +274,8 @@ func metadata(issuerURL string) []byte {
 		IDTokenSigningAlgValuesSupported: token.Algorithms(),
 		ClaimsSupported: []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
 			"email", "email_verified", "name", "given_name", "family_name"},
-		PromptValuesSupported: oauth.PromptValues(),
+		PromptValuesSupported:       oauth.PromptValues(),
+		DeviceAuthorizationEndpoint: base + PathDeviceAuthorization,
 	}
 	body, _ := json.MarshalIndent(md, "", "  ") // plain strings: cannot fail
 	return body

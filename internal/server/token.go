@@ -36,6 +36,7 @@ type TokenStore interface {
 	RedeemCode(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, by domain.Origin, decide store.CodeDecider) (store.Redemption, error)
 	// RefreshTokenFamily is introspection's one read (PRODUCT T10).
 	RefreshTokenFamily(ctx context.Context, hash string) (domain.RefreshToken, domain.Family, error)
+	DeviceStore
 }
 
 // Tokens issues token pairs: the token endpoint, and the one place a family
@@ -51,6 +52,9 @@ type Tokens struct {
 	// RefreshKey derives each rotation's child from the presented token,
 	// so retries get the same one (PRODUCT T5; ids.DeriveRefreshToken).
 	RefreshKey []byte
+	// UserCodeKey keys the hash device user codes are stored under
+	// (PRODUCT T11; ids.UserCodeHash).
+	UserCodeKey []byte
 	// Revoker learns of families the store revokes for a replay, so their
 	// access tokens fail here at once (PRODUCT A11), and revokes the
 	// families clients revoke at the revocation endpoint (PRODUCT T9).
@@ -160,6 +164,8 @@ func (t *Tokens) ServeToken(w http.ResponseWriter, r *http.Request) (err error) 
 		resp, err = t.refresh(r.Context(), client, req, t.origin(r, client))
 	case oauth.GrantAuthorizationCode:
 		resp, err = t.redeemCode(r.Context(), client, req, t.origin(r, client))
+	case oauth.GrantDeviceCode:
+		resp, err = t.pollDevice(r.Context(), client, req, t.origin(r, client))
 	default:
 		err = problem.UnsupportedGrantType(req.GrantType)
 	}
@@ -215,6 +221,8 @@ func grantLabel(grant string) string {
 	switch grant {
 	case oauth.GrantClientCredentials, oauth.GrantRefreshToken, oauth.GrantAuthorizationCode:
 		return grant
+	case oauth.GrantDeviceCode:
+		return metrics.GrantDeviceCode
 	}
 	return metrics.GrantOther
 }
