@@ -21,10 +21,11 @@ import (
 	"github.com/nomosauth/nomosauth/internal/store"
 )
 
-// Paths of the device pages (PRODUCT T11; RFC 8628 §3.3).
+// Paths of the device pages (PRODUCT T11; RFC 8628 §3.3): the entry page
+// is the verification_uri the device authorization endpoint names.
 const (
-	PathDevice   = "/device"
-	PathDeviceQR = "/device/qr"
+	PathDevice   = oauth.PathDevice
+	PathDeviceQR = PathDevice + "/qr"
 )
 
 // Devices is what the device pages read and answer of device
