@@ -2,58 +2,51 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"golang.org/x/oauth2"
 
-	"github.com/nomosauth/nomosauth/internal/domain"
-	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/mail/smtptest"
-	"github.com/nomosauth/nomosauth/internal/store/sqlite"
 )
 
 // TestBrowserDevicePairing pairs a device in headless Chromium against the
-// real binary (PRODUCT T11): it opens verification_uri, types the user
-// code, signs in with the emailed code, reads the app's name on the
-// confirm page, saves that anti-phishing page as a screenshot, and allows.
-//
-// The device's request is written into the binary's database file, as
-// POST /oauth/device_authorization would write it, with the server's own
-// user-code key (TODO(#15): ask the endpoint once the device-server
-// branch is merged).
+// real binary (PRODUCT T11): the device asks POST /oauth/device_authorization
+// through golang.org/x/oauth2, the customer opens verification_uri, types
+// the user code, signs in with the emailed code, reads the app's name on
+// the confirm page (saved as a screenshot: the anti-phishing page) and
+// allows; the device's poll then gets tokens that read only that
+// customer's data.
 func TestBrowserDevicePairing(t *testing.T) {
 	browserPath := chromium(t)
 	bin := binary(t)
 	mailbox := smtptest.Start(t)
 	db := filepath.Join(t.TempDir(), "device.db")
 	srv := start(t, bin, db, "--smtp-url", mailbox.URL, "--mail-from", "noreply@auth.example")
-	clientID, _ := credentials(t, srv.stdout)
-
-	st, err := sqlite.OpenExisting(t.Context(), db)
+	credentials(t, srv.stdout)
+	m := seedOrgLine.FindStringSubmatch(srv.stdout.String())
+	if m == nil {
+		t.Fatalf("no demo organization in %q", srv.stdout.String())
+	}
+	charger := admin(t, bin, db, "client", "create", "--org", m[1], "--name", "Charger", "--public", "--device-grant")["client_id"].(string)
+	device := &oauth2.Config{ClientID: charger, Scopes: []string{"read:*"}, Endpoint: oauth2.Endpoint{
+		DeviceAuthURL: srv.base + "/oauth/device_authorization", TokenURL: srv.base + "/oauth/token", AuthStyle: oauth2.AuthStyleInParams}}
+	pairing, err := device.DeviceAuth(t.Context(), oauth2.SetAuthURLParam("device_name", "Wallbox Garage"))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("device authorization: %v", err)
 	}
-	defer st.Close()
-	client, err := st.GetClient(t.Context(), clientID)
-	if err != nil {
-		t.Fatal(err)
+	// The issuer the test server runs with has no port: open the same path on it.
+	if pairing.VerificationURI != "http://127.0.0.1/device" || len(pairing.UserCode) != 9 {
+		t.Fatalf("T11: %+v", pairing)
 	}
-	key, err := st.ServerKey(t.Context(), "user-code", []byte("never stored: the server made it first"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	const userCode = "BCDFGHJK"
-	now := time.Now().UTC()
-	req := domain.DeviceRequest{ID: "dev_browser", DeviceCodeHash: ids.Hash("ndc_browser"), UserCodeHash: ids.UserCodeHash(key, userCode),
-		ClientID: client.ID, OrgID: client.OrgID, Scopes: domain.Scopes{domain.ScopeRead}, DeviceName: "Wallbox Garage",
-		RequestedFrom: "127.0.0.1", CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute), Interval: 5 * time.Second, State: domain.DevicePending}
-	if err := st.CreateDeviceRequest(t.Context(), req); err != nil {
-		t.Fatal(err)
-	}
+	verification := srv.base + strings.TrimPrefix(pairing.VerificationURI, "http://127.0.0.1")
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(browserPath), chromedp.NoSandbox, chromedp.Headless,
@@ -66,8 +59,8 @@ func TestBrowserDevicePairing(t *testing.T) {
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
 	defer cancelTimeout()
 
-	if err := chromedp.Do(ctx, chromedp.Navigate(srv.base+"/device"), chromedp.WaitVisible(`input[name="user_code"]`),
-		chromedp.SendKeys(`input[name="user_code"]`, "bcdf-ghjk"), // as a customer types it
+	if err := chromedp.Do(ctx, chromedp.Navigate(verification), chromedp.WaitVisible(`input[name="user_code"]`),
+		chromedp.SendKeys(`input[name="user_code"]`, strings.ToLower(pairing.UserCode)), // as a customer types it
 		chromedp.Click(`form[action="/device"] button[type="submit"]`),
 		chromedp.WaitVisible(`input[name="email"]`),
 		chromedp.SendKeys(`input[name="email"]`, "demo@example.com"),
@@ -88,7 +81,7 @@ func TestBrowserDevicePairing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Demo Backend", "Demo Energy", "Wallbox Garage", "BCDF-GHJK", "127.0.0.1",
+	for _, want := range []string{"Charger", "Demo Energy", "Wallbox Garage", pairing.UserCode, "127.0.0.1",
 		"Is this code shown on a device in front of you?"} {
 		if !strings.Contains(confirmText, want) {
 			t.Errorf("confirm page lacks %q: %q", want, confirmText)
@@ -109,8 +102,29 @@ func TestBrowserDevicePairing(t *testing.T) {
 	if done, err := chromedp.Run(ctx, chromedp.Text(`h1`)); err != nil || done != "Device connected" {
 		t.Fatalf("after Allow: %q %v", done, err)
 	}
-	got, err := st.DeviceRequestByUserCode(t.Context(), req.UserCodeHash)
-	if err != nil || got.State != domain.DeviceApproved || got.GrantID == "" {
-		t.Fatalf("after Allow: %+v %v", got, err)
+	// The device's poll gets the tokens; they read the demo customer only.
+	tok, err := device.DeviceAccessToken(t.Context(), pairing)
+	if err != nil {
+		t.Fatalf("T11: device poll after Allow: %v", err)
+	}
+	api := device.Client(t.Context(), tok)
+	for path, want := range map[string]string{"/customers": "cus_", "/subscriptions": "sub_"} {
+		var page struct {
+			Items []struct {
+				ID string `json:"id"`
+			} `json:"items"`
+		}
+		resp, err := api.Get(srv.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || len(page.Items) != 1 || !strings.HasPrefix(page.Items[0].ID, want) {
+			t.Fatalf("T11/T7: GET %s with the device's token: %d %+v %v", path, resp.StatusCode, page, err)
+		}
 	}
 }
+
+// seedOrgLine finds the demo organization --dev prints.
+var seedOrgLine = regexp.MustCompile(`(?m)^\s+organization:\s+(\S+)`)
