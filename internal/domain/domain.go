@@ -1,6 +1,10 @@
 package domain
 
-import "time"
+import (
+	"slices"
+	"strings"
+	"time"
+)
 
 // Id prefixes, PRODUCT Domain table.
 const (
@@ -275,10 +279,41 @@ type Grant struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	RevokedAt  time.Time // zero while active
-	// DeviceName is the device the grant was last paired with through
-	// the device grant, as its client declared it; connected apps show it
+	// DeviceName lists the devices paired through this grant with the
+	// device grant, as their client declared them, one a line (the name
+	// rule allows no line breaks); connected apps show every one, so a
+	// device paired by someone else cannot hide behind the customer's own
 	// (PRODUCT T11, A11). Empty for a browser's grant.
 	DeviceName string
+}
+
+// maxDeviceNames bounds the devices a grant lists.
+const maxDeviceNames = 20
+
+// DeviceNames are the devices a grant lists, oldest first.
+func (g Grant) DeviceNames() []string {
+	if g.DeviceName == "" {
+		return nil
+	}
+	return strings.Split(g.DeviceName, "\n")
+}
+
+// AddDeviceName is list (a grant's DeviceName) with name added at the
+// end, unless it is empty or listed already; past maxDeviceNames the
+// oldest goes.
+func AddDeviceName(list, name string) string {
+	if name == "" {
+		return list
+	}
+	names := Grant{DeviceName: list}.DeviceNames()
+	if slices.Contains(names, name) {
+		return list
+	}
+	names = append(names, name)
+	if len(names) > maxDeviceNames {
+		names = names[len(names)-maxDeviceNames:]
+	}
+	return strings.Join(names, "\n")
 }
 
 // Revoked reports whether the customer took the grant back.

@@ -68,10 +68,13 @@ type DevicePollRule struct {
 //   - a device code of another client is invalid_grant;
 //   - a redeemed request is Redeemed: tokens go out once;
 //   - past its expiry, Expired; denied by the customer, Denied;
+//   - approved, but the grant the approval made was revoked since (the
+//     customer took it back on connected apps before the device polled),
+//     Denied: a revoked grant issues nothing (PRODUCT A11);
 //   - approved, Issue, whatever the pace of the polls;
 //   - still pending: SlowDown when this poll came sooner than the interval
 //     after the last one (RFC 8628 §3.5), else Pending.
-func (r DevicePollRule) Decide(req domain.DeviceRequest) (domain.DeviceVerdict, error) {
+func (r DevicePollRule) Decide(req domain.DeviceRequest, grant domain.Grant) (domain.DeviceVerdict, error) {
 	switch {
 	case req.ClientID != r.Client.ID:
 		return 0, problem.InvalidGrant("the device code was issued to another client")
@@ -80,6 +83,8 @@ func (r DevicePollRule) Decide(req domain.DeviceRequest) (domain.DeviceVerdict, 
 	case !r.Now.Before(req.ExpiresAt):
 		return domain.DevicePollExpired, nil
 	case req.State == domain.DeviceDenied:
+		return domain.DevicePollDenied, nil
+	case req.State == domain.DeviceApproved && (grant.ID != req.GrantID || grant.Revoked()):
 		return domain.DevicePollDenied, nil
 	case req.State == domain.DeviceApproved:
 		return domain.DevicePollIssue, nil

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,7 +41,8 @@ func TestParseUserCode(t *testing.T) {
 func TestDevicePollRule(t *testing.T) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	client := domain.Client{ID: "client_1"}
-	pending := domain.DeviceRequest{ClientID: "client_1", State: domain.DevicePending, ExpiresAt: now.Add(time.Minute), Interval: 5 * time.Second}
+	pending := domain.DeviceRequest{ClientID: "client_1", State: domain.DevicePending, ExpiresAt: now.Add(time.Minute), Interval: 5 * time.Second, GrantID: "grt_1"}
+	live := domain.Grant{ID: "grt_1"}
 	with := func(f func(*domain.DeviceRequest)) domain.DeviceRequest { r := pending; f(&r); return r }
 	for _, tc := range []struct {
 		name    string
@@ -57,11 +59,16 @@ func TestDevicePollRule(t *testing.T) {
 		{"T11/denied", with(func(r *domain.DeviceRequest) { r.State = domain.DeviceDenied }), domain.DevicePollDenied, "access_denied"},
 		{"T11/approved_issues", with(func(r *domain.DeviceRequest) { r.State = domain.DeviceApproved }), domain.DevicePollIssue, ""},
 		{"T11/approved_issues_even_if_fast", with(func(r *domain.DeviceRequest) { r.State, r.LastPolledAt = domain.DeviceApproved, now }), domain.DevicePollIssue, ""},
+		{"T11/A11/approved_but_grant_revoked_denied", with(func(r *domain.DeviceRequest) { r.State = domain.DeviceApproved }), domain.DevicePollDenied, "access_denied"},
 		{"T11/redeemed_once", with(func(r *domain.DeviceRequest) { r.State = domain.DeviceRedeemed }), domain.DevicePollRedeemed, "invalid_grant"},
 		{"T11/redeemed_before_expiry_check", with(func(r *domain.DeviceRequest) { r.State, r.ExpiresAt = domain.DeviceRedeemed, now }), domain.DevicePollRedeemed, "invalid_grant"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := DevicePollRule{Client: client, Now: now}.Decide(tc.req)
+			grant := live
+			if strings.Contains(tc.name, "grant_revoked") {
+				grant.RevokedAt = now.Add(-time.Second)
+			}
+			got, err := DevicePollRule{Client: client, Now: now}.Decide(tc.req, grant)
 			if err != nil || got != tc.want {
 				t.Fatalf("Decide = %v, %v; want %v", got, err, tc.want)
 			}
@@ -76,7 +83,7 @@ func TestDevicePollRule(t *testing.T) {
 		})
 	}
 	t.Run("T11/another_clients_code", func(t *testing.T) {
-		_, err := DevicePollRule{Client: domain.Client{ID: "client_2"}, Now: now}.Decide(pending)
+		_, err := DevicePollRule{Client: domain.Client{ID: "client_2"}, Now: now}.Decide(pending, live)
 		var p *problem.Error
 		if !errors.As(err, &p) || p.OAuthError != "invalid_grant" {
 			t.Fatalf("err %v, want invalid_grant", err)

@@ -33,7 +33,7 @@ func (p *Pages) apps(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return fmt.Errorf("load organization: %w", err)
 		}
-		gv := grantView{ID: g.ID, App: client.Name, Org: org.Name, Since: g.CreatedAt.Format("2006-01-02"), Device: g.DeviceName}
+		gv := grantView{ID: g.ID, App: client.Name, Org: org.Name, Since: g.CreatedAt.Format("2006-01-02"), Devices: g.DeviceNames()}
 		for _, s := range g.Scopes {
 			gv.Scopes = append(gv.Scopes, scopeText(v.T, s))
 		}

@@ -129,6 +129,12 @@ func (p *Pages) deviceContinue(w http.ResponseWriter, r *http.Request, b *browse
 	if err != nil {
 		return fmt.Errorf("load client: %w", err)
 	}
+	// Nothing to confirm for an app that may no longer get tokens, or for
+	// a customer who is not one of its organization's (PRODUCT T11, A9):
+	// say so before asking, not after the Allow.
+	if key := deviceRefusal(client, *b.customer); key != "" {
+		return p.fail(r, http.StatusForbidden, key)
+	}
 	org, err := p.Directory.GetOrg(r.Context(), req.OrgID)
 	if err != nil {
 		return fmt.Errorf("load organization: %w", err)
@@ -160,6 +166,19 @@ func (p *Pages) deviceResume(w http.ResponseWriter, r *http.Request, b *browser,
 		return fmt.Errorf("load device request: %w", err)
 	}
 	return p.deviceContinue(w, r, b, req, code, seal)
+}
+
+// deviceRefusal is the message key when cust cannot let client's device
+// in, or "": the client was disabled since it asked, or the customer is
+// not one of its organization's (PRODUCT A9's rule for the device grant).
+func deviceRefusal(client domain.Client, cust domain.Customer) string {
+	switch {
+	case client.Disabled:
+		return "err_client_disabled"
+	case cust.OrgID != client.OrgID:
+		return "err_other_org"
+	}
+	return ""
 }
 
 // deviceClosed is the message key for a request the customer can no
@@ -207,10 +226,14 @@ func (p *Pages) deviceAnswer(w http.ResponseWriter, r *http.Request, b *browser,
 		return p.renderDevice(w, r, b, "", p.text(r, key))
 	}
 	cust := *b.customer
-	if approve && cust.OrgID != req.OrgID {
-		// PRODUCT A9's rule for the device grant: only a customer of the
-		// app's organization can let it in.
-		return p.fail(r, http.StatusForbidden, "err_other_org")
+	if approve {
+		client, err := p.Directory.GetClient(r.Context(), req.ClientID)
+		if err != nil {
+			return fmt.Errorf("load client: %w", err)
+		}
+		if key := deviceRefusal(client, cust); key != "" {
+			return p.fail(r, http.StatusForbidden, key)
+		}
 	}
 	now := p.Now()
 	var g domain.Grant

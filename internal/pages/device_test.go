@@ -281,14 +281,28 @@ func TestDeviceConfirm(t *testing.T) {
 			}
 		}
 	})
+	t.Run("T11/disabled_app_cannot_be_allowed", func(t *testing.T) {
+		f := newFixture(t)
+		f.seedDevice(testUserCode)
+		testfix.Check(t, f.store.DisableClient(context.Background(), f.public.ID, domain.System(f.clock.Now())))
+		c := f.browser()
+		c.signInDirect("ada@example.com")
+		if p := c.enterCode(testUserCode); p.status != http.StatusForbidden || !strings.Contains(p.body, "This app is disabled.") {
+			t.Fatalf("status %d:\n%s", p.status, p.body)
+		}
+		if f.deviceState(testUserCode).State != domain.DevicePending {
+			t.Fatal("answered")
+		}
+	})
+
 	t.Run("T11/other_org_cannot_allow", func(t *testing.T) {
 		f := newFixture(t)
 		f.seedDevice(testUserCode)
 		c := f.browser()
 		c.signInDirect("bob@example.com")
-		p := c.enterCode(testUserCode)
-		if got := c.submit(p, PathDevice, url.Values{"decision": {"allow"}}); got.status != http.StatusForbidden {
-			t.Fatalf("status %d", got.status)
+		// Refused before the question is asked: no confirm page, no Allow.
+		if p := c.enterCode(testUserCode); p.status != http.StatusForbidden || strings.Contains(p.body, `value="allow"`) {
+			t.Fatalf("status %d:\n%s", p.status, p.body)
 		}
 		if f.deviceState(testUserCode).State != domain.DevicePending {
 			t.Fatal("answered")

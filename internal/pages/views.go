@@ -64,7 +64,7 @@ type appsView struct {
 
 type grantView struct {
 	ID, App, Org, Since string
-	Device              string // the device paired last, for a device grant (PRODUCT T11)
+	Devices             []string // the devices paired through a device grant (PRODUCT T11)
 	Scopes              []string
 }
 

@@ -118,9 +118,9 @@ func (t *Tokens) pollDevice(ctx context.Context, client domain.Client, req oauth
 	rule := oauth.DevicePollRule{Client: client, Now: now}
 	cctx, span := t.Tracer.Start(ctx, SpanCommit)
 	poll, err := t.Store.PollDevice(cctx, ids.Hash(req.DeviceCode), domain.Family{ID: id, CreatedAt: now}, first, by,
-		func(d domain.DeviceRequest) (domain.DeviceVerdict, error) {
+		func(d domain.DeviceRequest, g domain.Grant) (domain.DeviceVerdict, error) {
 			_, span := t.Tracer.Start(cctx, SpanDecide)
-			v, err := rule.Decide(d)
+			v, err := rule.Decide(d, g)
 			endSpan(span, err)
 			return v, err
 		})

@@ -211,6 +211,17 @@ func TestDevicePoll(t *testing.T) {
 		checkEnvelope(t, f.pollDevice(public.ID, dc), 401, "UNAUTHORIZED", "invalid_grant")
 	})
 
+	t.Run("T11/A11/grant_revoked_before_the_first_poll", func(t *testing.T) {
+		// The customer allowed, then took it back on connected apps before
+		// the device polled: the device gets nothing.
+		dc, uc := start(t)
+		cus := f.answerDevice(t, uc, true)
+		_, _, err := f.store.RevokeGrant(context.Background(), "grt_"+cus.ID, domain.System(f.clock.Now()))
+		testfix.Check(t, err)
+		f.clock.Advance(5 * time.Second)
+		checkEnvelope(t, f.pollDevice(public.ID, dc), 400, "BAD_REQUEST", "access_denied")
+	})
+
 	t.Run("T7/stored_write_never_minted", func(t *testing.T) {
 		// A request stored with write:* (as no endpoint admits) still
 		// yields a read-only customer token.
@@ -231,7 +242,7 @@ func TestDevicePoll(t *testing.T) {
 	for _, c := range []struct {
 		outcome string
 		want    float64
-	}{{"authorization_pending", 2}, {"slow_down", 2}, {"expired_token", 1}, {"access_denied", 1}, {"ok", 2}, {"unauthorized_client", 1}} {
+	}{{"authorization_pending", 2}, {"slow_down", 2}, {"expired_token", 1}, {"access_denied", 2}, {"ok", 2}, {"unauthorized_client", 1}} {
 		if got := m.Value("nomosauth_token_requests_total", "grant", "device_code", "outcome", c.outcome); got != c.want {
 			t.Fatalf("O7: device_code %s counted %v, want %v", c.outcome, got, c.want)
 		}
@@ -239,7 +250,7 @@ func TestDevicePoll(t *testing.T) {
 	for _, c := range []struct {
 		verdict string
 		want    float64
-	}{{"pending", 2}, {"slow_down", 2}, {"expired", 1}, {"denied", 1}, {"issued", 2}, {"redeemed", 1}} {
+	}{{"pending", 2}, {"slow_down", 2}, {"expired", 1}, {"denied", 2}, {"issued", 2}, {"redeemed", 1}} {
 		if got := m.Value("nomosauth_device_polls_total", "verdict", c.verdict); got != c.want {
 			t.Fatalf("O7: device poll %s counted %v, want %v", c.verdict, got, c.want)
 		}

@@ -213,8 +213,9 @@ type Keys interface {
 }
 
 // DeviceDecider is the pure device poll rule (oauth.DevicePollRule.Decide)
-// the store runs inside its transaction. It must do no I/O.
-type DeviceDecider func(d domain.DeviceRequest) (domain.DeviceVerdict, error)
+// the store runs inside its transaction, on the request and, once it was
+// approved, the grant the approval made (zero before). It must do no I/O.
+type DeviceDecider func(d domain.DeviceRequest, g domain.Grant) (domain.DeviceVerdict, error)
 
 // DevicePoll is the outcome of PollDevice: the verdict, the request as it
 // now is, and the family an Issue started.
@@ -241,7 +242,8 @@ type Devices interface {
 	// device.denied) commits with it.
 	AnswerDeviceRequest(ctx context.Context, id string, approve bool, g domain.Grant, by domain.Origin) (domain.DeviceRequest, error)
 	// PollDevice presents the device code with hash presented. In one
-	// transaction it loads the request, its row locked, and asks decide:
+	// transaction it loads the request, its row locked, and the grant an
+	// approval made (held against revocation), and asks decide:
 	// Pending records the poll at by.At; SlowDown records it and widens
 	// the interval by five seconds (RFC 8628 §3.5); Issue starts fam (its
 	// client, organization, customer, grant and scopes come from the

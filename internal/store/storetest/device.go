@@ -27,7 +27,7 @@ func seedDevice(t *testing.T, s Subject) domain.DeviceRequest {
 
 // decideAs is a device decider that answers v and records what it saw.
 func decideAs(v domain.DeviceVerdict, seen *domain.DeviceRequest) store.DeviceDecider {
-	return func(d domain.DeviceRequest) (domain.DeviceVerdict, error) {
+	return func(d domain.DeviceRequest, _ domain.Grant) (domain.DeviceVerdict, error) {
 		*seen = d
 		return v, nil
 	}
@@ -122,7 +122,7 @@ func testDeviceRequests(t *testing.T, s Subject) {
 	_, err = s.GetFamily(ctx(t), "fam_2")
 	wantErr(t, err, store.ErrNotFound)
 	refuse := errors.New("refused")
-	_, err = s.PollDevice(ctx(t), "dc_1", domain.Family{ID: "fam_3"}, next("rt_3", at), sys(at), func(domain.DeviceRequest) (domain.DeviceVerdict, error) { return 0, refuse })
+	_, err = s.PollDevice(ctx(t), "dc_1", domain.Family{ID: "fam_3"}, next("rt_3", at), sys(at), func(domain.DeviceRequest, domain.Grant) (domain.DeviceVerdict, error) { return 0, refuse })
 	wantErr(t, err, refuse)
 }
 
@@ -150,6 +150,45 @@ func testDeviceDenyAndCleanup(t *testing.T, s Subject) {
 	wantErr(t, err, store.ErrNotFound)
 }
 
+// testDevicePollSeesRevokedGrant: a poll after the customer revoked the
+// grant an approval made sees it revoked, so the rule can refuse to issue
+// (PRODUCT T11, A11).
+func testDevicePollSeesRevokedGrant(t *testing.T, s Subject) {
+	seedDevice(t, s)
+	who := domain.Origin{Actor: domain.Actor{Kind: domain.ActorCustomer, ID: "cus_1"}, At: base.Add(time.Minute)}
+	_, err := s.AnswerDeviceRequest(ctx(t), "dev_1", true, domain.Grant{ID: "grt_1", CustomerID: "cus_1", CreatedAt: base, UpdatedAt: base}, who)
+	must(t, err)
+	_, _, err = s.RevokeGrant(ctx(t), "grt_1", who)
+	must(t, err)
+	var seen domain.Grant
+	_, err = s.PollDevice(ctx(t), "dc_1", domain.Family{ID: "fam_1"}, next("rt_1", base), sys(base.Add(2*time.Minute)),
+		func(_ domain.DeviceRequest, g domain.Grant) (domain.DeviceVerdict, error) {
+			seen = g
+			return domain.DevicePollDenied, nil
+		})
+	must(t, err)
+	if seen.ID != "grt_1" || !seen.Revoked() {
+		t.Fatalf("T11/A11/poll_sees_revoked_grant: %+v", seen)
+	}
+}
+
+// testDeviceNamesAccumulate: a second device of the same app widens the
+// one grant, which then lists both devices (PRODUCT T11, A11).
+func testDeviceNamesAccumulate(t *testing.T, s Subject) {
+	d := seedDevice(t, s)
+	who := domain.Origin{Actor: domain.Actor{Kind: domain.ActorCustomer, ID: "cus_1"}, At: base.Add(time.Minute)}
+	_, err := s.AnswerDeviceRequest(ctx(t), "dev_1", true, domain.Grant{ID: "grt_1", CustomerID: "cus_1", CreatedAt: base, UpdatedAt: base}, who)
+	must(t, err)
+	second := d
+	second.ID, second.DeviceCodeHash, second.UserCodeHash, second.DeviceName = "dev_2", "dc_2", "uc_2", "Heat pump"
+	must(t, s.CreateDeviceRequest(ctx(t), second))
+	_, err = s.AnswerDeviceRequest(ctx(t), "dev_2", true, domain.Grant{ID: "grt_2", CustomerID: "cus_1", CreatedAt: base, UpdatedAt: base}, who)
+	must(t, err)
+	g, err := s.ActiveGrant(ctx(t), "cus_1", "client_1")
+	must(t, err)
+	diff(t, g.DeviceNames(), []string{"Wallbox Garage", "Heat pump"})
+}
+
 // testConcurrentDevicePolls: twenty polls of an approved request at once,
 // on as many connections, yield exactly one token pair (PRODUCT T11, S3).
 func testConcurrentDevicePolls(t *testing.T, s Subject) {
@@ -158,7 +197,7 @@ func testConcurrentDevicePolls(t *testing.T, s Subject) {
 	_, err := s.AnswerDeviceRequest(ctx(t), "dev_1", true, domain.Grant{ID: "grt_1", CustomerID: "cus_1", CreatedAt: base, UpdatedAt: base}, who)
 	must(t, err)
 	// The real rule's shape: issue while approved, else redeemed.
-	decide := func(d domain.DeviceRequest) (domain.DeviceVerdict, error) {
+	decide := func(d domain.DeviceRequest, _ domain.Grant) (domain.DeviceVerdict, error) {
 		if d.State == domain.DeviceApproved {
 			return domain.DevicePollIssue, nil
 		}

@@ -69,6 +69,8 @@ func Run(t *testing.T, open Opener) {
 	run(t, "T11/DeviceRequests/answer_poll_issue_once", open, testDeviceRequests)
 	run(t, "T11/DeviceRequests/deny_and_cleanup", open, testDeviceDenyAndCleanup)
 	run(t, "T11/DeviceRequests/concurrent_polls_one_token_pair", open, testConcurrentDevicePolls)
+	run(t, "T11/DeviceRequests/poll_sees_revoked_grant", open, testDevicePollSeesRevokedGrant)
+	run(t, "T11/DeviceRequests/device_names_accumulate", open, testDeviceNamesAccumulate)
 }
 
 // run runs one behaviour on a fresh store, in parallel with the others:

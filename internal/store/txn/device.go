@@ -74,7 +74,15 @@ func (s *Store) PollDevice(ctx context.Context, presented string, fam domain.Fam
 		if err != nil {
 			return err
 		}
-		verdict, err := decide(d)
+		var grant domain.Grant
+		if d.GrantID != "" {
+			// The grant is held (FOR SHARE) so a revocation committing
+			// meanwhile waits: a revoked grant issues nothing (PRODUCT A11).
+			if grant, err = rowcodec.Grant(tx.QueryRow(ctx, `SELECT `+rowcodec.GrantColumns+` FROM grants WHERE id = $1`+s.d.ForShare, d.GrantID)); err != nil {
+				return err
+			}
+		}
+		verdict, err := decide(d, grant)
 		if err != nil {
 			return err
 		}

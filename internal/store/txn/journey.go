@@ -43,9 +43,7 @@ func (s *Store) upsertGrantIn(ctx context.Context, tx Querier, g domain.Grant, b
 	case err == nil:
 		cur.Scopes = append(cur.Scopes, g.Scopes...).Canonical()
 		cur.UpdatedAt = g.UpdatedAt
-		if g.DeviceName != "" {
-			cur.DeviceName = g.DeviceName // the device paired last names the grant
-		}
+		cur.DeviceName = domain.AddDeviceName(cur.DeviceName, g.DeviceName)
 		if _, err = tx.Exec(ctx, `UPDATE grants SET scopes = $1, updated_at = $2, device_name = $3 WHERE id = $4`,
 			rowcodec.ScopesText(cur.Scopes), rowcodec.Micros(cur.UpdatedAt), cur.DeviceName, cur.ID); err != nil {
 			return domain.Grant{}, err
