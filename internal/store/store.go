@@ -319,17 +319,58 @@ type Page struct {
 	Limit int
 }
 
-// CustomerFilter selects customers; empty fields match everything.
+// CustomerFilter selects customers; empty fields match everything, and
+// every condition must hold (PRODUCT R9: filters combine with AND).
 type CustomerFilter struct {
 	OrgID string
 	ID    string
 	Email string // compared case-insensitively
+	// The API's filter[field][operator] conditions (PRODUCT R9).
+	Emails  []TextMatch // compared case-insensitively
+	Types   []TextMatch
+	Created []TimeMatch
 }
 
-// SubscriptionFilter selects subscriptions; empty fields match everything.
+// SubscriptionFilter selects subscriptions; empty fields match everything,
+// and every condition must hold.
 type SubscriptionFilter struct {
 	OrgID       string
 	CustomerID  string
 	Status      domain.SubscriptionStatus
 	ExcludeType domain.SubscriptionType
+	// The API's filter[field][operator] conditions (PRODUCT R9).
+	Statuses  []TextMatch
+	Customers []TextMatch
+	Plans     []TextMatch
+	Created   []TimeMatch
+	Updated   []TimeMatch // a never-updated subscription's updated_at is its created_at
+}
+
+// MaxMatchValues bounds the values of one TextMatch, so an `in` filter
+// makes a bounded statement.
+const MaxMatchValues = 50
+
+// TextMatch is a condition on a text column: it equals one of In, or with
+// Not, none of them.
+type TextMatch struct {
+	In  []string
+	Not bool
+}
+
+// Compare is the comparison of a TimeMatch.
+type Compare string
+
+// The comparisons of an instant with a filter's value.
+const (
+	Equal      Compare = "eq"
+	After      Compare = "gt"
+	AtOrAfter  Compare = "gte"
+	Before     Compare = "lt"
+	AtOrBefore Compare = "lte"
+)
+
+// TimeMatch is a condition on an instant column: column Op At.
+type TimeMatch struct {
+	Op Compare
+	At time.Time
 }

@@ -48,6 +48,8 @@ func Run(t *testing.T, open Opener) {
 	run(t, "Customers/list_filter_and_cursor", open, testListCustomers)
 	run(t, "Customers/update", open, testUpdateCustomer)
 	run(t, "Subscriptions/list_filter_and_cursor", open, testListSubscriptions)
+	run(t, "Customers/filters_with_cursor", open, testCustomerFilters)
+	run(t, "Subscriptions/filters_with_cursor", open, testSubscriptionFilters)
 	run(t, "Prices/import_upsert_and_range", open, testPrices)
 	run(t, "Families/revoked_since", open, testRevokedFamilies)
 	run(t, "T9/RevokeHeldFamily/either_token_kills_family_once_foreign_changes_nothing", open, testRevokeHeldFamily)

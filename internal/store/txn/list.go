@@ -2,8 +2,11 @@ package txn
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store"
@@ -30,6 +33,64 @@ func (w *where) compare(column, op, v string) {
 	}
 }
 
+// text adds a filter's conditions on a text column, each value a
+// placeholder (PRODUCT R9); key normalizes a value as the column stores it.
+func (w *where) text(column string, ms []store.TextMatch, key func(string) string) error {
+	for _, m := range ms {
+		if len(m.In) > store.MaxMatchValues {
+			return fmt.Errorf("txn: %d values for %s, at most %d", len(m.In), column, store.MaxMatchValues)
+		}
+		if len(m.In) == 0 {
+			if !m.Not {
+				w.conds = append(w.conds, `1 = 0`) // in no value: nothing matches
+			}
+			continue
+		}
+		marks := make([]string, len(m.In))
+		for i, v := range m.In {
+			if key != nil {
+				v = key(v)
+			}
+			marks[i] = w.arg(v)
+		}
+		op := " IN "
+		if m.Not {
+			op = " NOT IN "
+		}
+		w.conds = append(w.conds, column+op+"("+strings.Join(marks, ", ")+")")
+	}
+	return nil
+}
+
+// instant adds a filter's conditions on an instant column stored in
+// microseconds. A value finer than a microsecond is rounded the way that
+// keeps the comparison exact: rows at or after t are those at or after t
+// rounded up, rows at or before t those at or before t rounded down.
+func (w *where) instant(column string, ms []store.TimeMatch) error {
+	for _, m := range ms {
+		down := m.At.UnixMicro()
+		up := down
+		if m.At.Sub(time.UnixMicro(down)) > 0 {
+			up++
+		}
+		switch m.Op {
+		case store.Equal:
+			w.conds = append(w.conds, column+" >= "+w.arg(up)+" AND "+column+" <= "+w.arg(down))
+		case store.After:
+			w.conds = append(w.conds, column+" > "+w.arg(down))
+		case store.AtOrAfter:
+			w.conds = append(w.conds, column+" >= "+w.arg(up))
+		case store.Before:
+			w.conds = append(w.conds, column+" < "+w.arg(up))
+		case store.AtOrBefore:
+			w.conds = append(w.conds, column+" <= "+w.arg(down))
+		default:
+			return fmt.Errorf("txn: unknown comparison %q for %s", m.Op, column)
+		}
+	}
+	return nil
+}
+
 // page adds the keyset condition of a newest-first list, its ORDER BY and
 // LIMIT: rows strictly after the cursor in (created_at, id) descending.
 func (w *where) page(p store.Page) string {
@@ -52,6 +113,10 @@ func (s *Store) ListCustomers(ctx context.Context, f store.CustomerFilter, p sto
 	if f.Email != "" {
 		w.compare("email_key", "=", rowcodec.EmailKey(f.Email))
 	}
+	if err := errors.Join(w.text("email_key", f.Emails, rowcodec.EmailKey), w.text("type", f.Types, nil),
+		w.instant("created_at", f.Created)); err != nil {
+		return nil, err
+	}
 	tail := w.page(p)
 	return all(ctx, s.b.Reader(), rowcodec.Customer, `SELECT `+rowcodec.CustomerColumns+` FROM customers`+tail, w.args...)
 }
@@ -63,6 +128,12 @@ func (s *Store) ListSubscriptions(ctx context.Context, f store.SubscriptionFilte
 	w.compare("customer_id", "=", f.CustomerID)
 	w.compare("status", "=", string(f.Status))
 	w.compare("type", "<>", string(f.ExcludeType))
+	if err := errors.Join(w.text("status", f.Statuses, nil), w.text("customer_id", f.Customers, nil),
+		w.text("plan", f.Plans, nil), w.instant("created_at", f.Created),
+		// The API shows a never-updated subscription's updated_at as its created_at.
+		w.instant("(CASE WHEN updated_at = 0 THEN created_at ELSE updated_at END)", f.Updated)); err != nil {
+		return nil, err
+	}
 	tail := w.page(p)
 	return all(ctx, s.b.Reader(), rowcodec.Subscription, `SELECT `+rowcodec.SubscriptionColumns+` FROM subscriptions`+tail, w.args...)
 }
