@@ -96,8 +96,14 @@ func (a *API) openCursor(raw string, fingerprint [8]byte) (store.Cursor, error) 
 		return store.Cursor{}, bad
 	}
 	payload, tag := buf[:len(buf)-cursorTagLen], buf[len(buf)-cursorTagLen:]
-	if !hmac.Equal(tag, a.cursorTag(payload)) || !hmac.Equal(payload[9:17], fingerprint[:]) {
+	if !hmac.Equal(tag, a.cursorTag(payload)) {
 		return store.Cursor{}, bad
+	}
+	if !hmac.Equal(payload[9:17], fingerprint[:]) {
+		// A genuine cursor of another query: another list, caller or set
+		// of filters (PRODUCT R9: a cursor remembers its filters).
+		return store.Cursor{}, problem.Invalid(problem.FieldError{Code: "custom", Field: "cursor",
+			Message: "This cursor belongs to a query with other filters: repeat the query it came from, or start again without a cursor"})
 	}
 	return store.Cursor{
 		CreatedAt: time.UnixMicro(int64(binary.BigEndian.Uint64(payload[1:9]))).UTC(),

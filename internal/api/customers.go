@@ -62,15 +62,22 @@ func (a *API) visibleCustomer(r *http.Request, id string) (domain.Customer, erro
 	return c, err
 }
 
-// listCustomers is GET /customers, with filter[email][eq].
+// listCustomers is GET /customers, with the filters of customerFilters
+// (PRODUCT R9).
 func (a *API) listCustomers(w http.ResponseWriter, r *http.Request) error {
-	q, err := readQuery(r.URL.RawQuery, "limit", "cursor", "filter[email][eq]")
+	q, err := readQuery(r.URL.RawQuery, append([]string{"limit", "cursor"}, filterParams(customerFilters)...)...)
+	if err != nil {
+		return err
+	}
+	fs, err := parseFilters(q, customerFilters)
 	if err != nil {
 		return err
 	}
 	reach := oauth.ListReachFor(callerOf(r.Context()).Caller, "")
-	f := store.CustomerFilter{OrgID: reach.OrgID, ID: reach.CustomerID, Email: strings.TrimSpace(q.Get("filter[email][eq]"))}
-	lq, err := a.parseList(q, "customers\x00"+f.OrgID+"\x00"+f.ID+"\x00"+strings.ToLower(f.Email))
+	f := store.CustomerFilter{OrgID: reach.OrgID, ID: reach.CustomerID,
+		Emails: fs.text["email"], Types: fs.text["type"], Created: fs.times["created_at"]}
+	// The cursor is bound to the caller's reach and the normalized filters.
+	lq, err := a.parseList(q, "customers\x00"+f.OrgID+"\x00"+f.ID+"\x00"+fs.normal)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -151,31 +150,34 @@ func (a *API) visibleSubscription(r *http.Request, id string) (domain.Subscripti
 
 var subscriptionStatuses = []string{string(domain.SubscriptionPending), string(domain.SubscriptionActive), string(domain.SubscriptionEnded)}
 
-// listSubscriptions is GET /subscriptions, with filter[status][eq] and
-// filter[customer][eq].
+// listSubscriptions is GET /subscriptions, with the filters of
+// subscriptionFilters (PRODUCT R9).
 func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request) error {
-	q, err := readQuery(r.URL.RawQuery, "limit", "cursor", "filter[status][eq]", "filter[customer][eq]")
+	q, err := readQuery(r.URL.RawQuery, append([]string{"limit", "cursor"}, filterParams(subscriptionFilters)...)...)
+	if err != nil {
+		return err
+	}
+	fs, err := parseFilters(q, subscriptionFilters)
 	if err != nil {
 		return err
 	}
 	caller := callerOf(r.Context())
-	reach := oauth.ListReachFor(caller.Caller, q.Get("filter[customer][eq]"))
-	f := store.SubscriptionFilter{OrgID: reach.OrgID, CustomerID: reach.CustomerID, Status: domain.SubscriptionStatus(q.Get("filter[status][eq]"))}
-	if f.Status != "" && !slices.Contains(subscriptionStatuses, string(f.Status)) {
-		return problem.Invalid(problem.FieldError{Code: "invalid_value", Field: "filter[status][eq]", Message: "Expected one of " + strings.Join(subscriptionStatuses, ", ")})
-	}
+	// filter[customer][...] narrows the caller's reach (PRODUCT R3): a
+	// customer token naming another customer finds nothing.
+	reach := oauth.ListReachFor(caller.Caller, "")
+	f := store.SubscriptionFilter{OrgID: reach.OrgID, CustomerID: reach.CustomerID, Statuses: fs.text["status"],
+		Customers: fs.text["customer"], Plans: fs.text["plan"], Created: fs.times["created_at"], Updated: fs.times["updated_at"]}
 	if !FeedInVisible(caller.Version) {
 		f.ExcludeType = domain.SubscriptionFeedIn
 	}
-	lq, err := a.parseList(q, strings.Join([]string{"subscriptions", f.OrgID, f.CustomerID, string(f.Status), string(f.ExcludeType)}, "\x00"))
+	// The cursor is bound to the caller's reach, version and normalized filters.
+	lq, err := a.parseList(q, strings.Join([]string{"subscriptions", f.OrgID, f.CustomerID, string(f.ExcludeType), fs.normal}, "\x00"))
 	if err != nil {
 		return err
 	}
-	var rows []domain.Subscription
-	if !reach.Empty {
-		if rows, err = a.Store.ListSubscriptions(r.Context(), f, lq.fetchPage()); err != nil {
-			return err
-		}
+	rows, err := a.Store.ListSubscriptions(r.Context(), f, lq.fetchPage())
+	if err != nil {
+		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, page(a, lq, rows, subscriptionCursor, subscriptionItemJSON))
 	return nil
