@@ -54,3 +54,12 @@ func TestA12CheckMagicLink(t *testing.T) {
 		}
 	}
 }
+
+func TestA12CheckMagicLinkCaller(t *testing.T) {
+	if err := CheckMagicLinkCaller(Caller{ClientID: "c", OrgID: "o", Scopes: domain.Scopes{domain.ScopeWrite}}); err != nil {
+		t.Fatalf("organization token refused: %v", err)
+	}
+	if err := CheckMagicLinkCaller(Caller{ClientID: "c", OrgID: "o", CustomerID: "cus", Scopes: domain.Scopes{domain.ScopeWrite}}); err == nil {
+		t.Fatal("customer token allowed")
+	}
+}
