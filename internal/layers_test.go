@@ -41,7 +41,7 @@ var allowed = map[string][]string{
 	"bearer":                {"domain", "oauth", "problem", "store", "token"},
 	"server":                {"bearer", "domain", "httpx", "ids", "metrics", "oauth", "problem", "revoke", "store", "token"},
 	"pages":                 {"domain", "httpx", "ids", "metrics", "oauth", "problem", "revoke", "store", "mail"},
-	"api":                   {"bearer", "domain", "httpx", "metrics", "oauth", "problem", "revoke", "store", "token"},
+	"api":                   {"bearer", "domain", "httpx", "ids", "metrics", "oauth", "problem", "revoke", "store", "token"},
 	"cli":                   {"*"},
 	"testfix":               {"admin", "domain", "fakeclock", "ids", "metrics", "store/sqlite", "token"}, // a test helper: the surfaces' shared fixture
 }

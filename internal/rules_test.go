@@ -12,12 +12,11 @@ import (
 
 // builtRules are the PRODUCT.md rules this release implements. Each must be
 // cited where it is enforced, as "PRODUCT <id>" in a comment of non-test
-// code, so that one grep (`grep -rn 'PRODUCT.*R3' internal`) finds it. The
-// rules PRODUCT.md added since (A12, R9) join
-// this list as their issues land.
+// code, so that one grep (`grep -rn 'PRODUCT.*R3' internal`) finds it. Rules
+// PRODUCT.md adds later join this list as their issues land.
 var builtRules = strings.Fields(`
 	T1 T2 T3 T4 T5 T6 T7 T8 T9 T10 T11 T12
-	A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A13
+	A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12 A13
 	R1 R2 R3 R4 R5 R6 R7 R8 R9
 	O1 O2 O3 O4 O5 O6 O7 O8 O9
 	S1 S2 S3 S4 S5 S6 S7`)

@@ -12,6 +12,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/bearer"
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/metrics"
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
@@ -29,6 +30,8 @@ type Store interface {
 	GetSubscription(ctx context.Context, id string) (domain.Subscription, error)
 	ListSubscriptions(ctx context.Context, f store.SubscriptionFilter, p store.Page) ([]domain.Subscription, error)
 	ListPrices(ctx context.Context, subscriptionID string, from, to time.Time) ([]domain.PricePoint, error)
+	// CreateMagicLink stores a magic link with its audit row (PRODUCT A12).
+	CreateMagicLink(ctx context.Context, l domain.MagicLink, by domain.Origin) error
 }
 
 // Verifier checks an access token (token.Issuer).
@@ -59,8 +62,12 @@ type Config struct {
 	Location *time.Location
 	Now      func() time.Time
 	Log      *slog.Logger
-	// Metrics counts rate-limit refusals (PRODUCT O7); nil counts nothing.
+	// Metrics counts rate-limit refusals and magic links (PRODUCT O7); nil counts nothing.
 	Metrics *metrics.Metrics
+	// IDs draws magic-link tokens, and Issuer is the public base URL their
+	// links point at (PRODUCT A12).
+	IDs    ids.Generator
+	Issuer string
 }
 
 // API serves the protected endpoints.
@@ -79,7 +86,7 @@ func New(cfg Config) (*API, error) {
 	}{
 		{"store", cfg.Store == nil}, {"verifier", cfg.Verifier == nil}, {"revocation set", cfg.Revoked == nil},
 		{"address resolver", cfg.Addr == nil}, {"cursor key", len(cfg.CursorKey) == 0}, {"location", cfg.Location == nil},
-		{"clock", cfg.Now == nil}, {"logger", cfg.Log == nil},
+		{"clock", cfg.Now == nil}, {"logger", cfg.Log == nil}, {"ID generator", cfg.IDs.Rand == nil}, {"issuer", cfg.Issuer == ""},
 	} {
 		if dep.absent {
 			missing = append(missing, dep.name)
@@ -94,7 +101,7 @@ func New(cfg Config) (*API, error) {
 // prefixes are the subtrees the protected API owns: a request under them
 // that matches no route is still the API's, so admission runs before its
 // 404 or 405.
-var prefixes = []string{"/customers", "/customers/", "/subscriptions", "/subscriptions/"}
+var prefixes = []string{"/customers", "/customers/", "/subscriptions", "/subscriptions/", "/admin/"}
 
 // Caller is who a request acts for (oauth.Caller, whose rules decide what
 // it may do and see: PRODUCT R1-R3) and the API version it speaks (R6).
@@ -123,6 +130,7 @@ func (a *API) Mount(mux *http.ServeMux) {
 	mux.Handle("GET /subscriptions", a.admitted(a.listSubscriptions))
 	mux.Handle("GET /subscriptions/{id}", a.admitted(a.getSubscription))
 	mux.Handle("GET /subscriptions/{id}/prices", a.admitted(a.getPrices))
+	mux.Handle("POST "+PathMagicLink, a.admitted(a.createMagicLink))
 	// A caller learns that a route or method does not exist only after
 	// admission, as on a known route: no probing without a token (R1, R2).
 	unrouted := func(w http.ResponseWriter, r *http.Request) error { return httpx.Unrouted(mux, r) }

@@ -212,7 +212,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	}
 	protected, err := api.New(api.Config{Store: tracedAPIStore(st, traces.tracer()), Verifier: verified, Revoked: revoked, Limits: httpx.NewRateLimiter(rate, burst, time.Now),
 		AddrLimits: addrLimits, Addr: https.ClientAddr, CursorKey: serverKeys["cursor"], ClientTTL: cfg.KeyPoll, Location: berlin,
-		Now: time.Now, Log: log, Metrics: m})
+		Now: time.Now, Log: log, Metrics: m, IDs: gen, Issuer: cfg.Issuer})
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,8 @@ const (
 	AuditSignInLockedOut     AuditAction = "signin.locked_out"
 	AuditDeviceApproved      AuditAction = "device.approved"
 	AuditDeviceDenied        AuditAction = "device.denied"
+	AuditMagicLinkIssued     AuditAction = "magic_link.issued" // by a client at POST /admin/magic_link (PRODUCT A12)
+	AuditMagicLinkUsed       AuditAction = "magic_link.used"   // by its customer on the hosted page (PRODUCT A12)
 )
 
 // AuditActionNames lists every audited action, in a fixed order.
@@ -36,7 +38,7 @@ func AuditActionNames() []AuditAction {
 		AuditSigningKeyCreated, AuditSigningKeyRotated, AuditCustomerCreated,
 		AuditConsentGiven, AuditConsentDenied, AuditConsentRevoked,
 		AuditRefreshReuse, AuditCodeReplay, AuditSignInSucceeded, AuditSignInLockedOut, AuditDeviceApproved, AuditDeviceDenied,
-		AuditTokenRevoked,
+		AuditTokenRevoked, AuditMagicLinkIssued, AuditMagicLinkUsed,
 	}
 }
 

@@ -394,3 +394,20 @@ const (
 	OneTimeExhausted
 	OneTimeLockout
 )
+
+// MagicLink is a sign-in link an organization's client asked for on behalf
+// of one of its customers (PRODUCT A12). Only the hash of its random token
+// is stored; it is single use and short-lived.
+type MagicLink struct {
+	Hash       string
+	CustomerID string
+	OrgID      string
+	ClientID   string // the client that asked for it
+	Next       string // a path on this server to land on; empty is connected apps
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	UsedAt     time.Time // zero until redeemed
+}
+
+// MagicLinkTTL is how long a magic link can be redeemed (PRODUCT A12).
+const MagicLinkTTL = 15 * time.Minute

@@ -16,6 +16,7 @@ const (
 	PrefixRefreshToken = "nrt_"
 	PrefixAuthCode     = "nac_"
 	PrefixDeviceCode   = "ndc_"
+	PrefixMagicLink    = "nml_"
 )
 
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
@@ -67,6 +68,10 @@ func (g Generator) AuthCode() (string, error) { return g.prefixed(PrefixAuthCode
 // DeviceCode returns a new device code: 32 random bytes (PRODUCT T11;
 // RFC 8628 §3.2), stored only as its Hash.
 func (g Generator) DeviceCode() (string, error) { return g.prefixed(PrefixDeviceCode) }
+
+// MagicLink returns a new magic-link token: 32 random bytes (PRODUCT A12).
+// Only its Hash is stored.
+func (g Generator) MagicLink() (string, error) { return g.prefixed(PrefixMagicLink) }
 
 // UserCodeHash is how a device user code is stored and looked up: HMAC-
 // SHA-256 under a server key, in hex. A user code has only about 2^34.6

@@ -25,6 +25,7 @@ type Metrics struct {
 	idTokens    prometheus.Counter
 	devicePolls [6]prometheus.Counter // by domain.DeviceVerdict - 1
 	deviceAuths *prometheus.CounterVec
+	magicLinks  [2]prometheus.Counter // issued, used (PRODUCT A12)
 	revocations [numRevocations]prometheus.Counter
 	pollLearned prometheus.Counter
 	rateLimited [numLimits]prometheus.Counter
@@ -155,6 +156,11 @@ func NewClocked(reg prometheus.Registerer, now func() time.Time) (*Metrics, erro
 		Help: "Device authorization requests by outcome (ok or the OAuth error code).",
 	}, []string{"outcome"})
 	m.deviceAuths.WithLabelValues(OutcomeOK)
+	magic := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "nomosauth_magic_links_total",
+		Help: "Magic links by event: issued (POST /admin/magic_link) or used (a customer signed in with one).",
+	}, []string{"event"})
+	m.magicLinks[0], m.magicLinks[1] = magic.WithLabelValues("issued"), magic.WithLabelValues("used")
 	revocations := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "nomosauth_revocations_total",
 		Help: "Revocations made by this process, by source: customer, admin, refresh_reuse, code_replay or revoke_endpoint.",
@@ -201,7 +207,7 @@ func NewClocked(reg prometheus.Registerer, now func() time.Time) (*Metrics, erro
 
 	var errs []error
 	for _, c := range []prometheus.Collector{m.tokenRequests, refresh, codes, revocations, m.pollLearned, limited,
-		commit, batch, m.httpDuration, revocationLag, keyLag, m.idTokens, polls, m.deviceAuths} {
+		commit, batch, m.httpDuration, revocationLag, keyLag, m.idTokens, polls, m.deviceAuths, magic} {
 		errs = append(errs, reg.Register(c))
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -325,6 +331,20 @@ func (m *Metrics) DeviceAuthorization(outcome string) {
 		return
 	}
 	m.deviceAuths.WithLabelValues(outcome).Inc()
+}
+
+// MagicLinkIssued counts one magic link issued (PRODUCT A12, O7).
+func (m *Metrics) MagicLinkIssued() {
+	if m != nil {
+		m.magicLinks[0].Inc()
+	}
+}
+
+// MagicLinkUsed counts one sign-in with a magic link (PRODUCT A12, O7).
+func (m *Metrics) MagicLinkUsed() {
+	if m != nil {
+		m.magicLinks[1].Inc()
+	}
 }
 
 // IDTokenIssued counts one ID token in a token response (PRODUCT T12, O7).

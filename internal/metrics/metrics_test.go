@@ -82,6 +82,8 @@ func TestNilRecordsNothing(t *testing.T) {
 	m.IDTokenIssued()
 	m.DevicePoll(domain.DevicePollIssue)
 	m.DeviceAuthorization(OutcomeOK)
+	m.MagicLinkIssued()
+	m.MagicLinkUsed()
 	m.Revoked(ByAdmin)
 	m.RevocationPolled(1)
 	m.KeysPolled()

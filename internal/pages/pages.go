@@ -95,6 +95,10 @@ type Journey interface {
 	// RecordAudit writes the audit row of a decision that changes nothing
 	// else: a consent denied (PRODUCT O8).
 	RecordAudit(ctx context.Context, e domain.AuditEvent) error
+	// GetMagicLink and RedeemMagicLink are the hosted side of magic links
+	// (PRODUCT A12).
+	GetMagicLink(ctx context.Context, hash string) (domain.MagicLink, error)
+	RedeemMagicLink(ctx context.Context, hash string, ses domain.Session, by domain.Origin, decide store.MagicLinkDecider) (domain.MagicLink, error)
 }
 
 // Config is what the pages are built from, in cli.
@@ -147,7 +151,7 @@ type Pages struct {
 
 // pageNames are the templates; each is parsed with the layout. A missing
 // one stops the start.
-var pageNames = []string{"signin", "signup", "verify", "consent", "apps", "signedout", "error", "device", "device_confirm", "device_done"}
+var pageNames = []string{"signin", "signup", "verify", "consent", "apps", "signedout", "error", "device", "device_confirm", "device_done", "magic", "magic_gone"}
 
 // New checks cfg and parses the templates, once.
 func New(cfg Config) (*Pages, error) {
@@ -202,6 +206,8 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	mux.Handle("GET "+PathDevice, p.handle(p.devicePage))
 	mux.Handle("POST "+PathDevice, p.handle(p.device))
 	mux.Handle("GET "+PathDeviceQR, p.handle(p.deviceQR))
+	mux.Handle("GET "+PathMagic+"{token}", p.handle(p.magicPage))
+	mux.Handle("POST "+PathMagic+"{token}", p.handle(p.magic))
 	mux.HandleFunc("GET "+PathStyle, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=86400")
 		httpx.WriteRaw(w, http.StatusOK, "text/css; charset=utf-8", styleCSS)
@@ -365,6 +371,12 @@ func (p *Pages) newBrowser(w http.ResponseWriter, r *http.Request) (*browser, er
 	if err != nil {
 		return nil, err
 	}
+	p.setBrowserCookie(w, r, id)
+	return &browser{id: id, hash: ids.Hash(id)}, nil
+}
+
+// setBrowserCookie gives the browser id in its cookie.
+func (p *Pages) setBrowserCookie(w http.ResponseWriter, r *http.Request, id string) {
 	secure := p.Secure(r)
 	name := cookieName
 	if secure {
@@ -372,7 +384,6 @@ func (p *Pages) newBrowser(w http.ResponseWriter, r *http.Request) (*browser, er
 	}
 	http.SetCookie(w, &http.Cookie{Name: name, Value: id, Path: "/", HttpOnly: true, Secure: secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(p.SessionMax / time.Second)})
-	return &browser{id: id, hash: ids.Hash(id)}, nil
 }
 
 func (p *Pages) cookieName(r *http.Request) string {

@@ -105,3 +105,16 @@ type deviceDoneView struct {
 	layout
 	Approved bool
 }
+
+// magicView is the "Continue as" page of a magic link (PRODUCT A12).
+type magicView struct {
+	layout
+	Action   string // the link's own path, which the button posts to
+	Email    string // the link's customer
+	Replaces string // the customer signed in now, when another one
+}
+
+type magicGoneView struct {
+	layout
+	Error string
+}

@@ -69,6 +69,7 @@ type Store interface {
 	Keys
 	Audit
 	Devices
+	MagicLinks
 	Housekeeping
 }
 
@@ -251,6 +252,27 @@ type Devices interface {
 	// the other verdicts change nothing. An error from decide changes
 	// nothing and is returned as is.
 	PollDevice(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, by domain.Origin, decide DeviceDecider) (DevicePoll, error)
+}
+
+// MagicLinkDecider is the pure magic-link rule (oauth.CheckMagicLink at
+// a fixed now) the store runs inside its transaction. It must do no I/O.
+type MagicLinkDecider func(l domain.MagicLink) error
+
+// MagicLinks are sign-in links an organization asks for on behalf of its
+// customers (PRODUCT A12).
+type MagicLinks interface {
+	// CreateMagicLink stores l and audits it (magic_link.issued, by the
+	// client) in one transaction; an unknown customer is ErrNotFound.
+	CreateMagicLink(ctx context.Context, l domain.MagicLink, by domain.Origin) error
+	// GetMagicLink loads the link whose token has hash hash, in any state.
+	GetMagicLink(ctx context.Context, hash string) (domain.MagicLink, error)
+	// RedeemMagicLink presents the link with hash hash. In one
+	// transaction it loads the link, its row locked, and asks decide; an
+	// error from decide changes nothing and is returned as is. Allowed,
+	// it marks the link used at by.At, stores ses as a session of the
+	// link's customer, and writes magic_link.used and signin.succeeded
+	// with the customer as actor. An unknown link is ErrNotFound.
+	RedeemMagicLink(ctx context.Context, hash string, ses domain.Session, by domain.Origin, decide MagicLinkDecider) (domain.MagicLink, error)
 }
 
 // Audit is the append-only audit log (PRODUCT O8). Most rows are written by

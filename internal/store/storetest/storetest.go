@@ -73,6 +73,8 @@ func Run(t *testing.T, open Opener) {
 	run(t, "T11/DeviceRequests/concurrent_polls_one_token_pair", open, testConcurrentDevicePolls)
 	run(t, "T11/DeviceRequests/poll_sees_revoked_grant", open, testDevicePollSeesRevokedGrant)
 	run(t, "T11/DeviceRequests/device_names_accumulate", open, testDeviceNamesAccumulate)
+	run(t, "A12/MagicLinks/redeem_once_expired_unknown_cleanup", open, testMagicLinks)
+	run(t, "A12/MagicLinks/concurrent_redeem_one_wins", open, testConcurrentMagicLink)
 }
 
 // run runs one behaviour on a fresh store, in parallel with the others:

@@ -12,7 +12,7 @@ import (
 // (PRODUCT O6): expired refresh tokens; families with no token left whose
 // access tokens have all expired (keepRevoked after their last event);
 // secrets past their overlap; keys past publication; codes, sessions and
-// one-time codes past their lifetime; audit events past their retention
+// one-time codes and magic links past their lifetime; audit events past their retention
 // (PRODUCT O8). It returns how many rows went.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time, keep store.Retention) (int64, error) {
 	var total int64
@@ -40,6 +40,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, keep store.Ret
 			// A device request is over once it expired; a redeemed one's
 			// family lives on by itself (PRODUCT T11).
 			{`DELETE FROM device_requests WHERE expires_at <= $1`, at},
+			// A magic link is worth nothing once expired, used or not (PRODUCT A12).
+			{`DELETE FROM magic_links WHERE expires_at <= $1`, at},
 			// In slices, so a first purge of a long log does not hold the
 			// writer for long: what is left goes on the next rounds.
 			{`DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < $1 ORDER BY id LIMIT 10000)`, auditCutoff},
