@@ -17,7 +17,7 @@ type SubscriptionSpec struct {
 	CustomerID     string
 	Status         domain.SubscriptionStatus // default active
 	Type           domain.SubscriptionType   // default consumption
-	StartDate      time.Time                 // default today (UTC)
+	StartDate      time.Time                 // its day, in its own location (customers: Europe/Berlin); default today (UTC)
 	Plan           string                    // default a new plan id
 	EstimatedUsage int64                     // kWh per year
 	Address        domain.Address
@@ -98,9 +98,13 @@ func (a *Admin) newSubscription(spec SubscriptionSpec, cus domain.Customer) (dom
 	if start.IsZero() {
 		start = now
 	}
-	sub.StartDate = time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC)
+	// A subscription starts at midnight of its day where its customer
+	// lives: that instant is its start_at and its first price (issue 16).
+	loc := start.Location()
+	sub.StartDate = time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, loc).UTC()
 	if sub.Status == domain.SubscriptionEnded {
-		sub.EndDate = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+		today := now.In(loc)
+		sub.EndDate = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, loc).UTC()
 	}
 	// Every related record gets its own id, as the Nomos API gives them.
 	for _, f := range []struct {

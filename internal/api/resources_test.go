@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nomosauth/nomosauth/internal/admin"
 	"github.com/nomosauth/nomosauth/internal/domain"
 )
 
@@ -177,7 +178,48 @@ func TestPrices(t *testing.T) {
 			eq(t, first["code"], tc.code)
 		})
 	}
+	t.Run("none_before_start", func(t *testing.T) {
+		// A subscription starting at UTC midnight, with prices three days
+		// either side: only the points from its start on are its own.
+		start := time.Date(2026, 5, 10, 0, 0, 0, 0, time.UTC)
+		sub, err := f.admin.CreateSubscription(ctx, admin.SubscriptionSpec{CustomerID: f.cus1.ID, StartDate: start})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.admin.ImportPrices(ctx, sub.ID, admin.DemoPrices(start.AddDate(0, 0, -3), start.AddDate(0, 0, 3), berlin)); err != nil {
+			t.Fatal(err)
+		}
+		r := f.call(http.MethodGet, "/subscriptions/"+sub.ID+"/prices?start=2026-05-07&end=2026-05-13", cus, "")
+		eq(t, r.status, http.StatusOK)
+		its := r.body["items"].([]any)
+		eq(t, its[0].(map[string]any)["timestamp"], "2026-05-10T00:00:00Z")
+		eq(t, len(its), 4*24-2) // to the end of May 13 in Berlin, from midnight UTC on May 10
+		r = f.call(http.MethodGet, "/subscriptions/"+sub.ID+"/prices?start=2026-05-08&end=2026-05-09", cus, "")
+		eq(t, r.body["items"], []any{})
+	})
 	t.Run("31_days_is_allowed", func(t *testing.T) {
 		eq(t, f.call(http.MethodGet, "/subscriptions/"+f.sub1.ID+"/prices?start=2026-01-01&end=2026-01-31", cus, "").status, http.StatusOK)
 	})
+}
+
+// No price is a subscription's before its start or once it ended (issue 16).
+func TestSubscriptionSpan(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2026, 5, d, 0, 0, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		name             string
+		start, end       time.Time
+		from, to, wf, wt time.Time
+	}{
+		{"inside", day(1), time.Time{}, day(5), day(6), day(5), day(6)},
+		{"before_start", day(5), time.Time{}, day(3), day(7), day(5), day(7)},
+		{"after_end", day(1), day(6), day(3), day(9), day(3), day(6)},
+		{"both", day(4), day(6), day(1), day(9), day(4), day(6)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			from, to := subscriptionSpan(domain.Subscription{StartDate: tc.start, EndDate: tc.end}, tc.from, tc.to)
+			if !from.Equal(tc.wf) || !to.Equal(tc.wt) {
+				t.Fatalf("[%v, %v), want [%v, %v)", from, to, tc.wf, tc.wt)
+			}
+		})
+	}
 }

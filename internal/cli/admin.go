@@ -245,8 +245,14 @@ func runSubscriptionCreate(e env, args []string) int {
 		func() []string { return []string{"customer", spec.CustomerID} },
 		func(a *admin.Admin, cfg config.Config) int {
 			spec.Status, spec.Type = domain.SubscriptionStatus(status), domain.SubscriptionType(typ)
+			// The start is a day where customers live (Europe/Berlin).
+			berlin, err := time.LoadLocation(customerTimeZone)
+			if err != nil {
+				return fail(e, err)
+			}
+			spec.StartDate = a.Now().In(berlin)
 			if start != "" {
-				d, err := time.Parse(time.DateOnly, start)
+				d, err := time.ParseInLocation(time.DateOnly, start, berlin)
 				if err != nil {
 					fmt.Fprintln(e.stderr, "nomosauth: --start must be a date like 2026-01-31")
 					return exitUsage

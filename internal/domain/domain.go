@@ -150,8 +150,10 @@ type PaymentMethod struct {
 	AccountHolder string
 }
 
-// Subscription belongs to a customer. StartDate and EndDate are calendar dates
-// (midnight UTC); EndDate is zero while open-ended.
+// Subscription belongs to a customer. StartDate and EndDate are the instants
+// it starts and ends (midnight of a day in the customer's time zone; rows
+// made before that was so hold midnight UTC); EndDate is zero while
+// open-ended. No price is the subscription's outside them.
 type Subscription struct {
 	ID             string
 	OrgID          string
