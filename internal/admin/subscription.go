@@ -11,8 +11,9 @@ import (
 	"github.com/nomosauth/nomosauth/internal/problem"
 )
 
-// SubscriptionSpec describes a subscription to create. Only CustomerID is
-// required; the rest fill the Nomos Subscription object.
+// SubscriptionSpec describes a subscription to create. What the Nomos
+// Subscription object requires is required: the customer, the delivery
+// address, the meter number, the IBAN and its account holder (PRODUCT R9).
 type SubscriptionSpec struct {
 	CustomerID     string
 	Status         domain.SubscriptionStatus // default active
@@ -73,18 +74,26 @@ func (a *Admin) newSubscription(spec SubscriptionSpec, cus domain.Customer) (dom
 	if sub.EstimatedUsage < 0 || sub.EstimatedUsage > 10_000_000 {
 		errs = append(errs, "estimated usage must be 0 to 10000000 kWh")
 	}
-	if z := sub.Address.Zip; z != "" && (len(z) != 5 || strings.Trim(z, "0123456789") != "") {
+	if z := sub.Address.Zip; len(z) != 5 || strings.Trim(z, "0123456789") != "" {
 		errs = append(errs, "zip must be five digits")
 	}
-	for _, f := range []struct{ name, v string }{{"plan", sub.Plan}, {"street", sub.Address.Street}, {"house number", sub.Address.HouseNumber},
-		{"city", sub.Address.City}, {"meter number", sub.Meter.Number}, {"melo", sub.Meter.MeLo}, {"malo", sub.Meter.MaLo}, {"account holder", sub.Payment.AccountHolder}} {
-		if f.v != "" {
+	// The OpenAPI requires these non-empty (PRODUCT R9); the others are
+	// optional and bounded alike when given.
+	for _, f := range []struct {
+		name, v  string
+		required bool
+	}{{"plan", sub.Plan, false}, {"street", sub.Address.Street, true}, {"house_number", sub.Address.HouseNumber, true},
+		{"city", sub.Address.City, true}, {"meter_number", sub.Meter.Number, true}, {"melo", sub.Meter.MeLo, false}, {"malo", sub.Meter.MaLo, false},
+		{"account_holder", sub.Payment.AccountHolder, true}} {
+		if f.v != "" || f.required {
 			if _, err := checkName(f.name, f.v); err != nil {
 				errs = append(errs, err.Error())
 			}
 		}
 	}
-	if spec.IBAN != "" {
+	if spec.IBAN == "" {
+		errs = append(errs, "iban is required")
+	} else {
 		masked, err := maskIBAN(spec.IBAN)
 		if err != nil {
 			errs = append(errs, err.Error())

@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -33,5 +34,58 @@ func TestSubscriptionStartsAtLocalMidnight(t *testing.T) {
 	}
 	if want := time.Date(2026, 7, 1, 0, 0, 0, 0, berlin); !ended.EndDate.Equal(want) {
 		t.Fatalf("end %v, want %v", ended.EndDate, want)
+	}
+}
+
+// The admin commands refuse records the Nomos OpenAPI schema would not
+// validate, naming the field (PRODUCT R9).
+func TestRecordsAreSchemaValid(t *testing.T) {
+	env := testfix.New(t, time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
+	org := env.Org("Stadtwerke").ID
+	long := strings.Repeat("a", 101)
+	for _, tc := range []struct {
+		name string
+		spec admin.CustomerSpec
+		want string
+	}{
+		{"R9/no_first_name", admin.CustomerSpec{OrgID: org, Email: "a@example.com", LastName: "B"}, "first_name is required"},
+		{"R9/no_last_name", admin.CustomerSpec{OrgID: org, Email: "a@example.com", FirstName: "A"}, "last_name is required"},
+		{"R9/blank_last_name", admin.CustomerSpec{OrgID: org, Email: "a@example.com", FirstName: "A", LastName: "  "}, "last_name is required"},
+		{"R9/first_name_over_100", admin.CustomerSpec{OrgID: org, Email: "a@example.com", FirstName: long, LastName: "B"}, "first_name must be at most 100"},
+		{"R9/company_name_over_100", admin.CustomerSpec{OrgID: org, Email: "a@example.com", FirstName: "A", LastName: "B", CompanyName: long}, "company_name must be at most 100"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if c, err := env.Admin.CreateCustomer(t.Context(), tc.spec); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("created %+v, err %v; want %q", c, err, tc.want)
+			}
+		})
+	}
+	cus := env.Customer(admin.CustomerSpec{OrgID: org, Email: "ok@example.com", FirstName: strings.Repeat("a", 100), LastName: "B"})
+	full := testfix.DemoSubscription(admin.SubscriptionSpec{CustomerID: cus.ID})
+	for _, tc := range []struct {
+		name   string
+		change func(*admin.SubscriptionSpec)
+		want   string
+	}{
+		{"R9/no_street", func(s *admin.SubscriptionSpec) { s.Address.Street = "" }, "street is required"},
+		{"R9/no_house_number", func(s *admin.SubscriptionSpec) { s.Address.HouseNumber = "" }, "house_number is required"},
+		{"R9/no_zip", func(s *admin.SubscriptionSpec) { s.Address.Zip = "" }, "zip must be five digits"},
+		{"R9/short_zip", func(s *admin.SubscriptionSpec) { s.Address.Zip = "1011" }, "zip must be five digits"},
+		{"R9/letters_in_zip", func(s *admin.SubscriptionSpec) { s.Address.Zip = "1011a" }, "zip must be five digits"},
+		{"R9/no_city", func(s *admin.SubscriptionSpec) { s.Address.City = "" }, "city is required"},
+		{"R9/no_meter_number", func(s *admin.SubscriptionSpec) { s.Meter.Number = "" }, "meter_number is required"},
+		{"R9/no_iban", func(s *admin.SubscriptionSpec) { s.IBAN = "" }, "iban is required"},
+		{"R9/no_account_holder", func(s *admin.SubscriptionSpec) { s.AccountHolder = "" }, "account_holder is required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := full
+			tc.change(&spec)
+			if s, err := env.Admin.CreateSubscription(t.Context(), spec); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("created %+v, err %v; want %q", s, err, tc.want)
+			}
+		})
+	}
+	if _, err := env.Admin.CreateSubscription(t.Context(), full); err != nil {
+		t.Fatal(err)
 	}
 }

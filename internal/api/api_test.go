@@ -327,7 +327,7 @@ func TestPaginationRule(t *testing.T) {
 	var want []string
 	for i := range 23 {
 		f.clock.Advance(time.Second)
-		c, err := f.admin.CreateCustomer(t.Context(), admin.CustomerSpec{OrgID: f.orgA, Email: strings.Repeat("x", i+1) + "@page.example"})
+		c, err := f.admin.CreateCustomer(t.Context(), admin.CustomerSpec{OrgID: f.orgA, Email: strings.Repeat("x", i+1) + "@page.example", FirstName: "Max", LastName: "Mustermann"})
 		if err != nil {
 			t.Fatal(err)
 		}

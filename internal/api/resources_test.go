@@ -8,6 +8,7 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/admin"
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/testfix"
 )
 
 func TestCustomerShapes(t *testing.T) {
@@ -182,7 +183,7 @@ func TestPrices(t *testing.T) {
 		// A subscription starting at UTC midnight, with prices three days
 		// either side: only the points from its start on are its own.
 		start := time.Date(2026, 5, 10, 0, 0, 0, 0, time.UTC)
-		sub, err := f.admin.CreateSubscription(ctx, admin.SubscriptionSpec{CustomerID: f.cus1.ID, StartDate: start})
+		sub, err := f.admin.CreateSubscription(ctx, testfix.DemoSubscription(admin.SubscriptionSpec{CustomerID: f.cus1.ID, StartDate: start}))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -211,7 +211,9 @@ func runCustomerCreate(e env, args []string) int {
 			fs.StringVar(&spec.LastName, "last-name", "", "last name")
 			fs.StringVar(&spec.CompanyName, "company-name", "", "company name (makes a company customer)")
 		},
-		func() []string { return []string{"org", spec.OrgID, "email", spec.Email} },
+		func() []string {
+			return []string{"org", spec.OrgID, "email", spec.Email, "first-name", spec.FirstName, "last-name", spec.LastName}
+		},
 		func(a *admin.Admin, cfg config.Config) int {
 			c, err := a.CreateCustomer(e.ctx, spec)
 			if err != nil {
@@ -242,7 +244,12 @@ func runSubscriptionCreate(e env, args []string) int {
 			fs.StringVar(&spec.IBAN, "iban", "", "IBAN for SEPA direct debit (only its masked form is stored)")
 			fs.StringVar(&spec.AccountHolder, "account-holder", "", "bank account holder")
 		},
-		func() []string { return []string{"customer", spec.CustomerID} },
+		// What the Nomos Subscription object requires (PRODUCT R9).
+		func() []string {
+			return []string{"customer", spec.CustomerID, "street", spec.Address.Street, "house-number", spec.Address.HouseNumber,
+				"zip", spec.Address.Zip, "city", spec.Address.City, "meter-number", spec.Meter.Number,
+				"iban", spec.IBAN, "account-holder", spec.AccountHolder}
+		},
 		func(a *admin.Admin, cfg config.Config) int {
 			spec.Status, spec.Type = domain.SubscriptionStatus(status), domain.SubscriptionType(typ)
 			// The start is a day where customers live (Europe/Berlin).
