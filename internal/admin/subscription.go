@@ -22,8 +22,9 @@ type SubscriptionSpec struct {
 	Plan           string                    // default a new plan id
 	EstimatedUsage int64                     // kWh per year
 	Address        domain.Address
-	Meter          domain.Meter // Type defaults to smart
-	IBAN           string       // stored masked only
+	BillingAddress domain.Address // its own record; empty is a copy of Address
+	Meter          domain.Meter   // Type defaults to smart
+	IBAN           string         // stored masked only
 	AccountHolder  string
 }
 
@@ -74,8 +75,18 @@ func (a *Admin) newSubscription(spec SubscriptionSpec, cus domain.Customer) (dom
 	if sub.EstimatedUsage < 0 || sub.EstimatedUsage > 10_000_000 {
 		errs = append(errs, "estimated usage must be 0 to 10000000 kWh")
 	}
+	// The billing address is its own record (PRODUCT R9): given in full,
+	// or a copy of the delivery address under its own id.
+	sub.BillingAddress = spec.BillingAddress
+	if sub.BillingAddress == (domain.Address{}) {
+		sub.BillingAddress = domain.Address{Street: sub.Address.Street, HouseNumber: sub.Address.HouseNumber, Zip: sub.Address.Zip, City: sub.Address.City}
+	}
+	sub.Address.CreatedAt, sub.BillingAddress.CreatedAt, sub.Meter.CreatedAt, sub.Payment.CreatedAt = now, now, now, now
 	if z := sub.Address.Zip; len(z) != 5 || strings.Trim(z, "0123456789") != "" {
 		errs = append(errs, "zip must be five digits")
+	}
+	if z := sub.BillingAddress.Zip; len(z) != 5 || strings.Trim(z, "0123456789") != "" {
+		errs = append(errs, "billing_zip must be five digits")
 	}
 	// The OpenAPI requires these non-empty (PRODUCT R9); the others are
 	// optional and bounded alike when given.
@@ -84,7 +95,8 @@ func (a *Admin) newSubscription(spec SubscriptionSpec, cus domain.Customer) (dom
 		required bool
 	}{{"plan", sub.Plan, false}, {"street", sub.Address.Street, true}, {"house_number", sub.Address.HouseNumber, true},
 		{"city", sub.Address.City, true}, {"meter_number", sub.Meter.Number, true}, {"melo", sub.Meter.MeLo, false}, {"malo", sub.Meter.MaLo, false},
-		{"account_holder", sub.Payment.AccountHolder, true}} {
+		{"account_holder", sub.Payment.AccountHolder, true}, {"billing_street", sub.BillingAddress.Street, true},
+		{"billing_house_number", sub.BillingAddress.HouseNumber, true}, {"billing_city", sub.BillingAddress.City, true}} {
 		if f.v != "" || f.required {
 			if _, err := checkName(f.name, f.v); err != nil {
 				errs = append(errs, err.Error())
@@ -119,7 +131,7 @@ func (a *Admin) newSubscription(spec SubscriptionSpec, cus domain.Customer) (dom
 	for _, f := range []struct {
 		prefix string
 		to     *string
-	}{{domain.PrefixSubscription, &sub.ID}, {domain.PrefixAddress, &sub.Address.ID}, {domain.PrefixMeter, &sub.Meter.ID}, {domain.PrefixPayment, &sub.Payment.ID}, {domain.PrefixPlan, &sub.Plan}} {
+	}{{domain.PrefixSubscription, &sub.ID}, {domain.PrefixAddress, &sub.Address.ID}, {domain.PrefixAddress, &sub.BillingAddress.ID}, {domain.PrefixMeter, &sub.Meter.ID}, {domain.PrefixPayment, &sub.Payment.ID}, {domain.PrefixPlan, &sub.Plan}} {
 		if *f.to != "" {
 			continue
 		}

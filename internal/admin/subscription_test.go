@@ -76,6 +76,10 @@ func TestRecordsAreSchemaValid(t *testing.T) {
 		{"R9/no_meter_number", func(s *admin.SubscriptionSpec) { s.Meter.Number = "" }, "meter_number is required"},
 		{"R9/no_iban", func(s *admin.SubscriptionSpec) { s.IBAN = "" }, "iban is required"},
 		{"R9/no_account_holder", func(s *admin.SubscriptionSpec) { s.AccountHolder = "" }, "account_holder is required"},
+		{"R9/partial_billing_address", func(s *admin.SubscriptionSpec) { s.BillingAddress.Street = "Rechnungsweg" }, "billing_house_number is required"},
+		{"R9/billing_zip", func(s *admin.SubscriptionSpec) {
+			s.BillingAddress = domain.Address{Street: "R", HouseNumber: "1", Zip: "803", City: "M"}
+		}, "billing_zip must be five digits"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := full
@@ -85,7 +89,17 @@ func TestRecordsAreSchemaValid(t *testing.T) {
 			}
 		})
 	}
-	if _, err := env.Admin.CreateSubscription(t.Context(), full); err != nil {
-		t.Fatal(err)
+	// The billing address is its own record: a copy of the delivery
+	// address under its own id, or the one given.
+	sub, err := env.Admin.CreateSubscription(t.Context(), full)
+	testfix.Check(t, err)
+	if b, a := sub.BillingAddress, sub.Address; b.ID == "" || b.ID == a.ID || b.Street != a.Street || b.Zip != a.Zip || b.CreatedAt.IsZero() {
+		t.Fatalf("billing %+v, delivery %+v", b, a)
+	}
+	full.BillingAddress = domain.Address{Street: "Rechnungsweg", HouseNumber: "1a", Zip: "80331", City: "München"}
+	sub, err = env.Admin.CreateSubscription(t.Context(), full)
+	testfix.Check(t, err)
+	if got, _ := env.Store.GetSubscription(t.Context(), sub.ID); got.BillingAddress.City != "München" || got.Address.City != "Berlin" || got.Meter.CreatedAt.IsZero() {
+		t.Fatalf("stored %+v", got)
 	}
 }
