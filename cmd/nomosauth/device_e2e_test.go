@@ -31,7 +31,7 @@ func TestDeviceGrantEndToEnd(t *testing.T) {
 	org := admin(t, bin, db, "org", "create", "--name", "Sunny Energy")["id"].(string)
 	client := admin(t, bin, db, "client", "create", "--org", org, "--name", "Wallbox", "--public", "--device-grant")
 	clientID := client["client_id"].(string)
-	cus := admin(t, bin, db, "customer", "create", "--org", org, "--email", "ada@example.com")["id"].(string)
+	cus := admin(t, bin, db, "customer", "create", "--org", org, "--email", "ada@example.com", "--first-name", "Ada", "--last-name", "Lovelace")["id"].(string)
 	metrics := srv.metricsURL(t)
 
 	ctx := t.Context()

@@ -117,8 +117,8 @@ func TestTwoReplicas(t *testing.T) {
 	org := admin(t, bin, db, "org", "create", "--name", "Sunny Energy")["id"].(string)
 	client := admin(t, bin, db, "client", "create", "--org", org, "--name", "HomeHub", "--redirect-uri", "http://127.0.0.1/cb")
 	id, secret := client["client_id"].(string), client["client_secret"].(string)
-	cus := admin(t, bin, db, "customer", "create", "--org", org, "--email", "ada@example.com")["id"].(string)
-	admin(t, bin, db, "subscription", "create", "--customer", cus)
+	cus := admin(t, bin, db, "customer", "create", "--org", org, "--email", "ada@example.com", "--first-name", "Ada", "--last-name", "Lovelace")["id"].(string)
+	admin(t, bin, db, "subscription", "create", "--customer", cus, "--street", "Torstraße", "--house-number", "119", "--zip", "10115", "--city", "Berlin", "--meter-number", "1APA0195124010", "--iban", "DE89370400440532013000", "--account-holder", "Ada Lovelace")
 
 	mailbox := smtptest.Start(t)
 	args := []string{"--smtp-url", mailbox.URL, "--mail-from", "noreply@auth.example", "--rate-limit", "0", "--address-rate-limit", "0",

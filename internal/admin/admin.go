@@ -50,6 +50,10 @@ type GrantStore interface {
 
 const maxNameLen = 200
 
+// maxPersonNameLen bounds the names the Nomos OpenAPI bounds (a customer's
+// first, last and company name: 1 to 100 characters; PRODUCT R9).
+const maxPersonNameLen = 100
+
 func checkName(field, v string) (string, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -226,12 +230,17 @@ func (a *Admin) CreateCustomer(ctx context.Context, spec CustomerSpec) (domain.C
 		field string
 		in    string
 		out   *string
-	}{{"first name", spec.FirstName, &c.FirstName}, {"last name", spec.LastName, &c.LastName}, {"company name", spec.CompanyName, &c.CompanyName}} {
-		if f.in == "" {
+	}{{"first_name", spec.FirstName, &c.FirstName}, {"last_name", spec.LastName, &c.LastName}, {"company_name", spec.CompanyName, &c.CompanyName}} {
+		// The OpenAPI requires both names, 1 to 100 characters; a company
+		// name is optional, and bounded alike when given (PRODUCT R9).
+		if f.in == "" && f.out == &c.CompanyName {
 			continue
 		}
 		if *f.out, err = checkName(f.field, f.in); err != nil {
 			return domain.Customer{}, err
+		}
+		if utf8.RuneCountInString(*f.out) > maxPersonNameLen {
+			return domain.Customer{}, problem.BadRequest(f.field + " must be at most 100 characters")
 		}
 	}
 	if c.CompanyName != "" {

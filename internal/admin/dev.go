@@ -44,14 +44,14 @@ func (a *Admin) SeedDev(ctx context.Context, loc *time.Location) (DevSeed, bool,
 	if err != nil {
 		return DevSeed{}, false, fmt.Errorf("seed customer: %w", err)
 	}
-	sub, err := a.CreateSubscription(ctx, SubscriptionSpec{CustomerID: cus.ID, EstimatedUsage: 3500,
+	today := a.Now().In(loc)
+	sub, err := a.CreateSubscription(ctx, SubscriptionSpec{CustomerID: cus.ID, EstimatedUsage: 3500, StartDate: today,
 		Address: domain.Address{Street: "Torstraße", HouseNumber: "119", Zip: "10115", City: "Berlin"},
 		Meter:   domain.Meter{Number: "1APA0195124010", Type: "smart"},
 		IBAN:    "DE89 3704 0044 0532 0130 00", AccountHolder: "Max Mustermann"})
 	if err != nil {
 		return DevSeed{}, false, fmt.Errorf("seed subscription: %w", err)
 	}
-	today := a.Now().In(loc)
 	if err := a.ImportPrices(ctx, sub.ID, DemoPrices(today.AddDate(0, 0, -3), today.AddDate(0, 0, 3), loc)); err != nil {
 		return DevSeed{}, false, fmt.Errorf("seed prices: %w", err)
 	}

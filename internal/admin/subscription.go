@@ -11,18 +11,20 @@ import (
 	"github.com/nomosauth/nomosauth/internal/problem"
 )
 
-// SubscriptionSpec describes a subscription to create. Only CustomerID is
-// required; the rest fill the Nomos Subscription object.
+// SubscriptionSpec describes a subscription to create. What the Nomos
+// Subscription object requires is required: the customer, the delivery
+// address, the meter number, the IBAN and its account holder (PRODUCT R9).
 type SubscriptionSpec struct {
 	CustomerID     string
 	Status         domain.SubscriptionStatus // default active
 	Type           domain.SubscriptionType   // default consumption
-	StartDate      time.Time                 // default today (UTC)
+	StartDate      time.Time                 // its day, in its own location (customers: Europe/Berlin); default today (UTC)
 	Plan           string                    // default a new plan id
 	EstimatedUsage int64                     // kWh per year
 	Address        domain.Address
-	Meter          domain.Meter // Type defaults to smart
-	IBAN           string       // stored masked only
+	BillingAddress domain.Address // its own record; empty is a copy of Address
+	Meter          domain.Meter   // Type defaults to smart
+	IBAN           string         // stored masked only
 	AccountHolder  string
 }
 
@@ -73,18 +75,37 @@ func (a *Admin) newSubscription(spec SubscriptionSpec, cus domain.Customer) (dom
 	if sub.EstimatedUsage < 0 || sub.EstimatedUsage > 10_000_000 {
 		errs = append(errs, "estimated usage must be 0 to 10000000 kWh")
 	}
-	if z := sub.Address.Zip; z != "" && (len(z) != 5 || strings.Trim(z, "0123456789") != "") {
+	// The billing address is its own record (PRODUCT R9): given in full,
+	// or a copy of the delivery address under its own id.
+	sub.BillingAddress = spec.BillingAddress
+	if sub.BillingAddress == (domain.Address{}) {
+		sub.BillingAddress = domain.Address{Street: sub.Address.Street, HouseNumber: sub.Address.HouseNumber, Zip: sub.Address.Zip, City: sub.Address.City}
+	}
+	sub.Address.CreatedAt, sub.BillingAddress.CreatedAt, sub.Meter.CreatedAt, sub.Payment.CreatedAt = now, now, now, now
+	if z := sub.Address.Zip; len(z) != 5 || strings.Trim(z, "0123456789") != "" {
 		errs = append(errs, "zip must be five digits")
 	}
-	for _, f := range []struct{ name, v string }{{"plan", sub.Plan}, {"street", sub.Address.Street}, {"house number", sub.Address.HouseNumber},
-		{"city", sub.Address.City}, {"meter number", sub.Meter.Number}, {"melo", sub.Meter.MeLo}, {"malo", sub.Meter.MaLo}, {"account holder", sub.Payment.AccountHolder}} {
-		if f.v != "" {
+	if z := sub.BillingAddress.Zip; len(z) != 5 || strings.Trim(z, "0123456789") != "" {
+		errs = append(errs, "billing_zip must be five digits")
+	}
+	// The OpenAPI requires these non-empty (PRODUCT R9); the others are
+	// optional and bounded alike when given.
+	for _, f := range []struct {
+		name, v  string
+		required bool
+	}{{"plan", sub.Plan, false}, {"street", sub.Address.Street, true}, {"house_number", sub.Address.HouseNumber, true},
+		{"city", sub.Address.City, true}, {"meter_number", sub.Meter.Number, true}, {"melo", sub.Meter.MeLo, false}, {"malo", sub.Meter.MaLo, false},
+		{"account_holder", sub.Payment.AccountHolder, true}, {"billing_street", sub.BillingAddress.Street, true},
+		{"billing_house_number", sub.BillingAddress.HouseNumber, true}, {"billing_city", sub.BillingAddress.City, true}} {
+		if f.v != "" || f.required {
 			if _, err := checkName(f.name, f.v); err != nil {
 				errs = append(errs, err.Error())
 			}
 		}
 	}
-	if spec.IBAN != "" {
+	if spec.IBAN == "" {
+		errs = append(errs, "iban is required")
+	} else {
 		masked, err := maskIBAN(spec.IBAN)
 		if err != nil {
 			errs = append(errs, err.Error())
@@ -98,15 +119,19 @@ func (a *Admin) newSubscription(spec SubscriptionSpec, cus domain.Customer) (dom
 	if start.IsZero() {
 		start = now
 	}
-	sub.StartDate = time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC)
+	// A subscription starts at midnight of its day where its customer
+	// lives: that instant is its start_at and its first price (issue 16).
+	loc := start.Location()
+	sub.StartDate = time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, loc).UTC()
 	if sub.Status == domain.SubscriptionEnded {
-		sub.EndDate = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+		today := now.In(loc)
+		sub.EndDate = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, loc).UTC()
 	}
 	// Every related record gets its own id, as the Nomos API gives them.
 	for _, f := range []struct {
 		prefix string
 		to     *string
-	}{{domain.PrefixSubscription, &sub.ID}, {domain.PrefixAddress, &sub.Address.ID}, {domain.PrefixMeter, &sub.Meter.ID}, {domain.PrefixPayment, &sub.Payment.ID}, {domain.PrefixPlan, &sub.Plan}} {
+	}{{domain.PrefixSubscription, &sub.ID}, {domain.PrefixAddress, &sub.Address.ID}, {domain.PrefixAddress, &sub.BillingAddress.ID}, {domain.PrefixMeter, &sub.Meter.ID}, {domain.PrefixPayment, &sub.Payment.ID}, {domain.PrefixPlan, &sub.Plan}} {
 		if *f.to != "" {
 			continue
 		}

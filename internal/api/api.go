@@ -169,10 +169,10 @@ const APIVersionHeader = "X-API-Version"
 // returned caller carries the version to echo even when admission fails.
 func (a *API) admit(w http.ResponseWriter, r *http.Request) (Caller, error) {
 	now := a.Now()
-	requested, err := requestedVersion(r.Header)
-	if err != nil {
-		return Caller{}, err
-	}
+	// An unknown version is refused only after the bearer check and the
+	// limiter judged the request, so its 400 carries the RateLimit fields
+	// (R5) and echoes a version (R6): the caller's default, else the latest.
+	requested, versionErr := requestedVersion(r.Header)
 	caller, authErr := a.authenticate(r, now)
 	caller.Version = requested
 	if caller.Version == "" {
@@ -199,6 +199,9 @@ func (a *API) admit(w http.ResponseWriter, r *http.Request) (Caller, error) {
 	if err := limit.Err(); err != nil {
 		a.Metrics.RateLimited(which)
 		return caller, err
+	}
+	if versionErr != nil {
+		return caller, versionErr
 	}
 	if authErr != nil {
 		return caller, authErr

@@ -220,6 +220,43 @@ func TestRateLimitRule(t *testing.T) {
 	})
 }
 
+// Every response the limiter judged carries the RateLimit fields and the
+// version, whatever its status (PRODUCT R5, R6).
+func TestHeadersOnEveryResponse(t *testing.T) {
+	f := newFixture(t, nil)
+	f.api.Limits = httpx.NewRateLimiter(100, 100, f.clock.Now)
+	f.api.AddrLimits = httpx.NewRateLimiter(100, 50, f.clock.Now)
+	org, reader := f.orgToken(), f.readToken()
+	for _, tc := range []struct {
+		name, method, path, token string
+		headers                   []string
+		status                    int
+		limit                     string
+	}{
+		{"R5/ok", http.MethodGet, "/customers", org, nil, 200, "100"},
+		{"R5/unknown_version", http.MethodGet, "/customers", org, []string{APIVersionHeader, "nope"}, 400, "100"},
+		{"R5/unknown_version_without_token", http.MethodGet, "/customers", "", []string{APIVersionHeader, "nope"}, 400, "50"},
+		{"R5/bad_limit", http.MethodGet, "/customers?limit=0", org, nil, 400, "100"},
+		{"R5/no_token", http.MethodGet, "/customers", "", nil, 401, "50"},
+		{"R5/insufficient_scope", http.MethodPatch, "/customers/" + f.cus1.ID, reader, nil, 403, "100"},
+		{"R5/not_found", http.MethodGet, "/customers/cus_missing", org, nil, 404, "100"},
+		{"R5/unrouted", http.MethodGet, "/customers/x/y", org, nil, 404, "100"},
+		{"R5/method_not_allowed", http.MethodDelete, "/customers", org, nil, 405, "100"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := f.call(tc.method, tc.path, tc.token, "", tc.headers...)
+			eq(t, r.status, tc.status)
+			eq(t, r.header.Get("RateLimit-Limit"), tc.limit)
+			if r.header.Get("RateLimit-Remaining") == "" || r.header.Get("RateLimit-Reset") == "" {
+				t.Fatalf("headers %v", r.header)
+			}
+			if r.header.Get(APIVersionHeader) == "" { // PRODUCT R6
+				t.Fatalf("no %s: %v", APIVersionHeader, r.header)
+			}
+		})
+	}
+}
+
 func TestVersionRule(t *testing.T) {
 	f := newFixture(t, nil)
 	org, old := f.orgToken(), f.token(f.old, "", "read:* write:*")
@@ -242,6 +279,7 @@ func TestVersionRule(t *testing.T) {
 		t.Run("R6/unknown_is_400/"+strings.TrimSpace(v[:min(len(v), 12)]), func(t *testing.T) {
 			r := f.call(http.MethodGet, "/customers", org, "", APIVersionHeader, v)
 			wantError(t, r, http.StatusBadRequest, "BAD_REQUEST", "")
+			eq(t, r.header.Get(APIVersionHeader), domain.LatestAPIVersion) // the caller's default
 			if len(r.raw) > 600 {
 				t.Fatalf("echoes the whole input: %s", r.raw)
 			}
@@ -250,6 +288,17 @@ func TestVersionRule(t *testing.T) {
 	t.Run("R6/repeated_is_400", func(t *testing.T) {
 		r := f.call(http.MethodGet, "/customers", org, "", APIVersionHeader, domain.VersionCurie, APIVersionHeader, domain.VersionChucky)
 		wantError(t, r, http.StatusBadRequest, "BAD_REQUEST", "")
+		eq(t, r.header.Get(APIVersionHeader), domain.LatestAPIVersion)
+	})
+	t.Run("R6/unknown_echoes_the_client_default", func(t *testing.T) {
+		r := f.call(http.MethodGet, "/customers", old, "", APIVersionHeader, "nope")
+		wantError(t, r, http.StatusBadRequest, "BAD_REQUEST", "")
+		eq(t, r.header.Get(APIVersionHeader), domain.VersionChucky)
+	})
+	t.Run("R6/unknown_without_token_echoes_the_latest", func(t *testing.T) {
+		r := f.call(http.MethodGet, "/customers", "", "", APIVersionHeader, "nope")
+		wantError(t, r, http.StatusBadRequest, "BAD_REQUEST", "")
+		eq(t, r.header.Get(APIVersionHeader), domain.LatestAPIVersion)
 	})
 	t.Run("R6/feed_in_only_from_curie", func(t *testing.T) {
 		eq(t, items(t, f.call(http.MethodGet, "/subscriptions?filter[customer][eq]="+f.cus1.ID, old, "")), []string{f.subEnded.ID, f.sub1.ID})
@@ -278,7 +327,7 @@ func TestPaginationRule(t *testing.T) {
 	var want []string
 	for i := range 23 {
 		f.clock.Advance(time.Second)
-		c, err := f.admin.CreateCustomer(t.Context(), admin.CustomerSpec{OrgID: f.orgA, Email: strings.Repeat("x", i+1) + "@page.example"})
+		c, err := f.admin.CreateCustomer(t.Context(), admin.CustomerSpec{OrgID: f.orgA, Email: strings.Repeat("x", i+1) + "@page.example", FirstName: "Max", LastName: "Mustermann"})
 		if err != nil {
 			t.Fatal(err)
 		}

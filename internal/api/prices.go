@@ -83,6 +83,18 @@ func parsePeriod(startRaw, endRaw string, loc *time.Location) (period, error) {
 	return period{start: startRaw, end: endRaw, from: start.UTC(), to: end.AddDate(0, 0, 1).UTC()}, nil
 }
 
+// subscriptionSpan narrows [from, to) to the subscription's own span: no
+// price is the subscription's before it starts or once it has ended.
+func subscriptionSpan(sub domain.Subscription, from, to time.Time) (time.Time, time.Time) {
+	if from.Before(sub.StartDate) {
+		from = sub.StartDate
+	}
+	if !sub.EndDate.IsZero() && sub.EndDate.Before(to) {
+		to = sub.EndDate
+	}
+	return from, to
+}
+
 // getPrices is GET /subscriptions/{id}/prices. items is null while the
 // subscription is not active, as the OpenAPI document says.
 func (a *API) getPrices(w http.ResponseWriter, r *http.Request) error {
@@ -101,9 +113,12 @@ func (a *API) getPrices(w http.ResponseWriter, r *http.Request) error {
 	out := PriceJSON{Object: "price", Subscription: sub.ID, Period: PeriodJSON{Start: p.start, End: p.end},
 		Unit: "ct/kWh", Currency: "EUR", Resolution: "hourly"}
 	if sub.Status == domain.SubscriptionActive {
-		points, err := a.Store.ListPrices(r.Context(), sub.ID, p.from, p.to)
-		if err != nil {
-			return err
+		from, to := subscriptionSpan(sub, p.from, p.to)
+		points := []domain.PricePoint{}
+		if from.Before(to) {
+			if points, err = a.Store.ListPrices(r.Context(), sub.ID, from, to); err != nil {
+				return err
+			}
 		}
 		items := make([]PricePointJSON, len(points))
 		for i, pt := range points {

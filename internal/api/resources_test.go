@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nomosauth/nomosauth/internal/admin"
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/testfix"
 )
 
 func TestCustomerShapes(t *testing.T) {
@@ -177,7 +179,92 @@ func TestPrices(t *testing.T) {
 			eq(t, first["code"], tc.code)
 		})
 	}
+	t.Run("none_before_start", func(t *testing.T) {
+		// A subscription starting at UTC midnight, with prices three days
+		// either side: only the points from its start on are its own.
+		start := time.Date(2026, 5, 10, 0, 0, 0, 0, time.UTC)
+		sub, err := f.admin.CreateSubscription(ctx, testfix.DemoSubscription(admin.SubscriptionSpec{CustomerID: f.cus1.ID, StartDate: start}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.admin.ImportPrices(ctx, sub.ID, admin.DemoPrices(start.AddDate(0, 0, -3), start.AddDate(0, 0, 3), berlin)); err != nil {
+			t.Fatal(err)
+		}
+		r := f.call(http.MethodGet, "/subscriptions/"+sub.ID+"/prices?start=2026-05-07&end=2026-05-13", cus, "")
+		eq(t, r.status, http.StatusOK)
+		its := r.body["items"].([]any)
+		eq(t, its[0].(map[string]any)["timestamp"], "2026-05-10T00:00:00Z")
+		eq(t, len(its), 4*24-2) // to the end of May 13 in Berlin, from midnight UTC on May 10
+		r = f.call(http.MethodGet, "/subscriptions/"+sub.ID+"/prices?start=2026-05-08&end=2026-05-09", cus, "")
+		eq(t, r.body["items"], []any{})
+	})
 	t.Run("31_days_is_allowed", func(t *testing.T) {
 		eq(t, f.call(http.MethodGet, "/subscriptions/"+f.sub1.ID+"/prices?start=2026-01-01&end=2026-01-31", cus, "").status, http.StatusOK)
 	})
+}
+
+// The billing address is its own record and every related record shows its
+// own creation time; rows made before show the delivery address and the
+// subscription's time (PRODUCT R9).
+func TestSubscriptionRelatedRecords(t *testing.T) {
+	f := newFixture(t, nil)
+	at := func(h int) time.Time { return time.Date(2026, 3, 1, h, 0, 0, 0, time.UTC) }
+	sub := domain.Subscription{ID: "sub_records", OrgID: f.orgA, CustomerID: f.cus1.ID, Status: domain.SubscriptionActive, Type: domain.SubscriptionConsumption,
+		Plan: "pln_1", Address: domain.Address{ID: "adr_d", Street: "Torstraße", HouseNumber: "119", Zip: "10115", City: "Berlin", CreatedAt: at(1)},
+		BillingAddress: domain.Address{ID: "adr_b", Street: "Rechnungsweg", HouseNumber: "1a", Zip: "80331", City: "München", CreatedAt: at(2)},
+		Meter:          domain.Meter{ID: "mtr_1", Number: "M", Type: "smart", CreatedAt: at(3)},
+		Payment:        domain.PaymentMethod{ID: "pm_1", IBANMasked: "DE**1", AccountHolder: "H", CreatedAt: at(4)},
+		StartDate:      at(0), CreatedAt: at(5), UpdatedAt: at(5)}
+	legacy := sub
+	legacy.ID, legacy.BillingAddress = "sub_legacy", domain.Address{}
+	legacy.Address.CreatedAt, legacy.Meter.CreatedAt, legacy.Payment.CreatedAt = time.Time{}, time.Time{}, time.Time{}
+	for _, s := range []domain.Subscription{sub, legacy} {
+		if err := f.admin.Customers.CreateSubscription(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	org := f.orgToken()
+	created := func(v any) any { return v.(map[string]any)["created_at"] }
+	r := f.call(http.MethodGet, "/subscriptions/sub_records", org, "")
+	eq(t, r.body["billing_address"].(map[string]any)["id"], "adr_b")
+	eq(t, r.body["billing_address"].(map[string]any)["city"], "München")
+	eq(t, r.body["address"].(map[string]any)["id"], "adr_d")
+	eq(t, created(r.body["address"]), "2026-03-01T01:00:00.000Z")
+	eq(t, created(r.body["billing_address"]), "2026-03-01T02:00:00.000Z")
+	eq(t, created(r.body["meter"]), "2026-03-01T03:00:00.000Z")
+	eq(t, created(r.body["payment_method"]), "2026-03-01T04:00:00.000Z")
+	r = f.call(http.MethodGet, "/subscriptions/sub_legacy", org, "")
+	eq(t, r.body["billing_address"].(map[string]any)["id"], "adr_d")
+	eq(t, created(r.body["meter"]), "2026-03-01T05:00:00.000Z")
+	r = f.call(http.MethodGet, "/subscriptions?filter[customer][eq]="+f.cus1.ID+"&limit=100", org, "")
+	found := false
+	for _, it := range r.body["items"].([]any) {
+		if it.(map[string]any)["id"] == "sub_records" {
+			found = true
+			eq(t, it.(map[string]any)["billing_address"], "adr_b")
+		}
+	}
+	eq(t, found, true)
+}
+
+// No price is a subscription's before its start or once it ended (issue 16).
+func TestSubscriptionSpan(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2026, 5, d, 0, 0, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		name             string
+		start, end       time.Time
+		from, to, wf, wt time.Time
+	}{
+		{"inside", day(1), time.Time{}, day(5), day(6), day(5), day(6)},
+		{"before_start", day(5), time.Time{}, day(3), day(7), day(5), day(7)},
+		{"after_end", day(1), day(6), day(3), day(9), day(3), day(6)},
+		{"both", day(4), day(6), day(1), day(9), day(4), day(6)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			from, to := subscriptionSpan(domain.Subscription{StartDate: tc.start, EndDate: tc.end}, tc.from, tc.to)
+			if !from.Equal(tc.wf) || !to.Equal(tc.wt) {
+				t.Fatalf("[%v, %v), want [%v, %v)", from, to, tc.wf, tc.wt)
+			}
+		})
+	}
 }

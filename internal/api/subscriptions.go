@@ -104,19 +104,36 @@ func commonFields(s domain.Subscription) subscriptionFields {
 
 func subscriptionItemJSON(s domain.Subscription) SubscriptionItemJSON {
 	return SubscriptionItemJSON{subscriptionFields: commonFields(s), Customer: s.CustomerID, Address: s.Address.ID,
-		Meter: s.Meter.ID, PaymentMethod: s.Payment.ID, BillingAddress: s.Address.ID}
+		Meter: s.Meter.ID, PaymentMethod: s.Payment.ID, BillingAddress: billingAddress(s).ID}
+}
+
+// billingAddress is the subscription's own billing address record; rows
+// made before it existed show the delivery address (PRODUCT R9).
+func billingAddress(s domain.Subscription) domain.Address {
+	if s.BillingAddress.ID == "" {
+		return s.Address
+	}
+	return s.BillingAddress
 }
 
 func subscriptionJSON(s domain.Subscription, c domain.Customer) SubscriptionJSON {
-	created := s.CreatedAt.UTC().Format(timeLayout)
-	addr := AddressJSON{Object: "address", ID: s.Address.ID, Street: s.Address.Street, HouseNumber: s.Address.HouseNumber,
-		Zip: s.Address.Zip, City: s.Address.City, CreatedAt: created}
-	return SubscriptionJSON{subscriptionFields: commonFields(s), Customer: customerJSON(c), Address: addr,
+	// Each related record shows its own creation time; rows made before
+	// they were kept show the subscription's (PRODUCT R9).
+	created := func(t time.Time) string {
+		if t.IsZero() {
+			t = s.CreatedAt
+		}
+		return t.UTC().Format(timeLayout)
+	}
+	addr := func(a domain.Address) AddressJSON {
+		return AddressJSON{Object: "address", ID: a.ID, Street: a.Street, HouseNumber: a.HouseNumber, Zip: a.Zip, City: a.City, CreatedAt: created(a.CreatedAt)}
+	}
+	return SubscriptionJSON{subscriptionFields: commonFields(s), Customer: customerJSON(c), Address: addr(s.Address),
 		Meter: MeterJSON{Object: "meter", ID: s.Meter.ID, MeLo: optional(s.Meter.MeLo), Number: s.Meter.Number,
-			Type: s.Meter.Type, MaLo: optional(s.Meter.MaLo), CreatedAt: created},
+			Type: s.Meter.Type, MaLo: optional(s.Meter.MaLo), CreatedAt: created(s.Meter.CreatedAt)},
 		PaymentMethod: PaymentMethodJSON{Object: "payment_method", ID: s.Payment.ID, Type: "sepa_debit",
-			SEPADebit: SEPAJSON{IBAN: s.Payment.IBANMasked, AccountHolder: s.Payment.AccountHolder}, CreatedAt: created},
-		BillingAddress: addr}
+			SEPADebit: SEPAJSON{IBAN: s.Payment.IBANMasked, AccountHolder: s.Payment.AccountHolder}, CreatedAt: created(s.Payment.CreatedAt)},
+		BillingAddress: addr(billingAddress(s))}
 }
 
 func updatedAt(s domain.Subscription) time.Time {

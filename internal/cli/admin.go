@@ -211,7 +211,9 @@ func runCustomerCreate(e env, args []string) int {
 			fs.StringVar(&spec.LastName, "last-name", "", "last name")
 			fs.StringVar(&spec.CompanyName, "company-name", "", "company name (makes a company customer)")
 		},
-		func() []string { return []string{"org", spec.OrgID, "email", spec.Email} },
+		func() []string {
+			return []string{"org", spec.OrgID, "email", spec.Email, "first-name", spec.FirstName, "last-name", spec.LastName}
+		},
 		func(a *admin.Admin, cfg config.Config) int {
 			c, err := a.CreateCustomer(e.ctx, spec)
 			if err != nil {
@@ -237,16 +239,31 @@ func runSubscriptionCreate(e env, args []string) int {
 			fs.StringVar(&spec.Address.HouseNumber, "house-number", "", "delivery address: house number")
 			fs.StringVar(&spec.Address.Zip, "zip", "", "delivery address: five-digit zip code")
 			fs.StringVar(&spec.Address.City, "city", "", "delivery address: city")
+			fs.StringVar(&spec.BillingAddress.Street, "billing-street", "", "billing address: street (default the delivery address, as its own record)")
+			fs.StringVar(&spec.BillingAddress.HouseNumber, "billing-house-number", "", "billing address: house number")
+			fs.StringVar(&spec.BillingAddress.Zip, "billing-zip", "", "billing address: five-digit zip code")
+			fs.StringVar(&spec.BillingAddress.City, "billing-city", "", "billing address: city")
 			fs.StringVar(&spec.Meter.Number, "meter-number", "", "meter number")
 			fs.StringVar(&spec.Meter.Type, "meter-type", "smart", "smart or analog")
 			fs.StringVar(&spec.IBAN, "iban", "", "IBAN for SEPA direct debit (only its masked form is stored)")
 			fs.StringVar(&spec.AccountHolder, "account-holder", "", "bank account holder")
 		},
-		func() []string { return []string{"customer", spec.CustomerID} },
+		// What the Nomos Subscription object requires (PRODUCT R9).
+		func() []string {
+			return []string{"customer", spec.CustomerID, "street", spec.Address.Street, "house-number", spec.Address.HouseNumber,
+				"zip", spec.Address.Zip, "city", spec.Address.City, "meter-number", spec.Meter.Number,
+				"iban", spec.IBAN, "account-holder", spec.AccountHolder}
+		},
 		func(a *admin.Admin, cfg config.Config) int {
 			spec.Status, spec.Type = domain.SubscriptionStatus(status), domain.SubscriptionType(typ)
+			// The start is a day where customers live (Europe/Berlin).
+			berlin, err := time.LoadLocation(customerTimeZone)
+			if err != nil {
+				return fail(e, err)
+			}
+			spec.StartDate = a.Now().In(berlin)
 			if start != "" {
-				d, err := time.Parse(time.DateOnly, start)
+				d, err := time.ParseInLocation(time.DateOnly, start, berlin)
 				if err != nil {
 					fmt.Fprintln(e.stderr, "nomosauth: --start must be a date like 2026-01-31")
 					return exitUsage

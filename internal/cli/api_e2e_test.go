@@ -109,11 +109,11 @@ func TestProtectedAPIEndToEnd(t *testing.T) {
 	readA := jsonOut(t, run(t, db, "client", "create", "--org", orgA, "--name", "A reader", "--scope", "read:*", "--json"))
 	fullB := jsonOut(t, run(t, db, "client", "create", "--org", orgB, "--name", "B backend", "--json"))
 	cusA1 := id(run(t, db, "customer", "create", "--org", orgA, "--email", "a1@example.com", "--first-name", "Anna", "--last-name", "A", "--json"), "id")
-	cusA2 := id(run(t, db, "customer", "create", "--org", orgA, "--email", "a2@example.com", "--json"), "id")
-	cusB := id(run(t, db, "customer", "create", "--org", orgB, "--email", "b@example.com", "--json"), "id")
-	subA1 := id(run(t, db, "subscription", "create", "--customer", cusA1, "--json"), "id")
-	subA2 := id(run(t, db, "subscription", "create", "--customer", cusA2, "--json"), "id")
-	subB := id(run(t, db, "subscription", "create", "--customer", cusB, "--json"), "id")
+	cusA2 := id(run(t, db, "customer", "create", "--org", orgA, "--email", "a2@example.com", "--first-name", "Ada", "--last-name", "Lovelace", "--json"), "id")
+	cusB := id(run(t, db, "customer", "create", "--org", orgB, "--email", "b@example.com", "--first-name", "Ada", "--last-name", "Lovelace", "--json"), "id")
+	subA1 := id(run(t, db, "subscription", "create", "--customer", cusA1, "--street", "Torstraße", "--house-number", "119", "--zip", "10115", "--city", "Berlin", "--meter-number", "1APA0195124010", "--iban", "DE89370400440532013000", "--account-holder", "Ada Lovelace", "--json"), "id")
+	subA2 := id(run(t, db, "subscription", "create", "--customer", cusA2, "--street", "Torstraße", "--house-number", "119", "--zip", "10115", "--city", "Berlin", "--meter-number", "1APA0195124010", "--iban", "DE89370400440532013000", "--account-holder", "Ada Lovelace", "--json"), "id")
+	subB := id(run(t, db, "subscription", "create", "--customer", cusB, "--street", "Torstraße", "--house-number", "119", "--zip", "10115", "--city", "Berlin", "--meter-number", "1APA0195124010", "--iban", "DE89370400440532013000", "--account-holder", "Ada Lovelace", "--json"), "id")
 
 	app, base := startApp(t, db, "--addr", "127.0.0.1:0", "--issuer", "http://127.0.0.1", "--dev",
 		"--rate-limit", "0", "--address-rate-limit", "0", "--refresh-retry-window", "0s", "--revocation-poll", "50ms")

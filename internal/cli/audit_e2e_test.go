@@ -54,7 +54,7 @@ func TestAuditLogEndToEnd(t *testing.T) {
 	client := created["client_id"].(string)
 	public := id(runAs(t, db, "alice", "client", "create", "--org", org, "--name", "Charger", "--public",
 		"--redirect-uri", "http://127.0.0.1/callback", "--json"), "client_id")
-	cus := id(runAs(t, db, "alice", "customer", "create", "--org", org, "--email", "ada@example.com", "--json"), "id")
+	cus := id(runAs(t, db, "alice", "customer", "create", "--org", org, "--email", "ada@example.com", "--first-name", "Ada", "--last-name", "Lovelace", "--json"), "id")
 
 	mailbox := smtptest.Start(t)
 	_, base := startApp(t, db, "--dev", "--issuer", "http://127.0.0.1", "--smtp-url", mailbox.URL,

@@ -22,8 +22,8 @@ func BenchmarkProtectedGET(b *testing.B) {
 	org := jsonOut(b, run(b, db, "org", "create", "--name", "Bench", "--json"))["id"].(string)
 	client := jsonOut(b, run(b, db, "client", "create", "--org", org, "--name", "Bench", "--json"))
 	for i := range 3 {
-		cus := jsonOut(b, run(b, db, "customer", "create", "--org", org, "--email", fmt.Sprintf("bench%d@example.com", i), "--json"))["id"].(string)
-		jsonOut(b, run(b, db, "subscription", "create", "--customer", cus, "--json"))
+		cus := jsonOut(b, run(b, db, "customer", "create", "--org", org, "--email", fmt.Sprintf("bench%d@example.com", i), "--first-name", "Ada", "--last-name", "Lovelace", "--json"))["id"].(string)
+		jsonOut(b, run(b, db, "subscription", "create", "--customer", cus, "--street", "Torstraße", "--house-number", "119", "--zip", "10115", "--city", "Berlin", "--meter-number", "1APA0195124010", "--iban", "DE89370400440532013000", "--account-holder", "Ada Lovelace", "--json"))
 	}
 	_, base := startApp(b, db, "--addr", "127.0.0.1:0", "--issuer", "http://127.0.0.1", "--dev", "--rate-limit", "0", "--address-rate-limit", "0")
 	cc := clientcredentials.Config{ClientID: client["client_id"].(string), ClientSecret: client["client_secret"].(string), TokenURL: base + "/oauth/token"}

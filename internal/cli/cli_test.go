@@ -79,11 +79,11 @@ func TestAdminCommands(t *testing.T) {
 	if show := jsonOut(t, run(t, db, "client", "show", "--id", id, "--json")); show["disabled"] != true {
 		t.Fatalf("disable: %v", show)
 	}
-	cus := jsonOut(t, run(t, db, "customer", "create", "--org", org, "--email", "Max@Example.com", "--first-name", "Max", "--json"))["id"].(string)
-	if r := run(t, db, "customer", "create", "--org", org, "--email", "max@example.COM"); r.code != 1 || !strings.Contains(r.stderr, "already exists") {
+	cus := jsonOut(t, run(t, db, "customer", "create", "--org", org, "--email", "Max@Example.com", "--first-name", "Max", "--last-name", "Lovelace", "--json"))["id"].(string)
+	if r := run(t, db, "customer", "create", "--org", org, "--email", "max@example.COM", "--first-name", "Ada", "--last-name", "Lovelace"); r.code != 1 || !strings.Contains(r.stderr, "already exists") {
 		t.Fatalf("email uniqueness: %+v", r)
 	}
-	jsonOut(t, run(t, db, "subscription", "create", "--customer", cus, "--json"))
+	jsonOut(t, run(t, db, "subscription", "create", "--customer", cus, "--street", "Torstraße", "--house-number", "119", "--zip", "10115", "--city", "Berlin", "--meter-number", "1APA0195124010", "--iban", "DE89370400440532013000", "--account-holder", "Ada Lovelace", "--json"))
 	jsonOut(t, run(t, db, "keys", "rotate", "--json"))
 	if applied := jsonOut(t, run(t, db, "migrate", "--json"))["applied"].([]any); len(applied) < 3 {
 		t.Fatalf("migrate lists %v", applied)
@@ -98,6 +98,7 @@ func TestUsageAndFailures(t *testing.T) {
 	// A real org, so that a refusal comes from the check a case names, not
 	// from the org lookup before it.
 	org := jsonOut(t, run(t, db, "org", "create", "--name", "Stadtwerke", "--json"))["id"].(string)
+	cus := jsonOut(t, run(t, db, "customer", "create", "--org", org, "--email", "c@example.com", "--first-name", "C", "--last-name", "D", "--json"))["id"].(string)
 	tests := []struct {
 		name string
 		args []string
@@ -111,7 +112,12 @@ func TestUsageAndFailures(t *testing.T) {
 		{"unknown_org", []string{"client", "create", "--org", "org_nope", "--name", "x"}, 1, "organization not found"},
 		{"bad_scope", []string{"client", "create", "--org", org, "--name", "x", "--scope", "admin"}, 1, "scope must be"},
 		{"unknown_client", []string{"client", "show", "--id", "client_nope"}, 1, "client not found"},
-		{"bad_email", []string{"customer", "create", "--org", org, "--email", "not-an-email"}, 1, "email"},
+		{"bad_email", []string{"customer", "create", "--org", org, "--email", "not-an-email", "--first-name", "Ada", "--last-name", "Lovelace"}, 1, "email"},
+		{"R9/customer_without_names", []string{"customer", "create", "--org", org, "--email", "n@example.com"}, 2, "missing --first-name, --last-name"},
+		{"R9/customer_long_name", []string{"customer", "create", "--org", org, "--email", "n@example.com", "--first-name", strings.Repeat("a", 101), "--last-name", "L"}, 1, "first_name must be at most 100 characters"},
+		{"R9/subscription_without_address", []string{"subscription", "create", "--customer", "cus_x"}, 2, "missing --street, --house-number, --zip, --city, --meter-number, --iban, --account-holder"},
+		{"R9/subscription_bad_zip", []string{"subscription", "create", "--customer", cus, "--street", "S", "--house-number", "1", "--zip", "123", "--city", "C",
+			"--meter-number", "M", "--iban", "DE89370400440532013000", "--account-holder", "H"}, 1, "zip must be five digits"},
 		{"bad_alg", []string{"keys", "rotate", "--alg", "HS256"}, 1, "unsupported"},
 		{"serve_bad_config", []string{"serve", "--issuer", "https://a.example"}, 2, "plain HTTP is refused"},
 	}

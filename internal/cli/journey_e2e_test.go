@@ -27,8 +27,8 @@ func TestAuthorizationCodeEndToEnd(t *testing.T) {
 		"--redirect-uri", "http://127.0.0.1/callback", "--json"))
 	public := id(run(t, db, "client", "create", "--org", org, "--name", "Charger", "--public",
 		"--redirect-uri", "http://127.0.0.1/callback", "--json"), "client_id")
-	cus := id(run(t, db, "customer", "create", "--org", org, "--email", "ada@example.com", "--first-name", "Ada", "--json"), "id")
-	run(t, db, "subscription", "create", "--customer", cus, "--json")
+	cus := id(run(t, db, "customer", "create", "--org", org, "--email", "ada@example.com", "--first-name", "Ada", "--last-name", "Lovelace", "--json"), "id")
+	run(t, db, "subscription", "create", "--customer", cus, "--street", "Torstraße", "--house-number", "119", "--zip", "10115", "--city", "Berlin", "--meter-number", "1APA0195124010", "--iban", "DE89370400440532013000", "--account-holder", "Ada Lovelace", "--json")
 
 	mailbox := smtptest.Start(t)
 	_, base := startApp(t, db, "--dev", "--issuer", "http://127.0.0.1", "--smtp-url", mailbox.URL,

@@ -46,7 +46,7 @@ func TestSignInTimeDoesNotTellKnownEmails(t *testing.T) {
 		known := func(i int) string { return fmt.Sprintf("known%03d@example.com", i) }
 		unknown := func(i int) string { return fmt.Sprintf("unknown%03d@example.com", i) }
 		for i := range n + warmup {
-			if _, err := adm.CreateCustomer(t.Context(), admin.CustomerSpec{OrgID: org, Email: known(i)}); err != nil {
+			if _, err := adm.CreateCustomer(t.Context(), admin.CustomerSpec{OrgID: org, Email: known(i), FirstName: "Ada", LastName: "Lovelace"}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -15,8 +15,8 @@ func TestPricesImport(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "cli.db")
 	org := jsonOut(t, run(t, db, "org", "create", "--name", "Org", "--json"))["id"].(string)
-	cus := jsonOut(t, run(t, db, "customer", "create", "--org", org, "--email", "p@example.com", "--json"))["id"].(string)
-	sub := jsonOut(t, run(t, db, "subscription", "create", "--customer", cus, "--json"))["id"].(string)
+	cus := jsonOut(t, run(t, db, "customer", "create", "--org", org, "--email", "p@example.com", "--first-name", "Ada", "--last-name", "Lovelace", "--json"))["id"].(string)
+	sub := jsonOut(t, run(t, db, "subscription", "create", "--customer", cus, "--street", "Torstraße", "--house-number", "119", "--zip", "10115", "--city", "Berlin", "--meter-number", "1APA0195124010", "--iban", "DE89370400440532013000", "--account-holder", "Ada Lovelace", "--json"))["id"].(string)
 	write := func(name, body string) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {

@@ -124,22 +124,24 @@ const (
 	SubscriptionFeedIn      SubscriptionType = "feed_in"
 )
 
-// Address is a delivery address.
+// Address is a delivery or billing address.
 type Address struct {
 	ID          string
 	Street      string
 	HouseNumber string
 	Zip         string
 	City        string
+	CreatedAt   time.Time
 }
 
 // Meter is the electricity meter of a subscription; Type is smart or analog.
 type Meter struct {
-	ID     string
-	Number string
-	Type   string
-	MeLo   string
-	MaLo   string
+	ID        string
+	Number    string
+	Type      string
+	MeLo      string
+	MaLo      string
+	CreatedAt time.Time
 }
 
 // PaymentMethod is a SEPA direct debit. Only the masked IBAN is kept: the
@@ -148,10 +150,13 @@ type PaymentMethod struct {
 	ID            string
 	IBANMasked    string
 	AccountHolder string
+	CreatedAt     time.Time
 }
 
-// Subscription belongs to a customer. StartDate and EndDate are calendar dates
-// (midnight UTC); EndDate is zero while open-ended.
+// Subscription belongs to a customer. StartDate and EndDate are the instants
+// it starts and ends (midnight of a day in the customer's time zone; rows
+// made before that was so hold midnight UTC); EndDate is zero while
+// open-ended. No price is the subscription's outside them.
 type Subscription struct {
 	ID             string
 	OrgID          string
@@ -162,6 +167,7 @@ type Subscription struct {
 	Number         string
 	EstimatedUsage int64 // kWh per year
 	Address        Address
+	BillingAddress Address // its own record; zero on rows made before it was
 	Meter          Meter
 	Payment        PaymentMethod
 	StartDate      time.Time

@@ -35,3 +35,35 @@ func TestTokenEndpointRateLimits(t *testing.T) {
 		checkEnvelope(t, r, http.StatusTooManyRequests, "TOO_MANY_REQUESTS", "")
 	})
 }
+
+// Every token-endpoint answer the limiter judged carries the RateLimit
+// fields, early errors included: the address budget's before the client
+// is known, the client's once it is (PRODUCT R5).
+func TestTokenEndpointRateLimitHeaders(t *testing.T) {
+	f := newFixture(t)
+	f.tokensSrv.AddrLimits = httpx.NewRateLimiter(100, 50, f.clock.Now)
+	f.tokensSrv.ClientLimits = httpx.NewRateLimiter(10, 7, f.clock.Now)
+	for _, tc := range []struct {
+		name, contentType, body string
+		basic                   []string
+		status                  int
+		limit                   string
+	}{
+		{"R5/bad_content_type", "text/plain", "x", nil, 400, "50"},
+		{"R5/no_credentials", form, "grant_type=client_credentials", nil, 401, "50"},
+		{"R5/repeated_parameter", form, "grant_type=client_credentials&scope=a&scope=b", []string{f.client.ID, f.secret}, 400, "50"},
+		{"R5/invalid_request_after_authentication", form, "grant_type=refresh_token", []string{f.client.ID, f.secret}, 400, "7"},
+		{"R5/unsupported_grant", form, "grant_type=password", []string{f.client.ID, f.secret}, 400, "7"},
+		{"R5/ok", form, "grant_type=client_credentials", []string{f.client.ID, f.secret}, 200, "7"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := f.post(tc.contentType, tc.body, tc.basic...)
+			if r.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.raw)
+			}
+			if r.header.Get("RateLimit-Limit") != tc.limit || r.header.Get("RateLimit-Remaining") == "" || r.header.Get("RateLimit-Reset") == "" {
+				t.Fatalf("headers %v", r.header)
+			}
+		})
+	}
+}

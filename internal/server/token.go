@@ -188,9 +188,13 @@ func (t *Tokens) ServeToken(w http.ResponseWriter, r *http.Request) (err error) 
 // error, for the metrics (PRODUCT O7).
 func (t *Tokens) admitClient(w http.ResponseWriter, r *http.Request) (url.Values, domain.Client, error) {
 	if t.AddrLimits != nil {
-		if d := t.AddrLimits.Take("addr:" + t.Addr(r)); !d.Allowed {
+		// The address budget's fields answer every early error (a bad body,
+		// bad credentials); the client's budget replaces them once it is
+		// judged (R5).
+		d := t.AddrLimits.Take("addr:" + t.Addr(r))
+		d.SetHeaders(w.Header())
+		if !d.Allowed {
 			t.Metrics.RateLimited(metrics.TokenAddr)
-			d.SetHeaders(w.Header())
 			return nil, domain.Client{}, d.Err()
 		}
 	}

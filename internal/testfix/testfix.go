@@ -8,6 +8,7 @@ package testfix
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"encoding/pem"
 	"fmt"
@@ -114,17 +115,21 @@ func (e *Env) Client(spec admin.ClientSpec) (domain.Client, string) {
 	return c, secret
 }
 
-// Customer creates a customer.
+// Customer creates a customer; names left empty get demo values, since
+// the schema requires them (PRODUCT R9).
 func (e *Env) Customer(spec admin.CustomerSpec) domain.Customer {
 	e.t.Helper()
+	spec.FirstName, spec.LastName = cmp.Or(spec.FirstName, "Erika"), cmp.Or(spec.LastName, "Musterfrau")
 	c, err := e.Admin.CreateCustomer(e.t.Context(), spec)
 	Check(e.t, err)
 	return c
 }
 
-// Subscription creates a subscription.
+// Subscription creates a subscription; what the schema requires and spec
+// leaves empty gets demo values (PRODUCT R9).
 func (e *Env) Subscription(spec admin.SubscriptionSpec) domain.Subscription {
 	e.t.Helper()
+	spec = DemoSubscription(spec)
 	s, err := e.Admin.CreateSubscription(e.t.Context(), spec)
 	Check(e.t, err)
 	return s
@@ -203,4 +208,14 @@ func Golden(t testing.TB, path string, got []byte, update bool) {
 	if string(want) != string(got) {
 		t.Fatalf("%s differs from the golden file (rerun with -update if the change is intended):\n%s\nwant:\n%s", path, got, want)
 	}
+}
+
+// DemoSubscription fills what the Nomos Subscription object requires and
+// spec leaves empty with demo values.
+func DemoSubscription(spec admin.SubscriptionSpec) admin.SubscriptionSpec {
+	a := &spec.Address
+	a.Street, a.HouseNumber, a.Zip, a.City = cmp.Or(a.Street, "Torstraße"), cmp.Or(a.HouseNumber, "119"), cmp.Or(a.Zip, "10115"), cmp.Or(a.City, "Berlin")
+	spec.Meter.Number = cmp.Or(spec.Meter.Number, "1APA0195124010")
+	spec.IBAN, spec.AccountHolder = cmp.Or(spec.IBAN, "DE89370400440532013000"), cmp.Or(spec.AccountHolder, "Erika Musterfrau")
+	return spec
 }

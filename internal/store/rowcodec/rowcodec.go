@@ -114,18 +114,22 @@ func Customer(r Scanner) (domain.Customer, error) {
 // SubscriptionColumns are the columns Subscription reads, in order.
 const SubscriptionColumns = `id, org_id, customer_id, status, type, plan, number, estimated_usage,
 	address_id, street, house_number, zip, city, meter_id, meter_number, meter_type, melo, malo,
-	payment_id, iban_masked, account_holder, start_date, end_date, created_at, updated_at`
+	payment_id, iban_masked, account_holder, start_date, end_date, created_at, updated_at,
+	billing_address_id, billing_street, billing_house_number, billing_zip, billing_city,
+	billing_created_at, address_created_at, meter_created_at, payment_created_at`
 
 // Subscription scans a subscription row; a missing row is the driver's own error.
 func Subscription(r Scanner) (domain.Subscription, error) {
 	var sub domain.Subscription
-	var start, end, created, updated int64
-	a, m, p := &sub.Address, &sub.Meter, &sub.Payment
+	var start, end, created, updated, billingCreated, addressCreated, meterCreated, paymentCreated int64
+	a, b, m, p := &sub.Address, &sub.BillingAddress, &sub.Meter, &sub.Payment
 	err := r.Scan(&sub.ID, &sub.OrgID, &sub.CustomerID, &sub.Status, &sub.Type, &sub.Plan, &sub.Number, &sub.EstimatedUsage,
 		&a.ID, &a.Street, &a.HouseNumber, &a.Zip, &a.City, &m.ID, &m.Number, &m.Type, &m.MeLo, &m.MaLo,
-		&p.ID, &p.IBANMasked, &p.AccountHolder, &start, &end, &created, &updated)
+		&p.ID, &p.IBANMasked, &p.AccountHolder, &start, &end, &created, &updated,
+		&b.ID, &b.Street, &b.HouseNumber, &b.Zip, &b.City, &billingCreated, &addressCreated, &meterCreated, &paymentCreated)
 	sub.StartDate, sub.EndDate = Time(start), Time(end)
 	sub.CreatedAt, sub.UpdatedAt = Time(created), Time(updated)
+	b.CreatedAt, a.CreatedAt, m.CreatedAt, p.CreatedAt = Time(billingCreated), Time(addressCreated), Time(meterCreated), Time(paymentCreated)
 	return sub, err
 }
 

@@ -215,10 +215,13 @@ func testSubscriptions(t *testing.T, s Subject) {
 	must(t, s.CreateCustomer(ctx(t), domain.Customer{ID: "cus_1", OrgID: "org_a", Email: "a@example.com", Type: domain.CustomerPerson, CreatedAt: base}, sys(base)))
 	sub := domain.Subscription{ID: "sub_1", OrgID: "org_a", CustomerID: "cus_1", Status: domain.SubscriptionActive,
 		Type: domain.SubscriptionFeedIn, Plan: "pln_1", Number: "4X44EMKX", EstimatedUsage: 3500,
-		Address:   domain.Address{ID: "adr_1", Street: "Torstraße", HouseNumber: "119", Zip: "10115", City: "Berlin"},
-		Meter:     domain.Meter{ID: "mtr_1", Number: "1APA0195124010", Type: "smart", MeLo: "DE0000001234567890", MaLo: "50491310272"},
-		Payment:   domain.PaymentMethod{ID: "pm_1", IBANMasked: "DE************6485", AccountHolder: "Max Mustermann"},
-		StartDate: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), EndDate: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
+		Address: domain.Address{ID: "adr_1", Street: "Torstraße", HouseNumber: "119", Zip: "10115", City: "Berlin", CreatedAt: base.Add(-3 * time.Hour)},
+		// The billing address is its own record, and every related record
+		// keeps its own creation time (PRODUCT R9).
+		BillingAddress: domain.Address{ID: "adr_2", Street: "Rechnungsweg", HouseNumber: "1a", Zip: "80331", City: "München", CreatedAt: base.Add(-2 * time.Hour)},
+		Meter:          domain.Meter{ID: "mtr_1", Number: "1APA0195124010", Type: "smart", MeLo: "DE0000001234567890", MaLo: "50491310272", CreatedAt: base.Add(-time.Hour)},
+		Payment:        domain.PaymentMethod{ID: "pm_1", IBANMasked: "DE************6485", AccountHolder: "Max Mustermann", CreatedAt: base.Add(-time.Minute)},
+		StartDate:      time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), EndDate: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
 		CreatedAt: base, UpdatedAt: base.Add(time.Second)}
 	must(t, s.CreateSubscription(ctx(t), sub))
 	got, err := s.GetSubscription(ctx(t), "sub_1")

@@ -201,12 +201,15 @@ func (s *Store) CreateSubscription(ctx context.Context, sub domain.Subscription)
 		if orgID != sub.OrgID {
 			return store.ErrConflict
 		}
-		a, m, p := sub.Address, sub.Meter, sub.Payment
+		a, b, m, p := sub.Address, sub.BillingAddress, sub.Meter, sub.Payment
 		_, err := tx.Exec(ctx, `INSERT INTO subscriptions (`+rowcodec.SubscriptionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-			$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`,
+			$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25,
+			$26, $27, $28, $29, $30, $31, $32, $33, $34)`,
 			sub.ID, sub.OrgID, sub.CustomerID, string(sub.Status), string(sub.Type), sub.Plan, sub.Number, sub.EstimatedUsage,
 			a.ID, a.Street, a.HouseNumber, a.Zip, a.City, m.ID, m.Number, m.Type, m.MeLo, m.MaLo,
-			p.ID, p.IBANMasked, p.AccountHolder, rowcodec.Micros(sub.StartDate), rowcodec.Micros(sub.EndDate), rowcodec.Micros(sub.CreatedAt), rowcodec.Micros(sub.UpdatedAt))
+			p.ID, p.IBANMasked, p.AccountHolder, rowcodec.Micros(sub.StartDate), rowcodec.Micros(sub.EndDate), rowcodec.Micros(sub.CreatedAt), rowcodec.Micros(sub.UpdatedAt),
+			b.ID, b.Street, b.HouseNumber, b.Zip, b.City,
+			rowcodec.Micros(b.CreatedAt), rowcodec.Micros(a.CreatedAt), rowcodec.Micros(m.CreatedAt), rowcodec.Micros(p.CreatedAt))
 		return err
 	})
 }
