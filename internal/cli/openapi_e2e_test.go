@@ -28,6 +28,7 @@ var servedOperations = []string{
 	"POST /oauth/token",
 	"GET /customers", "GET /customers/{id}", "PATCH /customers/{id}",
 	"GET /subscriptions", "GET /subscriptions/{id}", "GET /subscriptions/{id}/prices",
+	"POST /admin/magic_link",
 }
 
 // openAPISchemas compiles the document's response schemas with OpenAPI 3.0's
@@ -199,6 +200,12 @@ func TestResponsesValidateAgainstNomosOpenAPI(t *testing.T) {
 	send(org0, "GET /subscriptions/{id}", 404, http.MethodGet, "/subscriptions/sub_missing", "", "")
 	send(org0, "GET /subscriptions/{id}/prices", 400, http.MethodGet, "/subscriptions/"+active+"/prices?start=x", "", "")
 	send(org0, "GET /subscriptions/{id}/prices", 404, http.MethodGet, "/subscriptions/sub_missing/prices?start="+today+"&end="+today, "", "")
+
+	const asJSON = "application/json"
+	send(org0, "POST /admin/magic_link", 200, http.MethodPost, "/admin/magic_link", asJSON, `{"customerId":"`+person+`"}`)
+	send(org0, "POST /admin/magic_link", 400, http.MethodPost, "/admin/magic_link", asJSON, `{"customerId":5}`)
+	send(read0, "POST /admin/magic_link", 403, http.MethodPost, "/admin/magic_link", asJSON, `{"customerId":"`+person+`"}`)
+	send(org0, "POST /admin/magic_link", 404, http.MethodPost, "/admin/magic_link", asJSON, `{"customerId":"cus_missing"}`)
 
 	for _, op := range servedOperations {
 		if !seen[op][true] || !seen[op][false] {
