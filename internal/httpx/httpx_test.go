@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"bytes"
 	"crypto/tls"
 	"io"
 	"log/slog"
@@ -129,5 +130,24 @@ func TestSecurityHeaders(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAccessLogHidesTokens: a magic link's secret never reaches the log,
+// whichever middleware runs first (PRODUCT O4, A12); other paths are logged
+// as they are.
+func TestAccessLogHidesTokens(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /magic/{token}", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("GET /customers/{id}", func(w http.ResponseWriter, r *http.Request) {})
+	h := Chain(Routes(mux, log), AccessLog(log))
+	for _, path := range []string{"/magic/nml_secretsecret", "/customers/cus_1"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+	}
+	out := buf.String()
+	if strings.Contains(out, "nml_secretsecret") || !strings.Contains(out, `"path":"/magic/{token}"`) || !strings.Contains(out, `"path":"/customers/cus_1"`) {
+		t.Fatalf("O4/A12/no_token_in_log:\n%s", out)
 	}
 }
