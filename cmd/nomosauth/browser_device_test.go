@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2"
@@ -48,16 +46,7 @@ func TestBrowserDevicePairing(t *testing.T) {
 	}
 	verification := srv.base + strings.TrimPrefix(pairing.VerificationURI, "http://127.0.0.1")
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browserPath), chromedp.NoSandbox, chromedp.Headless,
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(412, 915), // a phone's viewport
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
+	ctx := browserContext(t, browserPath)
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(verification), chromedp.WaitVisible(`input[name="user_code"]`),
 		chromedp.SendKeys(`input[name="user_code"]`, strings.ToLower(pairing.UserCode)), // as a customer types it

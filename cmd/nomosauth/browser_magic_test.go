@@ -2,14 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2/clientcredentials"
@@ -51,16 +49,7 @@ func TestBrowserMagicLink(t *testing.T) {
 	}
 	link := srv.base + strings.TrimPrefix(out.Link, "http://127.0.0.1")
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browserPath), chromedp.NoSandbox, chromedp.Headless,
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(412, 915), // a phone's viewport
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
+	ctx := browserContext(t, browserPath)
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(link), chromedp.WaitVisible(`#magic-continue`)); err != nil {
 		t.Fatalf("magic link page: %v", err)

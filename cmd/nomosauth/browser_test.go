@@ -38,6 +38,20 @@ func chromium(t *testing.T) string {
 
 // screenshotDir is where the browser test leaves its screenshots:
 // $NOMOSAUTH_TEST_ARTIFACTS, or testoutput/ beside this file (ignored by git).
+// browserContext is a headless Chromium at browserPath with a phone's
+// viewport, closed when the test ends, each run bounded to 90 s.
+func browserContext(t *testing.T, browserPath string) context.Context {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browserPath), chromedp.NoSandbox, chromedp.Headless,
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(412, 915), // a phone's viewport
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	return ctx
+}
+
 func screenshotDir(t *testing.T) string {
 	dir := os.Getenv("NOMOSAUTH_TEST_ARTIFACTS")
 	if dir == "" {
@@ -83,16 +97,7 @@ func TestBrowserJourney(t *testing.T) {
 	verifier := oauth2.GenerateVerifier()
 	authURL := app.AuthCodeURL("browser-state", oauth2.S256ChallengeOption(verifier))
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browserPath), chromedp.NoSandbox, chromedp.Headless,
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(412, 915), // a phone's viewport
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
+	ctx := browserContext(t, browserPath)
 
 	dir := screenshotDir(t)
 	// shoot takes a full-page screenshot; a failure stops the test.
