@@ -81,8 +81,10 @@ func DecideCustomerScope(raw string, client domain.Client) (domain.Scopes, error
 
 // parseDeviceName reads device_name: surrounding spaces go; invalid UTF-8,
 // control or format characters (a bidi override could make the name read
-// as another), other non-printing characters and names over
-// MaxDeviceNameLen characters are invalid_request.
+// as another), other non-printing characters, more than two combining
+// marks on one letter (stacked marks can paint over the confirm page's
+// other lines) and names over MaxDeviceNameLen characters are
+// invalid_request.
 func parseDeviceName(raw string) (string, error) {
 	name := strings.TrimSpace(raw)
 	if !utf8.ValidString(name) {
@@ -91,9 +93,15 @@ func parseDeviceName(raw string) (string, error) {
 	if utf8.RuneCountInString(name) > MaxDeviceNameLen {
 		return "", problem.InvalidRequest("device_name is too long: at most 64 characters")
 	}
+	marks := 0
 	for _, r := range name {
 		if !unicode.IsPrint(r) {
 			return "", problem.InvalidRequest("device_name may hold only printable characters")
+		}
+		if !unicode.Is(unicode.Mn, r) {
+			marks = 0
+		} else if marks++; marks > 2 {
+			return "", problem.InvalidRequest("device_name may hold at most two combining marks on a letter")
 		}
 	}
 	return name, nil

@@ -37,6 +37,8 @@ func TestParseDeviceAuthorization(t *testing.T) {
 		{"T11/device_name_too_long", device, url.Values{"device_name": {strings.Repeat("a", 65)}}, DeviceAuthorization{}, "invalid_request", true},
 		{"T11/device_name_control", device, url.Values{"device_name": {"Wall\nbox"}}, DeviceAuthorization{}, "invalid_request", true},
 		{"T11/device_name_bidi_override", device, url.Values{"device_name": {"box\u202eevil"}}, DeviceAuthorization{}, "invalid_request", true},
+		{"T11/device_name_two_marks_kept", device, url.Values{"device_name": {"Ga\u0301\u0308rage"}}, DeviceAuthorization{Scopes: domain.Scopes{domain.ScopeRead}, DeviceName: "Ga\u0301\u0308rage"}, "", false},
+		{"T11/device_name_stacked_marks", device, url.Values{"device_name": {"e" + strings.Repeat("\u0301", 8)}}, DeviceAuthorization{}, "invalid_request", true},
 		{"T11/device_name_bad_utf8", device, url.Values{"device_name": {"box\xff"}}, DeviceAuthorization{}, "invalid_request", true},
 		{"T2/oversized_parameter", device, url.Values{"x": {strings.Repeat("a", 3000)}}, DeviceAuthorization{}, "invalid_request", true},
 	} {
