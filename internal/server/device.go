@@ -107,22 +107,15 @@ func (t *Tokens) pollDevice(ctx context.Context, client domain.Client, req oauth
 	}
 	now := t.Now()
 	by.At = now
-	id, err := t.IDs.ID(domain.PrefixFamily)
-	if err != nil {
-		return Response{}, err
-	}
-	refresh, first, err := t.newRefreshToken(now)
+	fam, refresh, first, err := t.newFamily(domain.Family{}, now)
 	if err != nil {
 		return Response{}, err
 	}
 	rule := oauth.DevicePollRule{Client: client, Now: now}
 	cctx, span := t.Tracer.Start(ctx, SpanCommit)
-	poll, err := t.Store.PollDevice(cctx, ids.Hash(req.DeviceCode), domain.Family{ID: id, CreatedAt: now}, first, by,
+	poll, err := t.Store.PollDevice(cctx, ids.Hash(req.DeviceCode), fam, first, by,
 		func(d domain.DeviceRequest, g domain.Grant) (domain.DeviceVerdict, error) {
-			_, span := t.Tracer.Start(cctx, SpanDecide)
-			v, err := rule.Decide(d, g)
-			endSpan(span, err)
-			return v, err
+			return decided(t, cctx, func() (domain.DeviceVerdict, error) { return rule.Decide(d, g) })
 		})
 	endSpan(span, err)
 	if errors.Is(err, store.ErrNotFound) {

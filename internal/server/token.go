@@ -304,10 +304,16 @@ func (t *Tokens) authenticate(ctx context.Context, creds oauth.ClientCredentials
 	return client, nil
 }
 
-func (t *Tokens) clientCredentials(ctx context.Context, client domain.Client, req oauth.TokenRequest) (Response, error) {
+// decided runs a grant's rule in its own span under ctx (PRODUCT O7).
+func decided[V any](t *Tokens, ctx context.Context, rule func() (V, error)) (V, error) {
 	_, span := t.Tracer.Start(ctx, SpanDecide)
-	scopes, err := oauth.DecideClientCredentials(client, req.Scope)
+	v, err := rule()
 	endSpan(span, err)
+	return v, err
+}
+
+func (t *Tokens) clientCredentials(ctx context.Context, client domain.Client, req oauth.TokenRequest) (Response, error) {
+	scopes, err := decided(t, ctx, func() (domain.Scopes, error) { return oauth.DecideClientCredentials(client, req.Scope) })
 	if err != nil {
 		return Response{}, err
 	}
@@ -318,12 +324,7 @@ func (t *Tokens) clientCredentials(ctx context.Context, client domain.Client, re
 // time are filled in here) and returns the first token pair.
 func (t *Tokens) StartFamily(ctx context.Context, fam domain.Family) (Response, error) {
 	now := t.Now()
-	id, err := t.IDs.ID(domain.PrefixFamily)
-	if err != nil {
-		return Response{}, err
-	}
-	fam.ID, fam.CreatedAt = id, now
-	refresh, stored, err := t.newRefreshToken(now)
+	fam, refresh, stored, err := t.newFamily(fam, now)
 	if err != nil {
 		return Response{}, err
 	}
@@ -343,22 +344,15 @@ func (t *Tokens) StartFamily(ctx context.Context, fam domain.Family) (Response, 
 func (t *Tokens) redeemCode(ctx context.Context, client domain.Client, req oauth.TokenRequest, by domain.Origin) (Response, error) {
 	now := t.Now()
 	by.At = now
-	id, err := t.IDs.ID(domain.PrefixFamily)
-	if err != nil {
-		return Response{}, err
-	}
-	refresh, first, err := t.newRefreshToken(now)
+	fam, refresh, first, err := t.newFamily(domain.Family{}, now)
 	if err != nil {
 		return Response{}, err
 	}
 	rule := oauth.CodeRule{Client: client, RedirectURI: req.RedirectURI, Verifier: req.CodeVerifier, Now: now}
 	cctx, span := t.Tracer.Start(ctx, SpanCommit)
-	red, err := t.Store.RedeemCode(cctx, ids.Hash(req.Code), domain.Family{ID: id, CreatedAt: now}, first, by,
+	red, err := t.Store.RedeemCode(cctx, ids.Hash(req.Code), fam, first, by,
 		func(code domain.AuthCode, grant domain.Grant) (domain.CodeVerdict, error) {
-			_, span := t.Tracer.Start(cctx, SpanDecide)
-			v, err := rule.Check(code, grant)
-			endSpan(span, err)
-			return v, err
+			return decided(t, cctx, func() (domain.CodeVerdict, error) { return rule.Check(code, grant) })
 		})
 	endSpan(span, err)
 	if errors.Is(err, store.ErrNotFound) {
@@ -419,10 +413,7 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 	cctx, span := t.Tracer.Start(ctx, SpanCommit)
 	rot, err := t.Store.RotateRefreshToken(cctx, ids.Hash(req.RefreshToken), next, by,
 		func(tok domain.RefreshToken, fam domain.Family, child *domain.RefreshToken) (domain.RefreshDecision, error) {
-			_, span := t.Tracer.Start(cctx, SpanDecide)
-			d, err := rule.Decide(tok, fam, child)
-			endSpan(span, err)
-			return d, err
+			return decided(t, cctx, func() (domain.RefreshDecision, error) { return rule.Decide(tok, fam, child) })
 		})
 	endSpan(span, err)
 	if errors.Is(err, store.ErrNotFound) {
@@ -453,6 +444,18 @@ func (t *Tokens) revoked(ctx context.Context, familyID string, client domain.Cli
 	t.Revoker.Family(familyID, now, by)
 	t.Log.WarnContext(ctx, logMsg, "request_id", httpx.RequestID(ctx), "family_id", familyID, "client_id", client.ID)
 	return problem.InvalidGrant(clientMsg)
+}
+
+// newFamily gives fam a new id and creation time now, and draws its first
+// refresh token: how every grant begins a family.
+func (t *Tokens) newFamily(fam domain.Family, now time.Time) (domain.Family, string, domain.RefreshToken, error) {
+	id, err := t.IDs.ID(domain.PrefixFamily)
+	if err != nil {
+		return domain.Family{}, "", domain.RefreshToken{}, err
+	}
+	fam.ID, fam.CreatedAt = id, now
+	refresh, stored, err := t.newRefreshToken(now)
+	return fam, refresh, stored, err
 }
 
 // newRefreshToken draws the first refresh token of a family.
