@@ -146,12 +146,14 @@ func seed(bin, db string) (*fixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	cus, err := admin(bin, db, "customer", "create", "--org", org["id"].(string), "--email", "bench@example.com", "--first-name", "Ben")
+	cus, err := admin(bin, db, "customer", "create", "--org", org["id"].(string), "--email", "bench@example.com", "--first-name", "Ben", "--last-name", "Bench")
 	if err != nil {
 		return nil, err
 	}
 	for range 3 {
-		if _, err := admin(bin, db, "subscription", "create", "--customer", cus["id"].(string)); err != nil {
+		if _, err := admin(bin, db, "subscription", "create", "--customer", cus["id"].(string),
+			"--street", "Torstraße", "--house-number", "119", "--zip", "10115", "--city", "Berlin",
+			"--meter-number", "1APA0195124010", "--iban", "DE89370400440532013000", "--account-holder", "Ben Bench"); err != nil {
 			return nil, err
 		}
 	}
