@@ -125,6 +125,10 @@ func bench(ctx context.Context, o options, log io.Writer) (*report, error) {
 			fmt.Fprintln(log)
 		}
 	}
+	fmt.Fprintf(log, "database growth: %d client_credentials tokens\n", growthTokens)
+	if r.DBGrowthPer10k, err = f.dbGrowth(ctx, db, 8); err != nil {
+		return nil, err
+	}
 	if r.ServerPeakRSS, err = srv.peakRSS(); err != nil {
 		return nil, err
 	}

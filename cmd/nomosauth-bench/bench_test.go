@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,4 +81,57 @@ func TestConsoleCode(t *testing.T) {
 	if got := lastConsoleCode(out); got != "222222" {
 		t.Fatalf("got %q", got)
 	}
+}
+
+// TestBenchRunsEveryScenario runs the program end to end, briefly, against
+// a freshly built server: every scenario answers without errors, the
+// report has a row for each, and the growth phase measured the database
+// (issue 17). The program broke once when the admin commands it seeds
+// with gained required flags; this keeps it runnable.
+func TestBenchRunsEveryScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the server")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "nomosauth")
+	if out, err := exec.Command("go", "build", "-o", bin, "../nomosauth").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	jsonPath := filepath.Join(dir, "bench.json")
+	var stdout, stderr strings.Builder
+	code := run(t.Context(), []string{"-nomosauth", bin, "-duration", "300ms", "-runs", "1", "-connections", "2", "-json", jsonPath}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	var r report
+	raw, err := os.ReadFile(jsonPath)
+	if err != nil || json.Unmarshal(raw, &r) != nil {
+		t.Fatalf("report: %v %s", err, raw)
+	}
+	seen := map[string]bool{}
+	for _, rw := range r.Medians {
+		seen[rw.Scenario] = true
+		if rw.Errors > 0 || rw.PerSecond <= 0 {
+			t.Errorf("%s at %d connections: %.0f req/s, %d errors", rw.Scenario, rw.Connections, rw.PerSecond, rw.Errors)
+		}
+	}
+	for _, name := range append(scenarioNames(), "bare") {
+		if !seen[name] {
+			t.Errorf("no row for %s", name)
+		}
+	}
+	if r.ServerPeakRSS <= 0 || !strings.Contains(stdout.String(), "database growth per 10000 client_credentials tokens") {
+		t.Errorf("peak RSS %d; table:\n%s", r.ServerPeakRSS, stdout.String())
+	}
+}
+
+// TestMain lets the test binary stand in for the program when the bench
+// starts its bare handler by running itself with -bare-size.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "-bare-size" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
 }

@@ -14,16 +14,19 @@ import (
 
 // report holds every run, and the medians the table shows.
 type report struct {
-	Machine       string              `json:"machine"`
-	Duration      string              `json:"duration_per_scenario"`
-	Runs          int                 `json:"runs"`
-	BareBytes     int                 `json:"bare_body_bytes"`
-	LogLevel      string              `json:"server_log_level"`
-	SigningAlg    string              `json:"signing_alg"`
-	ServerPeakRSS int64               `json:"server_peak_rss_bytes"`
-	Results       map[string][]result `json:"results"` // "scenario/conns" -> one result per run
-	Medians       []row               `json:"medians"`
-	order         []string
+	Machine       string `json:"machine"`
+	Duration      string `json:"duration_per_scenario"`
+	Runs          int    `json:"runs"`
+	BareBytes     int    `json:"bare_body_bytes"`
+	LogLevel      string `json:"server_log_level"`
+	SigningAlg    string `json:"signing_alg"`
+	ServerPeakRSS int64  `json:"server_peak_rss_bytes"`
+	// DBGrowthPer10k is how many bytes the database grew while 10,000
+	// client-credentials tokens were issued.
+	DBGrowthPer10k int64               `json:"db_growth_bytes_per_10k_client_credentials"`
+	Results        map[string][]result `json:"results"` // "scenario/conns" -> one result per run
+	Medians        []row               `json:"medians"`
+	order          []string
 }
 
 // row is the median of a scenario at one concurrency over the runs.
@@ -126,6 +129,7 @@ func (r *report) writeTable(w io.Writer) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nserver peak RSS: %.1f MB\n", float64(r.ServerPeakRSS)/(1<<20))
+	fmt.Fprintf(w, "database growth per %d client_credentials tokens: %.1f KB\n", growthTokens, float64(r.DBGrowthPer10k)/1024)
 }
 
 func (r *report) writeJSON(path string) error {
