@@ -105,7 +105,7 @@ func bench(ctx context.Context, o options, log io.Writer) (*report, error) {
 	for run := 1; run <= o.runs; run++ {
 		for _, conns := range o.connections {
 			fmt.Fprintf(log, "run %d/%d, %d connections: bare", run, o.runs, conns)
-			res, err := measure(ctx, conns, o.duration, bareScenario(bare.base))
+			res, err := measure(ctx, bare, conns, o.duration, bareScenario(bare.base))
 			if err != nil {
 				return nil, err
 			}
@@ -116,7 +116,7 @@ func bench(ctx context.Context, o options, log io.Writer) (*report, error) {
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", name, err)
 				}
-				res, err := measure(ctx, conns, o.duration, sc)
+				res, err := measure(ctx, srv, conns, o.duration, sc)
 				if err != nil {
 					return nil, err
 				}

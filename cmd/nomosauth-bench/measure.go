@@ -20,12 +20,20 @@ type result struct {
 	P99       time.Duration `json:"p99_ns"`
 	// Exhausted says the scenario's prepared input ran out before the time.
 	Exhausted bool `json:"exhausted,omitempty"`
+	// ServerCPU is the CPU time the serving process used per successful
+	// request: what the server costs, apart from the load generator that
+	// shares the machine.
+	ServerCPU time.Duration `json:"server_cpu_per_request_ns"`
 }
 
-// measure runs sc with conns workers, each on its own keep-alive
-// connection, for d, and returns the rate and latency percentiles of the
-// successful requests.
-func measure(ctx context.Context, conns int, d time.Duration, sc scenario) (result, error) {
+// measure runs sc against srv with conns workers, each on its own
+// keep-alive connection, for d, and returns the rate, latency percentiles
+// and server CPU time of the successful requests.
+func measure(ctx context.Context, srv *process, conns int, d time.Duration, sc scenario) (result, error) {
+	cpu0, err := srv.cpuTime()
+	if err != nil {
+		return result{}, err
+	}
 	transport := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
@@ -71,9 +79,16 @@ func measure(ctx context.Context, conns int, d time.Duration, sc scenario) (resu
 	if elapsed > d {
 		elapsed = d
 	}
+	cpu1, err := srv.cpuTime()
+	if err != nil {
+		return result{}, err
+	}
 	slices.Sort(all)
 	r := result{Requests: len(all), Errors: errs, Elapsed: elapsed, Exhausted: exhausted,
 		PerSecond: float64(len(all)) / elapsed.Seconds(), P50: pct(all, 50), P90: pct(all, 90), P99: pct(all, 99)}
+	if len(all) > 0 {
+		r.ServerCPU = (cpu1 - cpu0) / time.Duration(len(all))
+	}
 	return r, nil
 }
 

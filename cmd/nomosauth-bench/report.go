@@ -38,6 +38,7 @@ type row struct {
 	P50ms       float64 `json:"p50_ms"`
 	P90ms       float64 `json:"p90_ms"`
 	P99ms       float64 `json:"p99_ms"`
+	ServerCPUus float64 `json:"server_cpu_us_per_request"`
 	Errors      int     `json:"errors"`
 	Exhausted   bool    `json:"exhausted,omitempty"`
 }
@@ -91,10 +92,11 @@ func (r *report) medians() []row {
 		}
 		ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 		rw := row{Scenario: name, Connections: conns,
-			PerSecond: pick(func(x result) float64 { return x.PerSecond }),
-			P50ms:     pick(func(x result) float64 { return ms(x.P50) }),
-			P90ms:     pick(func(x result) float64 { return ms(x.P90) }),
-			P99ms:     pick(func(x result) float64 { return ms(x.P99) })}
+			PerSecond:   pick(func(x result) float64 { return x.PerSecond }),
+			P50ms:       pick(func(x result) float64 { return ms(x.P50) }),
+			P90ms:       pick(func(x result) float64 { return ms(x.P90) }),
+			P99ms:       pick(func(x result) float64 { return ms(x.P99) }),
+			ServerCPUus: pick(func(x result) float64 { return float64(x.ServerCPU) / float64(time.Microsecond) })}
 		for _, res := range runs {
 			rw.Errors += res.Errors
 			rw.Exhausted = rw.Exhausted || res.Exhausted
@@ -118,14 +120,14 @@ func (r *report) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "nomosauth-bench: %s; %s per scenario, median of %d runs; server log level %s; %s tokens; bare body %d bytes\n\n",
 		r.Machine, r.Duration, r.Runs, r.LogLevel, r.SigningAlg, r.BareBytes)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tconns\treq/s\tof bare\tp50 ms\tp90 ms\tp99 ms\terrors\t")
+	fmt.Fprintln(tw, "scenario\tconns\treq/s\tof bare\tp50 ms\tp90 ms\tp99 ms\tserver CPU µs/req\terrors\t")
 	for _, rw := range r.Medians {
 		note := ""
 		if rw.Exhausted {
 			note = " (input used up)"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.0f%%\t%.2f\t%.2f\t%.2f\t%d%s\t\n", rw.Scenario, rw.Connections, rw.PerSecond, 100*rw.OfBare,
-			rw.P50ms, rw.P90ms, rw.P99ms, rw.Errors, note)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.0f%%\t%.2f\t%.2f\t%.2f\t%.0f\t%d%s\t\n", rw.Scenario, rw.Connections, rw.PerSecond, 100*rw.OfBare,
+			rw.P50ms, rw.P90ms, rw.P99ms, rw.ServerCPUus, rw.Errors, note)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nserver peak RSS: %.1f MB\n", float64(r.ServerPeakRSS)/(1<<20))

@@ -106,6 +106,29 @@ func (p *process) peakRSS() (int64, error) {
 	return 0, errors.New("no VmHWM in /proc status")
 }
 
+// cpuTime is the CPU time the process has used so far (user and system,
+// from /proc/PID/stat in clock ticks of 10 ms).
+func (p *process) cpuTime() (time.Duration, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name in parentheses may hold spaces: fields count from
+	// after its closing parenthesis, where the state is field 3.
+	_, rest, ok := strings.Cut(string(raw), ") ")
+	fields := strings.Fields(rest)
+	if !ok || len(fields) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	return time.Duration(utime+stime) * tick, nil
+}
+
 // buildServer builds ./cmd/nomosauth into dir, for runs from the repository.
 func buildServer(dir string) (string, error) {
 	bin := filepath.Join(dir, "nomosauth")
