@@ -138,7 +138,7 @@ func (v *View) ListCustomers(ctx context.Context, f store.CustomerFilter, p stor
 		at := micros(p.After.CreatedAt)
 		start = sort.Search(len(rows), func(i int) bool { return before(rows[i].created, rows[i].c.ID, at, p.After.ID) })
 	}
-	var out []domain.Customer
+	out := make([]domain.Customer, 0, min(p.Limit, len(rows)-start))
 	for _, r := range rows[start:] {
 		if len(out) == p.Limit {
 			break
@@ -166,7 +166,7 @@ func (v *View) ListSubscriptions(ctx context.Context, f store.SubscriptionFilter
 		at := micros(p.After.CreatedAt)
 		start = sort.Search(len(rows), func(i int) bool { return before(rows[i].created, rows[i].s.ID, at, p.After.ID) })
 	}
-	var out []domain.Subscription
+	out := make([]domain.Subscription, 0, min(p.Limit, len(rows)-start))
 	for _, r := range rows[start:] {
 		if len(out) == p.Limit {
 			break
