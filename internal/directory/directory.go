@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 
@@ -60,10 +61,13 @@ func (d *Directory) GetClient(ctx context.Context, id string) (domain.Client, er
 }
 
 // ClientSecrets returns the client's stored secrets (none for a public
-// client) from memory, loading the client on a miss; the caller may
-// modify the slice.
+// client, and, as the store answers, none for an unknown one) from
+// memory, loading the client on a miss; the caller may modify the slice.
 func (d *Directory) ClientSecrets(ctx context.Context, clientID string) ([]domain.ClientSecret, error) {
 	e, err := d.get(ctx, clientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}

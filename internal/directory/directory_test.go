@@ -120,6 +120,9 @@ func TestIssue17UnknownIDsNotCachedAndBounded(t *testing.T) {
 			t.Fatalf("unknown id: %v", err)
 		}
 	}
+	if s, err := d.ClientSecrets(t.Context(), "client_random"); err != nil || len(s) != 0 { // as the store answers
+		t.Fatalf("secrets of an unknown client: %v, %v", s, err)
+	}
 	if d.Len() != 0 {
 		t.Fatalf("%d unknown ids held", d.Len())
 	}
