@@ -39,6 +39,8 @@ var allowed = map[string][]string{
 	"maintain":              {"domain", "token", "revoke", "store", "metrics"},
 	"admin":                 {"domain", "ids", "oauth", "problem", "store", "token"},
 	"bearer":                {"domain", "oauth", "problem", "store", "token"},
+	"directory":             {"domain", "store"}, // clients in memory (issue 17)
+	"view":                  {"domain", "store"}, // the API's reads in memory (issue 17)
 	"server":                {"bearer", "domain", "httpx", "ids", "metrics", "oauth", "problem", "revoke", "store", "token"},
 	"pages":                 {"domain", "httpx", "ids", "metrics", "oauth", "problem", "revoke", "store", "mail"},
 	"api":                   {"bearer", "domain", "httpx", "ids", "metrics", "oauth", "problem", "revoke", "store", "token"},

@@ -53,10 +53,6 @@ type Config struct {
 	Addr func(*http.Request) string
 	// CursorKey authenticates pagination cursors (PRODUCT R7).
 	CursorKey []byte
-	// ClientTTL bounds how long a client's settings (default API version,
-	// disabled flag) are cached: disabling a client stops its tokens here
-	// within this time.
-	ClientTTL time.Duration
 	// Location is the customers' local time zone, in which price periods
 	// are given (Europe/Berlin).
 	Location *time.Location
@@ -95,7 +91,7 @@ func New(cfg Config) (*API, error) {
 	if len(missing) > 0 {
 		return nil, errors.New("api: missing " + strings.Join(missing, ", "))
 	}
-	return &API{Config: cfg, gate: &bearer.Gate{Verifier: cfg.Verifier, Revoked: cfg.Revoked, Clients: cfg.Store, ClientTTL: cfg.ClientTTL}}, nil
+	return &API{Config: cfg, gate: &bearer.Gate{Verifier: cfg.Verifier, Revoked: cfg.Revoked, Clients: cfg.Store}}, nil
 }
 
 // prefixes are the subtrees the protected API owns: a request under them

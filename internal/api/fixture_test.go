@@ -79,7 +79,7 @@ func newFixture(t testing.TB, limits *httpx.RateLimiter) *fixture {
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	testfix.Check(t, err)
 	f.api, err = New(Config{Store: env.Store, Verifier: f.issuer, Revoked: f.revoked, Limits: limits, Addr: httpx.HTTPSPolicy{}.ClientAddr,
-		CursorKey: []byte("0123456789abcdef0123456789abcdef"), ClientTTL: 5 * time.Second, Location: berlin, Now: env.Clock.Now,
+		CursorKey: []byte("0123456789abcdef0123456789abcdef"), Location: berlin, Now: env.Clock.Now,
 		Log: env.Log, IDs: env.Admin.IDs, Issuer: testIssuer})
 	testfix.Check(t, err)
 	mux := http.NewServeMux()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
@@ -27,29 +26,19 @@ type Revoked interface {
 	Revoked(familyID string) bool
 }
 
-// Clients loads a client.
+// Clients loads a client: in serve, the in-memory client directory
+// (directory.Directory, issue 17), which reads no database when warm and
+// is kept fresh by own writes at once and by other processes' within
+// --revocation-poll.
 type Clients interface {
 	GetClient(ctx context.Context, id string) (domain.Client, error)
 }
 
-// Gate admits access tokens. Build one per surface in cli; its client
-// cache is its own.
+// Gate admits access tokens. Build one per surface in cli.
 type Gate struct {
 	Verifier Verifier
 	Revoked  Revoked
 	Clients  Clients
-	// ClientTTL bounds how long a client's settings (disabled flag,
-	// default API version) are cached: disabling a client stops its
-	// tokens within this time, and the hot path reads no database.
-	ClientTTL time.Duration
-
-	clients sync.Map // client id → cachedClient
-}
-
-type cachedClient struct {
-	client domain.Client
-	err    error
-	at     time.Time
 }
 
 // Admit is PRODUCT R1 for request r at now: the token only from
@@ -88,22 +77,16 @@ func CallerOf(c token.Claims) oauth.Caller {
 		FamilyID: c.FamilyID, Scopes: domain.Scopes(strings.Fields(c.Scope)).Canonical()}
 }
 
-// Client loads client id through the cache: a change reaches it within
-// ClientTTL. A client that no longer exists is invalid_token; a database
-// failure is returned as is and not cached.
-func (g *Gate) Client(ctx context.Context, id string, now time.Time) (domain.Client, error) {
-	if v, ok := g.clients.Load(id); ok {
-		if c := v.(cachedClient); now.Sub(c.at) < g.ClientTTL {
-			return c.client, c.err
-		}
-	}
+// Client loads client id (through the directory in serve). A client that
+// no longer exists is invalid_token; a database failure is returned as
+// is. The time is unused: freshness is the directory's.
+func (g *Gate) Client(ctx context.Context, id string, _ time.Time) (domain.Client, error) {
 	c, err := g.Clients.GetClient(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		err = problem.InvalidToken("The access token's client no longer exists")
+		return domain.Client{}, problem.InvalidToken("The access token's client no longer exists")
 	case err != nil:
 		return domain.Client{}, fmt.Errorf("load client: %w", err)
 	}
-	g.clients.Store(id, cachedClient{client: c, err: err, at: now})
-	return c, err
+	return c, nil
 }

@@ -113,6 +113,10 @@ func build(e env, cfg config.Config) (a *app, err error) {
 			st.Close()
 		}
 	}()
+	st, changes, err := inMemory(ctx, st, cfg.ViewMemory)
+	if err != nil {
+		return nil, err
+	}
 
 	gen := ids.Generator{Rand: rand.Reader}
 	// What serve does by itself (the first key, --dev seeding) is audited as the system.
@@ -171,7 +175,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 		return nil, err
 	}
 	maint := &maintain.Maintainer{Store: st, Ring: ring, Now: time.Now, Log: log, KeyPoll: cfg.KeyPoll, Cleanup: cfg.CleanupInterval,
-		Revoked: revoked, RevocationPoll: cfg.RevocationPoll, AuditRetention: cfg.AuditRetention, Metrics: m}
+		Revoked: revoked, RevocationPoll: cfg.RevocationPoll, Changes: changes, AuditRetention: cfg.AuditRetention, Metrics: m}
 	https := httpx.HTTPSPolicy{TrustedProxies: cfg.TrustedProxies, AllowPlain: cfg.Dev,
 		Exempt: map[string]bool{server.PathHealth: true, server.PathReady: true}}
 	rate, burst := float64(cfg.RateLimit), cfg.RateBurst
@@ -195,7 +199,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 		ClientLimits: httpx.NewRateLimiter(rate, burst, time.Now), AddrLimits: addrLimits, Addr: https.ClientAddr,
 		FailedAuthLimits:     httpx.NewRateLimiter(server.FailedAuthRate, server.FailedAuthBurst, time.Now),
 		FailedAuthAddrLimits: httpx.NewRateLimiter(server.FailedAuthAddrRate, server.FailedAuthAddrBurst, time.Now),
-		JWKSMaxAge:           cfg.KeyPublishDelay, ClientTTL: cfg.KeyPoll, Tracer: traces.tracer(), Metrics: m, Verifier: verified})
+		JWKSMaxAge:           cfg.KeyPublishDelay, Tracer: traces.tracer(), Metrics: m, Verifier: verified})
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +215,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 		return nil, err
 	}
 	protected, err := api.New(api.Config{Store: tracedAPIStore(st, traces.tracer()), Verifier: verified, Revoked: revoked, Limits: httpx.NewRateLimiter(rate, burst, time.Now),
-		AddrLimits: addrLimits, Addr: https.ClientAddr, CursorKey: serverKeys["cursor"], ClientTTL: cfg.KeyPoll, Location: berlin,
+		AddrLimits: addrLimits, Addr: https.ClientAddr, CursorKey: serverKeys["cursor"], Location: berlin,
 		Now: time.Now, Log: log, Metrics: m, IDs: gen, Issuer: cfg.Issuer})
 	if err != nil {
 		return nil, err

@@ -39,6 +39,7 @@ type Config struct {
 	SessionIdle        time.Duration
 	SessionMax         time.Duration
 	RevocationPoll     time.Duration
+	ViewMemory         int // MiB (issue 17)
 	RateLimit          int
 	RateBurst          int
 	AddrRateLimit      int
@@ -164,7 +165,8 @@ func Serve() []Setting {
 		{Flag: "session-max", Env: "NOMOSAUTH_SESSION_MAX", Default: "24h", Help: "a customer session ends this long after sign-in, however active", apply: duration(func(c *Config) *time.Duration { return &c.SessionMax })},
 		{Flag: "cleanup-interval", Env: "NOMOSAUTH_CLEANUP_INTERVAL", Default: "10m", Help: "how often expired rows are deleted", apply: duration(func(c *Config) *time.Duration { return &c.CleanupInterval })},
 		{Flag: "audit-retention", Env: "NOMOSAUTH_AUDIT_RETENTION", Default: "365d", Help: "how long audit events are kept before cleanup deletes them; 0 keeps them for ever", apply: duration(func(c *Config) *time.Duration { return &c.AuditRetention })},
-		{Flag: "revocation-poll", Env: "NOMOSAUTH_REVOCATION_POLL", Default: "1s", Help: "how often revocations made by other processes are read from the database", apply: duration(func(c *Config) *time.Duration { return &c.RevocationPoll })},
+		{Flag: "revocation-poll", Env: "NOMOSAUTH_REVOCATION_POLL", Default: "1s", Help: "how often revocations, and changes to clients, customers and subscriptions, made by other processes are read from the database: the bound on when they are in force here", apply: duration(func(c *Config) *time.Duration { return &c.RevocationPoll })},
+		{Flag: "view-memory", Env: "NOMOSAUTH_VIEW_MEMORY", Default: "8", Help: "MiB of memory for the protected API's in-memory view of customers and subscriptions; an organization beyond it is read from the database; 0 turns the view off", apply: integer(func(c *Config) *int { return &c.ViewMemory })},
 		{Flag: "rate-limit", Env: "NOMOSAUTH_RATE_LIMIT", Default: "10", Help: "requests per second per caller (client, or customer grant) on the API and per client on the token endpoint; 0 turns limits off", apply: integer(func(c *Config) *int { return &c.RateLimit })},
 		{Flag: "rate-burst", Env: "NOMOSAUTH_RATE_BURST", Default: "20", Help: "requests a caller may make at once before --rate-limit paces it", apply: integer(func(c *Config) *int { return &c.RateBurst })},
 		{Flag: "address-rate-limit", Env: "NOMOSAUTH_ADDRESS_RATE_LIMIT", Default: "50", Help: "requests per second per source address on the token endpoint and for API requests without a valid token; 0 turns it off", apply: integer(func(c *Config) *int { return &c.AddrRateLimit })},

@@ -36,6 +36,11 @@ type Maintainer struct {
 	// (PRODUCT A11).
 	Revoked        *revoke.Set
 	RevocationPoll time.Duration
+	// Changes, polled with revocations, drops what this process holds in
+	// memory of organizations other processes changed (issue 17), so
+	// their changes are in force here within RevocationPoll too; nil
+	// polls none.
+	Changes *OrgChanges
 	// AuditRetention is how long audit events are kept; zero keeps them
 	// for ever (PRODUCT O8).
 	AuditRetention time.Duration
@@ -62,6 +67,7 @@ func (m *Maintainer) Run(ctx context.Context) error {
 			return nil
 		case <-revocations.C:
 			m.SyncRevocations(ctx)
+			m.SyncChanges(ctx)
 		case <-keys.C:
 			m.ReloadKeys(ctx)
 		case <-cleanup.C:

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/admin"
+	"github.com/nomosauth/nomosauth/internal/directory"
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/store"
@@ -140,7 +141,7 @@ func TestIntrospection(t *testing.T) {
 
 	t.Run("T10/revoked_access_token_inactive_without_database_read", func(t *testing.T) {
 		f := newFixture(t)
-		f.tokensSrv.Gate.ClientTTL = time.Hour // as in production: the token's client is cached
+		f.tokensSrv.Gate.Clients = directory.New(f.store, 0) // as in production: the token's client is held in memory
 		access, refresh, _ := f.pair(t)
 		live, _, _ := f.pair(t)
 		mustRevokeOK(t, f.revoke(refresh, f.client.ID, f.secret))

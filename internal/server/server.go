@@ -59,9 +59,6 @@ type Config struct {
 	// /userinfo, the API's cache of verified tokens (PRODUCT T9, T10,
 	// T12); nil is Issuer.
 	Verifier revoke.Verifier
-	// ClientTTL bounds how long introspection and /userinfo cache a
-	// client's disabled flag, as the protected API does (--key-poll).
-	ClientTTL time.Duration
 	// ClientLimits and AddrLimits bound token requests per client id and
 	// per source address (PRODUCT R5); nil is no limit. Addr resolves the
 	// source address.
@@ -119,7 +116,7 @@ func New(cfg Config) (*Server, error) {
 	if tokens.Tracer == nil {
 		tokens.Tracer = noop.NewTracerProvider().Tracer("")
 	}
-	tokens.Gate = &bearer.Gate{Verifier: tokens.Verifier, Revoked: cfg.Revoked, Clients: cfg.Store, ClientTTL: cfg.ClientTTL}
+	tokens.Gate = &bearer.Gate{Verifier: tokens.Verifier, Revoked: cfg.Revoked, Clients: cfg.Store}
 	return &Server{Tokens: tokens, store: cfg.Store, ring: cfg.Issuer.Ring, log: cfg.Log, metadata: metadata(cfg.IssuerURL),
 		jwksCache: fmt.Sprintf("public, max-age=%d", int64(cfg.JWKSMaxAge/time.Second)),
 		userInfo: &userInfo{store: cfg.Store, gate: tokens.Gate, now: cfg.Now, log: cfg.Log, metrics: cfg.Metrics,

@@ -277,7 +277,10 @@ func (t *Tokens) authenticateLimited(w http.ResponseWriter, r *http.Request, cre
 // The secret is hashed before the lookup, so an unknown client costs the
 // same as a wrong secret. When the credentials are refused, the client it
 // loaded comes back with the error, so the metrics may name a client that
-// exists (PRODUCT O7); an unknown one comes back empty.
+// exists (PRODUCT O7); an unknown one comes back empty. In serve the
+// client and its secret hashes come from the in-memory client directory
+// (directory.Served, issue 17), so a warm authentication reads no
+// database; the secrets' expiry is still judged here, at now (S1).
 func (t *Tokens) authenticate(ctx context.Context, creds oauth.ClientCredentials) (client domain.Client, err error) {
 	ctx, span := t.Tracer.Start(ctx, SpanAuthenticate)
 	defer func() { endSpan(span, err) }()

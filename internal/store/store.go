@@ -71,6 +71,7 @@ type Store interface {
 	Devices
 	MagicLinks
 	Housekeeping
+	Changes
 }
 
 // Directory is the operators' side of the records: organizations, clients
@@ -92,6 +93,21 @@ type Directory interface {
 	// valid at its creation to expire at oldExpiresAt (PRODUCT S1).
 	RotateClientSecret(ctx context.Context, secret domain.ClientSecret, oldExpiresAt time.Time, by domain.Origin) error
 	DisableClient(ctx context.Context, id string, by domain.Origin) error
+}
+
+// Changes are the per-organization change counters (issue 17). Every
+// verb of Directory and Customers that changes a record of an
+// organization (CreateOrg, CreateClient, RotateClientSecret, a
+// DisableClient that disables, CreateCustomer, UpdateCustomer,
+// CreateSubscription, ImportPrices) adds one to its organization's counter
+// in its own transaction; a write that fails adds nothing. A process that
+// holds an organization's records in memory drops them when the counter
+// moves, which is how another process's change reaches it within one
+// poll.
+type Changes interface {
+	// OrgChanges returns every organization's counter; one never
+	// changed has none.
+	OrgChanges(ctx context.Context) (map[string]int64, error)
 }
 
 // Customers is the data the protected API serves: customers, their

@@ -75,6 +75,8 @@ func Run(t *testing.T, open Opener) {
 	run(t, "T11/DeviceRequests/device_names_accumulate", open, testDeviceNamesAccumulate)
 	run(t, "A12/MagicLinks/redeem_once_expired_unknown_cleanup", open, testMagicLinks)
 	run(t, "A12/MagicLinks/concurrent_redeem_one_wins", open, testConcurrentMagicLink)
+	run(t, "Issue17/Changes/each_write_bumps_its_org", open, testChangesEachWriteBumpsItsOrg)
+	run(t, "Issue17/Changes/failed_write_bumps_nothing", open, testChangesFailedWriteBumpsNothing)
 }
 
 // run runs one behaviour on a fresh store, in parallel with the others:

@@ -71,8 +71,10 @@ func (s *Store) AppliedMigrations(ctx context.Context) ([]store.Migration, error
 // CreateOrg stores a new organization.
 func (s *Store) CreateOrg(ctx context.Context, o domain.Org) error {
 	return s.b.Write(ctx, func(tx Querier) error {
-		_, err := tx.Exec(ctx, `INSERT INTO orgs (`+rowcodec.OrgColumns+`) VALUES ($1, $2, $3)`, o.ID, o.Name, rowcodec.Micros(o.CreatedAt))
-		return err
+		if _, err := tx.Exec(ctx, `INSERT INTO orgs (`+rowcodec.OrgColumns+`) VALUES ($1, $2, $3)`, o.ID, o.Name, rowcodec.Micros(o.CreatedAt)); err != nil {
+			return err
+		}
+		return bumpOrg(ctx, tx, o.ID)
 	})
 }
 
@@ -104,6 +106,9 @@ func (s *Store) CreateClient(ctx context.Context, c domain.Client, secret *domai
 			if err := insertSecret(ctx, tx, *secret); err != nil {
 				return err
 			}
+		}
+		if err := bumpOrg(ctx, tx, c.OrgID); err != nil {
+			return err
 		}
 		return writeAudit(ctx, tx, by.Event(domain.AuditClientCreated, c.ID, c.ID, ""))
 	})
@@ -144,6 +149,9 @@ func (s *Store) RotateClientSecret(ctx context.Context, sec domain.ClientSecret,
 		if err := insertSecret(ctx, tx, sec); err != nil {
 			return err
 		}
+		if err := bumpOrgOf(ctx, tx, "clients", sec.ClientID); err != nil {
+			return err
+		}
 		return writeAudit(ctx, tx, by.Event(domain.AuditClientSecretRotated, sec.ClientID, sec.ClientID, ""))
 	})
 }
@@ -158,6 +166,9 @@ func (s *Store) DisableClient(ctx context.Context, id string, by domain.Origin) 
 		}
 		if n == 0 {
 			return s.exists(ctx, tx, "clients", id)
+		}
+		if err := bumpOrgOf(ctx, tx, "clients", id); err != nil {
+			return err
 		}
 		return writeAudit(ctx, tx, by.Event(domain.AuditClientDisabled, id, id, ""))
 	})
@@ -174,6 +185,9 @@ func (s *Store) CreateCustomer(ctx context.Context, c domain.Customer, by domain
 		if err != nil {
 			return err
 		}
+		if err := bumpOrg(ctx, tx, c.OrgID); err != nil {
+			return err
+		}
 		return writeAudit(ctx, tx, by.Event(domain.AuditCustomerCreated, c.ID, "", c.ID))
 	})
 }
@@ -186,8 +200,11 @@ func (s *Store) GetCustomer(ctx context.Context, id string) (domain.Customer, er
 // UpdateCustomer stores the customer's names and company name.
 func (s *Store) UpdateCustomer(ctx context.Context, c domain.Customer) error {
 	return s.b.Write(ctx, func(tx Querier) error {
-		return affectedOne(tx.Exec(ctx, `UPDATE customers SET first_name = $1, last_name = $2, company_name = $3 WHERE id = $4`,
-			c.FirstName, c.LastName, c.CompanyName, c.ID))
+		if err := affectedOne(tx.Exec(ctx, `UPDATE customers SET first_name = $1, last_name = $2, company_name = $3 WHERE id = $4`,
+			c.FirstName, c.LastName, c.CompanyName, c.ID)); err != nil {
+			return err
+		}
+		return bumpOrgOf(ctx, tx, "customers", c.ID)
 	})
 }
 
@@ -210,7 +227,10 @@ func (s *Store) CreateSubscription(ctx context.Context, sub domain.Subscription)
 			p.ID, p.IBANMasked, p.AccountHolder, rowcodec.Micros(sub.StartDate), rowcodec.Micros(sub.EndDate), rowcodec.Micros(sub.CreatedAt), rowcodec.Micros(sub.UpdatedAt),
 			b.ID, b.Street, b.HouseNumber, b.Zip, b.City,
 			rowcodec.Micros(b.CreatedAt), rowcodec.Micros(a.CreatedAt), rowcodec.Micros(m.CreatedAt), rowcodec.Micros(p.CreatedAt))
-		return err
+		if err != nil {
+			return err
+		}
+		return bumpOrg(ctx, tx, sub.OrgID)
 	})
 }
 
@@ -229,8 +249,11 @@ func (s *Store) ImportPrices(ctx context.Context, subscriptionID string, points 
 		for i, pt := range points {
 			rows[i] = []any{subscriptionID, rowcodec.Micros(pt.Time), int64(pt.Electricity), int64(pt.Grid), int64(pt.Levies)}
 		}
-		return tx.ExecMany(ctx, `INSERT INTO prices (subscription_id, at, electricity, grid, levies) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (subscription_id, at) DO UPDATE SET electricity = excluded.electricity, grid = excluded.grid, levies = excluded.levies`, rows)
+		if err := tx.ExecMany(ctx, `INSERT INTO prices (subscription_id, at, electricity, grid, levies) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (subscription_id, at) DO UPDATE SET electricity = excluded.electricity, grid = excluded.grid, levies = excluded.levies`, rows); err != nil {
+			return err
+		}
+		return bumpOrgOf(ctx, tx, "subscriptions", subscriptionID)
 	})
 }
 

@@ -1,0 +1,32 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/nomosauth/nomosauth/internal/directory"
+	"github.com/nomosauth/nomosauth/internal/maintain"
+	"github.com/nomosauth/nomosauth/internal/store"
+	"github.com/nomosauth/nomosauth/internal/view"
+)
+
+// inMemory wraps the opened store so that clients (with their secret
+// hashes) and the protected API's customers and subscriptions are read
+// from memory when warm (issue 17): every surface gets the wrapped store,
+// whose writes forget what they changed at once, and the returned poll,
+// run by maintain on --revocation-poll, forgets what other processes
+// changed. The poll's baseline is read here, before anything can load.
+// viewMiB is --view-memory.
+func inMemory(ctx context.Context, raw store.Store, viewMiB int) (store.Store, *maintain.OrgChanges, error) {
+	dir := directory.New(raw, 0)
+	v := view.New(raw, int64(viewMiB)<<20)
+	changes := &maintain.OrgChanges{Counters: raw, Forget: func(orgID string) {
+		dir.Forget(orgID)
+		v.Forget(orgID)
+	}}
+	if _, err := changes.Sync(ctx); err != nil {
+		return nil, nil, fmt.Errorf("read change counters: %w", err)
+	}
+	writes := view.Writes{Store: raw, Forget: []view.Forgetter{dir, v}}
+	return directory.Served{Store: view.Served{Store: writes, View: v}, Directory: dir}, changes, nil
+}
