@@ -65,7 +65,7 @@ func (a *API) visibleCustomer(r *http.Request, id string) (domain.Customer, erro
 // listCustomers is GET /customers, with the filters of customerFilters
 // (PRODUCT R9).
 func (a *API) listCustomers(w http.ResponseWriter, r *http.Request) error {
-	q, err := readQuery(r.URL.RawQuery, append([]string{"limit", "cursor"}, filterParams(customerFilters)...)...)
+	q, err := readQuery(r.URL.RawQuery, customerListParams...)
 	if err != nil {
 		return err
 	}

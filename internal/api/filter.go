@@ -53,9 +53,17 @@ func (f filterField) ops() []string {
 	return textOps
 }
 
-// filterParams are the query parameters fields accept, for readQuery.
-func filterParams(fields []filterField) []string {
-	var out []string
+// The query parameters each list accepts, worked out once: readQuery
+// checks every request's parameters against them.
+var (
+	customerListParams     = listParams(customerFilters)
+	subscriptionListParams = listParams(subscriptionFilters)
+)
+
+// listParams are the query parameters a list with the filters of fields
+// accepts: limit, cursor and each field's filter[field][op].
+func listParams(fields []filterField) []string {
+	out := []string{"limit", "cursor"}
 	for _, f := range fields {
 		for _, op := range f.ops() {
 			out = append(out, "filter["+f.name+"]["+op+"]")

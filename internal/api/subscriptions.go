@@ -170,7 +170,7 @@ var subscriptionStatuses = []string{string(domain.SubscriptionPending), string(d
 // listSubscriptions is GET /subscriptions, with the filters of
 // subscriptionFilters (PRODUCT R9).
 func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request) error {
-	q, err := readQuery(r.URL.RawQuery, append([]string{"limit", "cursor"}, filterParams(subscriptionFilters)...)...)
+	q, err := readQuery(r.URL.RawQuery, subscriptionListParams...)
 	if err != nil {
 		return err
 	}
