@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -64,6 +65,26 @@ func runServe(e env, args []string) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// The collector's defaults for serve (issue 17): the heap may grow to
+// gcPercent% above what is live before a collection, instead of Go's 100%,
+// because the server's live heap is small and a protected GET allocates
+// most of what it touches; gcMemoryBase plus the view's ceiling is the
+// soft limit that makes the collector work harder before RSS nears the
+// 64 MB the server is held to. GOGC and GOMEMLIMIT, when set, win.
+const (
+	gcPercent    = 400
+	gcMemoryBase = 24 << 20
+)
+
+func tuneGC(getenv func(string) string, viewMiB int) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(gcMemoryBase + int64(viewMiB)<<20)
+	}
 }
 
 func newLogger(e env, level string) *slog.Logger {
@@ -289,6 +310,7 @@ func serve(e env, cfg config.Config) error {
 	}
 	defer a.store.Close()
 	log := a.log
+	tuneGC(e.getenv, cfg.ViewMemory)
 	hs := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: readHeaderTimeout,
