@@ -64,13 +64,17 @@ type Config struct {
 	// links point at (PRODUCT A12).
 	IDs    ids.Generator
 	Issuer string
+	// Stamps, when set, says which organizations' records come from
+	// memory, so their rendered list pages can be kept (issue 17).
+	Stamps Stamps
 }
 
 // API serves the protected endpoints.
 type API struct {
 	Config
 
-	gate *bearer.Gate
+	gate  *bearer.Gate
+	pages pageCache
 }
 
 // New checks cfg and builds the protected API.

@@ -73,19 +73,24 @@ func (a *API) listCustomers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	reach := oauth.ListReachFor(callerOf(r.Context()).Caller, "")
+	caller := callerOf(r.Context())
+	reach := oauth.ListReachFor(caller.Caller, "")
 	f := store.CustomerFilter{OrgID: reach.OrgID, ID: reach.CustomerID,
 		Emails: fs.text["email"], Types: fs.text["type"], Created: fs.times["created_at"]}
 	// The cursor is bound to the caller's reach and the normalized filters.
-	lq, err := a.parseList(q, "customers\x00"+f.OrgID+"\x00"+f.ID+"\x00"+fs.normal)
+	scope := "customers\x00" + f.OrgID + "\x00" + f.ID + "\x00" + fs.normal
+	lq, err := a.parseList(q, scope)
 	if err != nil {
 		return err
 	}
-	rows, err := a.Store.ListCustomers(r.Context(), f, lq.fetchPage())
+	body, err := a.renderedList(f.OrgID, scope, caller.Version, lq, func() (any, error) {
+		rows, err := a.Store.ListCustomers(r.Context(), f, lq.fetchPage())
+		return page(a, lq, rows, customerCursor, customerJSON), err
+	})
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, page(a, lq, rows, customerCursor, customerJSON))
+	httpx.WriteRaw(w, http.StatusOK, "application/json", body)
 	return nil
 }
 

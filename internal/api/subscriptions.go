@@ -188,15 +188,19 @@ func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request) error {
 		f.ExcludeType = domain.SubscriptionFeedIn
 	}
 	// The cursor is bound to the caller's reach, version and normalized filters.
-	lq, err := a.parseList(q, strings.Join([]string{"subscriptions", f.OrgID, f.CustomerID, string(f.ExcludeType), fs.normal}, "\x00"))
+	scope := strings.Join([]string{"subscriptions", f.OrgID, f.CustomerID, string(f.ExcludeType), fs.normal}, "\x00")
+	lq, err := a.parseList(q, scope)
 	if err != nil {
 		return err
 	}
-	rows, err := a.Store.ListSubscriptions(r.Context(), f, lq.fetchPage())
+	body, err := a.renderedList(f.OrgID, scope, caller.Version, lq, func() (any, error) {
+		rows, err := a.Store.ListSubscriptions(r.Context(), f, lq.fetchPage())
+		return page(a, lq, rows, subscriptionCursor, subscriptionItemJSON), err
+	})
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, page(a, lq, rows, subscriptionCursor, subscriptionItemJSON))
+	httpx.WriteRaw(w, http.StatusOK, "application/json", body)
 	return nil
 }
 

@@ -16,8 +16,9 @@ import (
 // whose writes forget what they changed at once, and the returned poll,
 // run by maintain on --revocation-poll, forgets what other processes
 // changed. The poll's baseline is read here, before anything can load.
-// viewMiB is --view-memory.
-func inMemory(ctx context.Context, raw store.Store, viewMiB int) (store.Store, *maintain.OrgChanges, error) {
+// viewMiB is --view-memory. The view comes back too: its stamps let the
+// API keep rendered pages.
+func inMemory(ctx context.Context, raw store.Store, viewMiB int) (store.Store, *view.View, *maintain.OrgChanges, error) {
 	dir := directory.New(raw, 0)
 	v := view.New(raw, int64(viewMiB)<<20)
 	changes := &maintain.OrgChanges{Counters: raw, Forget: func(orgID string) {
@@ -25,8 +26,8 @@ func inMemory(ctx context.Context, raw store.Store, viewMiB int) (store.Store, *
 		v.Forget(orgID)
 	}}
 	if _, err := changes.Sync(ctx); err != nil {
-		return nil, nil, fmt.Errorf("read change counters: %w", err)
+		return nil, nil, nil, fmt.Errorf("read change counters: %w", err)
 	}
 	writes := view.Writes{Store: raw, Forget: []view.Forgetter{dir, v}}
-	return directory.Served{Store: view.Served{Store: writes, View: v}, Directory: dir}, changes, nil
+	return directory.Served{Store: view.Served{Store: writes, View: v}, Directory: dir}, v, changes, nil
 }

@@ -134,7 +134,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 			st.Close()
 		}
 	}()
-	st, changes, err := inMemory(ctx, st, cfg.ViewMemory)
+	st, held, changes, err := inMemory(ctx, st, cfg.ViewMemory)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +237,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	}
 	protected, err := api.New(api.Config{Store: tracedAPIStore(st, traces.tracer()), Verifier: verified, Revoked: revoked, Limits: httpx.NewRateLimiter(rate, burst, time.Now),
 		AddrLimits: addrLimits, Addr: https.ClientAddr, CursorKey: serverKeys["cursor"], Location: berlin,
-		Now: time.Now, Log: log, Metrics: m, IDs: gen, Issuer: cfg.Issuer})
+		Now: time.Now, Log: log, Metrics: m, IDs: gen, Issuer: cfg.Issuer, Stamps: held})
 	if err != nil {
 		return nil, err
 	}

@@ -46,6 +46,7 @@ type View struct {
 	customerOrg     map[string]string
 	subscriptionOrg map[string]string
 	tick            atomic.Uint64 // the LRU clock
+	stamps          uint64        // the last install's stamp
 }
 
 // orgView is one organization's records, newest first (created_at, then
@@ -57,6 +58,7 @@ type orgView struct {
 	subscriptionAt map[string]int
 	bytes          int64
 	used           atomic.Uint64 // the tick of its last read
+	stamp          uint64        // unique to this install (Stamp)
 }
 
 type customerRow struct {
@@ -315,6 +317,8 @@ func (v *View) install(orgID string, ov *orgView) {
 		v.drop(victim)
 	}
 	ov.used.Store(v.tick.Add(1))
+	v.stamps++
+	ov.stamp = v.stamps
 	v.orgs[orgID] = ov
 	v.used += ov.bytes
 	for _, r := range ov.customers {
@@ -339,6 +343,19 @@ func (v *View) drop(orgID string) {
 	}
 	v.used -= ov.bytes
 	delete(v.orgs, orgID)
+}
+
+// Stamp says whether orgID's records are held, and under which stamp: a
+// number no other install of any organization's records has had, so
+// whatever was worked out from the records under one stamp stays true
+// until Stamp answers another (the API's rendered pages).
+func (v *View) Stamp(orgID string) (uint64, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if ov := v.orgs[orgID]; ov != nil {
+		return ov.stamp, true
+	}
+	return 0, false
 }
 
 // Forget drops organization orgID's view and its not-fitting mark, and

@@ -185,3 +185,42 @@ func TestIssue17ViewOff(t *testing.T) {
 		t.Fatal("a view with no memory held an organization")
 	}
 }
+
+// TestIssue17StampChangesWithWhatIsHeld: an organization not held has no
+// stamp; once loaded it has one, the same while nothing changes, and a
+// new one after its records were forgotten and loaded again, by a write
+// of this process or the change poll, so nothing worked out from the old
+// records (the API's rendered pages) outlives them.
+func TestIssue17StampChangesWithWhatIsHeld(t *testing.T) {
+	raw := open(t)
+	seed(t, raw, "org_a", 1)
+	seed(t, raw, "org_b", 1)
+	v := view.New(raw, 1<<20)
+	st := view.Served{Store: view.Writes{Store: raw, Forget: []view.Forgetter{v}}, View: v}
+	if _, held := v.Stamp("org_a"); held {
+		t.Fatal("a stamp before any load")
+	}
+	list(t, st, "org_a")
+	list(t, st, "org_b")
+	a1, held := v.Stamp("org_a")
+	b1, _ := v.Stamp("org_b")
+	if !held || a1 == b1 {
+		t.Fatalf("loaded: stamps %d and %d, held %v", a1, b1, held)
+	}
+	if list(t, st, "org_a"); func() uint64 { s, _ := v.Stamp("org_a"); return s }() != a1 {
+		t.Fatal("a read changed the stamp")
+	}
+	check(t, st.UpdateCustomer(t.Context(), domain.Customer{ID: "cus_org_a_000", FirstName: "Erika"}))
+	if _, held := v.Stamp("org_a"); held {
+		t.Fatal("a stamp survived an own write")
+	}
+	list(t, st, "org_a")
+	if a2, held := v.Stamp("org_a"); !held || a2 == a1 {
+		t.Fatalf("reloaded under stamp %d (was %d)", a2, a1)
+	}
+	v.Forget("org_b") // as the change poll does
+	list(t, st, "org_b")
+	if b2, _ := v.Stamp("org_b"); b2 == b1 {
+		t.Fatal("the poll's forget kept the stamp")
+	}
+}
