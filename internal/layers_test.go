@@ -21,7 +21,7 @@ var allowed = map[string][]string{
 	"ids":                   {},
 	"seal":                  {"domain"},
 	"token":                 {"domain"},
-	"revoke":                {"domain", "token", "metrics"},
+	"revoke":                {"domain", "token", "metrics", "store"},
 	"store":                 {"domain"},
 	"store/sqlite":          {"store", "domain", "store/migrate", "store/rowcodec", "store/txn"},
 	"store/postgres":        {"store", "domain", "store/migrate", "store/rowcodec", "store/txn"},
@@ -38,13 +38,13 @@ var allowed = map[string][]string{
 	"config":                {"token"},
 	"metrics":               {"domain"}, // the Prometheus collectors; store never imports it (PRODUCT O7)
 	"maintain":              {"domain", "token", "revoke", "store", "metrics", "seal"},
-	"admin":                 {"domain", "ids", "oauth", "problem", "store", "token"},
+	"admin":                 {"domain", "ids", "oauth", "problem", "seal", "store", "token"},
 	"bearer":                {"domain", "oauth", "problem", "store", "token"},
 	"server":                {"bearer", "domain", "httpx", "ids", "metrics", "oauth", "problem", "revoke", "seal", "store", "token"},
 	"pages":                 {"domain", "httpx", "ids", "metrics", "oauth", "problem", "revoke", "store", "mail"},
 	"api":                   {"bearer", "domain", "httpx", "ids", "metrics", "oauth", "problem", "revoke", "store", "token"},
 	"cli":                   {"*"},
-	"testfix":               {"admin", "domain", "fakeclock", "ids", "metrics", "store/sqlite", "token"}, // a test helper: the surfaces' shared fixture
+	"testfix":               {"admin", "domain", "fakeclock", "ids", "metrics", "seal", "store/sqlite", "token"}, // a test helper: the surfaces' shared fixture
 }
 
 func TestDependencyDirection(t *testing.T) {

@@ -1,7 +1,9 @@
 package seal
 
 import (
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -76,4 +78,14 @@ func (r *Ring) Open(raw string, now time.Time) (Claims, error) {
 	}
 	r.mu.RUnlock()
 	return Open(live, raw)
+}
+
+// NewKey draws a seal key from rand (crypto/rand in production): an
+// 8-byte id and a 32-byte secret, sealing from sealsFrom.
+func NewKey(rand io.Reader, now, sealsFrom time.Time) (domain.SealKey, error) {
+	b := make([]byte, keyIDLen+32)
+	if _, err := io.ReadFull(rand, b); err != nil {
+		return domain.SealKey{}, fmt.Errorf("seal: draw key: %w", err)
+	}
+	return domain.SealKey{ID: hex.EncodeToString(b[:keyIDLen]), Secret: b[keyIDLen:], CreatedAt: now.UTC().Truncate(time.Microsecond), SealsFrom: sealsFrom.UTC().Truncate(time.Microsecond)}, nil
 }
