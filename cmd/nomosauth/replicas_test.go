@@ -223,6 +223,10 @@ func TestTwoReplicas(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		family := testfix.FamilyOf(t, tok.AccessToken)
+		if !seal.IsSealed(tok.RefreshToken) || familyRows(t, family) != 0 {
+			t.Fatal("issue 17: want a sealed refresh token whose family has no row")
+		}
 		if status := apiStatus(t, b.base, tok.AccessToken); status != http.StatusOK {
 			t.Fatalf("B answered %d before the revocation", status)
 		}
@@ -234,6 +238,9 @@ func TestTwoReplicas(t *testing.T) {
 		})
 		if status, body, _ := postForm(b.base, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}, id, secret); status != http.StatusUnauthorized || body["error"] != "invalid_grant" {
 			t.Fatalf("B refreshed a revoked sealed token: %d %v", status, body)
+		}
+		if familyRows(t, family) != 1 {
+			t.Fatal("issue 17: no tombstone row")
 		}
 	})
 
