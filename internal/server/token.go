@@ -358,7 +358,9 @@ func (t *Tokens) unseal(raw string, now time.Time) (store.Unsealed, error) {
 }
 
 // StartFamily commits a new refresh family for fam (its id and creation
-// time are filled in here) and returns the first token pair.
+// time are filled in here) and returns the first token pair: a family
+// whose first token is stored from the start, as customer families'
+// are. Client-credentials families start sealed (clientCredentials).
 func (t *Tokens) StartFamily(ctx context.Context, fam domain.Family) (Response, error) {
 	now := t.Now()
 	fam, refresh, stored, err := t.newFamily(fam, now)
@@ -441,7 +443,7 @@ const msgCodeReplayed = "authorization code was already used; every token issued
 // token, not drawn, so every presentation inside the retry window, on any
 // replica and even after a lost response, gets the one child the first
 // stored; only the access token is minted afresh.
-func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.TokenRequest, by domain.Origin) (resp Response, err error) {
+func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.TokenRequest, by domain.Origin) (Response, error) {
 	now := t.Now()
 	by.At = now
 	refresh := ids.DeriveRefreshToken(t.RefreshKey, req.RefreshToken)
@@ -466,6 +468,7 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 		return decided(t, cctx, func() (domain.RefreshDecision, error) { return rule.Decide(tok, fam, child) })
 	}
 	var rot store.Rotation
+	var err error
 	if first != nil {
 		// Its family's row is written here if it has none, in the
 		// transaction that runs the rule (T5, S3 as for any token).
