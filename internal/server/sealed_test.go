@@ -211,3 +211,28 @@ func TestIssue17IntrospectSealed(t *testing.T) {
 	f.clock.Advance(90 * 24 * time.Hour)
 	mustInactive(t, f.introspect(rt2, f.client.ID, f.secret))
 }
+
+// TestIssue17ClientChangesApplyToSealedTokens is issue 17 point 7: a
+// sealed token's client must still authenticate, so disabling the client
+// refuses its sealed tokens at once, and a rotated secret works for them
+// as for any request.
+func TestIssue17ClientChangesApplyToSealedTokens(t *testing.T) {
+	f := newFixture(t)
+	rt, _ := f.tokens("")
+	other, _ := f.tokens("")
+	newSecret, err := f.admin.RotateSecret(t.Context(), f.client.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !seal.IsSealed(rt) {
+		t.Fatal("issue 17: want a sealed refresh token")
+	}
+	r := f.post(form, "grant_type=refresh_token&refresh_token="+rt, f.client.ID, newSecret)
+	mustOK(t, r)
+	child, _ := f.pairOf(r)
+	if err := f.admin.DisableClient(t.Context(), f.client.ID); err != nil {
+		t.Fatal(err)
+	}
+	checkEnvelope(t, f.post(form, "grant_type=refresh_token&refresh_token="+child, f.client.ID, newSecret), 401, "UNAUTHORIZED", "invalid_client")
+	checkEnvelope(t, f.post(form, "grant_type=refresh_token&refresh_token="+other, f.client.ID, newSecret), 401, "UNAUTHORIZED", "invalid_client")
+}
