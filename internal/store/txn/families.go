@@ -77,13 +77,23 @@ func (s *Store) RotateSealedRefreshToken(ctx context.Context, first store.Unseal
 // row then refuses the presentation.
 func materialize(ctx context.Context, tx Querier, u store.Unsealed) error {
 	fam, tok := u.Family, u.Token
-	n, err := tx.Exec(ctx, `INSERT INTO families (`+rowcodec.FamilyColumns+`, sealed_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
-		fam.ID, fam.ClientID, fam.OrgID, fam.CustomerID, fam.GrantID, rowcodec.ScopesText(fam.Scopes), rowcodec.Micros(fam.CreatedAt), rowcodec.Micros(fam.RevokedAt), rowcodec.Micros(tok.ExpiresAt))
+	n, err := insertUnsealed(ctx, tx, u, time.Time{})
 	if err != nil || n == 0 {
 		return err
 	}
 	tok.FamilyID, tok.State = fam.ID, domain.RefreshLive
 	return insertToken(ctx, tx, tok)
+}
+
+// insertUnsealed inserts the row of u's family, revoked at revokedAt (a
+// tombstone) or not (zero), kept at least until its sealed token expires,
+// unless the family has a row already; it returns how many rows it
+// inserted. On PostgreSQL a concurrent insert of the same family makes
+// this one wait for its transaction, then insert nothing.
+func insertUnsealed(ctx context.Context, tx Querier, u store.Unsealed, revokedAt time.Time) (int64, error) {
+	fam := u.Family
+	return tx.Exec(ctx, `INSERT INTO families (`+rowcodec.FamilyColumns+`, sealed_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
+		fam.ID, fam.ClientID, fam.OrgID, fam.CustomerID, fam.GrantID, rowcodec.ScopesText(fam.Scopes), rowcodec.Micros(fam.CreatedAt), rowcodec.Micros(revokedAt), rowcodec.Micros(u.Token.ExpiresAt))
 }
 
 // rotate is RotateRefreshToken, after materializing unsealed when given.
@@ -211,8 +221,7 @@ func (s *Store) tombstone(ctx context.Context, tx Querier, u store.Unsealed, by 
 	if !may(fam) {
 		return nil // RFC 7009 §2.2: another client's token changes nothing
 	}
-	n, err := tx.Exec(ctx, `INSERT INTO families (`+rowcodec.FamilyColumns+`, sealed_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
-		fam.ID, fam.ClientID, fam.OrgID, fam.CustomerID, fam.GrantID, rowcodec.ScopesText(fam.Scopes), rowcodec.Micros(fam.CreatedAt), rowcodec.Micros(by.At), rowcodec.Micros(u.Token.ExpiresAt))
+	n, err := insertUnsealed(ctx, tx, u, by.At)
 	if err != nil {
 		return err
 	}
