@@ -3,6 +3,8 @@ package seal
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -26,12 +28,17 @@ const Prefix = "nrt_"
 const format byte = 0x01
 
 // The layout of a sealed token's body, base64url without padding after
-// Prefix: format (1) | key id (8) | nonce (12) | AES-256-GCM of the
-// claims with tag (16). The format and key id are the additional data,
-// so neither can be changed without the tag failing.
+// Prefix: format (1) | key id (8) | salt (16) | AES-256-GCM of the claims
+// with tag (16). Each token is sealed under its own key, derived from the
+// seal key and the token's random salt (HKDF-SHA-256), with a zero nonce:
+// a derived key seals one token only, so no nonce can repeat under a key
+// however many tokens a seal key seals (random 96-bit GCM nonces would
+// cap a key at 2^32 tokens, NIST SP 800-38D §8.3). The format and key id
+// are the additional data, so neither can be changed without the tag
+// failing.
 const (
 	keyIDLen  = 8
-	nonceLen  = 12
+	nonceLen  = 16 // the salt; named for what it does for GCM
 	tagLen    = 16
 	headerLen = 1 + keyIDLen + nonceLen
 	minBody   = headerLen + tagLen + 8 // the claims hold at least the issue time
@@ -78,7 +85,10 @@ func IsSealed(raw string) bool {
 
 func body(raw string) ([]byte, error) {
 	rest, ok := strings.CutPrefix(raw, Prefix)
-	if !ok || len(raw) > maxToken || base64.RawURLEncoding.DecodedLen(len(rest)) <= randomBody {
+	// One string per token: the strict decoder still skips \r and \n,
+	// which would give one sealed token many spellings, so many hashes,
+	// and let a variant dodge the reuse check of the spelling stored.
+	if !ok || len(raw) > maxToken || base64.RawURLEncoding.DecodedLen(len(rest)) <= randomBody || strings.ContainsAny(rest, "\r\n") {
 		return nil, ErrNotSealed
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(rest)
@@ -99,25 +109,34 @@ func keyID(id string) ([keyIDLen]byte, error) {
 	return out, nil
 }
 
-func aead(secret []byte) (cipher.AEAD, error) {
+// hkdfInfo binds derived keys to this use and layout version.
+const hkdfInfo = "nomosauth sealed refresh token v1"
+
+// aead is the one-token AEAD a seal key's secret and a token's salt
+// derive, and the nonce it is used with (zero: the key seals one token).
+func aead(secret, salt []byte) (cipher.AEAD, []byte, error) {
 	if len(secret) != 32 {
-		return nil, fmt.Errorf("seal: key secret is %d bytes, not 32", len(secret))
+		return nil, nil, fmt.Errorf("seal: key secret is %d bytes, not 32", len(secret))
 	}
-	block, err := aes.NewCipher(secret)
+	k, err := hkdf.Key(sha256.New, secret, salt, hkdfInfo, 32)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return cipher.NewGCM(block)
+	block, err := aes.NewCipher(k)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, make([]byte, a.NonceSize()), nil
 }
 
-// Seal returns c sealed under k, with a nonce read from rand
+// Seal returns c sealed under k, with a salt read from rand
 // (crypto/rand in production): a refresh token that needs no row.
 func Seal(k domain.SealKey, c Claims, rand io.Reader) (string, error) {
 	id, err := keyID(k.ID)
-	if err != nil {
-		return "", err
-	}
-	a, err := aead(k.Secret)
 	if err != nil {
 		return "", err
 	}
@@ -129,9 +148,13 @@ func Seal(k domain.SealKey, c Claims, rand io.Reader) (string, error) {
 	out[0] = format
 	copy(out[1:], id[:])
 	if _, err := io.ReadFull(rand, out[1+keyIDLen:headerLen]); err != nil {
-		return "", fmt.Errorf("seal: read nonce: %w", err)
+		return "", fmt.Errorf("seal: read salt: %w", err)
 	}
-	out = a.Seal(out, out[1+keyIDLen:headerLen], plain, out[:1+keyIDLen])
+	a, nonce, err := aead(k.Secret, out[1+keyIDLen:headerLen])
+	if err != nil {
+		return "", err
+	}
+	out = a.Seal(out, nonce, plain, out[:1+keyIDLen])
 	return Prefix + base64.RawURLEncoding.EncodeToString(out), nil
 }
 
@@ -153,11 +176,11 @@ func Open(keys []domain.SealKey, raw string) (Claims, error) {
 	if k == nil {
 		return Claims{}, ErrUnknownKey
 	}
-	a, err := aead(k.Secret)
+	a, nonce, err := aead(k.Secret, b[1+keyIDLen:headerLen])
 	if err != nil {
 		return Claims{}, err
 	}
-	plain, err := a.Open(nil, b[1+keyIDLen:headerLen], b[headerLen:], b[:1+keyIDLen])
+	plain, err := a.Open(nil, nonce, b[headerLen:], b[:1+keyIDLen])
 	if err != nil {
 		return Claims{}, ErrTampered
 	}

@@ -19,7 +19,7 @@ import (
 // checkpoint between two measurements cannot hide growth.
 func dbBytes(t *testing.T, path string) int64 {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path)
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
 	}
