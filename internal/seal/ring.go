@@ -38,18 +38,28 @@ func (r *Ring) Update(keys []domain.SealKey) {
 	r.mu.Unlock()
 }
 
-// Sealer is the key that seals at now: the newest whose SealsFrom has
-// come and that is not retired. A rotation's new key waits for its
-// SealsFrom so every replica has loaded it before a token names it.
+// Sealer is the key that seals at now: of the keys whose SealsFrom has
+// come and that are not retired, the one with the latest SealsFrom, and
+// of equals the one no newer key replaces. A rotation's new key waits for
+// its SealsFrom so every replica has loaded it before a token names it.
+// The keys' order and creation times decide nothing: two keys may have
+// been created in one clock tick.
 func (r *Ring) Sealer(now time.Time) (domain.SealKey, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	for _, k := range r.keys {
-		if !now.Before(k.SealsFrom) && opens(k, now) {
-			return k, nil
+	var best *domain.SealKey
+	for i, k := range r.keys {
+		if now.Before(k.SealsFrom) || !opens(k, now) {
+			continue
+		}
+		if best == nil || k.SealsFrom.After(best.SealsFrom) || (k.SealsFrom.Equal(best.SealsFrom) && k.RetiresAt.IsZero()) {
+			best = &r.keys[i]
 		}
 	}
-	return domain.SealKey{}, ErrNoKey
+	if best == nil {
+		return domain.SealKey{}, ErrNoKey
+	}
+	return *best, nil
 }
 
 // opens reports whether k still opens tokens at now.

@@ -120,6 +120,15 @@ func TestRing(t *testing.T) {
 			t.Fatalf("at %v: sealer %q, %v; want %q", tc.at, k.ID, err, tc.want)
 		}
 	}
+	// Created in one clock tick and listed in either order: the key that
+	// replaced the other seals.
+	sameTick := next
+	sameTick.CreatedAt, sameTick.SealsFrom = old.CreatedAt, old.SealsFrom
+	for _, keys := range [][]domain.SealKey{{sameTick, old}, {old, sameTick}} {
+		if k, err := NewRing(keys).Sealer(base); err != nil || k.ID != next.ID {
+			t.Fatalf("keys %v: sealer %q, %v; want the current key %q", keys, k.ID, err, next.ID)
+		}
+	}
 	byOld, err := Seal(old, claims(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -97,6 +97,18 @@ func TestIssue17SealedRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Sealed under the server's own key, naming another organization: only
+	// a holder of the key could make it.
+	heldKey, err := f.tokensSrv.Seals.Sealer(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherOrg := claims
+	otherOrg.FamilyID, otherOrg.OrgID = "fam_forged", "org_other"
+	forged, err := seal.Seal(heldKey, otherOrg, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	before := f.snapshot()
 	for _, tc := range []struct {
 		name, token, id, secret string
@@ -104,6 +116,7 @@ func TestIssue17SealedRefusals(t *testing.T) {
 		{"tampered", tamper(t, rt), f.client.ID, f.secret},
 		{"foreign_key", foreign, f.client.ID, f.secret},
 		{"other_client", rt, f.other.ID, f.otherSecret},
+		{"other_organization", forged, f.client.ID, f.secret},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := f.post(form, "grant_type=refresh_token&refresh_token="+tc.token, tc.id, tc.secret)

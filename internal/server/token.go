@@ -461,6 +461,10 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 		if _, err := rule.Decide(u.Token, u.Family, nil); err != nil {
 			return Response{}, err
 		}
+		if u.Family.OrgID != client.OrgID {
+			// Only a seal key's holder could make this; refuse it anyway.
+			return Response{}, problem.InvalidGrant("refresh token is invalid").WithCause(errors.New("sealed organization is not the client's"))
+		}
 		first = &u
 	}
 	cctx, span := t.Tracer.Start(ctx, SpanCommit)
