@@ -19,8 +19,9 @@ var allowed = map[string][]string{
 	"problem":               {},
 	"oauth":                 {"domain", "problem"},
 	"ids":                   {},
+	"seal":                  {"domain"},
 	"token":                 {"domain"},
-	"revoke":                {"domain", "token", "metrics"},
+	"revoke":                {"domain", "token", "metrics", "store"},
 	"store":                 {"domain"},
 	"store/sqlite":          {"store", "domain", "store/migrate", "store/rowcodec", "store/txn"},
 	"store/postgres":        {"store", "domain", "store/migrate", "store/rowcodec", "store/txn"},
@@ -36,16 +37,16 @@ var allowed = map[string][]string{
 	"httpx":                 {"domain", "problem", "store", "metrics"},
 	"config":                {"token"},
 	"metrics":               {"domain"}, // the Prometheus collectors; store never imports it (PRODUCT O7)
-	"maintain":              {"domain", "token", "revoke", "store", "metrics"},
-	"admin":                 {"domain", "ids", "oauth", "problem", "store", "token"},
+	"maintain":              {"domain", "token", "revoke", "store", "metrics", "seal"},
+	"admin":                 {"domain", "ids", "oauth", "problem", "seal", "store", "token"},
 	"bearer":                {"domain", "oauth", "problem", "store", "token"},
 	"directory":             {"domain", "store"}, // clients in memory (issue 17)
 	"view":                  {"domain", "store"}, // the API's reads in memory (issue 17)
-	"server":                {"bearer", "domain", "httpx", "ids", "metrics", "oauth", "problem", "revoke", "store", "token"},
+	"server":                {"bearer", "domain", "httpx", "ids", "metrics", "oauth", "problem", "revoke", "seal", "store", "token"},
 	"pages":                 {"domain", "httpx", "ids", "metrics", "oauth", "problem", "revoke", "store", "mail"},
 	"api":                   {"bearer", "domain", "httpx", "ids", "metrics", "oauth", "problem", "revoke", "store", "token"},
 	"cli":                   {"*"},
-	"testfix":               {"admin", "domain", "fakeclock", "ids", "metrics", "store/sqlite", "token"}, // a test helper: the surfaces' shared fixture
+	"testfix":               {"admin", "domain", "fakeclock", "ids", "metrics", "seal", "store/sqlite", "token"}, // a test helper: the surfaces' shared fixture
 }
 
 func TestDependencyDirection(t *testing.T) {

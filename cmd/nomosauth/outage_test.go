@@ -278,7 +278,13 @@ func sqliteLocked(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "locked.db")
 	srv := start(t, bin, db, "--rate-limit", "0", "--address-rate-limit", "0")
 	id, secret := credentials(t, srv.stdout)
-	grant := url.Values{"grant_type": {"client_credentials"}}
+	// A refresh needs a write; a client-credentials token writes nothing
+	// (issue 17), so it is the first refresh of one that the lock stops.
+	status, issued, err := postForm(srv.base, url.Values{"grant_type": {"client_credentials"}}, id, secret)
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("client credentials: %d %v", status, err)
+	}
+	grant := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {issued["refresh_token"].(string)}}
 	get := func(path string) (int, string, time.Duration) {
 		start := time.Now()
 		resp, err := http.Get(srv.base + path)

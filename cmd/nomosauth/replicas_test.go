@@ -20,6 +20,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/mail/smtptest"
 	"github.com/nomosauth/nomosauth/internal/pages/formclient"
+	"github.com/nomosauth/nomosauth/internal/seal"
 	"github.com/nomosauth/nomosauth/internal/store/postgres/pgtest"
 	"github.com/nomosauth/nomosauth/internal/testfix"
 )
@@ -139,10 +140,25 @@ func TestTwoReplicas(t *testing.T) {
 		}
 	})
 
+	// familyRows counts the rows of a family on the shared database.
+	familyRows := func(t *testing.T, id string) (n int) {
+		t.Helper()
+		if err := conn.QueryRow(ctx, `SELECT COUNT(*) FROM families WHERE id = $1`, id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	// The token is sealed and its family has no row (issue 17): the 20
+	// first refreshes below create it, once, across both replicas.
 	t.Run("T5/20_concurrent_refreshes_across_replicas_get_one_token", func(t *testing.T) {
 		tok, err := cc(a.base).Token(ctx)
 		if err != nil {
 			t.Fatal(err)
+		}
+		sealedFamily := testfix.FamilyOf(t, tok.AccessToken)
+		if !seal.IsSealed(tok.RefreshToken) || familyRows(t, sealedFamily) != 0 {
+			t.Fatalf("issue 17: want a sealed refresh token whose family has no row (sealed %v)", seal.IsSealed(tok.RefreshToken))
 		}
 		refresh := func(base, rt string) (int, string) {
 			status, body, err := postForm(base, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, id, secret)
@@ -175,6 +191,9 @@ func TestTwoReplicas(t *testing.T) {
 			}
 			return live, revokedAt
 		}
+		if family != sealedFamily || familyRows(t, family) != 1 {
+			t.Fatalf("issue 17: the sealed token's family %s, want one row of %s", family, sealedFamily)
+		}
 		// S3: one live token; T5: every caller got 200 and that one token.
 		if live, revokedAt := state(); live != 1 || revokedAt != 0 {
 			t.Fatalf("after 20 concurrent refreshes (statuses %v): %d live tokens, family revoked at %d; want exactly 1 live and not revoked", statuses, live, revokedAt)
@@ -193,6 +212,35 @@ func TestTwoReplicas(t *testing.T) {
 		}
 		if _, revokedAt := state(); revokedAt == 0 {
 			t.Fatal("reuse after the child was used did not revoke the family")
+		}
+	})
+
+	// Issue 17 point 5: revoking on A a family that has no row leaves a
+	// tombstone B learns of within its revocation poll: B refuses the
+	// access token and the sealed refresh token.
+	t.Run("Issue17/revoked_unmaterialized_family_on_both_replicas", func(t *testing.T) {
+		tok, err := cc(a.base).Token(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		family := testfix.FamilyOf(t, tok.AccessToken)
+		if !seal.IsSealed(tok.RefreshToken) || familyRows(t, family) != 0 {
+			t.Fatal("issue 17: want a sealed refresh token whose family has no row")
+		}
+		if status := apiStatus(t, b.base, tok.AccessToken); status != http.StatusOK {
+			t.Fatalf("B answered %d before the revocation", status)
+		}
+		if status, _ := oauthPost(t, a.base+"/oauth/revoke", url.Values{"token": {tok.AccessToken}}, id, secret); status != http.StatusOK {
+			t.Fatalf("revoke: %d", status)
+		}
+		within(t, revocationPoll, "B refuses the revoked family's access token", func() bool {
+			return apiStatus(t, b.base, tok.AccessToken) == http.StatusUnauthorized
+		})
+		if status, body, _ := postForm(b.base, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}, id, secret); status != http.StatusUnauthorized || body["error"] != "invalid_grant" {
+			t.Fatalf("B refreshed a revoked sealed token: %d %v", status, body)
+		}
+		if familyRows(t, family) != 1 {
+			t.Fatal("issue 17: no tombstone row")
 		}
 	})
 

@@ -94,7 +94,7 @@ func (o *otlpReceiver) received() ([]receivedSpan, []string) {
 // with --otel-endpoint exports, over OTLP/HTTP, a client-credentials token
 // request as a server span named by its route, carrying the request id the
 // response sent, in the trace the caller's traceparent started, with the
-// grant's decision, commit and signing spans under it. The spans leave at
+// grant's decision and signing spans under it (and no commit: issue 17). The spans leave at
 // the latest when serve stops (SIGTERM flushes the batch).
 func TestTracesReachOTLPReceiver(t *testing.T) {
 	bin := binary(t)
@@ -175,7 +175,8 @@ func TestTracesReachOTLPReceiver(t *testing.T) {
 			children[s.name]++
 		}
 	}
-	for _, name := range []string{server.SpanAuthenticate, server.SpanDecide, server.SpanCommit, server.SpanSign} {
+	// No commit span: a client-credentials token writes nothing (issue 17).
+	for _, name := range []string{server.SpanAuthenticate, server.SpanDecide, server.SpanSign} {
 		if children[name] != 1 {
 			t.Errorf("%d %q spans under the request span, want 1 (children: %v)", children[name], name, children)
 		}

@@ -356,6 +356,33 @@ func runKeysRotate(e env, args []string) int {
 		})
 }
 
+// runKeysRotateSeal rotates the seal key of client-credentials refresh
+// tokens (issue 17): the new key seals two key polls from now, once every
+// server has loaded it, and the key it replaces opens the tokens it
+// sealed for the refresh idle time after that, so none dies early. Both
+// are read like serve reads them.
+func runKeysRotateSeal(e env, args []string) int {
+	var rot config.Config
+	var bindErr error
+	return adminCommand(e, "keys rotate-seal", args,
+		func(fs *flagSet) { bindErr = config.Bind(fs.FlagSet, &rot, e.getenv, config.SealRotation()) },
+		func() []string { return nil },
+		func(a *admin.Admin, cfg config.Config) int {
+			if bindErr != nil {
+				fmt.Fprintln(e.stderr, "nomosauth:", bindErr)
+				return exitUsage
+			}
+			k, err := a.RotateSealKey(e.ctx, 2*rot.KeyPoll, rot.RefreshIdleTTL)
+			if err != nil {
+				return fail(e, err)
+			}
+			from := k.SealsFrom.UTC().Format(time.RFC3339Nano)
+			old := k.SealsFrom.Add(rot.RefreshIdleTTL).UTC().Format(time.RFC3339Nano)
+			return output(e, cfg, map[string]string{"id": k.ID, "seals_from": from, "previous_retires_at": old},
+				[][2]string{{"id", k.ID}, {"seals from", from}, {"previous key opens until", old}})
+		})
+}
+
 // grantJSON is a grant as admin commands print it.
 type grantJSON struct {
 	ID         string    `json:"id"`

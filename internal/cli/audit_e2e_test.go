@@ -136,15 +136,16 @@ func TestAuditLogEndToEnd(t *testing.T) {
 	runAs(t, db, "bob", "client", "rotate-secret", "--id", client, "--json")
 	runAs(t, db, "bob", "client", "disable", "--id", client)
 	runAs(t, db, "bob", "keys", "rotate", "--json")
+	runAs(t, db, "bob", "keys", "rotate-seal", "--json")
 
 	rows := auditRows(t, db)
 	var got []string
 	for i := len(rows) - 1; i >= 0; i-- {
 		got = append(got, rows[i]["action"].(string))
 	}
-	want := []string{"client.created", "client.created", "customer.created", "signing_key.created", "signin.succeeded", "consent.given",
+	want := []string{"client.created", "client.created", "customer.created", "signing_key.created", "seal_key.created", "signin.succeeded", "consent.given",
 		"code.replayed", "refresh.reuse_detected", "consent.denied", "consent.revoked", "signin.locked_out",
-		"client.secret_rotated", "client.disabled", "signing_key.rotated"}
+		"client.secret_rotated", "client.disabled", "signing_key.rotated", "seal_key.rotated"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("O8: the log, oldest first:\n got %v\nwant %v", got, want)
 	}
@@ -205,7 +206,7 @@ func TestAuditLogEndToEnd(t *testing.T) {
 		}
 	}
 	text := run(t, db, "audit", "list", "--limit", "2")
-	if lines := strings.Split(strings.TrimSpace(text.stdout), "\n"); text.code != 0 || len(lines) != 2 || !strings.Contains(lines[0], "signing_key.rotated  operator:bob") ||
+	if lines := strings.Split(strings.TrimSpace(text.stdout), "\n"); text.code != 0 || len(lines) != 2 || !strings.Contains(lines[0], "seal_key.rotated  operator:bob") ||
 		!strings.Contains(text.stderr, "--before") {
 		t.Fatalf("O8: audit list --limit 2: %d\n%s\n%s", text.code, text.stdout, text.stderr)
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/pages"
 	"github.com/nomosauth/nomosauth/internal/revoke"
+	"github.com/nomosauth/nomosauth/internal/seal"
 	"github.com/nomosauth/nomosauth/internal/server"
 	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/store/txn"
@@ -146,6 +147,13 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	if err := adm.EnsureSigningKey(ctx, cfg.SigningAlg); err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
+	// Client-credentials refresh tokens are sealed under keys every
+	// replica shares (issue 17): the first start creates one.
+	sealKeys, err := adm.EnsureSealKey(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("seal key: %w", err)
+	}
+	seals := seal.NewRing(sealKeys)
 	berlin, err := time.LoadLocation(customerTimeZone)
 	if err != nil {
 		return nil, fmt.Errorf("time zone: %w", err)
@@ -195,7 +203,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 		}}); err != nil {
 		return nil, err
 	}
-	maint := &maintain.Maintainer{Store: st, Ring: ring, Now: time.Now, Log: log, KeyPoll: cfg.KeyPoll, Cleanup: cfg.CleanupInterval,
+	maint := &maintain.Maintainer{Store: st, Ring: ring, Seals: seals, Now: time.Now, Log: log, KeyPoll: cfg.KeyPoll, Cleanup: cfg.CleanupInterval,
 		Revoked: revoked, RevocationPoll: cfg.RevocationPoll, Changes: changes, AuditRetention: cfg.AuditRetention, Metrics: m}
 	https := httpx.HTTPSPolicy{TrustedProxies: cfg.TrustedProxies, AllowPlain: cfg.Dev,
 		Exempt: map[string]bool{server.PathHealth: true, server.PathReady: true}}
@@ -216,7 +224,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	verified := &revoke.VerifiedCache{Verifier: issuer, Max: verifiedTokens}
 
 	srv, err := server.New(server.Config{Store: st, Issuer: issuer, IDs: gen, Now: time.Now, Log: log, IssuerURL: cfg.Issuer,
-		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RefreshRetryWindow, RefreshKey: serverKeys["refresh-child"], UserCodeKey: serverKeys["user-code"], Revoked: revoked,
+		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RefreshRetryWindow, RefreshKey: serverKeys["refresh-child"], UserCodeKey: serverKeys["user-code"], Seals: seals, Revoked: revoked,
 		ClientLimits: httpx.NewRateLimiter(rate, burst, time.Now), AddrLimits: addrLimits, Addr: https.ClientAddr,
 		FailedAuthLimits:     httpx.NewRateLimiter(server.FailedAuthRate, server.FailedAuthBurst, time.Now),
 		FailedAuthAddrLimits: httpx.NewRateLimiter(server.FailedAuthAddrRate, server.FailedAuthAddrBurst, time.Now),

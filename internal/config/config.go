@@ -157,9 +157,9 @@ func Serve() []Setting {
 		{Flag: "smtp-url", Env: "NOMOSAUTH_SMTP_URL", Help: "SMTP server for one-time codes: smtp://[user:pass@]host:port (STARTTLS required), smtps://... (implicit TLS) or smtp+insecure://... (plain text, explicit opt-out)", apply: str(func(c *Config) *string { return &c.SMTPURL })},
 		{Flag: "mail-from", Env: "NOMOSAUTH_MAIL_FROM", Help: "sender address of one-time-code emails", apply: str(func(c *Config) *string { return &c.MailFrom })},
 		{Flag: "signing-alg", Env: "NOMOSAUTH_SIGNING_ALG", Help: "signing algorithm: ES256, RS256 or EdDSA; the first key's (default ES256), and on a database with a key of another algorithm the start fails (change it with keys rotate --alg)", apply: str(func(c *Config) *string { return &c.SigningAlg })},
-		{Flag: "refresh-idle-ttl", Env: "NOMOSAUTH_REFRESH_IDLE_TTL", Default: "90d", Help: "a refresh token unused this long expires", apply: duration(func(c *Config) *time.Duration { return &c.RefreshIdleTTL })},
+		refreshIdleTTL(),
 		{Flag: "refresh-retry-window", Env: "NOMOSAUTH_REFRESH_RETRY_WINDOW", Default: "10s", Help: "how long a just-rotated refresh token may be retried", apply: duration(func(c *Config) *time.Duration { return &c.RefreshRetryWindow })},
-		{Flag: "key-poll", Env: "NOMOSAUTH_KEY_POLL", Default: "5s", Help: "how often signing keys are reloaded from the database", apply: duration(func(c *Config) *time.Duration { return &c.KeyPoll })},
+		keyPoll(),
 		keyPublishDelay(),
 		{Flag: "session-idle", Env: "NOMOSAUTH_SESSION_IDLE", Default: "1h", Help: "a customer session unused this long ends", apply: duration(func(c *Config) *time.Duration { return &c.SessionIdle })},
 		{Flag: "session-max", Env: "NOMOSAUTH_SESSION_MAX", Default: "24h", Help: "a customer session ends this long after sign-in, however active", apply: duration(func(c *Config) *time.Duration { return &c.SessionMax })},
@@ -188,6 +188,24 @@ func keyPublishDelay() Setting {
 
 // Rotation are the settings `nomosauth keys rotate` shares with serve.
 func Rotation() []Setting { return []Setting{keyPublishDelay()} }
+
+// refreshIdleTTL is PRODUCT T5's idle lifetime of a refresh token, also
+// how long `keys rotate-seal` keeps a replaced seal key opening tokens.
+func refreshIdleTTL() Setting {
+	return Setting{Flag: "refresh-idle-ttl", Env: "NOMOSAUTH_REFRESH_IDLE_TTL", Default: "90d", Help: "a refresh token unused this long expires; keys rotate-seal keeps a replaced seal key this long",
+		apply: duration(func(c *Config) *time.Duration { return &c.RefreshIdleTTL })}
+}
+
+// keyPoll is how often serve reloads keys, and so how long `keys
+// rotate-seal` waits (twice it) before a new seal key seals.
+func keyPoll() Setting {
+	return Setting{Flag: "key-poll", Env: "NOMOSAUTH_KEY_POLL", Default: "5s", Help: "how often signing and seal keys are reloaded from the database; keys rotate-seal lets a new seal key seal two polls after it is stored",
+		apply: duration(func(c *Config) *time.Duration { return &c.KeyPoll })}
+}
+
+// SealRotation are the settings `nomosauth keys rotate-seal` shares with
+// serve: give it the values the servers run with.
+func SealRotation() []Setting { return []Setting{keyPoll(), refreshIdleTTL()} }
 
 // Bind applies each setting's default and environment value to c and
 // registers its flag on fs; parsing fs afterwards lets flags win. Bad

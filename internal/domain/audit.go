@@ -16,6 +16,8 @@ const (
 	AuditClientSecretRotated AuditAction = "client.secret_rotated"
 	AuditSigningKeyCreated   AuditAction = "signing_key.created"
 	AuditSigningKeyRotated   AuditAction = "signing_key.rotated"
+	AuditSealKeyCreated      AuditAction = "seal_key.created" // the first key sealing client-credentials refresh tokens (issue 17)
+	AuditSealKeyRotated      AuditAction = "seal_key.rotated"
 	AuditCustomerCreated     AuditAction = "customer.created"
 	AuditConsentGiven        AuditAction = "consent.given"
 	AuditConsentDenied       AuditAction = "consent.denied"
@@ -38,7 +40,7 @@ func AuditActionNames() []AuditAction {
 		AuditSigningKeyCreated, AuditSigningKeyRotated, AuditCustomerCreated,
 		AuditConsentGiven, AuditConsentDenied, AuditConsentRevoked,
 		AuditRefreshReuse, AuditCodeReplay, AuditSignInSucceeded, AuditSignInLockedOut, AuditDeviceApproved, AuditDeviceDenied,
-		AuditTokenRevoked, AuditMagicLinkIssued, AuditMagicLinkUsed,
+		AuditTokenRevoked, AuditMagicLinkIssued, AuditMagicLinkUsed, AuditSealKeyCreated, AuditSealKeyRotated,
 	}
 }
 

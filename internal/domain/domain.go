@@ -234,6 +234,21 @@ type SigningKey struct {
 // tokens now, or will once the keys a rotation retired hand over.
 func (k SigningKey) Active() bool { return k.RetiredAt.IsZero() }
 
+// SealKey is a server key that seals the first refresh token of a
+// client-credentials family (issue 17; internal/seal): ID names it inside
+// every token it seals, Secret is 32 random bytes (AES-256-GCM). Like
+// signing keys they rotate with overlap: a new key seals from SealsFrom
+// (a key poll after its creation, so every replica can open its tokens
+// before any is issued), and the key it replaces still opens tokens until
+// RetiresAt, at least the refresh idle time later (PRODUCT T5).
+type SealKey struct {
+	ID        string // 16 lower-case hex digits: 8 random bytes
+	Secret    []byte
+	CreatedAt time.Time
+	SealsFrom time.Time
+	RetiresAt time.Time // zero while no newer key replaces it
+}
+
 // RefreshVerdict is the outcome of presenting a refresh token (PRODUCT T5).
 type RefreshVerdict int
 

@@ -8,6 +8,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/metrics"
 	"github.com/nomosauth/nomosauth/internal/revoke"
+	"github.com/nomosauth/nomosauth/internal/seal"
 	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
@@ -15,6 +16,7 @@ import (
 // Store is what background maintenance needs from storage.
 type Store interface {
 	ListSigningKeys(ctx context.Context) ([]domain.SigningKey, error)
+	ListSealKeys(ctx context.Context) ([]domain.SealKey, error)
 	DeleteExpired(ctx context.Context, now time.Time, keep store.Retention) (int64, error)
 	RevokedFamilies(ctx context.Context, since time.Time) ([]domain.Family, error)
 }
@@ -23,6 +25,9 @@ type Store interface {
 type Maintainer struct {
 	Store Store
 	Ring  *token.KeyRing
+	// Seals is the seal keys of client-credentials refresh tokens (issue
+	// 17), reloaded with the signing keys; nil reloads none.
+	Seals *seal.Ring
 	Now   func() time.Time
 	Log   *slog.Logger
 	// KeyPoll is how often the ring reloads keys, so a `keys rotate` made
@@ -89,11 +94,19 @@ func (m *Maintainer) SyncRevocations(ctx context.Context) {
 	m.Metrics.RevocationPolled(learned)
 }
 
-// ReloadKeys reads the stored keys into the ring; a failure keeps the old ring.
+// ReloadKeys reads the stored signing and seal keys into their rings, so a
+// rotation made by another process is in force within the key poll; a
+// failure keeps the old rings.
 func (m *Maintainer) ReloadKeys(ctx context.Context) {
 	keys, err := m.Store.ListSigningKeys(ctx)
 	if err == nil {
 		err = m.Ring.Update(keys, m.Now())
+	}
+	if err == nil && m.Seals != nil {
+		var seals []domain.SealKey
+		if seals, err = m.Store.ListSealKeys(ctx); err == nil {
+			m.Seals.Update(seals)
+		}
 	}
 	if err != nil {
 		if ctx.Err() == nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/metrics"
 	"github.com/nomosauth/nomosauth/internal/revoke"
+	"github.com/nomosauth/nomosauth/internal/seal"
 	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/testfix"
 	"github.com/nomosauth/nomosauth/internal/token"
@@ -25,6 +26,7 @@ import (
 // fakeStore is the storage maintenance reads, in memory.
 type fakeStore struct {
 	keys      []domain.SigningKey
+	seals     []domain.SealKey
 	revoked   []domain.Family
 	deletedAt time.Time
 	keep      store.Retention
@@ -33,6 +35,9 @@ type fakeStore struct {
 
 func (s *fakeStore) ListSigningKeys(context.Context) ([]domain.SigningKey, error) {
 	return s.keys, s.err
+}
+func (s *fakeStore) ListSealKeys(context.Context) ([]domain.SealKey, error) {
+	return s.seals, s.err
 }
 func (s *fakeStore) DeleteExpired(_ context.Context, now time.Time, keep store.Retention) (int64, error) {
 	s.deletedAt, s.keep = now, keep
@@ -86,6 +91,28 @@ func TestReloadKeys(t *testing.T) {
 	m.ReloadKeys(t.Context())
 	if jwks := string(m.Ring.JWKS()); !strings.Contains(jwks, next.ID) {
 		t.Fatal("a failed reload emptied the ring")
+	}
+}
+
+// TestReloadKeysLoadsSealKeys is issue 17 point 2: a seal key rotated by
+// another process is loaded by the key poll, and a failed read keeps the
+// keys the ring had.
+func TestReloadKeysLoadsSealKeys(t *testing.T) {
+	m, st := newMaintainer(t)
+	m.Seals = seal.NewRing(nil)
+	k, err := seal.NewKey(rand.Reader, now, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.seals = []domain.SealKey{k}
+	m.ReloadKeys(t.Context())
+	if got, err := m.Seals.Sealer(now); err != nil || got.ID != k.ID {
+		t.Fatalf("sealer %q, %v; want the stored key %q", got.ID, err, k.ID)
+	}
+	st.err = errors.New("database down")
+	m.ReloadKeys(t.Context())
+	if got, err := m.Seals.Sealer(now); err != nil || got.ID != k.ID {
+		t.Fatal("a failed reload emptied the seal ring")
 	}
 }
 

@@ -16,7 +16,6 @@ import (
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/store"
-	"github.com/nomosauth/nomosauth/internal/store/storetest"
 )
 
 // redeem presents code as the token endpoint would and returns the
@@ -107,7 +106,7 @@ func TestJourneyConsentAllow(t *testing.T) {
 	if err != nil || replay.Verdict != domain.CodeReplay {
 		t.Fatalf("T6: second use: %v %v", replay, err)
 	}
-	fam, _ := storetest.Inspect(f.store.Backend).GetFamily(context.Background(), red.Family.ID)
+	fam, _ := f.store.GetFamily(context.Background(), red.Family.ID)
 	if !fam.Revoked() {
 		t.Error("T6: a replayed code must revoke the tokens issued from it")
 	}
@@ -666,7 +665,7 @@ func TestConnectedApps(t *testing.T) {
 	if !f.revoked.Revoked(red.Family.ID) {
 		t.Error("A11: revoked grant's access tokens must be refused at once")
 	}
-	if fam, _ := storetest.Inspect(f.store.Backend).GetFamily(context.Background(), red.Family.ID); !fam.Revoked() {
+	if fam, _ := f.store.GetFamily(context.Background(), red.Family.ID); !fam.Revoked() {
 		t.Error("A11: revoked grant's refresh tokens must die")
 	}
 	if apps := c.get(PathApps); !strings.Contains(apps.body, "No app has access") {

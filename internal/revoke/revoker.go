@@ -7,6 +7,7 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/metrics"
+	"github.com/nomosauth/nomosauth/internal/store"
 )
 
 // GrantStore is the one store verb Revoker needs: revoke a grant and every
@@ -19,7 +20,7 @@ type GrantStore interface {
 // (store.Families.RevokeHeldFamily): the family of a token its client
 // holds, if may allows it, with its audit row, in one transaction.
 type FamilyStore interface {
-	RevokeHeldFamily(ctx context.Context, familyID, tokenHash string, by domain.Origin, may func(domain.Family) bool) (id string, revoked bool, err error)
+	RevokeHeldFamily(ctx context.Context, familyID, tokenHash string, unsealed *store.Unsealed, by domain.Origin, may func(domain.Family) bool) (id string, revoked bool, err error)
 }
 
 // Revoker is the verbs that revoke, so no caller pairs a store revocation
@@ -76,11 +77,12 @@ func (r Revoker) Family(id string, at time.Time, by metrics.Revocation) {
 // It bites in this process at once, on others within their revocation
 // poll, like every revocation (PRODUCT A11), and counts only a family this
 // call revoked. It reports whether it did; an unknown token is the store's
-// ErrNotFound, wrapped.
-func (r Revoker) Held(ctx context.Context, familyID, tokenHash string, by domain.Origin, may func(domain.Family) bool) (bool, error) {
+// ErrNotFound, wrapped. A client-credentials family that has no row yet
+// (unsealed, issue 17) is revoked by a tombstone, like any family.
+func (r Revoker) Held(ctx context.Context, familyID, tokenHash string, unsealed *store.Unsealed, by domain.Origin, may func(domain.Family) bool) (bool, error) {
 	now := r.Now()
 	by.At = now
-	id, revoked, err := r.Families.RevokeHeldFamily(ctx, familyID, tokenHash, by, may)
+	id, revoked, err := r.Families.RevokeHeldFamily(ctx, familyID, tokenHash, unsealed, by, may)
 	if err != nil {
 		return false, fmt.Errorf("revoke family: %w", err)
 	}

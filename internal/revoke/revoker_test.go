@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nomosauth/nomosauth/internal/metrics"
+	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/testfix"
 )
 
@@ -108,7 +109,7 @@ type fakeHeld struct {
 	by      domain.Origin
 }
 
-func (h *fakeHeld) RevokeHeldFamily(_ context.Context, familyID, tokenHash string, by domain.Origin, may func(domain.Family) bool) (string, bool, error) {
+func (h *fakeHeld) RevokeHeldFamily(_ context.Context, familyID, tokenHash string, _ *store.Unsealed, by domain.Origin, may func(domain.Family) bool) (string, bool, error) {
 	if familyID == "" {
 		familyID = h.tokens[tokenHash]
 	}
@@ -134,16 +135,16 @@ func TestRevokerHeld(t *testing.T) {
 	mine := func(f domain.Family) bool { return f.ClientID == "client_a" }
 	who := domain.Origin{Actor: domain.Actor{Kind: domain.ActorClient, ID: "client_a"}, RequestID: "req-1"}
 
-	if ok, err := r.Held(t.Context(), "", "h1", who, mine); err != nil || !ok || !r.Set.Revoked("fam_1") || !st.by.At.Equal(now) {
+	if ok, err := r.Held(t.Context(), "", "h1", nil, who, mine); err != nil || !ok || !r.Set.Revoked("fam_1") || !st.by.At.Equal(now) {
 		t.Fatalf("T9/held_family_revoked_here_at_once: %v %v set %v at %v", ok, err, r.Set.Revoked("fam_1"), st.by.At)
 	}
-	if ok, err := r.Held(t.Context(), "fam_1", "", who, mine); err != nil || ok {
+	if ok, err := r.Held(t.Context(), "fam_1", "", nil, who, mine); err != nil || ok {
 		t.Fatalf("T9/revoke_twice: %v %v", ok, err)
 	}
-	if ok, err := r.Held(t.Context(), "fam_2", "", who, mine); err != nil || ok || r.Set.Revoked("fam_2") {
+	if ok, err := r.Held(t.Context(), "fam_2", "", nil, who, mine); err != nil || ok || r.Set.Revoked("fam_2") {
 		t.Fatalf("T9/foreign_family_untouched: %v %v set %v", ok, err, r.Set.Revoked("fam_2"))
 	}
-	if _, err := r.Held(t.Context(), "", "unknown", who, mine); !errors.Is(err, errNoGrant) {
+	if _, err := r.Held(t.Context(), "", "unknown", nil, who, mine); !errors.Is(err, errNoGrant) {
 		t.Fatalf("T9/unknown_token: %v, want the store's error wrapped", err)
 	}
 	if n := testfix.Gather(t, reg).Value("nomosauth_revocations_total", "source", "revoke_endpoint"); n != 1 {

@@ -11,6 +11,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
+	"github.com/nomosauth/nomosauth/internal/seal"
 	"github.com/nomosauth/nomosauth/internal/store"
 )
 
@@ -73,6 +74,9 @@ func (t *Tokens) tokenFacts(ctx context.Context, raw string, now time.Time) (*oa
 			IssuedAt: time.Unix(claims.IssuedAt, 0), ExpiresAt: time.Unix(claims.ExpiresAt, 0),
 			Revoked: t.Revoker.Set.Revoked(claims.FamilyID)}, nil
 	case oauth.TokenRefresh:
+		if seal.IsSealed(raw) {
+			return t.sealedFacts(ctx, raw, now)
+		}
 		tok, fam, err := t.Store.RefreshTokenFamily(ctx, ids.Hash(raw))
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, nil
@@ -84,4 +88,34 @@ func (t *Tokens) tokenFacts(ctx context.Context, raw string, now time.Time) (*oa
 		return &f, nil
 	}
 	return nil, nil
+}
+
+// sealedFacts checks a sealed first refresh token (issue 17): it must
+// open under a key this server holds; while its family has no row it is
+// live as sealed, unless revoked by this process a moment ago; once the
+// family has a row (materialized at a first refresh, or a tombstone) the
+// token is what its own row says, and no row is no live token.
+func (t *Tokens) sealedFacts(ctx context.Context, raw string, now time.Time) (*oauth.TokenFacts, error) {
+	u, err := t.unseal(raw, now)
+	if err != nil {
+		return nil, nil
+	}
+	_, err = t.Store.GetFamily(ctx, u.Family.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		f := oauth.RefreshFacts(u.Token, u.Family, t.IssuerURL)
+		f.Revoked = f.Revoked || t.Revoker.Set.Revoked(u.Family.ID)
+		return &f, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load family: %w", err)
+	}
+	tok, fam, err := t.Store.RefreshTokenFamily(ctx, u.Token.Hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load refresh token: %w", err)
+	}
+	f := oauth.RefreshFacts(tok, fam, t.IssuerURL)
+	return &f, nil
 }

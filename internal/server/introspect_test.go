@@ -59,6 +59,14 @@ func (s authOnlyStore) RotateRefreshToken(context.Context, string, domain.Refres
 	return store.Rotation{}, s.touched("RotateRefreshToken")
 }
 
+func (s authOnlyStore) RotateSealedRefreshToken(context.Context, store.Unsealed, domain.RefreshToken, domain.Origin, store.RefreshDecider) (store.Rotation, error) {
+	return store.Rotation{}, s.touched("RotateSealedRefreshToken")
+}
+
+func (s authOnlyStore) GetFamily(context.Context, string) (domain.Family, error) {
+	return domain.Family{}, s.touched("GetFamily")
+}
+
 func (s authOnlyStore) RedeemCode(context.Context, string, domain.Family, domain.RefreshToken, domain.Origin, store.CodeDecider) (store.Redemption, error) {
 	return store.Redemption{}, s.touched("RedeemCode")
 }

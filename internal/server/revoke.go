@@ -3,10 +3,13 @@ package server
 import (
 	"errors"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/oauth"
+	"github.com/nomosauth/nomosauth/internal/seal"
 	"github.com/nomosauth/nomosauth/internal/store"
 )
 
@@ -29,18 +32,37 @@ func (t *Tokens) ServeRevoke(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var familyID, tokenHash string
+	// unsealed is a client-credentials family that may have no row yet
+	// (issue 17): revoking it leaves a tombstone, checked against the
+	// client the token names.
+	var unsealed *store.Unsealed
+	now := t.Now()
 	switch oauth.KindOf(q.Token) {
 	case oauth.TokenAccess:
 		// Our own signature and issuer, from the cache the API uses; the
 		// family is the claim the store checks the client against.
-		if claims, err := t.Verifier.Verify(q.Token, t.Now()); err == nil {
+		if claims, err := t.Verifier.Verify(q.Token, now); err == nil {
 			familyID = claims.FamilyID
+			if claims.CustomerID == "" && familyID != "" {
+				// Its sealed refresh token was issued with it: the
+				// tombstone outlives that token by the access token's
+				// second-granular iat.
+				iat := time.Unix(claims.IssuedAt, 0).UTC()
+				unsealed = &store.Unsealed{
+					Family: domain.Family{ID: familyID, ClientID: claims.ClientID, OrgID: claims.OrgID, Scopes: domain.Scopes(strings.Fields(claims.Scope)).Canonical(), CreatedAt: iat},
+					Token:  domain.RefreshToken{CreatedAt: iat, ExpiresAt: iat.Add(t.RefreshIdleTTL + time.Second)},
+				}
+			}
 		}
 	case oauth.TokenRefresh:
-		tokenHash = ids.Hash(q.Token)
+		if !seal.IsSealed(q.Token) {
+			tokenHash = ids.Hash(q.Token)
+		} else if u, err := t.unseal(q.Token, now); err == nil {
+			familyID, unsealed = u.Family.ID, &u
+		}
 	}
 	if familyID != "" || tokenHash != "" {
-		_, err := t.Revoker.Held(r.Context(), familyID, tokenHash, t.origin(r, client),
+		_, err := t.Revoker.Held(r.Context(), familyID, tokenHash, unsealed, t.origin(r, client),
 			func(fam domain.Family) bool { return oauth.MayRevoke(client, fam) })
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err

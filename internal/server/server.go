@@ -23,6 +23,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/revoke"
+	"github.com/nomosauth/nomosauth/internal/seal"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
 
@@ -47,6 +48,9 @@ type Config struct {
 	IssuerURL      string
 	RefreshIdleTTL time.Duration // PRODUCT T5: default 90 days
 	RetryWindow    time.Duration // PRODUCT T5: default 10 s
+	// Seals seals and opens client-credentials families' first refresh
+	// tokens (issue 17); the key poll reloads it.
+	Seals *seal.Ring
 	// RefreshKey is the server-wide secret refresh tokens' children are
 	// derived under, the same on every replica (PRODUCT T5).
 	RefreshKey []byte
@@ -104,12 +108,12 @@ func New(cfg Config) (*Server, error) {
 		"store": cfg.Store == nil, "issuer": cfg.Issuer == nil || cfg.Issuer.Ring == nil, "clock": cfg.Now == nil,
 		"logger": cfg.Log == nil, "revocation set": cfg.Revoked == nil, "address resolver": cfg.Addr == nil,
 		"issuer URL": cfg.IssuerURL == "", "refresh key": len(cfg.RefreshKey) == 0,
-		"user code key": len(cfg.UserCodeKey) == 0,
+		"user code key": len(cfg.UserCodeKey) == 0, "seal keys": cfg.Seals == nil,
 	}); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	tokens := &Tokens{Store: cfg.Store, Issuer: cfg.Issuer, IDs: cfg.IDs, Now: cfg.Now, Log: cfg.Log,
-		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RetryWindow, RefreshKey: cfg.RefreshKey, UserCodeKey: cfg.UserCodeKey, Revoker: revoke.Revoker{Families: cfg.Store, Set: cfg.Revoked, Now: cfg.Now, Metrics: cfg.Metrics},
+		RefreshIdleTTL: cfg.RefreshIdleTTL, RetryWindow: cfg.RetryWindow, RefreshKey: cfg.RefreshKey, UserCodeKey: cfg.UserCodeKey, Seals: cfg.Seals, Revoker: revoke.Revoker{Families: cfg.Store, Set: cfg.Revoked, Now: cfg.Now, Metrics: cfg.Metrics},
 		Verifier: cmp.Or[revoke.Verifier](cfg.Verifier, cfg.Issuer), IssuerURL: cfg.IssuerURL,
 		ClientLimits: cfg.ClientLimits, AddrLimits: cfg.AddrLimits, Addr: cfg.Addr,
 		FailedAuthLimits: cfg.FailedAuthLimits, FailedAuthAddrLimits: cfg.FailedAuthAddrLimits, Tracer: cfg.Tracer, Metrics: cfg.Metrics}

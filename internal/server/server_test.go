@@ -65,7 +65,7 @@ func newTracedFixture(t testing.TB, tracer trace.Tracer) *fixture {
 	f.other, f.otherSecret = env.Client(admin.ClientSpec{OrgID: org.ID, Name: "Reader", Scope: "read:*"})
 	f.public, _ = env.Client(admin.ClientSpec{OrgID: org.ID, Name: "Native", Public: true, RedirectURIs: []string{"com.example.app:/cb"}})
 	srv, err := New(Config{Store: env.Store, Issuer: f.issuer, IDs: env.IDs, Now: env.Clock.Now, Log: env.Log, IssuerURL: testIssuer,
-		RefreshIdleTTL: 90 * 24 * time.Hour, RetryWindow: 10 * time.Second, RefreshKey: []byte("test refresh key"), UserCodeKey: []byte(testUserCodeKey), Revoked: revoke.NewSet(),
+		RefreshIdleTTL: 90 * 24 * time.Hour, RetryWindow: 10 * time.Second, RefreshKey: []byte("test refresh key"), UserCodeKey: []byte(testUserCodeKey), Seals: env.Seals(), Revoked: revoke.NewSet(),
 		Addr: httpx.HTTPSPolicy{}.ClientAddr, Tracer: tracer, Metrics: env.Metrics})
 	testfix.Check(t, err)
 	f.tokensSrv = srv.Tokens
@@ -144,7 +144,7 @@ func (f *fixture) snapshot() string {
 	}
 	defer db.Close()
 	var b strings.Builder
-	for _, table := range []string{"families", "refresh_tokens", "clients", "client_secrets", "signing_keys", "auth_codes", "grants"} {
+	for _, table := range []string{"families", "refresh_tokens", "clients", "client_secrets", "signing_keys", "auth_codes", "grants", "seal_keys", "audit_events"} {
 		rows, err := db.Query("SELECT * FROM " + table + " ORDER BY rowid")
 		if err != nil {
 			f.t.Fatal(err)

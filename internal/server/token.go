@@ -23,6 +23,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
 	"github.com/nomosauth/nomosauth/internal/revoke"
+	"github.com/nomosauth/nomosauth/internal/seal"
 	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
@@ -33,9 +34,13 @@ type TokenStore interface {
 	ClientSecrets(ctx context.Context, clientID string) ([]domain.ClientSecret, error)
 	IssueRefreshToken(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error
 	RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, by domain.Origin, decide store.RefreshDecider) (store.Rotation, error)
+	RotateSealedRefreshToken(ctx context.Context, first store.Unsealed, next domain.RefreshToken, by domain.Origin, decide store.RefreshDecider) (store.Rotation, error)
 	RedeemCode(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, by domain.Origin, decide store.CodeDecider) (store.Redemption, error)
 	// RefreshTokenFamily is introspection's one read (PRODUCT T10).
 	RefreshTokenFamily(ctx context.Context, hash string) (domain.RefreshToken, domain.Family, error)
+	// GetFamily is introspection's read for a sealed refresh token, whose
+	// family may have no row (issue 17).
+	GetFamily(ctx context.Context, id string) (domain.Family, error)
 	DeviceStore
 }
 
@@ -49,6 +54,10 @@ type Tokens struct {
 	Log            *slog.Logger
 	RefreshIdleTTL time.Duration // PRODUCT T5: default 90 days
 	RetryWindow    time.Duration // PRODUCT T5: default 10 s
+	// Seals seals the first refresh token of a client-credentials family,
+	// so issuing one writes nothing, and opens it when it comes back
+	// (issue 17; internal/seal). The key poll keeps it fresh.
+	Seals *seal.Ring
 	// RefreshKey derives each rotation's child from the presented token,
 	// so retries get the same one (PRODUCT T5; ids.DeriveRefreshToken).
 	RefreshKey []byte
@@ -315,16 +324,46 @@ func decided[V any](t *Tokens, ctx context.Context, rule func() (V, error)) (V, 
 	return v, err
 }
 
+// clientCredentials is PRODUCT T3 without a database write (issue 17):
+// the family's first refresh token is sealed (internal/seal), carrying
+// the family it starts, so nothing needs committing before the response
+// (S2 holds: what it depends on, the seal key, is stored). The family's
+// row is written at its first refresh (refresh), if ever.
 func (t *Tokens) clientCredentials(ctx context.Context, client domain.Client, req oauth.TokenRequest) (Response, error) {
 	scopes, err := decided(t, ctx, func() (domain.Scopes, error) { return oauth.DecideClientCredentials(client, req.Scope) })
 	if err != nil {
 		return Response{}, err
 	}
-	return t.StartFamily(ctx, domain.Family{ClientID: client.ID, OrgID: client.OrgID, Scopes: scopes})
+	now := t.Now().UTC().Truncate(time.Microsecond)
+	id, err := t.IDs.ID(domain.PrefixFamily)
+	if err != nil {
+		return Response{}, err
+	}
+	fam := domain.Family{ID: id, ClientID: client.ID, OrgID: client.OrgID, Scopes: scopes, CreatedAt: now}
+	refresh, err := t.Seals.Seal(seal.Claims{FamilyID: fam.ID, ClientID: fam.ClientID, OrgID: fam.OrgID, Scopes: scopes, IssuedAt: now}, now, t.IDs.Rand)
+	if err != nil {
+		return Response{}, fmt.Errorf("seal refresh token: %w", err)
+	}
+	return t.pair(ctx, fam, scopes, refresh, now)
+}
+
+// unseal opens a sealed refresh token (issue 17) as the store's
+// Unsealed: the family it starts and the token as its row would be,
+// expiring the refresh idle time after its issue (PRODUCT T5). Tampered,
+// under a key this server does not hold or no longer opens with: error.
+func (t *Tokens) unseal(raw string, now time.Time) (store.Unsealed, error) {
+	c, err := t.Seals.Open(raw, now)
+	if err != nil {
+		return store.Unsealed{}, err
+	}
+	return store.Unsealed{Family: c.Family(),
+		Token: domain.RefreshToken{Hash: ids.Hash(raw), State: domain.RefreshLive, CreatedAt: c.IssuedAt, ExpiresAt: c.IssuedAt.Add(t.RefreshIdleTTL)}}, nil
 }
 
 // StartFamily commits a new refresh family for fam (its id and creation
-// time are filled in here) and returns the first token pair.
+// time are filled in here) and returns the first token pair: a family
+// whose first token is stored from the start, as customer families'
+// are. Client-credentials families start sealed (clientCredentials).
 func (t *Tokens) StartFamily(ctx context.Context, fam domain.Family) (Response, error) {
 	now := t.Now()
 	fam, refresh, stored, err := t.newFamily(fam, now)
@@ -413,11 +452,37 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 	refresh := ids.DeriveRefreshToken(t.RefreshKey, req.RefreshToken)
 	next := t.storedRefreshToken(refresh, now)
 	rule := oauth.RefreshRule{Client: client, RequestedScope: req.Scope, Now: now, Window: t.RetryWindow, Child: next.Hash}
+	var first *store.Unsealed
+	if seal.IsSealed(req.RefreshToken) {
+		// A client-credentials family's first token (issue 17): it must
+		// open, and the rule's checks that need no row (its client, its
+		// expiry) run before the store, so a refusal writes nothing.
+		u, err := t.unseal(req.RefreshToken, now)
+		if err != nil {
+			return Response{}, problem.InvalidGrant("refresh token is invalid").WithCause(err)
+		}
+		if _, err := rule.Decide(u.Token, u.Family, nil); err != nil {
+			return Response{}, err
+		}
+		if u.Family.OrgID != client.OrgID {
+			// Only a seal key's holder could make this; refuse it anyway.
+			return Response{}, problem.InvalidGrant("refresh token is invalid").WithCause(errors.New("sealed organization is not the client's"))
+		}
+		first = &u
+	}
 	cctx, span := t.Tracer.Start(ctx, SpanCommit)
-	rot, err := t.Store.RotateRefreshToken(cctx, ids.Hash(req.RefreshToken), next, by,
-		func(tok domain.RefreshToken, fam domain.Family, child *domain.RefreshToken) (domain.RefreshDecision, error) {
-			return decided(t, cctx, func() (domain.RefreshDecision, error) { return rule.Decide(tok, fam, child) })
-		})
+	decide := func(tok domain.RefreshToken, fam domain.Family, child *domain.RefreshToken) (domain.RefreshDecision, error) {
+		return decided(t, cctx, func() (domain.RefreshDecision, error) { return rule.Decide(tok, fam, child) })
+	}
+	var rot store.Rotation
+	var err error
+	if first != nil {
+		// Its family's row is written here if it has none, in the
+		// transaction that runs the rule (T5, S3 as for any token).
+		rot, err = t.Store.RotateSealedRefreshToken(cctx, *first, next, by, decide)
+	} else {
+		rot, err = t.Store.RotateRefreshToken(cctx, ids.Hash(req.RefreshToken), next, by, decide)
+	}
 	endSpan(span, err)
 	if errors.Is(err, store.ErrNotFound) {
 		return Response{}, problem.InvalidGrant("refresh token is invalid")

@@ -46,6 +46,19 @@ type Redemption struct {
 // transaction. It must do no I/O.
 type OneTimeDecider func(c domain.OneTimeCode) domain.OneTimeVerdict
 
+// Unsealed is a client-credentials family known only from a token the
+// server can check without a row (issue 17): its sealed first refresh
+// token, or an access token minted with it. Family is the family as the
+// token describes it, created at the issue time; Token is the sealed
+// refresh token as its row would be (live, its hash, created at the issue
+// time, expiring the refresh idle time later), with an empty Hash when
+// only an access token was presented. Until Token.ExpiresAt the sealed
+// token can come back, so a row that refuses it stays at least that long.
+type Unsealed struct {
+	Family domain.Family
+	Token  domain.RefreshToken
+}
+
 // Rotation is the outcome of RotateRefreshToken: the decision (verdict and
 // the scope the new access token carries) and the family as it now is.
 type Rotation struct {
@@ -145,6 +158,15 @@ type Families interface {
 	// Reuse revokes the family at by.At and audits it. An error from decide
 	// changes nothing and is returned as is.
 	RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, by domain.Origin, decide RefreshDecider) (Rotation, error)
+	// RotateSealedRefreshToken is RotateRefreshToken for a sealed first
+	// token (issue 17), in the same transaction and by the same code: when
+	// first.Family has no row, its row and first.Token's (live) are
+	// inserted first, idempotently under races on any replica, then the
+	// rule runs on them as on any token. A family whose row exists without
+	// first.Token's (a tombstone, see RevokeHeldFamily) is ErrNotFound.
+	RotateSealedRefreshToken(ctx context.Context, first Unsealed, next domain.RefreshToken, by domain.Origin, decide RefreshDecider) (Rotation, error)
+	// GetFamily loads one family (introspection of a sealed token, PRODUCT T10).
+	GetFamily(ctx context.Context, id string) (domain.Family, error)
 	// RevokedFamilies lists the families revoked at or after since, so every
 	// process can refuse their access tokens (PRODUCT A11).
 	RevokedFamilies(ctx context.Context, since time.Time) ([]domain.Family, error)
@@ -156,8 +178,13 @@ type Families interface {
 	// by.At and writes its token.revoked row, and returns the family's id;
 	// revoked says whether this call revoked it (a family revoked before
 	// keeps its time and gains no row). Refused, nothing changes and id is
-	// empty. Nothing found is ErrNotFound.
-	RevokeHeldFamily(ctx context.Context, familyID, tokenHash string, by domain.Origin, may func(domain.Family) bool) (id string, revoked bool, err error)
+	// empty. Nothing found is ErrNotFound, unless unsealed describes the
+	// family (a client-credentials family that has no row yet, issue 17):
+	// then may is asked on unsealed.Family and, allowed, the family's row
+	// is inserted revoked (a tombstone, carried by RevokedFamilies like
+	// any revocation) and kept until unsealed.Token.ExpiresAt, so its
+	// sealed token is refused for as long as it could be presented.
+	RevokeHeldFamily(ctx context.Context, familyID, tokenHash string, unsealed *Unsealed, by domain.Origin, may func(domain.Family) bool) (id string, revoked bool, err error)
 	// RefreshTokenFamily loads the refresh token with hash hash and its
 	// family, in one read, for introspection (PRODUCT T10).
 	RefreshTokenFamily(ctx context.Context, hash string) (domain.RefreshToken, domain.Family, error)
@@ -224,6 +251,15 @@ type Keys interface {
 	// keys an earlier rotation retired keep their times.
 	AddSigningKey(ctx context.Context, k domain.SigningKey, handover, publishedUntil time.Time, by domain.Origin) error
 	ListSigningKeys(ctx context.Context) ([]domain.SigningKey, error)
+	// AddSealKey stores k, the key that seals client-credentials refresh
+	// tokens from k.SealsFrom (issue 17). A zero retireAt adds a first key
+	// and fails with ErrConflict when a key without successor exists, so
+	// replicas starting together create one; otherwise the key without
+	// successor retires at retireAt. Audited as seal_key.created or
+	// seal_key.rotated.
+	AddSealKey(ctx context.Context, k domain.SealKey, retireAt time.Time, by domain.Origin) error
+	// ListSealKeys lists every stored seal key, newest first.
+	ListSealKeys(ctx context.Context) ([]domain.SealKey, error)
 	// ServerKey returns the server-wide secret called name, storing
 	// candidate first when there is none, so every replica shares one.
 	ServerKey(ctx context.Context, name string, candidate []byte) ([]byte, error)

@@ -30,6 +30,7 @@ import (
 	"github.com/nomosauth/nomosauth/internal/fakeclock"
 	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/metrics"
+	"github.com/nomosauth/nomosauth/internal/seal"
 	"github.com/nomosauth/nomosauth/internal/store/sqlite"
 	"github.com/nomosauth/nomosauth/internal/token"
 )
@@ -97,6 +98,15 @@ func (e *Env) Issuer(url string) *token.Issuer {
 	ring, err := token.NewKeyRing(keys, e.Clock.Now())
 	Check(e.t, err)
 	return &token.Issuer{Ring: ring, Issuer: url, Audience: url, IDs: e.IDs}
+}
+
+// Seals creates the store's first seal key through the admin, as serve
+// does at start, and returns a ring holding the stored keys (issue 17).
+func (e *Env) Seals() *seal.Ring {
+	e.t.Helper()
+	keys, err := e.Admin.EnsureSealKey(e.t.Context())
+	Check(e.t, err)
+	return seal.NewRing(keys)
 }
 
 // Org creates an organization.

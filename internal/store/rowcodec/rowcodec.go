@@ -189,6 +189,18 @@ func Key(r Scanner) (domain.SigningKey, error) {
 	return k, err
 }
 
+// SealKeyColumns are the columns SealKey reads, in order.
+const SealKeyColumns = `id, secret, created_at, seals_from, retires_at`
+
+// SealKey scans a seal key row; a missing row is the driver's own error.
+func SealKey(r Scanner) (domain.SealKey, error) {
+	var k domain.SealKey
+	var created, from, retires int64
+	err := r.Scan(&k.ID, &k.Secret, &created, &from, &retires)
+	k.CreatedAt, k.SealsFrom, k.RetiresAt = Time(created), Time(from), Time(retires)
+	return k, err
+}
+
 // GrantColumns are the columns Grant reads, in order.
 const GrantColumns = `id, customer_id, client_id, org_id, scopes, created_at, updated_at, revoked_at, device_name`
 

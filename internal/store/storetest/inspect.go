@@ -12,8 +12,6 @@ import (
 // Inspector holds the verbs only tests use: they look at, or reach past,
 // what the store's own verbs show.
 type Inspector interface {
-	// GetFamily loads one refresh family.
-	GetFamily(ctx context.Context, id string) (domain.Family, error)
 	// FamilyTokens lists a family's tokens, oldest first.
 	FamilyTokens(ctx context.Context, familyID string) ([]domain.RefreshToken, error)
 	// RevokeFamily revokes a family at at, as another process would;
@@ -30,10 +28,6 @@ type Inspector interface {
 func Inspect(b txn.Backend) Inspector { return inspector{b} }
 
 type inspector struct{ b txn.Backend }
-
-func (i inspector) GetFamily(ctx context.Context, id string) (domain.Family, error) {
-	return rowcodec.Family(i.b.Reader().QueryRow(ctx, `SELECT `+rowcodec.FamilyColumns+` FROM families WHERE id = $1`, id))
-}
 
 func (i inspector) FamilyTokens(ctx context.Context, familyID string) ([]domain.RefreshToken, error) {
 	var out []domain.RefreshToken

@@ -36,7 +36,7 @@ func testRevokeHeldFamily(t *testing.T, s Subject) {
 
 	// By the refresh token's hash.
 	o := a.by(client1(), "203.0.113.7")
-	id, revoked, err := s.RevokeHeldFamily(ctx(t), "", "fam_1-t0", o, heldBy("client_1"))
+	id, revoked, err := s.RevokeHeldFamily(ctx(t), "", "fam_1-t0", nil, o, heldBy("client_1"))
 	must(t, err)
 	if id != "fam_1" || !revoked {
 		t.Fatalf("T9/by_refresh_token: id %q revoked %v", id, revoked)
@@ -49,7 +49,7 @@ func testRevokeHeldFamily(t *testing.T, s Subject) {
 
 	// By the family an access token names.
 	o2 := a.by(client1(), "203.0.113.7")
-	id, revoked, err = s.RevokeHeldFamily(ctx(t), "fam_2", "", o2, heldBy("client_1"))
+	id, revoked, err = s.RevokeHeldFamily(ctx(t), "fam_2", "", nil, o2, heldBy("client_1"))
 	must(t, err)
 	if id != "fam_2" || !revoked {
 		t.Fatalf("T9/by_access_token_family: id %q revoked %v", id, revoked)
@@ -58,7 +58,7 @@ func testRevokeHeldFamily(t *testing.T, s Subject) {
 	diff(t, revokedFeed(t, s), []string{"fam_1", "fam_2"})
 
 	// Twice: the first time stays, no second row.
-	id, revoked, err = s.RevokeHeldFamily(ctx(t), "", "fam_1-t0", a.by(client1(), "203.0.113.7"), heldBy("client_1"))
+	id, revoked, err = s.RevokeHeldFamily(ctx(t), "", "fam_1-t0", nil, a.by(client1(), "203.0.113.7"), heldBy("client_1"))
 	must(t, err)
 	if id != "fam_1" || revoked {
 		t.Fatalf("T9/revoke_twice: id %q revoked %v, want fam_1 not revoked again", id, revoked)
@@ -69,7 +69,7 @@ func testRevokeHeldFamily(t *testing.T, s Subject) {
 
 	// Another client's family: nothing changes, no row, no feed entry.
 	for _, tc := range []struct{ family, hash string }{{"", "fam_3-t0"}, {"fam_3", ""}} {
-		id, revoked, err = s.RevokeHeldFamily(ctx(t), tc.family, tc.hash, a.by(client1(), "203.0.113.7"), heldBy("client_1"))
+		id, revoked, err = s.RevokeHeldFamily(ctx(t), tc.family, tc.hash, nil, a.by(client1(), "203.0.113.7"), heldBy("client_1"))
 		must(t, err)
 		if id != "" || revoked {
 			t.Fatalf("T9/foreign_changes_nothing: id %q revoked %v", id, revoked)
@@ -81,9 +81,9 @@ func testRevokeHeldFamily(t *testing.T, s Subject) {
 	diff(t, revokedFeed(t, s), []string{"fam_1", "fam_2"})
 
 	// Unknown tokens and families are ErrNotFound.
-	_, _, err = s.RevokeHeldFamily(ctx(t), "", "no-such-hash", a.by(client1(), ""), heldBy("client_1"))
+	_, _, err = s.RevokeHeldFamily(ctx(t), "", "no-such-hash", nil, a.by(client1(), ""), heldBy("client_1"))
 	wantErr(t, err, store.ErrNotFound)
-	_, _, err = s.RevokeHeldFamily(ctx(t), "fam_missing", "", a.by(client1(), ""), heldBy("client_1"))
+	_, _, err = s.RevokeHeldFamily(ctx(t), "fam_missing", "", nil, a.by(client1(), ""), heldBy("client_1"))
 	wantErr(t, err, store.ErrNotFound)
 
 	diffAudit(t, allAudit(t, s), a.rows)
@@ -94,7 +94,7 @@ func testRevokeHeldFamily(t *testing.T, s Subject) {
 func testRevokeHeldFamilyNeedsItsRow(t *testing.T, s Subject) {
 	family(t, s, "fam_1")
 	must(t, s.BreakAudit(ctx(t)))
-	if _, _, err := s.RevokeHeldFamily(ctx(t), "", "fam_1-t0", domain.Origin{Actor: client1(), At: base.Add(time.Hour)}, heldBy("client_1")); err == nil {
+	if _, _, err := s.RevokeHeldFamily(ctx(t), "", "fam_1-t0", nil, domain.Origin{Actor: client1(), At: base.Add(time.Hour)}, heldBy("client_1")); err == nil {
 		t.Fatal("O8: a revocation succeeded without its audit row")
 	}
 	if f, err := s.GetFamily(ctx(t), "fam_1"); err != nil || f.Revoked() {

@@ -60,10 +60,53 @@ func revokeFamilyAudited(ctx context.Context, tx Querier, fam domain.Family, e d
 // next writes nothing, so any number of retries, on any replica, all hand
 // out the one child.
 func (s *Store) RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, by domain.Origin, decide store.RefreshDecider) (store.Rotation, error) {
+	return s.rotate(ctx, presented, nil, next, by, decide)
+}
+
+// RotateSealedRefreshToken materializes a sealed first token's family in
+// the transaction that runs the refresh rule on it (issue 17): the rule,
+// the retry window and reuse detection are RotateRefreshToken's own.
+func (s *Store) RotateSealedRefreshToken(ctx context.Context, first store.Unsealed, next domain.RefreshToken, by domain.Origin, decide store.RefreshDecider) (store.Rotation, error) {
+	return s.rotate(ctx, first.Token.Hash, &first, next, by, decide)
+}
+
+// materialize inserts a sealed token's family and the token itself, live,
+// unless the family has a row already: materialized by an earlier
+// presentation (here or on another replica, whose insert this one waits
+// for on PostgreSQL's unique index), or a tombstone, whose missing token
+// row then refuses the presentation.
+func materialize(ctx context.Context, tx Querier, u store.Unsealed) error {
+	fam, tok := u.Family, u.Token
+	n, err := insertUnsealed(ctx, tx, u, time.Time{})
+	if err != nil || n == 0 {
+		return err
+	}
+	tok.FamilyID, tok.State = fam.ID, domain.RefreshLive
+	return insertToken(ctx, tx, tok)
+}
+
+// insertUnsealed inserts the row of u's family, revoked at revokedAt (a
+// tombstone) or not (zero), kept at least until its sealed token expires,
+// unless the family has a row already; it returns how many rows it
+// inserted. On PostgreSQL a concurrent insert of the same family makes
+// this one wait for its transaction, then insert nothing.
+func insertUnsealed(ctx context.Context, tx Querier, u store.Unsealed, revokedAt time.Time) (int64, error) {
+	fam := u.Family
+	return tx.Exec(ctx, `INSERT INTO families (`+rowcodec.FamilyColumns+`, sealed_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
+		fam.ID, fam.ClientID, fam.OrgID, fam.CustomerID, fam.GrantID, rowcodec.ScopesText(fam.Scopes), rowcodec.Micros(fam.CreatedAt), rowcodec.Micros(revokedAt), rowcodec.Micros(u.Token.ExpiresAt))
+}
+
+// rotate is RotateRefreshToken, after materializing unsealed when given.
+func (s *Store) rotate(ctx context.Context, presented string, unsealed *store.Unsealed, next domain.RefreshToken, by domain.Origin, decide store.RefreshDecider) (store.Rotation, error) {
 	now := by.At
 	var out store.Rotation
 	err := s.b.Write(ctx, func(tx Querier) error {
 		out = store.Rotation{}
+		if unsealed != nil {
+			if err := materialize(ctx, tx, *unsealed); err != nil {
+				return err
+			}
+		}
 		tok, err := rowcodec.Token(tx.QueryRow(ctx, `SELECT `+rowcodec.TokenColumns+` FROM refresh_tokens WHERE hash = $1`+s.d.ForUpdate, presented))
 		if err != nil {
 			return err
@@ -136,7 +179,12 @@ func (s *Store) RevokedFamilies(ctx context.Context, since time.Time) ([]domain.
 // revoked with its token.revoked row in one transaction, through the same
 // stamp the replays use, so the revocation feed (RevokedFamilies) carries
 // it to every replica (PRODUCT A11, O8).
-func (s *Store) RevokeHeldFamily(ctx context.Context, familyID, tokenHash string, by domain.Origin, may func(domain.Family) bool) (string, bool, error) {
+//
+// A family that has no row yet (unsealed, issue 17) gets a tombstone: its
+// row, inserted already revoked with the token.revoked row, which stays
+// while its sealed token could come back (sealed_until), so the
+// revocation holds across restarts and reaches every replica.
+func (s *Store) RevokeHeldFamily(ctx context.Context, familyID, tokenHash string, unsealed *store.Unsealed, by domain.Origin, may func(domain.Family) bool) (string, bool, error) {
 	var id string
 	var revoked bool
 	err := s.b.Write(ctx, func(tx Querier) error {
@@ -148,6 +196,9 @@ func (s *Store) RevokeHeldFamily(ctx context.Context, familyID, tokenHash string
 			}
 		}
 		fam, err := rowcodec.Family(tx.QueryRow(ctx, `SELECT `+rowcodec.FamilyColumns+` FROM families WHERE id = $1`+s.d.ForUpdate, fid))
+		if errors.Is(err, store.ErrNotFound) && unsealed != nil && unsealed.Family.ID == fid {
+			return s.tombstone(ctx, tx, *unsealed, by, may, &id, &revoked)
+		}
 		if err != nil {
 			return err
 		}
@@ -159,6 +210,38 @@ func (s *Store) RevokeHeldFamily(ctx context.Context, familyID, tokenHash string
 		return err
 	})
 	return id, revoked, err
+}
+
+// tombstone inserts u's family revoked at by.At, if may allows it, with
+// its token.revoked row. A row another transaction inserted meanwhile
+// (PostgreSQL: this insert waited for it) is revoked as RevokeHeldFamily
+// revokes any family, so exactly one revocation is audited.
+func (s *Store) tombstone(ctx context.Context, tx Querier, u store.Unsealed, by domain.Origin, may func(domain.Family) bool, id *string, revoked *bool) error {
+	fam := u.Family
+	if !may(fam) {
+		return nil // RFC 7009 §2.2: another client's token changes nothing
+	}
+	n, err := insertUnsealed(ctx, tx, u, by.At)
+	if err != nil {
+		return err
+	}
+	e := by.Event(domain.AuditTokenRevoked, fam.ID, fam.ClientID, fam.CustomerID)
+	if n == 1 {
+		*id, *revoked = fam.ID, true
+		return writeAudit(ctx, tx, e)
+	}
+	stored, err := rowcodec.Family(tx.QueryRow(ctx, `SELECT `+rowcodec.FamilyColumns+` FROM families WHERE id = $1`+s.d.ForUpdate, fam.ID))
+	if err != nil || !may(stored) {
+		return err
+	}
+	*id = stored.ID
+	*revoked, err = revokeFamilyAudited(ctx, tx, stored, e)
+	return err
+}
+
+// GetFamily loads one family (PRODUCT T10).
+func (s *Store) GetFamily(ctx context.Context, id string) (domain.Family, error) {
+	return rowcodec.Family(s.b.Reader().QueryRow(ctx, `SELECT `+rowcodec.FamilyColumns+` FROM families WHERE id = $1`, id))
 }
 
 // RefreshTokenFamily loads a refresh token and its family in one read

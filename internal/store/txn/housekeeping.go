@@ -29,9 +29,13 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, keep store.Ret
 			arg   int64
 		}{
 			{`DELETE FROM refresh_tokens WHERE expires_at <= $1`, at},
-			{`DELETE FROM families WHERE ` + s.d.Greatest + `(created_at, revoked_at) < $1 AND NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = families.id)`, cutoff},
+			// A tombstone (a revoked family that never had a token row,
+			// issue 17) stays while its sealed token could come back.
+			{`DELETE FROM families WHERE ` + s.d.Greatest + `(created_at, revoked_at) < $1 AND sealed_until < $1 AND NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = families.id)`, cutoff},
 			{`DELETE FROM client_secrets WHERE expires_at <> 0 AND expires_at <= $1`, at},
 			{`DELETE FROM signing_keys WHERE published_until <> 0 AND published_until <= $1`, at},
+			// A retired seal key opens nothing any more (issue 17).
+			{`DELETE FROM seal_keys WHERE retires_at <> 0 AND retires_at <= $1`, at},
 			// Used codes stay while their tokens could be live, so a replay
 			// can still revoke them (PRODUCT T6).
 			{`DELETE FROM auth_codes WHERE expires_at <= $1`, cutoff},

@@ -44,6 +44,31 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]domain.SigningKey, error
 	return all(ctx, s.b.Reader(), rowcodec.Key, `SELECT `+rowcodec.KeyColumns+` FROM signing_keys ORDER BY created_at DESC, id DESC`)
 }
 
+// AddSealKey stores k; see store.Keys. Like signing keys, only one key is
+// without successor at a time (a unique index on both backends), so two
+// replicas creating the first key at once leave exactly one.
+func (s *Store) AddSealKey(ctx context.Context, k domain.SealKey, retireAt time.Time, by domain.Origin) error {
+	return s.b.Write(ctx, func(tx Querier) error {
+		action := domain.AuditSealKeyCreated
+		if !retireAt.IsZero() {
+			action = domain.AuditSealKeyRotated
+			if _, err := tx.Exec(ctx, `UPDATE seal_keys SET retires_at = $1 WHERE retires_at = 0`, rowcodec.Micros(retireAt)); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO seal_keys (`+rowcodec.SealKeyColumns+`) VALUES ($1, $2, $3, $4, 0)`,
+			k.ID, k.Secret, rowcodec.Micros(k.CreatedAt), rowcodec.Micros(k.SealsFrom)); err != nil {
+			return err
+		}
+		return writeAudit(ctx, tx, by.Event(action, k.ID, "", ""))
+	})
+}
+
+// ListSealKeys lists every stored seal key, newest first.
+func (s *Store) ListSealKeys(ctx context.Context) ([]domain.SealKey, error) {
+	return all(ctx, s.b.Reader(), rowcodec.SealKey, `SELECT `+rowcodec.SealKeyColumns+` FROM seal_keys ORDER BY created_at DESC, id DESC`)
+}
+
 // ServerKey returns the stored key called name, storing candidate first
 // when there is none; the first replica's candidate wins.
 func (s *Store) ServerKey(ctx context.Context, name string, candidate []byte) ([]byte, error) {

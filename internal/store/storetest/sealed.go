@@ -1,0 +1,186 @@
+package storetest
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/store"
+)
+
+// unsealed is a client-credentials family of client_1 known only from its
+// sealed first token "sealed-"+id, issued at base (issue 17).
+func unsealed(id string) store.Unsealed {
+	return store.Unsealed{
+		Family: domain.Family{ID: id, ClientID: "client_1", OrgID: "org_a", Scopes: domain.APIScopes(), CreatedAt: base},
+		Token:  domain.RefreshToken{Hash: "sealed-" + id, CreatedAt: base, ExpiresAt: base.Add(90 * 24 * time.Hour)},
+	}
+}
+
+// testSealedRotation is issue 17 point 4: the first rotation of a sealed
+// token inserts its family (created at the issue time) and the token,
+// and rotates it in the same transaction; a retry hands out the same
+// child and inserts nothing more; a rule that refuses leaves no row.
+func testSealedRotation(t *testing.T, s Subject) {
+	u := unsealed("fam_s")
+	t1 := base.Add(time.Minute)
+	var seen []domain.RefreshToken
+	rot, err := s.RotateSealedRefreshToken(ctx(t), u, next("c1", t1), sys(t1), always(domain.RefreshRotate, &seen))
+	must(t, err)
+	diff(t, rot, store.Rotation{RefreshDecision: domain.RefreshDecision{Verdict: domain.RefreshRotate}, Family: u.Family})
+	diff(t, seen, []domain.RefreshToken{{Hash: "sealed-fam_s", FamilyID: "fam_s", State: domain.RefreshLive, CreatedAt: base, ExpiresAt: u.Token.ExpiresAt}})
+	got, err := s.GetFamily(ctx(t), "fam_s")
+	must(t, err)
+	diff(t, got, u.Family)
+	toks, err := s.FamilyTokens(ctx(t), "fam_s")
+	must(t, err)
+	diff(t, toks, []domain.RefreshToken{
+		{Hash: "sealed-fam_s", FamilyID: "fam_s", State: domain.RefreshRotated, CreatedAt: base, ExpiresAt: u.Token.ExpiresAt, RotatedAt: t1, ReplacedBy: "c1"},
+		{Hash: "c1", FamilyID: "fam_s", State: domain.RefreshLive, CreatedAt: t1, ExpiresAt: t1.Add(90 * 24 * time.Hour)},
+	})
+	diff(t, liveTokens(t, s, "fam_s"), []string{"c1"})
+
+	// A retry: the family exists, nothing is inserted, the rule sees the rotated token.
+	rot, err = s.RotateSealedRefreshToken(ctx(t), u, next("c1", t1), sys(t1), deterministic("c1"))
+	must(t, err)
+	diff(t, rot.Verdict, domain.RefreshRetry)
+	diff(t, liveTokens(t, s, "fam_s"), []string{"c1"})
+
+	// After its child was used, the sealed token is reuse: the family dies.
+	_, err = s.RotateRefreshToken(ctx(t), "c1", next("c2", t1), sys(t1), deterministic("c2"))
+	must(t, err)
+	t2 := t1.Add(time.Hour)
+	rot, err = s.RotateSealedRefreshToken(ctx(t), u, next("c1", t2), sys(t2), deterministic("c1"))
+	must(t, err)
+	if rot.Verdict != domain.RefreshReuse || !rot.Family.RevokedAt.Equal(t2) {
+		t.Fatalf("reuse of a materialized sealed token: %+v", rot)
+	}
+
+	// A refusing rule (a foreign client, say) changes nothing: no family.
+	_, err = s.RotateSealedRefreshToken(ctx(t), unsealed("fam_r"), next("r1", t1), sys(t1),
+		func(domain.RefreshToken, domain.Family, *domain.RefreshToken) (domain.RefreshDecision, error) {
+			return domain.RefreshDecision{}, store.ErrConflict
+		})
+	wantErr(t, err, store.ErrConflict)
+	_, err = s.GetFamily(ctx(t), "fam_r")
+	wantErr(t, err, store.ErrNotFound)
+}
+
+// testSealedConcurrentFirstRefresh is issue 17 point 4 and S3: twenty
+// first refreshes of one sealed token at once all succeed; one rotates,
+// the rest are retries; one family, one live child.
+func testSealedConcurrentFirstRefresh(t *testing.T, s Subject) {
+	const n = 20
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	verdicts := map[domain.RefreshVerdict]int{}
+	for range n {
+		wg.Go(func() {
+			rot, err := s.RotateSealedRefreshToken(ctx(t), unsealed("fam_s"), next("c", base), sys(base), deterministic("c"))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			verdicts[rot.Verdict]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	diff(t, verdicts, map[domain.RefreshVerdict]int{domain.RefreshRotate: 1, domain.RefreshRetry: n - 1})
+	diff(t, liveTokens(t, s, "fam_s"), []string{"c"})
+	toks, err := s.FamilyTokens(ctx(t), "fam_s")
+	must(t, err)
+	diff(t, len(toks), 2)
+}
+
+// testSealedTombstone is issue 17 point 5 (PRODUCT T9): revoking a family
+// that has no row inserts it revoked, audited, on the revocation feed; its
+// sealed token is refused from then on; a foreign client changes nothing;
+// clean-up keeps the tombstone while the sealed token could come back.
+func testSealedTombstone(t *testing.T, s Subject) {
+	var a auditTrail
+	u := unsealed("fam_s")
+	// Another client's revocation: nothing.
+	id, revoked, err := s.RevokeHeldFamily(ctx(t), "fam_s", "", &u, a.by(domain.Actor{Kind: domain.ActorClient, ID: "client_2"}, ""), heldBy("client_2"))
+	must(t, err)
+	if id != "" || revoked {
+		t.Fatalf("foreign tombstone: %q %v", id, revoked)
+	}
+	if _, err := s.GetFamily(ctx(t), "fam_s"); err == nil {
+		t.Fatal("a foreign revocation wrote a row")
+	}
+	o := a.by(client1(), "203.0.113.7")
+	id, revoked, err = s.RevokeHeldFamily(ctx(t), "fam_s", "", &u, o, heldBy("client_1"))
+	must(t, err)
+	if id != "fam_s" || !revoked {
+		t.Fatalf("tombstone: %q %v", id, revoked)
+	}
+	a.expect(o, domain.AuditTokenRevoked, "fam_s", "client_1", "")
+	diffAudit(t, allAudit(t, s), a.rows)
+	diff(t, revokedFeed(t, s), []string{"fam_s"})
+	got, err := s.GetFamily(ctx(t), "fam_s")
+	must(t, err)
+	if !got.RevokedAt.Equal(o.At) || !got.CreatedAt.Equal(base) {
+		t.Fatalf("tombstone %+v", got)
+	}
+	// Twice: no second row.
+	id, revoked, err = s.RevokeHeldFamily(ctx(t), "fam_s", "", &u, a.by(client1(), ""), heldBy("client_1"))
+	must(t, err)
+	if id != "fam_s" || revoked {
+		t.Fatalf("second tombstone: %q %v", id, revoked)
+	}
+	diffAudit(t, allAudit(t, s), a.rows)
+
+	// The sealed token is refused and materializes nothing.
+	_, err = s.RotateSealedRefreshToken(ctx(t), u, next("c", base), sys(base), always(domain.RefreshRotate, new([]domain.RefreshToken)))
+	wantErr(t, err, store.ErrNotFound)
+	if toks, _ := s.FamilyTokens(ctx(t), "fam_s"); len(toks) != 0 {
+		t.Fatalf("tombstone gained tokens %+v", toks)
+	}
+
+	// Clean-up keeps it until the sealed token has expired.
+	keep := store.Retention{Revoked: time.Hour}
+	_, err = s.DeleteExpired(ctx(t), u.Token.ExpiresAt.Add(-time.Minute), keep)
+	must(t, err)
+	if _, err := s.GetFamily(ctx(t), "fam_s"); err != nil {
+		t.Fatalf("tombstone cleaned up while its sealed token lives: %v", err)
+	}
+	_, err = s.DeleteExpired(ctx(t), u.Token.ExpiresAt.Add(2*time.Hour), keep)
+	must(t, err)
+	_, err = s.GetFamily(ctx(t), "fam_s")
+	wantErr(t, err, store.ErrNotFound)
+}
+
+// testSealKeys is issue 17 point 2: the first key is created once (a
+// second "first" is ErrConflict, as for replicas starting together); a
+// rotation retires the current key at the given time; both audited;
+// clean-up removes a key once it retired.
+func testSealKeys(t *testing.T, s Subject) {
+	var a auditTrail
+	k1 := domain.SealKey{ID: "0000000000000001", Secret: make([]byte, 32), CreatedAt: base, SealsFrom: base}
+	o := a.by(system(), "")
+	must(t, s.AddSealKey(ctx(t), k1, time.Time{}, o))
+	a.expect(o, domain.AuditSealKeyCreated, k1.ID, "", "")
+	k1b := k1
+	k1b.ID = "0000000000000009"
+	wantErr(t, s.AddSealKey(ctx(t), k1b, time.Time{}, a.by(system(), "")), store.ErrConflict)
+
+	k2 := domain.SealKey{ID: "0000000000000002", Secret: []byte("0123456789abcdef0123456789abcdef"), CreatedAt: base.Add(time.Hour), SealsFrom: base.Add(2 * time.Hour)}
+	retire := base.Add(100 * time.Hour)
+	o2 := a.by(operator(), "")
+	must(t, s.AddSealKey(ctx(t), k2, retire, o2))
+	a.expect(o2, domain.AuditSealKeyRotated, k2.ID, "", "")
+	keys, err := s.ListSealKeys(ctx(t))
+	must(t, err)
+	k1.RetiresAt = retire
+	diff(t, keys, []domain.SealKey{k2, k1})
+	diffAudit(t, allAudit(t, s), a.rows)
+
+	_, err = s.DeleteExpired(ctx(t), retire, store.Retention{})
+	must(t, err)
+	keys, err = s.ListSealKeys(ctx(t))
+	must(t, err)
+	diff(t, keys, []domain.SealKey{k2})
+}
