@@ -22,7 +22,7 @@ var migrations embed.FS
 // dialect: row locks make concurrent transactions on any replica judge a
 // row one after another (PRODUCT S3); KEY SHARE keeps a referenced row
 // from being deleted without blocking updates of it.
-var dialect = txn.Dialect{ForUpdate: " FOR UPDATE", ForShare: " FOR SHARE", ForKeyShare: " FOR KEY SHARE", Greatest: "GREATEST"}
+var dialect = txn.Dialect{ForUpdate: " FOR UPDATE", ForUpdateOf: " FOR UPDATE OF ", ForShare: " FOR SHARE", ForKeyShare: " FOR KEY SHARE", Greatest: "GREATEST"}
 
 // Store is the PostgreSQL backend: the store verbs of txn on this database.
 type Store struct {

@@ -107,14 +107,17 @@ func (s *Store) rotate(ctx context.Context, presented string, unsealed *store.Un
 				return err
 			}
 		}
-		tok, err := rowcodec.Token(tx.QueryRow(ctx, `SELECT `+rowcodec.TokenColumns+` FROM refresh_tokens WHERE hash = $1`+s.d.ForUpdate, presented))
+		// One read for the token and its family, both locked.
+		tok, fam, err := rowcodec.TokenFamily(tx.QueryRow(ctx, `SELECT `+rowcodec.TokenFamilyColumns+`
+			FROM refresh_tokens t JOIN families f ON f.id = t.family_id WHERE t.hash = $1`+s.lockTokenFamily(), presented))
 		if err != nil {
 			return err
 		}
-		fam, err := rowcodec.Family(tx.QueryRow(ctx, `SELECT `+rowcodec.FamilyColumns+` FROM families WHERE id = $1`+s.d.ForUpdate, tok.FamilyID))
-		if err != nil {
-			return err
-		}
+		// The child is read by a statement of its own, after the locks are
+		// held: on PostgreSQL a statement that waited for a lock sees the
+		// locked rows as committed meanwhile but the rest as before, so a
+		// child a concurrent rotation just committed would be missed and
+		// its retry judged a reuse (PRODUCT T5, S3).
 		var child *domain.RefreshToken
 		if tok.ReplacedBy != "" {
 			c, err := rowcodec.Token(tx.QueryRow(ctx, `SELECT `+rowcodec.TokenColumns+` FROM refresh_tokens WHERE hash = $1`, tok.ReplacedBy))
@@ -167,6 +170,15 @@ func (s *Store) rotate(ctx context.Context, presented string, unsealed *store.Un
 		return insertToken(ctx, tx, next)
 	})
 	return out, err
+}
+
+// lockTokenFamily locks the token (t) and family (f) rows of rotate's read
+// (PRODUCT S3); SQLite's single writer needs no lock.
+func (s *Store) lockTokenFamily() string {
+	if s.d.ForUpdateOf == "" {
+		return ""
+	}
+	return s.d.ForUpdateOf + "t, f"
 }
 
 // RevokedFamilies lists the families revoked at or after since.

@@ -52,6 +52,9 @@ type Dialect struct {
 	// (PRODUCT S3). Empty on SQLite: its single writer runs one
 	// transaction at a time.
 	ForUpdate, ForShare, ForKeyShare string
+	// ForUpdateOf is ForUpdate naming the aliases of a join whose rows it
+	// locks (a row of an outer join's nullable side cannot be locked).
+	ForUpdateOf string
 	// Greatest is the scalar maximum of two values: GREATEST or max.
 	Greatest string
 }
