@@ -88,6 +88,9 @@ const dateExample = "an ISO 8601 date-time with a time zone, such as 2024-01-01T
 // is a 400 naming the parameter.
 func parseFilters(q url.Values, fields []filterField) (listFilters, error) {
 	out := listFilters{text: map[string][]store.TextMatch{}, times: map[string][]store.TimeMatch{}}
+	if !hasFilter(q) {
+		return out, nil // most lists: nothing to parse
+	}
 	var normal []string
 	for _, f := range fields {
 		for _, op := range f.ops() {
@@ -115,6 +118,16 @@ func parseFilters(q url.Values, fields []filterField) (listFilters, error) {
 	}
 	out.normal = strings.Join(normal, "\x00")
 	return out, nil
+}
+
+// hasFilter says whether q names any filter[...] parameter.
+func hasFilter(q url.Values) bool {
+	for name := range q {
+		if strings.HasPrefix(name, "filter[") {
+			return true
+		}
+	}
+	return false
 }
 
 // parseText reads a text or enum value; with list, a comma-separated list
