@@ -134,22 +134,7 @@ func (v *View) ListCustomers(ctx context.Context, f store.CustomerFilter, p stor
 	if ov == nil {
 		return v.load.ListCustomers(ctx, f, p)
 	}
-	rows := ov.customers
-	start := 0
-	if p.After.ID != "" {
-		at := micros(p.After.CreatedAt)
-		start = sort.Search(len(rows), func(i int) bool { return before(rows[i].created, rows[i].c.ID, at, p.After.ID) })
-	}
-	out := make([]domain.Customer, 0, min(p.Limit, len(rows)-start))
-	for _, r := range rows[start:] {
-		if len(out) == p.Limit {
-			break
-		}
-		if match(r) {
-			out = append(out, r.c)
-		}
-	}
-	return out, nil
+	return pageOf(ov.customers, p, match, func(r customerRow) (int64, string, domain.Customer) { return r.created, r.c.ID, r.c }), nil
 }
 
 // ListSubscriptions lists the subscriptions f matches, as ListCustomers does.
@@ -162,22 +147,32 @@ func (v *View) ListSubscriptions(ctx context.Context, f store.SubscriptionFilter
 	if ov == nil {
 		return v.load.ListSubscriptions(ctx, f, p)
 	}
-	rows := ov.subscriptions
+	return pageOf(ov.subscriptions, p, match, func(r subscriptionRow) (int64, string, domain.Subscription) { return r.created, r.s.ID, r.s }), nil
+}
+
+// pageOf is one page of rows (newest first) as the store's keyset query
+// gives it: the rows after p.After that match, at most p.Limit; row says
+// a row's creation time, id and record.
+func pageOf[R, T any](rows []R, p store.Page, match func(R) bool, row func(R) (int64, string, T)) []T {
 	start := 0
 	if p.After.ID != "" {
 		at := micros(p.After.CreatedAt)
-		start = sort.Search(len(rows), func(i int) bool { return before(rows[i].created, rows[i].s.ID, at, p.After.ID) })
+		start = sort.Search(len(rows), func(i int) bool {
+			created, id, _ := row(rows[i])
+			return before(created, id, at, p.After.ID)
+		})
 	}
-	out := make([]domain.Subscription, 0, min(p.Limit, len(rows)-start))
+	out := make([]T, 0, min(p.Limit, len(rows)-start))
 	for _, r := range rows[start:] {
 		if len(out) == p.Limit {
 			break
 		}
 		if match(r) {
-			out = append(out, r.s)
+			_, _, v := row(r)
+			out = append(out, v)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // before is the newest-first order of (created_at, id): whether a row
