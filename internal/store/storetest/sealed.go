@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -72,22 +71,9 @@ func testSealedRotation(t *testing.T, s Subject) {
 // the rest are retries; one family, one live child.
 func testSealedConcurrentFirstRefresh(t *testing.T, s Subject) {
 	const n = 20
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	verdicts := map[domain.RefreshVerdict]int{}
-	for range n {
-		wg.Go(func() {
-			rot, err := s.RotateSealedRefreshToken(ctx(t), unsealed("fam_s"), next("c", base), sys(base), deterministic("c"))
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			mu.Lock()
-			verdicts[rot.Verdict]++
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
+	verdicts := concurrentVerdicts(t, n, func() (store.Rotation, error) {
+		return s.RotateSealedRefreshToken(ctx(t), unsealed("fam_s"), next("c", base), sys(base), deterministic("c"))
+	})
 	diff(t, verdicts, map[domain.RefreshVerdict]int{domain.RefreshRotate: 1, domain.RefreshRetry: n - 1})
 	diff(t, liveTokens(t, s, "fam_s"), []string{"c"})
 	toks, err := s.FamilyTokens(ctx(t), "fam_s")

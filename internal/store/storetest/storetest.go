@@ -429,22 +429,9 @@ func testRetryReturnsChild(t *testing.T, s Subject) {
 func testConcurrentRetries(t *testing.T, s Subject) {
 	family(t, s, "fam_1")
 	const n = 20
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	verdicts := map[domain.RefreshVerdict]int{}
-	for range n {
-		wg.Go(func() {
-			rot, err := s.RotateRefreshToken(ctx(t), "fam_1-t0", next("c", base), sys(base), deterministic("c"))
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			mu.Lock()
-			verdicts[rot.Verdict]++
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
+	verdicts := concurrentVerdicts(t, n, func() (store.Rotation, error) {
+		return s.RotateRefreshToken(ctx(t), "fam_1-t0", next("c", base), sys(base), deterministic("c"))
+	})
 	diff(t, verdicts, map[domain.RefreshVerdict]int{domain.RefreshRotate: 1, domain.RefreshRetry: n - 1})
 	diff(t, liveTokens(t, s, "fam_1"), []string{"c"})
 	got, err := s.GetFamily(ctx(t), "fam_1")
@@ -547,3 +534,25 @@ func testDeleteExpired(t *testing.T, s Subject) {
 
 // sys is the audit origin of a change the suite makes at at.
 func sys(at time.Time) domain.Origin { return domain.System(at) }
+
+// concurrentVerdicts runs n rotations at once and counts their verdicts;
+// a rotation that fails fails the test.
+func concurrentVerdicts(t *testing.T, n int, rotate func() (store.Rotation, error)) map[domain.RefreshVerdict]int {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	verdicts := map[domain.RefreshVerdict]int{}
+	for range n {
+		wg.Go(func() {
+			rot, err := rotate()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			verdicts[rot.Verdict]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return verdicts
+}
