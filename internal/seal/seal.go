@@ -21,11 +21,17 @@ import (
 // clients and secret scanners alike (PRODUCT S1).
 const Prefix = "nrt_"
 
-// format is the first byte of a sealed token's body: version 1 of the
-// layout below. A random or derived refresh token is exactly 32 bytes
-// (43 base64 characters) with no layout at all; a sealed one is longer
-// than minBody, so the two are told apart by length before any byte.
-const format byte = 0x01
+// format is the first byte of a sealed token's body: version 2 of the
+// layout below, whose claims carry the token's expiry. A random or
+// derived refresh token is exactly 32 bytes (43 base64 characters) with
+// no layout at all; a sealed one is longer than minBody, so the two are
+// told apart by length before any byte.
+const format byte = 0x02
+
+// formatV1 is the layout sealed before the expiry was sealed too: its
+// claims end at the issue time, and its opener adds the refresh idle time.
+// It still opens, so tokens sealed before an upgrade keep working.
+const formatV1 byte = 0x01
 
 // The layout of a sealed token's body, base64url without padding after
 // Prefix: format (1) | key id (8) | salt (16) | AES-256-GCM of the claims
@@ -59,6 +65,13 @@ type Claims struct {
 	OrgID    string
 	Scopes   domain.Scopes
 	IssuedAt time.Time // kept to the microsecond, like the store's times
+	// ExpiresAt is fixed when the token is sealed, the refresh idle time
+	// in force then (PRODUCT T5), as a stored token's row fixes its own:
+	// an expiry worked out at each opening would grow with a longer idle
+	// time, past the sealed_until that keeps a revoked family's tombstone,
+	// and let a revoked token materialize its family again (T9). Zero in
+	// a format-1 token.
+	ExpiresAt time.Time
 }
 
 // Family is the family c describes, as the store would have kept it had
@@ -92,7 +105,7 @@ func body(raw string) ([]byte, error) {
 		return nil, ErrNotSealed
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(rest)
-	if err != nil || len(b) < minBody || b[0] != format {
+	if err != nil || len(b) < minBody || (b[0] != format && b[0] != formatV1) {
 		return nil, ErrNotSealed
 	}
 	return b, nil
@@ -184,7 +197,7 @@ func Open(keys []domain.SealKey, raw string) (Claims, error) {
 	if err != nil {
 		return Claims{}, ErrTampered
 	}
-	c, err := decodeClaims(plain)
+	c, err := decodeClaims(b[0], plain)
 	if err != nil {
 		// Verified but unreadable: only a key holder could have made it.
 		return Claims{}, fmt.Errorf("%w: %w", ErrTampered, err)
@@ -196,11 +209,12 @@ func Open(keys []domain.SealKey, raw string) (Claims, error) {
 // far shorter, and the token stays under maxToken.
 const maxField = 200
 
-// encodeClaims is the claims' plaintext: the issue time in Unix
-// microseconds (8 bytes, big endian), then each string as a one-byte
-// length and its bytes.
+// encodeClaims is the claims' plaintext: the issue time and the expiry in
+// Unix microseconds (8 bytes each, big endian; format 1 has no expiry),
+// then each string as a one-byte length and its bytes.
 func encodeClaims(c Claims) ([]byte, error) {
 	out := binary.BigEndian.AppendUint64(nil, uint64(c.IssuedAt.UnixMicro()))
+	out = binary.BigEndian.AppendUint64(out, uint64(micros(c.ExpiresAt)))
 	for _, f := range []string{c.FamilyID, c.ClientID, c.OrgID, c.Scopes.String()} {
 		if len(f) > maxField {
 			return nil, fmt.Errorf("seal: a claim of %d bytes is over %d", len(f), maxField)
@@ -213,12 +227,30 @@ func encodeClaims(c Claims) ([]byte, error) {
 
 var errBadClaims = errors.New("claims are malformed")
 
-func decodeClaims(b []byte) (Claims, error) {
+// micros is t in Unix microseconds, 0 for the zero time.
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func decodeClaims(version byte, b []byte) (Claims, error) {
 	if len(b) < 8 {
 		return Claims{}, errBadClaims
 	}
-	micros := int64(binary.BigEndian.Uint64(b))
+	issued := int64(binary.BigEndian.Uint64(b))
 	b = b[8:]
+	var expires time.Time
+	if version == format {
+		if len(b) < 8 {
+			return Claims{}, errBadClaims
+		}
+		if v := int64(binary.BigEndian.Uint64(b)); v != 0 {
+			expires = time.UnixMicro(v).UTC()
+		}
+		b = b[8:]
+	}
 	var f [4]string
 	for i := range f {
 		if len(b) < 1 || len(b) < 1+int(b[0]) {
@@ -229,5 +261,5 @@ func decodeClaims(b []byte) (Claims, error) {
 	if len(b) != 0 || f[0] == "" || f[1] == "" || f[2] == "" {
 		return Claims{}, errBadClaims
 	}
-	return Claims{FamilyID: f[0], ClientID: f[1], OrgID: f[2], Scopes: domain.Scopes(strings.Fields(f[3])).Canonical(), IssuedAt: time.UnixMicro(micros).UTC()}, nil
+	return Claims{FamilyID: f[0], ClientID: f[1], OrgID: f[2], Scopes: domain.Scopes(strings.Fields(f[3])).Canonical(), IssuedAt: time.UnixMicro(issued).UTC(), ExpiresAt: expires}, nil
 }

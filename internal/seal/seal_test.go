@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
@@ -70,7 +71,10 @@ func TestSealOpen(t *testing.T) {
 		{"flipped_claims", reseal(t, raw, func(b []byte) []byte { b[headerLen+3] ^= 0x80; return b }), []domain.SealKey{k1}, ErrTampered},
 		{"flipped_salt", reseal(t, raw, func(b []byte) []byte { b[1+keyIDLen] ^= 1; return b }), []domain.SealKey{k1}, ErrTampered},
 		{"key_id_swapped_to_another_held_key", reseal(t, raw, func(b []byte) []byte { copy(b[1:], []byte{0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18}); return b }), []domain.SealKey{k1, k2}, ErrTampered},
-		{"other_format", reseal(t, raw, func(b []byte) []byte { b[0] = 2; return b }), []domain.SealKey{k1}, ErrNotSealed},
+		{"other_format", reseal(t, raw, func(b []byte) []byte { b[0] = 3; return b }), []domain.SealKey{k1}, ErrNotSealed},
+		// The format is authenticated: a token cannot pass for format 1,
+		// which would drop its sealed expiry.
+		{"relabelled_format_1", reseal(t, raw, func(b []byte) []byte { b[0] = formatV1; return b }), []domain.SealKey{k1}, ErrTampered},
 		{"truncated", reseal(t, raw, func(b []byte) []byte { return b[:minBody-1] }), []domain.SealKey{k1}, ErrNotSealed},
 		{"random_refresh_token_starting_with_format", random, []domain.SealKey{k1}, ErrNotSealed},
 		{"padding", raw + "=", []domain.SealKey{k1}, ErrNotSealed},
@@ -166,4 +170,54 @@ func FuzzOpen(f *testing.F) {
 			t.Fatalf("a forged token %q opened", s)
 		}
 	})
+}
+
+// sealV1 seals c as a format-1 token, sealed before the expiry was: the
+// issue time and the strings, no expiry.
+func sealV1(t *testing.T, k domain.SealKey, c Claims) string {
+	t.Helper()
+	id, err := keyID(k.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := binary.BigEndian.AppendUint64(nil, uint64(c.IssuedAt.UnixMicro()))
+	for _, f := range []string{c.FamilyID, c.ClientID, c.OrgID, c.Scopes.String()} {
+		plain = append(append(plain, byte(len(f))), f...)
+	}
+	out := make([]byte, headerLen, headerLen+len(plain)+tagLen)
+	out[0] = formatV1
+	copy(out[1:], id[:])
+	if _, err := rand.Read(out[1+keyIDLen : headerLen]); err != nil {
+		t.Fatal(err)
+	}
+	a, nonce, err := aead(k.Secret, out[1+keyIDLen:headerLen])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Prefix + base64.RawURLEncoding.EncodeToString(a.Seal(out, nonce, plain, out[:1+keyIDLen]))
+}
+
+// TestSealedExpiry: a token carries the expiry it was sealed with
+// (PRODUCT T5: fixed at issue, whatever idle time the opener runs with
+// later); a format-1 token, sealed before, still opens, without one.
+func TestSealedExpiry(t *testing.T) {
+	k := key("0102030405060708", 1)
+	c := claims()
+	c.ExpiresAt = base.Add(90 * 24 * time.Hour).Truncate(time.Microsecond)
+	raw, err := Seal(k, c, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Open([]domain.SealKey{k}, raw)
+	if err != nil || !got.ExpiresAt.Equal(c.ExpiresAt) || !got.IssuedAt.Equal(c.IssuedAt) {
+		t.Fatalf("opened %+v, %v; want expiry %v", got, err, c.ExpiresAt)
+	}
+	v1 := sealV1(t, k, claims())
+	if !IsSealed(v1) {
+		t.Fatal("a format-1 token is not taken for sealed")
+	}
+	got, err = Open([]domain.SealKey{k}, v1)
+	if err != nil || !got.ExpiresAt.IsZero() || !got.IssuedAt.Equal(base.Truncate(time.Microsecond)) || got.FamilyID != "fam_abc" || got.Scopes.String() != "read:* write:*" {
+		t.Fatalf("format 1 opened %+v, %v", got, err)
+	}
 }

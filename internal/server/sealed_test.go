@@ -9,6 +9,7 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/seal"
+	"github.com/nomosauth/nomosauth/internal/store"
 )
 
 // tamper flips one bit in the middle of a sealed token's body.
@@ -248,4 +249,67 @@ func TestIssue17ClientChangesApplyToSealedTokens(t *testing.T) {
 	}
 	checkEnvelope(t, f.post(form, "grant_type=refresh_token&refresh_token="+child, f.client.ID, newSecret), 401, "UNAUTHORIZED", "invalid_client")
 	checkEnvelope(t, f.post(form, "grant_type=refresh_token&refresh_token="+other, f.client.ID, newSecret), 401, "UNAUTHORIZED", "invalid_client")
+}
+
+// TestIssue17SealedLifetimeIsFixedAtIssue: a sealed token lives the
+// refresh idle time in force when it was issued, as a stored token's row
+// says (PRODUCT T5), whatever --refresh-idle-ttl the server runs with
+// later. Were its expiry worked out at each opening, a server restarted
+// with a longer idle time would accept a revoked sealed token whose
+// tombstone clean-up removed once it had expired (sealed_until), and
+// materialize its family again, live (T9).
+func TestIssue17SealedLifetimeIsFixedAtIssue(t *testing.T) {
+	for _, by := range []string{"revoked", "rotated"} {
+		t.Run(by, func(t *testing.T) {
+			f := newFixture(t)
+			rt, fam := f.tokens("")
+			if by == "revoked" {
+				mustRevokeOK(t, f.revoke(rt, f.client.ID, f.secret))
+			} else {
+				mustOK(t, f.refresh(rt, ""))
+			}
+			// Past the sealed token's 90 days and every row's: clean-up
+			// removes the family (the tombstone, or the materialized family
+			// whose tokens all expired).
+			f.clock.Advance(91 * 24 * time.Hour)
+			if _, err := f.store.DeleteExpired(t.Context(), f.clock.Now(), store.Retention{Revoked: time.Hour}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.store.GetFamily(t.Context(), fam); err == nil {
+				t.Fatal("clean-up kept the family: the test shows nothing")
+			}
+			// The server restarts with a longer idle time.
+			f.tokensSrv.RefreshIdleTTL = 180 * 24 * time.Hour
+			checkEnvelope(t, f.refresh(rt, ""), 401, "UNAUTHORIZED", "invalid_grant")
+			if _, err := f.store.GetFamily(t.Context(), fam); err == nil {
+				t.Fatal("T9/T5: an expired, " + by + " sealed token materialized its family again")
+			}
+			mustInactive(t, f.introspect(rt, f.client.ID, f.secret))
+		})
+	}
+}
+
+// TestIssue17SealedTokenOutlivesNoTombstone: revoking a sealed family by
+// its access token keeps the tombstone the current refresh idle time after
+// the access token's issue, the only lifetime an access token tells. A
+// sealed token issued under a longer idle time is therefore held to the
+// current one too (the shorter of the two), or it would outlive its
+// tombstone and, once clean-up dropped it, materialize its revoked family
+// again (T9).
+func TestIssue17SealedTokenOutlivesNoTombstone(t *testing.T) {
+	f := newFixture(t)
+	f.tokensSrv.RefreshIdleTTL = 180 * 24 * time.Hour
+	access, refresh, fam := f.pair(t)
+	// The server restarts with a shorter idle time; the access token is revoked.
+	f.tokensSrv.RefreshIdleTTL = 90 * 24 * time.Hour
+	mustRevokeOK(t, f.revoke(access, f.client.ID, f.secret))
+	f.clock.Advance(91 * 24 * time.Hour)
+	if _, err := f.store.DeleteExpired(t.Context(), f.clock.Now(), store.Retention{Revoked: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	checkEnvelope(t, f.refresh(refresh, ""), 401, "UNAUTHORIZED", "invalid_grant")
+	if _, err := f.store.GetFamily(t.Context(), fam); err == nil {
+		t.Fatal("T9: a revoked sealed family materialized again")
+	}
+	mustInactive(t, f.introspect(refresh, f.client.ID, f.secret))
 }

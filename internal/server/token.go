@@ -340,7 +340,8 @@ func (t *Tokens) clientCredentials(ctx context.Context, client domain.Client, re
 		return Response{}, err
 	}
 	fam := domain.Family{ID: id, ClientID: client.ID, OrgID: client.OrgID, Scopes: scopes, CreatedAt: now}
-	refresh, err := t.Seals.Seal(seal.Claims{FamilyID: fam.ID, ClientID: fam.ClientID, OrgID: fam.OrgID, Scopes: scopes, IssuedAt: now}, now, t.IDs.Rand)
+	refresh, err := t.Seals.Seal(seal.Claims{FamilyID: fam.ID, ClientID: fam.ClientID, OrgID: fam.OrgID, Scopes: scopes, IssuedAt: now,
+		ExpiresAt: now.Add(t.RefreshIdleTTL)}, now, t.IDs.Rand)
 	if err != nil {
 		return Response{}, fmt.Errorf("seal refresh token: %w", err)
 	}
@@ -349,15 +350,25 @@ func (t *Tokens) clientCredentials(ctx context.Context, client domain.Client, re
 
 // unseal opens a sealed refresh token (issue 17) as the store's
 // Unsealed: the family it starts and the token as its row would be,
-// expiring the refresh idle time after its issue (PRODUCT T5). Tampered,
-// under a key this server does not hold or no longer opens with: error.
+// expiring at the earlier of the expiry it was sealed with (PRODUCT T5:
+// the refresh idle time in force at its issue; a format-1 token has none)
+// and the current idle time after its issue. A later, longer idle time
+// must not extend it past the sealed_until its tombstone was kept to, nor
+// a shorter one leave it outliving a tombstone its access token made,
+// which knows only the current idle time (revoke.go), or clean-up would
+// let it materialize a revoked family again (T9). Tampered, under a key
+// this server does not hold or no longer opens with: error.
 func (t *Tokens) unseal(raw string, now time.Time) (store.Unsealed, error) {
 	c, err := t.Seals.Open(raw, now)
 	if err != nil {
 		return store.Unsealed{}, err
 	}
+	expires := c.IssuedAt.Add(t.RefreshIdleTTL)
+	if !c.ExpiresAt.IsZero() && c.ExpiresAt.Before(expires) {
+		expires = c.ExpiresAt
+	}
 	return store.Unsealed{Family: c.Family(),
-		Token: domain.RefreshToken{Hash: ids.Hash(raw), State: domain.RefreshLive, CreatedAt: c.IssuedAt, ExpiresAt: c.IssuedAt.Add(t.RefreshIdleTTL)}}, nil
+		Token: domain.RefreshToken{Hash: ids.Hash(raw), State: domain.RefreshLive, CreatedAt: c.IssuedAt, ExpiresAt: expires}}, nil
 }
 
 // StartFamily commits a new refresh family for fam (its id and creation

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -169,4 +171,80 @@ func testSealKeys(t *testing.T, s Subject) {
 	keys, err = s.ListSealKeys(ctx(t))
 	must(t, err)
 	diff(t, keys, []domain.SealKey{k2})
+}
+
+// errTestRevoked is what testSealedRevokeRacesFirstRefresh's rule answers
+// for a revoked family, as the refresh rule does.
+var errTestRevoked = errors.New("storetest: family revoked")
+
+// testSealedRevokeRacesFirstRefresh is issue 17 points 4 and 5 under
+// contention (PRODUCT T9, S3): first refreshes and revocations of one
+// family that has no row, all at once, on any backend. Whichever comes
+// first, the family ends revoked, revoked once (one token.revoked row, one
+// call that says it revoked), and either one rotation materialized it
+// (its token and one child) or a tombstone did (no token at all); a
+// refresh after the revocation is refused.
+func testSealedRevokeRacesFirstRefresh(t *testing.T, s Subject) {
+	const n = 10
+	u := unsealed("fam_race")
+	rule := func(tok domain.RefreshToken, fam domain.Family, c *domain.RefreshToken) (domain.RefreshDecision, error) {
+		if fam.Revoked() {
+			return domain.RefreshDecision{}, errTestRevoked
+		}
+		return deterministic("c")(tok, fam, c)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	rotated, revokedCalls := 0, 0
+	for i := range 2 * n {
+		wg.Go(func() {
+			if i%2 == 0 {
+				rot, err := s.RotateSealedRefreshToken(ctx(t), u, next("c", base), sys(base), rule)
+				switch {
+				case errors.Is(err, store.ErrNotFound), errors.Is(err, errTestRevoked):
+				case err != nil:
+					t.Error(err)
+				case rot.Verdict != domain.RefreshRotate && rot.Verdict != domain.RefreshRetry:
+					t.Errorf("verdict %v", rot.Verdict)
+				default:
+					mu.Lock()
+					rotated++
+					mu.Unlock()
+				}
+				return
+			}
+			id, revoked, err := s.RevokeHeldFamily(ctx(t), u.Family.ID, "", &u, sys(base.Add(time.Second)), heldBy("client_1"))
+			if err != nil || id != u.Family.ID {
+				t.Errorf("revoke: %q %v", id, err)
+			}
+			if revoked {
+				mu.Lock()
+				revokedCalls++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	got, err := s.GetFamily(ctx(t), u.Family.ID)
+	must(t, err)
+	if !got.Revoked() || revokedCalls != 1 {
+		t.Fatalf("family %+v, %d calls revoked it; want revoked by exactly one", got, revokedCalls)
+	}
+	rows := 0
+	for _, e := range allAudit(t, s) {
+		if e.Action == domain.AuditTokenRevoked && e.TargetID == u.Family.ID {
+			rows++
+		}
+	}
+	if rows != 1 {
+		t.Fatalf("%d token.revoked rows, want 1", rows)
+	}
+	toks, err := s.FamilyTokens(ctx(t), u.Family.ID)
+	must(t, err)
+	if want := map[bool]int{true: 2, false: 0}[rotated > 0]; len(toks) != want {
+		t.Fatalf("%d rotations succeeded, the family has %d tokens: %+v", rotated, len(toks), toks)
+	}
+	if _, err := s.RotateSealedRefreshToken(ctx(t), u, next("c", base), sys(base), rule); err == nil {
+		t.Fatal("a refresh after the revocation succeeded")
+	}
 }
