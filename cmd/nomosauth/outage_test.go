@@ -156,8 +156,7 @@ func databaseRestart(t *testing.T) {
 
 	// The load: 8 clients each rotating its own refresh token until told
 	// to stop, a durable write per request (a client-credentials token
-	// writes nothing since issue 17, and is issued through the outage,
-	// below). A 503 changed nothing, so the client presents the same
+	// writes nothing since issue 17). A 503 changed nothing, so the client presents the same
 	// token again.
 	var mu sync.Mutex
 	var seen []outcome
@@ -219,10 +218,13 @@ func databaseRestart(t *testing.T) {
 	if status, retry := ready(); status != http.StatusServiceUnavailable || retry == "" {
 		t.Errorf("/readyz while the database is down: %d, Retry-After %q; want 503 with Retry-After", status, retry)
 	}
-	// Client credentials need no database once the client is held in
-	// memory: tokens are still issued (issue 17).
-	if status, body, err := postForm(base, grant, id, secret); err != nil || status != http.StatusOK {
-		t.Errorf("client credentials while the database is down: %d %v %v, want 200", status, body, err)
+	// Client credentials write nothing, but once the change poll has
+	// failed for its bound (3 polls, at least 2 s) the held client is no
+	// longer trusted: it could have been disabled elsewhere, so its
+	// authentication reads the database and gets 503 (issue 17, fail
+	// closed).
+	if status, body, err := postForm(base, grant, id, secret); err != nil || status != http.StatusServiceUnavailable {
+		t.Errorf("client credentials 4 s into the outage: %d %v %v, want 503", status, body, err)
 	}
 	restarted := time.Now()
 	pg.start()

@@ -135,7 +135,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 			st.Close()
 		}
 	}()
-	st, held, changes, err := inMemory(ctx, st, cfg.ViewMemory)
+	st, held, changes, err := inMemory(ctx, st, cfg.ViewMemory, cfg.RevocationPoll)
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,10 @@ const DefaultMaxClients = 4096
 type Directory struct {
 	load Loader
 	max  int
+	// Fresh, when set, says whether what is held may be served: false
+	// when the change poll has not succeeded lately, and then every read
+	// goes to the loader and nothing is kept (fail closed).
+	Fresh func() bool
 
 	mu sync.RWMutex
 	// gen counts the forgets: a load that began before one does not
@@ -75,6 +79,9 @@ func (d *Directory) ClientSecrets(ctx context.Context, clientID string) ([]domai
 }
 
 func (d *Directory) get(ctx context.Context, id string) (entry, error) {
+	if d.Fresh != nil && !d.Fresh() {
+		return d.read(ctx, id)
+	}
 	d.mu.RLock()
 	e, ok := d.entries[id]
 	gen := d.gen
@@ -82,15 +89,9 @@ func (d *Directory) get(ctx context.Context, id string) (entry, error) {
 	if ok {
 		return e, nil
 	}
-	c, err := d.load.GetClient(ctx, id)
+	e, err := d.read(ctx, id)
 	if err != nil {
 		return entry{}, err
-	}
-	e = entry{client: c}
-	if !c.Public {
-		if e.secrets, err = d.load.ClientSecrets(ctx, id); err != nil {
-			return entry{}, err
-		}
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -104,6 +105,21 @@ func (d *Directory) get(ctx context.Context, id string) (entry, error) {
 		}
 	}
 	d.entries[id] = e
+	return e, nil
+}
+
+// read loads client id and, for a confidential client, its secrets.
+func (d *Directory) read(ctx context.Context, id string) (entry, error) {
+	c, err := d.load.GetClient(ctx, id)
+	if err != nil {
+		return entry{}, err
+	}
+	e := entry{client: c}
+	if !c.Public {
+		if e.secrets, err = d.load.ClientSecrets(ctx, id); err != nil {
+			return entry{}, err
+		}
+	}
 	return e, nil
 }
 

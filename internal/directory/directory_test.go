@@ -171,3 +171,29 @@ func TestServed(t *testing.T) {
 		t.Fatalf("%d reads", f.count())
 	}
 }
+
+// Issue17/stale_directory_reads_through: while Fresh says no (the change
+// poll has failed for too long), every read goes to the database and
+// nothing is kept, so a client disabled elsewhere is refused as soon as
+// the database answers, and not served from memory meanwhile.
+func TestIssue17StaleDirectoryReadsThrough(t *testing.T) {
+	f := newFake()
+	d := directory.New(f, 0)
+	fresh := true
+	d.Fresh = func() bool { return fresh }
+	get(t, d, "client_a1")
+	reads := f.count()
+	get(t, d, "client_a1")
+	if f.count() != reads {
+		t.Fatal("fresh: a warm read went to the database")
+	}
+	fresh = false
+	f.set(domain.Client{ID: "client_a1", OrgID: "org_a", Disabled: true})
+	if !get(t, d, "client_a1").Disabled || f.count() != reads+1 {
+		t.Fatal("stale: the held client was served")
+	}
+	get(t, d, "client_b")
+	if d.Len() != 1 {
+		t.Fatalf("stale: reads kept %d clients, want the one held before", d.Len())
+	}
+}

@@ -2,6 +2,8 @@ package maintain
 
 import (
 	"context"
+	"sync/atomic"
+	"time"
 )
 
 // ChangeCounters reads the per-organization change counters (store.Changes).
@@ -18,8 +20,28 @@ type ChangeCounters interface {
 type OrgChanges struct {
 	Counters ChangeCounters
 	Forget   func(orgID string)
+	// Now and MaxAge bound how old the last successful Sync may be for
+	// what is held to count as fresh (Fresh); a zero MaxAge never ages.
+	Now    func() time.Time
+	MaxAge time.Duration
 
-	seen map[string]int64 // nil before the first Sync
+	seen   map[string]int64 // nil before the first Sync
+	synced atomic.Int64     // Now of the last successful Sync, in Unix nanoseconds
+}
+
+// Fresh says whether the last successful Sync is at most MaxAge old, so
+// whatever is held in memory misses no change made elsewhere by more than
+// that. A process that cannot read the counters (the database is down or
+// out of reach) stops trusting what it holds once MaxAge has passed: the
+// directory and the view then read the store, which answers 503 while it
+// is down, and a client disabled elsewhere is never served from a stale
+// memory (issue 17, fail closed). Safe for concurrent use.
+func (c *OrgChanges) Fresh() bool {
+	if c.MaxAge <= 0 {
+		return true
+	}
+	last := c.synced.Load()
+	return last != 0 && c.Now().UnixNano()-last <= int64(c.MaxAge)
 }
 
 // Sync reads the counters and forgets every organization whose counter
@@ -28,6 +50,10 @@ type OrgChanges struct {
 // memory. A failed read keeps the last counters, so the next Sync
 // forgets whatever moved meanwhile.
 func (c *OrgChanges) Sync(ctx context.Context) (int, error) {
+	var began time.Time // what the read sees was committed by then
+	if c.Now != nil {
+		began = c.Now()
+	}
 	now, err := c.Counters.OrgChanges(ctx)
 	if err != nil {
 		return 0, err
@@ -43,6 +69,9 @@ func (c *OrgChanges) Sync(ctx context.Context) (int, error) {
 		}
 	}
 	c.seen = now
+	if c.Now != nil {
+		c.synced.Store(began.UnixNano())
+	}
 	return changed, nil
 }
 

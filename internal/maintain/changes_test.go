@@ -6,6 +6,9 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/fakeclock"
 )
 
 // counters is a change-counter table in memory.
@@ -70,5 +73,38 @@ func TestSyncChanges(t *testing.T) {
 	m.SyncChanges(t.Context())
 	if !slices.Equal(forgot, []string{"org_a"}) {
 		t.Fatalf("forgot %v", forgot)
+	}
+}
+
+// Issue17/held_fresh_only_while_the_poll_succeeds: what is held counts as
+// fresh for MaxAge after the last successful read of the counters (its
+// start), not before the first, and no longer once reads fail for longer:
+// a process cut off from the database stops serving from memory.
+func TestIssue17HeldFreshOnlyWhileThePollSucceeds(t *testing.T) {
+	clock := fakeclock.New(time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC))
+	src := &counters{v: map[string]int64{"org_a": 1}}
+	c := &OrgChanges{Counters: src, Forget: func(string) {}, Now: clock.Now, MaxAge: 3 * time.Second}
+	if c.Fresh() {
+		t.Fatal("fresh before any read")
+	}
+	if _, err := c.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(3 * time.Second)
+	if !c.Fresh() {
+		t.Fatal("stale within MaxAge of the last read")
+	}
+	src.err = errors.New("database down")
+	c.Sync(t.Context())
+	clock.Advance(time.Millisecond)
+	if c.Fresh() {
+		t.Fatal("fresh past MaxAge with only failed reads since")
+	}
+	src.err = nil
+	if _, err := c.Sync(t.Context()); err != nil || !c.Fresh() {
+		t.Fatalf("a successful read makes it fresh again: %v", err)
+	}
+	if (&OrgChanges{}).Fresh() != true {
+		t.Fatal("no MaxAge: always fresh")
 	}
 }

@@ -33,6 +33,10 @@ const maxTooBig = 1024
 type View struct {
 	load    Loader
 	ceiling int64 // bytes, estimated; 0 serves everything from load
+	// Fresh, when set, says whether what is held may be served: false
+	// when the change poll has not succeeded lately, and then every read
+	// goes to load (fail closed).
+	Fresh func() bool
 
 	mu sync.RWMutex
 	// gen counts the forgets: a load that began before one installs
@@ -92,6 +96,9 @@ func micros(t time.Time) int64 {
 // view is held; otherwise from the store, and its organization's view is
 // loaded for the next read.
 func (v *View) GetCustomer(ctx context.Context, id string) (domain.Customer, error) {
+	if v.stale() {
+		return v.load.GetCustomer(ctx, id)
+	}
 	v.mu.RLock()
 	ov := v.orgs[v.customerOrg[id]]
 	v.mu.RUnlock()
@@ -108,6 +115,9 @@ func (v *View) GetCustomer(ctx context.Context, id string) (domain.Customer, err
 
 // GetSubscription returns subscription id, as GetCustomer does.
 func (v *View) GetSubscription(ctx context.Context, id string) (domain.Subscription, error) {
+	if v.stale() {
+		return v.load.GetSubscription(ctx, id)
+	}
 	v.mu.RLock()
 	ov := v.orgs[v.subscriptionOrg[id]]
 	v.mu.RUnlock()
@@ -196,7 +206,7 @@ func (v *View) orgFor(ctx context.Context, orgID string, p store.Page) *orgView 
 // the view is off, the organization does not fit, another request is
 // loading it, the load failed, or a change came during the load.
 func (v *View) org(ctx context.Context, orgID string) *orgView {
-	if v.ceiling <= 0 {
+	if v.ceiling <= 0 || v.stale() {
 		return nil
 	}
 	v.mu.RLock()
@@ -345,6 +355,9 @@ func (v *View) drop(orgID string) {
 // whatever was worked out from the records under one stamp stays true
 // until Stamp answers another (the API's rendered pages).
 func (v *View) Stamp(orgID string) (uint64, bool) {
+	if v.stale() {
+		return 0, false
+	}
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	if ov := v.orgs[orgID]; ov != nil {
@@ -352,6 +365,9 @@ func (v *View) Stamp(orgID string) (uint64, bool) {
 	}
 	return 0, false
 }
+
+// stale says what is held must not be served now (Fresh).
+func (v *View) stale() bool { return v.Fresh != nil && !v.Fresh() }
 
 // Forget drops organization orgID's view and its not-fitting mark, and
 // makes loads under way install nothing.

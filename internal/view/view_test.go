@@ -224,3 +224,34 @@ func TestIssue17StampChangesWithWhatIsHeld(t *testing.T) {
 		t.Fatal("the poll's forget kept the stamp")
 	}
 }
+
+// Issue17/stale_view_reads_through: while Fresh says no, lists and gets
+// come from the store and no stamp is given, so neither the view nor the
+// API's rendered pages serve what may have changed elsewhere.
+func TestIssue17StaleViewReadsThrough(t *testing.T) {
+	raw := open(t)
+	seed(t, raw, "org_a", 2)
+	v := view.New(raw, 1<<20)
+	fresh := true
+	v.Fresh = func() bool { return fresh }
+	st := view.Served{Store: raw, View: v}
+	list(t, st, "org_a")
+	if _, held := v.Stamp("org_a"); !held {
+		t.Fatal("fresh: not held after a list")
+	}
+	fresh = false
+	loads := raw.lists.Load()
+	list(t, st, "org_a")
+	if raw.lists.Load() == loads {
+		t.Fatal("stale: a list was served from memory")
+	}
+	if _, held := v.Stamp("org_a"); held {
+		t.Fatal("stale: a stamp was given")
+	}
+	fresh = true
+	loads = raw.lists.Load()
+	list(t, st, "org_a")
+	if raw.lists.Load() != loads {
+		t.Fatal("fresh again: the held view is served")
+	}
+}
