@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"crypto/rand"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/config"
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/store/sqlite"
 	"github.com/nomosauth/nomosauth/internal/testfix"
@@ -155,16 +157,20 @@ func TestProtectedAPIEndToEnd(t *testing.T) {
 		}
 	})
 
-	// A customer token, minted by the server's own token service (the
-	// authorization code flow will start families the same way), then
-	// refreshed over HTTP like any client would.
-	first, err := app.tokens.StartFamily(ctx, domain.Family{ClientID: fullA["client_id"].(string), OrgID: orgA, CustomerID: cusA1, Scopes: domain.Scopes{domain.ScopeRead}})
+	// A customer family stored as the authorization code grant stores
+	// one, then refreshed over HTTP like any client would.
+	firstRefresh, err := ids.Generator{Rand: rand.Reader}.RefreshToken()
 	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := app.store.IssueRefreshToken(ctx, domain.Family{ID: "fam_e2ecustomer", ClientID: fullA["client_id"].(string), OrgID: orgA, CustomerID: cusA1,
+		Scopes: domain.Scopes{domain.ScopeRead}, CreatedAt: now}, domain.RefreshToken{Hash: ids.Hash(firstRefresh), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	codeConf := oauth2.Config{ClientID: fullA["client_id"].(string), ClientSecret: fullA["client_secret"].(string),
 		Endpoint: oauth2.Endpoint{TokenURL: base + "/oauth/token", AuthStyle: oauth2.AuthStyleInHeader}}
-	refreshed, err := codeConf.TokenSource(ctx, &oauth2.Token{RefreshToken: first.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token()
+	refreshed, err := codeConf.TokenSource(ctx, &oauth2.Token{RefreshToken: firstRefresh, Expiry: time.Now().Add(-time.Hour)}).Token()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +197,7 @@ func TestProtectedAPIEndToEnd(t *testing.T) {
 	t.Run("A11/revoked_family_fails_at_once", func(t *testing.T) {
 		// Presenting the rotated first refresh token again is reuse: the
 		// family dies, and its still-unexpired access token with it.
-		_, err := codeConf.TokenSource(ctx, &oauth2.Token{RefreshToken: first.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token()
+		_, err := codeConf.TokenSource(ctx, &oauth2.Token{RefreshToken: firstRefresh, Expiry: time.Now().Add(-time.Hour)}).Token()
 		if err == nil {
 			t.Fatal("reuse of a rotated refresh token succeeded")
 		}

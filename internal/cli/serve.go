@@ -103,7 +103,6 @@ const outageLogEvery = 10 * time.Second
 type app struct {
 	store   store.Store
 	handler http.Handler
-	tokens  *server.Tokens
 	maint   *maintain.Maintainer
 	mail    *mail.Queue // closed by serve once the last page is answered
 	log     *slog.Logger
@@ -255,7 +254,7 @@ func build(e env, cfg config.Config) (a *app, err error) {
 	srv.Mount(mux)
 	hosted.Mount(mux)
 	protected.Mount(mux)
-	a = &app{store: st, handler: server.Root(mux, log, https, traces.tracer(), m), tokens: srv.Tokens, maint: maint, mail: outbox, log: log,
+	a = &app{store: st, handler: server.Root(mux, log, https, traces.tracer(), m), maint: maint, mail: outbox, log: log,
 		tracing: traces}
 	if reg != nil {
 		a.metrics = metricsHandler(reg)

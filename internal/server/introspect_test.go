@@ -51,10 +51,6 @@ func (s authOnlyStore) touched(verb string) error {
 	return store.ErrUnavailable
 }
 
-func (s authOnlyStore) IssueRefreshToken(context.Context, domain.Family, domain.RefreshToken) error {
-	return s.touched("IssueRefreshToken")
-}
-
 func (s authOnlyStore) RotateRefreshToken(context.Context, string, domain.RefreshToken, domain.Origin, store.RefreshDecider) (store.Rotation, error) {
 	return store.Rotation{}, s.touched("RotateRefreshToken")
 }

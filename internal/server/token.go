@@ -32,7 +32,6 @@ import (
 type TokenStore interface {
 	GetClient(ctx context.Context, id string) (domain.Client, error)
 	ClientSecrets(ctx context.Context, clientID string) ([]domain.ClientSecret, error)
-	IssueRefreshToken(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error
 	RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, by domain.Origin, decide store.RefreshDecider) (store.Rotation, error)
 	RotateSealedRefreshToken(ctx context.Context, first store.Unsealed, next domain.RefreshToken, by domain.Origin, decide store.RefreshDecider) (store.Rotation, error)
 	RedeemCode(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, by domain.Origin, decide store.CodeDecider) (store.Redemption, error)
@@ -369,25 +368,6 @@ func (t *Tokens) unseal(raw string, now time.Time) (store.Unsealed, error) {
 	}
 	return store.Unsealed{Family: c.Family(),
 		Token: domain.RefreshToken{Hash: ids.Hash(raw), State: domain.RefreshLive, CreatedAt: c.IssuedAt, ExpiresAt: expires}}, nil
-}
-
-// StartFamily commits a new refresh family for fam (its id and creation
-// time are filled in here) and returns the first token pair: a family
-// whose first token is stored from the start, as customer families'
-// are. Client-credentials families start sealed (clientCredentials).
-func (t *Tokens) StartFamily(ctx context.Context, fam domain.Family) (Response, error) {
-	now := t.Now()
-	fam, refresh, stored, err := t.newFamily(fam, now)
-	if err != nil {
-		return Response{}, err
-	}
-	cctx, span := t.Tracer.Start(ctx, SpanCommit)
-	err = t.Store.IssueRefreshToken(cctx, fam, stored)
-	endSpan(span, err)
-	if err != nil {
-		return Response{}, fmt.Errorf("issue refresh token: %w", err)
-	}
-	return t.pair(ctx, fam, fam.Scopes, refresh, now)
 }
 
 // redeemCode is PRODUCT T6 and T7: the code becomes a customer family,

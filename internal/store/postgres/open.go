@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/store/migrate"
 	"github.com/nomosauth/nomosauth/internal/store/txn"
@@ -32,10 +31,9 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// db is the port: the pool and the group committer of new families.
+// db is the port: the pool.
 type db struct {
-	pool   *pgxpool.Pool
-	issues *txn.Batcher[familyStart]
+	pool *pgxpool.Pool
 	// observe learns of each commit, grouped or not (PRODUCT O7); nil is none.
 	observe txn.CommitObserver
 }
@@ -57,8 +55,6 @@ const connectTimeout = 2 * time.Second
 // replicas starting together.
 const migrationLock = 7_202_611_055
 
-// maxIssueBatch bounds one group commit.
-const maxIssueBatch = 128
 
 // IsDSN reports whether db names a PostgreSQL database rather than a file.
 func IsDSN(db string) bool {
@@ -108,7 +104,6 @@ func Open(ctx context.Context, dsn string, observe ...txn.CommitObserver) (*Stor
 	if len(observe) > 0 {
 		d.observe = observe[0]
 	}
-	d.issues = txn.NewBatcher(maxIssueBatch, d.commitFamilies, d.observe)
 	applied := func(ctx context.Context) ([]store.Migration, error) { return migrate.Applied(ctx, d.Write) }
 	return &Store{Store: txn.New(d, dialect, applied), db: d}, nil
 }
@@ -151,24 +146,9 @@ func (d *db) Ping(ctx context.Context) error {
 	return classify(err)
 }
 
-// Close stops the group committer after the writes already queued and
-// closes the pool.
+// Close closes the pool.
 func (d *db) Close() error {
-	d.issues.Close()
 	d.pool.Close()
 	return nil
 }
 
-// familyStart is one new family waiting for the group commit.
-type familyStart struct {
-	ctx context.Context
-	fam domain.Family
-	tok domain.RefreshToken
-}
-
-// StartFamily hands a new family to the group committer and waits for its
-// commit, so the token response leaves only once the family is durable
-// (PRODUCT S2).
-func (d *db) StartFamily(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error {
-	return d.issues.Do(ctx, familyStart{ctx: ctx, fam: fam, tok: tok})
-}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
 	"github.com/nomosauth/nomosauth/internal/store/txn"
 )
@@ -212,73 +210,3 @@ func (d *db) attempt(ctx context.Context, fn func(txn.Querier) error) (committin
 	return true, tx.Commit(ctx)
 }
 
-// commitFamilies is group commit for the hottest write, a new family
-// (client credentials; a code redemption starts its own in its
-// transaction): the batch goes in as two multi-row inserts in one
-// transaction, so one commit and one WAL flush serve many requests.
-// Inserts of fresh random keys take no locks on existing rows, so a batch
-// cannot deadlock with other replicas. When the batch fails, each start
-// is tried alone, so one bad start (a duplicate id) fails only itself.
-func (d *db) commitFamilies(batch []familyStart) []error {
-	errs := make([]error, len(batch))
-	live := make([]familyStart, 0, len(batch))
-	index := make([]int, 0, len(batch))
-	for i, op := range batch {
-		if errs[i] = op.ctx.Err(); errs[i] == nil { // a caller that gave up gets nothing written
-			live, index = append(live, op), append(index, i)
-		}
-	}
-	if len(live) == 0 {
-		return errs
-	}
-	err := d.Write(context.Background(), func(tx txn.Querier) error { return insertFamilies(tx, live) })
-	for j, i := range index {
-		switch {
-		case err == nil || len(live) == 1:
-			errs[i] = err
-		default:
-			op := live[j]
-			errs[i] = d.Write(op.ctx, func(tx txn.Querier) error { return txn.StartFamily(op.ctx, tx, op.fam, op.tok) })
-		}
-	}
-	return errs
-}
-
-// insertFamilies inserts every family, then every first token.
-func insertFamilies(tx txn.Querier, ops []familyStart) error {
-	var fams, toks strings.Builder
-	famArgs := make([]any, 0, 8*len(ops))
-	tokArgs := make([]any, 0, 7*len(ops))
-	for i, op := range ops {
-		if i > 0 {
-			fams.WriteString(", ")
-			toks.WriteString(", ")
-		}
-		fams.WriteString(placeholders(len(famArgs), 8))
-		f := op.fam
-		famArgs = append(famArgs, f.ID, f.ClientID, f.OrgID, f.CustomerID, f.GrantID, rowcodec.ScopesText(f.Scopes), rowcodec.Micros(f.CreatedAt), rowcodec.Micros(f.RevokedAt))
-		toks.WriteString(placeholders(len(tokArgs), 7))
-		t := op.tok
-		tokArgs = append(tokArgs, t.Hash, f.ID, string(domain.RefreshLive), rowcodec.Micros(t.CreatedAt), rowcodec.Micros(t.ExpiresAt), rowcodec.Micros(t.RotatedAt), t.ReplacedBy)
-	}
-	ctx := context.Background()
-	if _, err := tx.Exec(ctx, `INSERT INTO families (`+rowcodec.FamilyColumns+`) VALUES `+fams.String(), famArgs...); err != nil {
-		return err
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (`+rowcodec.TokenColumns+`) VALUES `+toks.String(), tokArgs...)
-	return err
-}
-
-// placeholders returns "($from+1, ..., $from+n)".
-func placeholders(from, n int) string {
-	var b strings.Builder
-	b.WriteByte('(')
-	for i := 1; i <= n; i++ {
-		if i > 1 {
-			b.WriteString(", ")
-		}
-		b.WriteString("$" + strconv.Itoa(from+i))
-	}
-	b.WriteByte(')')
-	return b.String()
-}

@@ -18,7 +18,6 @@ import (
 
 	"modernc.org/sqlite" // registers the "sqlite" driver
 
-	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/store/migrate"
 	"github.com/nomosauth/nomosauth/internal/store/txn"
@@ -284,10 +283,6 @@ func (d *db) Close() error {
 	return d.closeErr
 }
 
-// StartFamily commits a new family through the group commit.
-func (d *db) StartFamily(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error {
-	return d.Write(ctx, func(tx txn.Querier) error { return txn.StartFamily(ctx, tx, fam, tok) })
-}
 
 // checkpointInterval is how often committed WAL pages are copied into the
 // database file, off the write path.

@@ -17,14 +17,15 @@ var errBadVerdict = errors.New("store: decider returned no verdict")
 // token whose live child is not the one the caller would hand out.
 var errRetryNotChild = errors.New("store: retry of a token whose live child is not next")
 
-// IssueRefreshToken starts a family with its first live token,
-// group-committed by the backend.
+// IssueRefreshToken starts a family with its first live token. No grant
+// calls it since client-credentials families are sealed (issue 17): the
+// grants that store a family start it inside their own transaction.
 func (s *Store) IssueRefreshToken(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error {
-	return s.b.StartFamily(ctx, fam, tok)
+	return s.b.Write(ctx, func(tx Querier) error { return StartFamily(ctx, tx, fam, tok) })
 }
 
 // StartFamily inserts a family and its first live token in tx: the one
-// way a family is born, for every grant and for the backends' batches.
+// way a stored family is born, for every grant.
 func StartFamily(ctx context.Context, tx Querier, fam domain.Family, tok domain.RefreshToken) error {
 	if _, err := tx.Exec(ctx, `INSERT INTO families (`+rowcodec.FamilyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		fam.ID, fam.ClientID, fam.OrgID, fam.CustomerID, fam.GrantID, rowcodec.ScopesText(fam.Scopes), rowcodec.Micros(fam.CreatedAt), rowcodec.Micros(fam.RevokedAt)); err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
 )
@@ -35,10 +34,6 @@ type Backend interface {
 	// more than once (a retried serialization failure), so it sets its
 	// outputs afresh on every run.
 	Write(ctx context.Context, fn func(tx Querier) error) error
-	// StartFamily commits a new family and its first token, the hottest
-	// write, group-committed with others arriving at the same time (the
-	// backend may use StartFamily below inside its batch).
-	StartFamily(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error
 	// Ping checks the database answers.
 	Ping(ctx context.Context) error
 	// Close finishes queued writes and releases the database.
