@@ -2,8 +2,8 @@ package cli
 
 import (
 	"bytes"
-	"crypto/rand"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"

@@ -55,7 +55,6 @@ const connectTimeout = 2 * time.Second
 // replicas starting together.
 const migrationLock = 7_202_611_055
 
-
 // IsDSN reports whether db names a PostgreSQL database rather than a file.
 func IsDSN(db string) bool {
 	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
@@ -151,4 +150,3 @@ func (d *db) Close() error {
 	d.pool.Close()
 	return nil
 }
-

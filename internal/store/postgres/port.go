@@ -209,4 +209,3 @@ func (d *db) attempt(ctx context.Context, fn func(txn.Querier) error) (committin
 	}
 	return true, tx.Commit(ctx)
 }
-

@@ -283,7 +283,6 @@ func (d *db) Close() error {
 	return d.closeErr
 }
 
-
 // checkpointInterval is how often committed WAL pages are copied into the
 // database file, off the write path.
 const checkpointInterval = 200 * time.Millisecond
