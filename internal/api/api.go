@@ -189,7 +189,7 @@ func (a *API) admit(w http.ResponseWriter, r *http.Request) (Caller, error) {
 	var which metrics.Limit
 	switch {
 	case authErr != nil:
-		limit, which = a.AddrLimits.Take("addr:"+a.Addr(r)), metrics.APIAddr
+		limit, which = a.AddrLimits.Take("addr:"+httpx.AddrKey(a.Addr(r))), metrics.APIAddr
 	case caller.IsCustomer():
 		limit, which = a.Limits.Take("grant:"+caller.FamilyID), metrics.APIGrant // one bucket per customer grant
 	default:

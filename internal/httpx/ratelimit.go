@@ -42,10 +42,19 @@ const rateShards = 32
 // keys seen within about a minute plus a refill period.
 const sweepEvery = time.Minute
 
+// maxShardKeys bounds the buckets a shard holds (32,768 per limiter, a few
+// MB), however many keys a flood of made-up client ids and source
+// addresses brings within a sweep period: past it, the refilled buckets go
+// at once and then an arbitrary one. A bucket forgotten early starts full
+// again, which only helps the caller it belonged to, and with this many
+// keys that caller is almost surely the flood itself.
+const maxShardKeys = 1024
+
 type rateShard struct {
 	mu      sync.Mutex
 	buckets map[string]*rate.Limiter
 	swept   time.Time
+	peak    int // the most buckets held since the map was last rebuilt
 }
 
 // NewRateLimiter returns a limiter of rate requests per second with bursts of
@@ -97,7 +106,7 @@ func (l *RateLimiter) decide(key string, spend bool) RateDecision {
 	if !ok {
 		b = rate.NewLimiter(l.limit, l.burst) // starts full
 		if spend {
-			sh.buckets[key] = b
+			sh.hold(key, b, now, l.burst)
 		}
 	}
 	d := RateDecision{Enabled: true, Limit: l.burst}
@@ -121,15 +130,69 @@ func (l *RateLimiter) seconds(n float64) int {
 	return int(math.Ceil(n / float64(l.limit)))
 }
 
+// hold keeps b as key's bucket, making room first when the shard is full:
+// a sweep (at most one a second, so a flood does not pay one per request),
+// then, if that freed nothing, any one bucket.
+func (sh *rateShard) hold(key string, b *rate.Limiter, now time.Time, burst int) {
+	if len(sh.buckets) >= maxShardKeys && now.Sub(sh.swept) > time.Second {
+		sh.sweep(now, burst)
+	}
+	if len(sh.buckets) >= maxShardKeys {
+		for victim := range sh.buckets { // map order is random
+			delete(sh.buckets, victim)
+			break
+		}
+	}
+	sh.buckets[key] = b
+	sh.peak = max(sh.peak, len(sh.buckets))
+}
+
 // sweep forgets the buckets that are full at now: a fresh limiter for the
-// same key starts full too, so forgetting them changes no decision.
+// same key starts full too, so forgetting them changes no decision. A map
+// that shrank to a quarter of its peak is rebuilt, since Go maps keep the
+// memory of deleted entries.
 func (sh *rateShard) sweep(now time.Time, burst int) {
 	for k, b := range sh.buckets {
 		if b.TokensAt(now) >= float64(burst) {
 			delete(sh.buckets, k)
 		}
 	}
+	if len(sh.buckets) < sh.peak/4 {
+		kept := make(map[string]*rate.Limiter, len(sh.buckets)) // not maps.Clone: it keeps the capacity
+		for k, b := range sh.buckets {
+			kept[k] = b
+		}
+		sh.buckets = kept
+		sh.peak = len(sh.buckets)
+	}
 	sh.swept = now
+}
+
+// Len is how many buckets the limiter holds.
+func (l *RateLimiter) Len() int {
+	if l == nil {
+		return 0
+	}
+	n := 0
+	for i := range l.shards {
+		sh := &l.shards[i]
+		sh.mu.Lock()
+		n += len(sh.buckets)
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// AddrKey is a source address as the per-address limits key it: an IPv6
+// address by its /64, the block one subscriber is usually given, so a
+// caller cannot escape its budget by walking its own prefix (PRODUCT R5,
+// S6); an IPv4 address (also written as IPv6) as it is.
+func AddrKey(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return addr
+	}
+	return netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
 }
 
 // SetHeaders writes the RateLimit header fields (draft-ietf-httpapi-ratelimit-headers).

@@ -170,3 +170,28 @@ func TestClientAddr(t *testing.T) {
 		})
 	}
 }
+
+// TestRateLimiterBoundedUnderFlood: a flood of distinct keys (made-up
+// client ids from ever new source addresses, each failing once) holds at
+// most maxShardKeys buckets per shard, however many arrive within a sweep
+// period, and a caller already held keeps its bucket with high
+// once the flood's buckets have refilled, sweeps forget them (found by the attack review: the failed-authentication limiters
+// grew the server past 100 MB).
+func TestRateLimiterBoundedUnderFlood(t *testing.T) {
+	now := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	l := NewRateLimiter(1.0/6, 10, func() time.Time { return now })
+	const flood = 200_000
+	for i := range flood {
+		l.Take("failed:10." + strconv.Itoa(i) + " client_x")
+	}
+	if n, most := l.Len(), rateShards*maxShardKeys; n > most {
+		t.Fatalf("%d buckets after %d keys, want at most %d", n, flood, most)
+	}
+	now = now.Add(2 * time.Minute) // every bucket refilled, a sweep is due
+	for i := range 1000 {          // reaches every shard, sweeping it
+		l.Take("later:" + strconv.Itoa(i))
+	}
+	if n := l.Len(); n > 1000 {
+		t.Fatalf("%d buckets after the flood refilled, want the 1000 new ones at most", n)
+	}
+}

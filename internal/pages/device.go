@@ -276,7 +276,7 @@ func (p *Pages) deviceThrottle(w http.ResponseWriter, r *http.Request, b *browse
 	}
 	dec, which := take(p.DeviceBrowserLimits, "device-browser:"+b.hash), metrics.DeviceBrowser
 	if dec.Allowed {
-		dec, which = take(p.DeviceAddrLimits, "device-addr:"+p.Addr(r)), metrics.DeviceAddr
+		dec, which = take(p.DeviceAddrLimits, "device-addr:"+httpx.AddrKey(p.Addr(r))), metrics.DeviceAddr
 	}
 	if dec.Allowed {
 		return ""

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/metrics"
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/store"
@@ -145,7 +146,7 @@ func (p *Pages) signup(w http.ResponseWriter, r *http.Request) error {
 // Retry-After header, which makes the page answer 429 (formStatus), and
 // returns the message that says when to try again.
 func (p *Pages) throttle(w http.ResponseWriter, r *http.Request, email string) string {
-	dec, which := p.AddrLimits.Take("code-addr:"+p.Addr(r)), metrics.SignInAddr
+	dec, which := p.AddrLimits.Take("code-addr:"+httpx.AddrKey(p.Addr(r))), metrics.SignInAddr
 	if dec.Allowed {
 		dec, which = p.EmailLimits.Take("code-email:"+oauth.EmailKey(email)), metrics.SignInEmail
 	}

@@ -199,7 +199,7 @@ func (t *Tokens) admitClient(w http.ResponseWriter, r *http.Request) (url.Values
 		// The address budget's fields answer every early error (a bad body,
 		// bad credentials); the client's budget replaces them once it is
 		// judged (R5).
-		d := t.AddrLimits.Take("addr:" + t.Addr(r))
+		d := t.AddrLimits.Take("addr:" + httpx.AddrKey(t.Addr(r)))
 		d.SetHeaders(w.Header())
 		if !d.Allowed {
 			t.Metrics.RateLimited(metrics.TokenAddr)
@@ -263,7 +263,7 @@ func (t *Tokens) authenticateLimited(w http.ResponseWriter, r *http.Request, cre
 	if t.FailedAuthLimits == nil && t.FailedAuthAddrLimits == nil {
 		return t.authenticate(r.Context(), creds)
 	}
-	addr := t.Addr(r)
+	addr := httpx.AddrKey(t.Addr(r))
 	pairKey, addrKey := "failed:"+addr+" "+creds.ID, "failed-addr:"+addr
 	for _, d := range []httpx.RateDecision{t.FailedAuthLimits.Peek(pairKey), t.FailedAuthAddrLimits.Peek(addrKey)} {
 		if err := d.Err(); err != nil {

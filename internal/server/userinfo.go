@@ -51,7 +51,7 @@ func (u *userInfo) serve(w http.ResponseWriter, r *http.Request) error {
 	caller, _, authErr := u.gate.Admit(r, now)
 	// PRODUCT R5 as at the API: an invalid token spends its address's
 	// budget, a valid one its grant's.
-	limit, which := u.addrLimits.Take("userinfo-addr:"+u.addr(r)), metrics.UserInfoAddr
+	limit, which := u.addrLimits.Take("userinfo-addr:"+httpx.AddrKey(u.addr(r))), metrics.UserInfoAddr
 	if authErr == nil {
 		limit, which = u.limits.Take("userinfo:"+caller.FamilyID), metrics.UserInfoGrant
 	}
