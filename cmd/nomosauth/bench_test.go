@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// BenchmarkClientCredentialsReplicas issues durable client-credentials
+// BenchmarkClientCredentialsReplicas issues client-credentials
 // tokens through the real binary on loopback, 16 concurrent keep-alive
 // clients spread over the replicas: SQLite with one process, PostgreSQL
 // with one and with two replicas on one database (PRODUCT O5, S2).
