@@ -96,40 +96,39 @@ func micros(t time.Time) int64 {
 // view is held; otherwise from the store, and its organization's view is
 // loaded for the next read.
 func (v *View) GetCustomer(ctx context.Context, id string) (domain.Customer, error) {
-	if v.stale() {
-		return v.load.GetCustomer(ctx, id)
-	}
-	v.mu.RLock()
-	ov := v.orgs[v.customerOrg[id]]
-	v.mu.RUnlock()
-	if ov != nil {
-		ov.used.Store(v.tick.Add(1))
-		return ov.customers[ov.customerAt[id]].c, nil
-	}
-	c, err := v.load.GetCustomer(ctx, id)
-	if err == nil {
-		v.org(ctx, c.OrgID)
-	}
-	return c, err
+	return getOne(ctx, v, id, v.load.GetCustomer, func(c domain.Customer) string { return c.OrgID },
+		func() *orgView { return v.orgs[v.customerOrg[id]] },
+		func(ov *orgView) domain.Customer { return ov.customers[ov.customerAt[id]].c })
 }
 
 // GetSubscription returns subscription id, as GetCustomer does.
 func (v *View) GetSubscription(ctx context.Context, id string) (domain.Subscription, error) {
+	return getOne(ctx, v, id, v.load.GetSubscription, func(s domain.Subscription) string { return s.OrgID },
+		func() *orgView { return v.orgs[v.subscriptionOrg[id]] },
+		func(ov *orgView) domain.Subscription { return ov.subscriptions[ov.subscriptionAt[id]].s })
+}
+
+// getOne is a get by id: from held, the view holding the record (found
+// under v.mu), by pick, when there is one and the view is fresh; else by
+// load, and then the record's organization (org) is loaded for the next
+// read.
+func getOne[T any](ctx context.Context, v *View, id string, load func(context.Context, string) (T, error), org func(T) string,
+	held func() *orgView, pick func(*orgView) T) (T, error) {
 	if v.stale() {
-		return v.load.GetSubscription(ctx, id)
+		return load(ctx, id)
 	}
 	v.mu.RLock()
-	ov := v.orgs[v.subscriptionOrg[id]]
+	ov := held()
 	v.mu.RUnlock()
 	if ov != nil {
 		ov.used.Store(v.tick.Add(1))
-		return ov.subscriptions[ov.subscriptionAt[id]].s, nil
+		return pick(ov), nil
 	}
-	s, err := v.load.GetSubscription(ctx, id)
+	r, err := load(ctx, id)
 	if err == nil {
-		v.org(ctx, s.OrgID)
+		v.org(ctx, org(r))
 	}
-	return s, err
+	return r, err
 }
 
 // ListCustomers lists the customers f matches, newest first, after p.After,
