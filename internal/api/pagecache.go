@@ -3,6 +3,8 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -66,8 +68,10 @@ func (a *API) renderedList(orgID, scope, version string, lq listQuery, render fu
 	if a.Stamps != nil {
 		stamp, held = a.Stamps.Stamp(orgID)
 	}
-	key := fmt.Sprintf("%s\x00%s\x00%d\x00%d\x00%s", scope, version, lq.page.Limit, lq.page.After.CreatedAt.UnixMicro(), lq.page.After.ID)
+	var key string
 	if held {
+		key = strings.Join([]string{scope, version, strconv.Itoa(lq.page.Limit),
+			strconv.FormatInt(lq.page.After.CreatedAt.UnixMicro(), 10), lq.page.After.ID}, "\x00")
 		if body := a.pages.get(key, stamp); body != nil {
 			return body, nil
 		}

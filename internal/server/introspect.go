@@ -77,28 +77,38 @@ func (t *Tokens) tokenFacts(ctx context.Context, raw string, now time.Time) (*oa
 		if seal.IsSealed(raw) {
 			return t.sealedFacts(ctx, raw, now)
 		}
-		tok, fam, err := t.Store.RefreshTokenFamily(ctx, ids.Hash(raw))
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("load refresh token: %w", err)
-		}
-		f := oauth.RefreshFacts(tok, fam, t.IssuerURL)
-		return &f, nil
+		return t.storedFacts(ctx, ids.Hash(raw))
 	}
 	return nil, nil
 }
 
+// storedFacts are the facts of the refresh token whose row has hash hash,
+// read with its family; nil when there is no such row.
+func (t *Tokens) storedFacts(ctx context.Context, hash string) (*oauth.TokenFacts, error) {
+	tok, fam, err := t.Store.RefreshTokenFamily(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load refresh token: %w", err)
+	}
+	f := oauth.RefreshFacts(tok, fam, t.IssuerURL)
+	return &f, nil
+}
+
 // sealedFacts checks a sealed first refresh token (issue 17): it must
-// open under a key this server holds; while its family has no row it is
-// live as sealed, unless revoked by this process a moment ago; once the
-// family has a row (materialized at a first refresh, or a tombstone) the
-// token is what its own row says, and no row is no live token.
+// open under a key this server holds. Once it has a row (its family was
+// materialized at a first refresh) the token is what its row says; with
+// no row it is live as sealed while its family has none either, unless
+// revoked by this process a moment ago, and a family row without it (a
+// tombstone) makes it no live token.
 func (t *Tokens) sealedFacts(ctx context.Context, raw string, now time.Time) (*oauth.TokenFacts, error) {
 	u, err := t.unseal(raw, now)
 	if err != nil {
 		return nil, nil
+	}
+	if f, err := t.storedFacts(ctx, u.Token.Hash); f != nil || err != nil {
+		return f, err
 	}
 	_, err = t.Store.GetFamily(ctx, u.Family.ID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -109,13 +119,5 @@ func (t *Tokens) sealedFacts(ctx context.Context, raw string, now time.Time) (*o
 	if err != nil {
 		return nil, fmt.Errorf("load family: %w", err)
 	}
-	tok, fam, err := t.Store.RefreshTokenFamily(ctx, u.Token.Hash)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load refresh token: %w", err)
-	}
-	f := oauth.RefreshFacts(tok, fam, t.IssuerURL)
-	return &f, nil
+	return nil, nil
 }

@@ -448,3 +448,16 @@ type TimeMatch struct {
 	Op Compare
 	At time.Time
 }
+
+// Micros is At in the microseconds instant columns hold, rounded both
+// ways, so a value finer than a microsecond compares exactly: rows at or
+// after At are those at or after up, rows at or before At those at or
+// before down (the store's SQL and the in-memory view alike).
+func (m TimeMatch) Micros() (down, up int64) {
+	down = m.At.UnixMicro()
+	up = down
+	if m.At.Sub(time.UnixMicro(down)) > 0 {
+		up++
+	}
+	return down, up
+}

@@ -3,7 +3,6 @@ package view
 import (
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store"
@@ -126,16 +125,10 @@ func textMatch(column string, m store.TextMatch, key func(string) string) (func(
 	}, nil
 }
 
-// timeMatch is a TimeMatch on a column in microseconds. A value finer
-// than a microsecond is rounded the way that keeps the comparison exact,
-// as the store does: at or after t is at or after t rounded up, at or
-// before t at or before t rounded down.
+// timeMatch is a TimeMatch on a column in microseconds, rounded as the
+// store rounds it (TimeMatch.Micros).
 func timeMatch(column string, m store.TimeMatch) (func(int64) bool, error) {
-	down := m.At.UnixMicro()
-	up := down
-	if m.At.Sub(time.UnixMicro(down)) > 0 {
-		up++
-	}
+	down, up := m.Micros()
 	switch m.Op {
 	case store.Equal:
 		return func(v int64) bool { return v >= up && v <= down }, nil

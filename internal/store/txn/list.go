@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/store"
@@ -63,16 +62,10 @@ func (w *where) text(column string, ms []store.TextMatch, key func(string) strin
 }
 
 // instant adds a filter's conditions on an instant column stored in
-// microseconds. A value finer than a microsecond is rounded the way that
-// keeps the comparison exact: rows at or after t are those at or after t
-// rounded up, rows at or before t those at or before t rounded down.
+// microseconds, rounded as TimeMatch.Micros says.
 func (w *where) instant(column string, ms []store.TimeMatch) error {
 	for _, m := range ms {
-		down := m.At.UnixMicro()
-		up := down
-		if m.At.Sub(time.UnixMicro(down)) > 0 {
-			up++
-		}
+		down, up := m.Micros()
 		switch m.Op {
 		case store.Equal:
 			w.conds = append(w.conds, column+" >= "+w.arg(up)+" AND "+column+" <= "+w.arg(down))
