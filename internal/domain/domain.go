@@ -188,10 +188,43 @@ type Family struct {
 	Scopes     Scopes
 	CreatedAt  time.Time
 	RevokedAt  time.Time // zero while the family lives
+	// Generation is the family's live counted refresh token (internal/seal
+	// Counter): the one of this generation, issued at GenerationAt, lives
+	// until LiveUntil; every earlier one was rotated. Zero: the family's
+	// tokens are rows (a family of a release before counted tokens), or it
+	// has none (a tombstone, or a client-credentials family whose sealed
+	// first token is its generation 0).
+	Generation   uint64
+	GenerationAt time.Time
+	// LiveUntil is when the family's live token, counted or sealed, dies:
+	// its row stays at least until then, so a revoked family stays revoked.
+	LiveUntil time.Time
 }
 
 // Revoked reports whether the family was revoked.
 func (f Family) Revoked() bool { return !f.RevokedAt.IsZero() }
+
+// CountedToken is the family's counted token of generation g as the
+// refresh rule sees a token's row (oauth.RefreshRule.Decide), with its
+// child: the live generation is a live token with no child; the one
+// before it was rotated when the live one was issued, and its child,
+// whose hash is childHash (the token minted for generation g+1), is
+// live; an older one was rotated and so was its child. ok is false for a
+// generation the family never reached.
+func (f Family) CountedToken(g uint64, childHash string) (tok RefreshToken, child *RefreshToken, ok bool) {
+	tok = RefreshToken{FamilyID: f.ID, State: RefreshLive, CreatedAt: f.GenerationAt, ExpiresAt: f.LiveUntil}
+	switch {
+	case g == f.Generation:
+		return tok, nil, true
+	case g+1 == f.Generation:
+		tok.State, tok.RotatedAt, tok.ReplacedBy, tok.CreatedAt = RefreshRotated, f.GenerationAt, childHash, time.Time{}
+		return tok, &RefreshToken{Hash: childHash, FamilyID: f.ID, State: RefreshLive, CreatedAt: f.GenerationAt, ExpiresAt: f.LiveUntil}, true
+	case g < f.Generation:
+		tok.State, tok.CreatedAt = RefreshRotated, time.Time{}
+		return tok, &RefreshToken{FamilyID: f.ID, State: RefreshRotated}, true
+	}
+	return RefreshToken{}, nil, false
+}
 
 // RefreshState says where a refresh token is in its life.
 type RefreshState string

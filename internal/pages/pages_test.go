@@ -25,8 +25,7 @@ func (f *fixture) redeem(code string, client domain.Client, redirect, verifier s
 	famID, _ := ids.Generator{Rand: strings.NewReader(strings.Repeat("r", 64))}.ID(domain.PrefixFamily)
 	famID += code[len(code)-6:]
 	rule := oauth.CodeRule{Client: client, RedirectURI: redirect, Verifier: verifier, Now: now}
-	return f.store.RedeemCode(context.Background(), ids.Hash(code), domain.Family{ID: famID, CreatedAt: now},
-		domain.RefreshToken{Hash: ids.Hash("rt-" + code), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, domain.System(now), rule.Check)
+	return f.store.RedeemCode(context.Background(), ids.Hash(code), domain.Family{ID: famID, CreatedAt: now, Generation: 1, GenerationAt: now, LiveUntil: now.Add(time.Hour)}, domain.System(now), rule.Check)
 }
 
 func TestJourneyConsentAllow(t *testing.T) {

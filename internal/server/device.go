@@ -24,7 +24,7 @@ const PathDeviceAuthorization = "/oauth/device_authorization"
 // DeviceStore is what the device grant needs from storage (PRODUCT T11).
 type DeviceStore interface {
 	CreateDeviceRequest(ctx context.Context, d domain.DeviceRequest) error
-	PollDevice(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, by domain.Origin, decide store.DeviceDecider) (store.DevicePoll, error)
+	PollDevice(ctx context.Context, presented string, fam domain.Family, by domain.Origin, decide store.DeviceDecider) (store.DevicePoll, error)
 }
 
 // DeviceAuthorizationResponse is RFC 8628 §3.2's answer.
@@ -107,13 +107,13 @@ func (t *Tokens) pollDevice(ctx context.Context, client domain.Client, req oauth
 	}
 	now := t.Now()
 	by.At = now
-	fam, refresh, first, err := t.newFamily(domain.Family{}, now)
+	fam, refresh, err := t.newFamily(now)
 	if err != nil {
 		return Response{}, err
 	}
 	rule := oauth.DevicePollRule{Client: client, Now: now}
 	cctx, span := t.Tracer.Start(ctx, SpanCommit)
-	poll, err := t.Store.PollDevice(cctx, ids.Hash(req.DeviceCode), fam, first, by,
+	poll, err := t.Store.PollDevice(cctx, ids.Hash(req.DeviceCode), fam, by,
 		func(d domain.DeviceRequest, g domain.Grant) (domain.DeviceVerdict, error) {
 			return decided(t, cctx, func() (domain.DeviceVerdict, error) { return rule.Decide(d, g) })
 		})

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/oauth"
@@ -74,7 +75,10 @@ func (t *Tokens) tokenFacts(ctx context.Context, raw string, now time.Time) (*oa
 			IssuedAt: time.Unix(claims.IssuedAt, 0), ExpiresAt: time.Unix(claims.ExpiresAt, 0),
 			Revoked: t.Revoker.Set.Revoked(claims.FamilyID)}, nil
 	case oauth.TokenRefresh:
-		if seal.IsSealed(raw) {
+		switch {
+		case seal.IsCounted(raw):
+			return t.countedFacts(ctx, raw)
+		case seal.IsSealed(raw):
 			return t.sealedFacts(ctx, raw, now)
 		}
 		return t.storedFacts(ctx, ids.Hash(raw))
@@ -96,28 +100,56 @@ func (t *Tokens) storedFacts(ctx context.Context, hash string) (*oauth.TokenFact
 	return &f, nil
 }
 
+// countedFacts are the facts of a counted refresh token: what its
+// family's row says of its generation; nil when it does not verify or
+// names no generation its family reached.
+func (t *Tokens) countedFacts(ctx context.Context, raw string) (*oauth.TokenFacts, error) {
+	c, err := t.Counter.Read(raw)
+	if err != nil {
+		return nil, nil
+	}
+	fam, err := t.Store.GetFamily(ctx, c.FamilyID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load family: %w", err)
+	}
+	return familyFacts(fam, c.Generation, t.IssuerURL), nil
+}
+
+// familyFacts are the facts of fam's counted token of generation g; nil
+// when fam has no such generation, or holds token rows instead.
+func familyFacts(fam domain.Family, g uint64, issuer string) *oauth.TokenFacts {
+	tok, _, ok := fam.CountedToken(g, "")
+	if !ok || fam.Generation == 0 {
+		return nil
+	}
+	f := oauth.RefreshFacts(tok, fam, issuer)
+	return &f
+}
+
 // sealedFacts checks a sealed first refresh token (issue 17): it must
-// open under a key this server holds. Once it has a row (its family was
-// materialized at a first refresh) the token is what its row says; with
-// no row it is live as sealed while its family has none either, unless
-// revoked by this process a moment ago, and a family row without it (a
-// tombstone) makes it no live token.
+// open under a key this server holds. With no family row it is live as
+// sealed, unless revoked by this process a moment ago; once its family
+// has counted generations it is generation 0, rotated; a family row
+// with none (a tombstone, or a family an earlier build materialized with
+// token rows) is judged by the token's row, and a tombstone has none.
 func (t *Tokens) sealedFacts(ctx context.Context, raw string, now time.Time) (*oauth.TokenFacts, error) {
 	u, err := t.unseal(raw, now)
 	if err != nil {
 		return nil, nil
 	}
-	if f, err := t.storedFacts(ctx, u.Token.Hash); f != nil || err != nil {
-		return f, err
-	}
-	_, err = t.Store.GetFamily(ctx, u.Family.ID)
-	if errors.Is(err, store.ErrNotFound) {
+	fam, err := t.Store.GetFamily(ctx, u.Family.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		f := oauth.RefreshFacts(u.Token, u.Family, t.IssuerURL)
 		f.Revoked = f.Revoked || t.Revoker.Set.Revoked(u.Family.ID)
 		return &f, nil
-	}
-	if err != nil {
+	case err != nil:
 		return nil, fmt.Errorf("load family: %w", err)
+	case fam.Generation > 0:
+		return familyFacts(fam, 0, t.IssuerURL), nil
 	}
-	return nil, nil
+	return t.storedFacts(ctx, u.Token.Hash)
 }

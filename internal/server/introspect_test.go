@@ -55,15 +55,15 @@ func (s authOnlyStore) RotateRefreshToken(context.Context, string, domain.Refres
 	return store.Rotation{}, s.touched("RotateRefreshToken")
 }
 
-func (s authOnlyStore) RotateSealedRefreshToken(context.Context, store.Unsealed, domain.RefreshToken, domain.Origin, store.RefreshDecider) (store.Rotation, error) {
-	return store.Rotation{}, s.touched("RotateSealedRefreshToken")
+func (s authOnlyStore) RotateFamilyToken(context.Context, store.FamilyToken, domain.RefreshToken, domain.Origin, store.RefreshDecider) (store.Rotation, error) {
+	return store.Rotation{}, s.touched("RotateFamilyToken")
 }
 
 func (s authOnlyStore) GetFamily(context.Context, string) (domain.Family, error) {
 	return domain.Family{}, s.touched("GetFamily")
 }
 
-func (s authOnlyStore) RedeemCode(context.Context, string, domain.Family, domain.RefreshToken, domain.Origin, store.CodeDecider) (store.Redemption, error) {
+func (s authOnlyStore) RedeemCode(context.Context, string, domain.Family, domain.Origin, store.CodeDecider) (store.Redemption, error) {
 	return store.Redemption{}, s.touched("RedeemCode")
 }
 
@@ -75,7 +75,7 @@ func (s authOnlyStore) CreateDeviceRequest(context.Context, domain.DeviceRequest
 	return s.touched("CreateDeviceRequest")
 }
 
-func (s authOnlyStore) PollDevice(context.Context, string, domain.Family, domain.RefreshToken, domain.Origin, store.DeviceDecider) (store.DevicePoll, error) {
+func (s authOnlyStore) PollDevice(context.Context, string, domain.Family, domain.Origin, store.DeviceDecider) (store.DevicePoll, error) {
 	return store.DevicePoll{}, s.touched("PollDevice")
 }
 

@@ -55,10 +55,18 @@ func (t *Tokens) ServeRevoke(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	case oauth.TokenRefresh:
-		if !seal.IsSealed(q.Token) {
+		switch {
+		case seal.IsCounted(q.Token):
+			// Any generation names its family, verified by its tag.
+			if c, err := t.Counter.Read(q.Token); err == nil {
+				familyID = c.FamilyID
+			}
+		case seal.IsSealed(q.Token):
+			if u, err := t.unseal(q.Token, now); err == nil {
+				familyID, unsealed = u.Family.ID, &u
+			}
+		default:
 			tokenHash = ids.Hash(q.Token)
-		} else if u, err := t.unseal(q.Token, now); err == nil {
-			familyID, unsealed = u.Family.ID, &u
 		}
 	}
 	if familyID != "" || tokenHash != "" {

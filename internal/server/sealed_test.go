@@ -57,8 +57,8 @@ func TestIssue17SealedFirstRefresh(t *testing.T) {
 	r1 := f.refresh(rt0, "")
 	mustOK(t, r1)
 	rt1, fam1 := f.pairOf(r1)
-	if fam1 != fam || seal.IsSealed(rt1) {
-		t.Fatalf("child %q of family %s, want a derived token of %s", rt1, fam1, fam)
+	if c, err := f.tokensSrv.Counter.Read(rt1); fam1 != fam || err != nil || c != (seal.Counted{FamilyID: fam, Generation: 1}) {
+		t.Fatalf("child %q (%+v, %v) of family %s, want generation 1 of %s", rt1, c, err, fam1, fam)
 	}
 	got, err := f.store.GetFamily(t.Context(), fam)
 	if err != nil || !got.CreatedAt.Equal(issued) || got.ClientID != f.client.ID || got.Revoked() {

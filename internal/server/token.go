@@ -33,12 +33,12 @@ type TokenStore interface {
 	GetClient(ctx context.Context, id string) (domain.Client, error)
 	ClientSecrets(ctx context.Context, clientID string) ([]domain.ClientSecret, error)
 	RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, by domain.Origin, decide store.RefreshDecider) (store.Rotation, error)
-	RotateSealedRefreshToken(ctx context.Context, first store.Unsealed, next domain.RefreshToken, by domain.Origin, decide store.RefreshDecider) (store.Rotation, error)
-	RedeemCode(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, by domain.Origin, decide store.CodeDecider) (store.Redemption, error)
+	RotateFamilyToken(ctx context.Context, presented store.FamilyToken, next domain.RefreshToken, by domain.Origin, decide store.RefreshDecider) (store.Rotation, error)
+	RedeemCode(ctx context.Context, presented string, fam domain.Family, by domain.Origin, decide store.CodeDecider) (store.Redemption, error)
 	// RefreshTokenFamily is introspection's one read (PRODUCT T10).
 	RefreshTokenFamily(ctx context.Context, hash string) (domain.RefreshToken, domain.Family, error)
-	// GetFamily is introspection's read for a sealed refresh token, whose
-	// family may have no row (issue 17).
+	// GetFamily is introspection's read for a counted refresh token, and
+	// for a sealed one, whose family may have no row (issue 17).
 	GetFamily(ctx context.Context, id string) (domain.Family, error)
 	DeviceStore
 }
@@ -57,9 +57,17 @@ type Tokens struct {
 	// so issuing one writes nothing, and opens it when it comes back
 	// (issue 17; internal/seal). The key poll keeps it fresh.
 	Seals *seal.Ring
-	// RefreshKey derives each rotation's child from the presented token,
-	// so retries get the same one (PRODUCT T5; ids.DeriveRefreshToken).
+	// RefreshKey derives the child of a refresh token that has a row (a
+	// family of a release before counted tokens) from the presented
+	// token, so retries get the same one (PRODUCT T5;
+	// ids.DeriveRefreshToken).
 	RefreshKey []byte
+	// Counter mints and reads counted refresh tokens, the tokens of every
+	// family after its sealed first one: a family's row holds which
+	// generation is live, so a rotation writes that one row, and the
+	// child of a generation is the same token for every retry (PRODUCT
+	// T5). Its key derives from RefreshKey.
+	Counter *seal.Counter
 	// UserCodeKey keys the hash device user codes are stored under
 	// (PRODUCT T11; ids.UserCodeHash).
 	UserCodeKey []byte
@@ -352,7 +360,7 @@ func (t *Tokens) clientCredentials(ctx context.Context, client domain.Client, re
 // expiring at the earlier of the expiry it was sealed with (PRODUCT T5:
 // the refresh idle time in force at its issue; a format-1 token has none)
 // and the current idle time after its issue. A later, longer idle time
-// must not extend it past the sealed_until its tombstone was kept to, nor
+// must not extend it past the live_until its tombstone was kept to, nor
 // a shorter one leave it outliving a tombstone its access token made,
 // which knows only the current idle time (revoke.go), or clean-up would
 // let it materialize a revoked family again (T9). Tampered, under a key
@@ -377,13 +385,13 @@ func (t *Tokens) unseal(raw string, now time.Time) (store.Unsealed, error) {
 func (t *Tokens) redeemCode(ctx context.Context, client domain.Client, req oauth.TokenRequest, by domain.Origin) (Response, error) {
 	now := t.Now()
 	by.At = now
-	fam, refresh, first, err := t.newFamily(domain.Family{}, now)
+	fam, refresh, err := t.newFamily(now)
 	if err != nil {
 		return Response{}, err
 	}
 	rule := oauth.CodeRule{Client: client, RedirectURI: req.RedirectURI, Verifier: req.CodeVerifier, Now: now}
 	cctx, span := t.Tracer.Start(ctx, SpanCommit)
-	red, err := t.Store.RedeemCode(cctx, ids.Hash(req.Code), fam, first, by,
+	red, err := t.Store.RedeemCode(cctx, ids.Hash(req.Code), fam, by,
 		func(code domain.AuthCode, grant domain.Grant) (domain.CodeVerdict, error) {
 			return decided(t, cctx, func() (domain.CodeVerdict, error) { return rule.Check(code, grant) })
 		})
@@ -433,18 +441,26 @@ func (t *Tokens) withIDToken(ctx context.Context, resp Response, red store.Redem
 // msgCodeReplayed is what a client hears for a code used a second time.
 const msgCodeReplayed = "authorization code was already used; every token issued from it is revoked"
 
-// refresh is PRODUCT T5 and S3. The child is derived from the presented
-// token, not drawn, so every presentation inside the retry window, on any
-// replica and even after a lost response, gets the one child the first
-// stored; only the access token is minted afresh.
+// refresh is PRODUCT T5 and S3. The presented token names its family
+// (counted, or sealed as a client-credentials family's first) or, issued
+// by a release before counted tokens, has a row. Either way its child is
+// worked out, not drawn, so every presentation inside the retry window,
+// on any replica and even after a lost response, gets the one child the
+// first rotation made live; only the access token is minted afresh.
 func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.TokenRequest, by domain.Origin) (Response, error) {
 	now := t.Now()
 	by.At = now
-	refresh := ids.DeriveRefreshToken(t.RefreshKey, req.RefreshToken)
-	next := t.storedRefreshToken(refresh, now)
-	rule := oauth.RefreshRule{Client: client, RequestedScope: req.Scope, Now: now, Window: t.RetryWindow, Child: next.Hash}
-	var first *store.Unsealed
-	if seal.IsSealed(req.RefreshToken) {
+	rule := oauth.RefreshRule{Client: client, RequestedScope: req.Scope, Now: now, Window: t.RetryWindow}
+	var presented *store.FamilyToken
+	var refresh string
+	switch {
+	case seal.IsCounted(req.RefreshToken):
+		c, err := t.Counter.Read(req.RefreshToken)
+		if err != nil {
+			return Response{}, problem.InvalidGrant("refresh token is invalid").WithCause(err)
+		}
+		presented = &store.FamilyToken{FamilyID: c.FamilyID, Generation: c.Generation}
+	case seal.IsSealed(req.RefreshToken):
 		// A client-credentials family's first token (issue 17): it must
 		// open, and the rule's checks that need no row (its client, its
 		// expiry) run before the store, so a refusal writes nothing.
@@ -459,18 +475,26 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 			// Only a seal key's holder could make this; refuse it anyway.
 			return Response{}, problem.InvalidGrant("refresh token is invalid").WithCause(errors.New("sealed organization is not the client's"))
 		}
-		first = &u
+		presented = &store.FamilyToken{FamilyID: u.Family.ID, First: &u}
 	}
+	if presented != nil {
+		var err error
+		if refresh, err = t.Counter.Mint(seal.Counted{FamilyID: presented.FamilyID, Generation: presented.Generation + 1}); err != nil {
+			return Response{}, problem.InvalidGrant("refresh token is invalid").WithCause(err)
+		}
+	} else {
+		refresh = ids.DeriveRefreshToken(t.RefreshKey, req.RefreshToken)
+	}
+	next := t.storedRefreshToken(refresh, now)
+	rule.Child = next.Hash
 	cctx, span := t.Tracer.Start(ctx, SpanCommit)
 	decide := func(tok domain.RefreshToken, fam domain.Family, child *domain.RefreshToken) (domain.RefreshDecision, error) {
 		return decided(t, cctx, func() (domain.RefreshDecision, error) { return rule.Decide(tok, fam, child) })
 	}
 	var rot store.Rotation
 	var err error
-	if first != nil {
-		// Its family's row is written here if it has none, in the
-		// transaction that runs the rule (T5, S3 as for any token).
-		rot, err = t.Store.RotateSealedRefreshToken(cctx, *first, next, by, decide)
+	if presented != nil {
+		rot, err = t.Store.RotateFamilyToken(cctx, *presented, next, by, decide)
 	} else {
 		rot, err = t.Store.RotateRefreshToken(cctx, ids.Hash(req.RefreshToken), next, by, decide)
 	}
@@ -505,25 +529,17 @@ func (t *Tokens) revoked(ctx context.Context, familyID string, client domain.Cli
 	return problem.InvalidGrant(clientMsg)
 }
 
-// newFamily gives fam a new id and creation time now, and draws its first
-// refresh token: how every grant begins a family.
-func (t *Tokens) newFamily(fam domain.Family, now time.Time) (domain.Family, string, domain.RefreshToken, error) {
+// newFamily is a new customer family, created at now, and its first
+// refresh token: the family's counted generation 1, live for the refresh
+// idle time. The grant fills in the rest from its code or request.
+func (t *Tokens) newFamily(now time.Time) (domain.Family, string, error) {
 	id, err := t.IDs.ID(domain.PrefixFamily)
 	if err != nil {
-		return domain.Family{}, "", domain.RefreshToken{}, err
+		return domain.Family{}, "", err
 	}
-	fam.ID, fam.CreatedAt = id, now
-	refresh, stored, err := t.newRefreshToken(now)
-	return fam, refresh, stored, err
-}
-
-// newRefreshToken draws the first refresh token of a family.
-func (t *Tokens) newRefreshToken(now time.Time) (string, domain.RefreshToken, error) {
-	refresh, err := t.IDs.RefreshToken()
-	if err != nil {
-		return "", domain.RefreshToken{}, err
-	}
-	return refresh, t.storedRefreshToken(refresh, now), nil
+	fam := domain.Family{ID: id, CreatedAt: now, Generation: 1, GenerationAt: now, LiveUntil: now.Add(t.RefreshIdleTTL)}
+	refresh, err := t.Counter.Mint(seal.Counted{FamilyID: id, Generation: 1})
+	return fam, refresh, err
 }
 
 // storedRefreshToken is refresh as the store keeps it: its hash, issued

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -11,7 +12,9 @@ import (
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/problem"
+	"github.com/nomosauth/nomosauth/internal/seal"
 	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/store/storetest"
 	"github.com/nomosauth/nomosauth/internal/testfix"
@@ -175,6 +178,10 @@ func (f *fixture) pairOf(r result) (string, string) {
 	return r.body["refresh_token"].(string), claims.FamilyID
 }
 
+// live lists the family's live refresh tokens: its live counted
+// generation, as a token whose hash is the one minted for it, unless the
+// family is revoked or that token expired, and its live token rows (a
+// family of a release before counted tokens).
 func (f *fixture) live(family string) []domain.RefreshToken {
 	f.t.Helper()
 	toks, err := storetest.Inspect(f.store.Backend).FamilyTokens(f.t.Context(), family)
@@ -187,7 +194,31 @@ func (f *fixture) live(family string) []domain.RefreshToken {
 			live = append(live, tk)
 		}
 	}
+	fam, err := f.store.GetFamily(f.t.Context(), family)
+	if err == nil && fam.Generation > 0 && !fam.Revoked() && f.clock.Now().Before(fam.LiveUntil) {
+		raw, err := f.tokensSrv.Counter.Mint(seal.Counted{FamilyID: family, Generation: fam.Generation})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		live = append(live, domain.RefreshToken{Hash: hashOf(raw), FamilyID: family, State: domain.RefreshLive, CreatedAt: fam.GenerationAt, ExpiresAt: fam.LiveUntil})
+	}
 	return live
+}
+
+// legacyFamily seeds a client-credentials family of f.client as a release
+// before counted tokens stored it: its first refresh token a row.
+func (f *fixture) legacyFamily() (string, string) {
+	f.t.Helper()
+	raw, err := ids.Generator{Rand: rand.Reader}.RefreshToken()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	now := f.clock.Now()
+	fam := domain.Family{ID: "fam_legacy", ClientID: f.client.ID, OrgID: f.client.OrgID, Scopes: f.client.Scopes, CreatedAt: now}
+	if err := f.store.IssueRefreshToken(f.t.Context(), fam, domain.RefreshToken{Hash: hashOf(raw), CreatedAt: now, ExpiresAt: now.Add(90 * 24 * time.Hour)}); err != nil {
+		f.t.Fatal(err)
+	}
+	return raw, fam.ID
 }
 
 // revoked reports whether family is revoked; a client-credentials
@@ -253,14 +284,19 @@ func TestRefreshRotation(t *testing.T) {
 		mustOK(t, f.refresh(rt1, ""))
 	})
 	t.Run("T5/retry_of_child_derived_otherwise_replaces_it", func(t *testing.T) {
-		// A child an older release drew at random (here: derived under
-		// another key) cannot be handed out again: it dies, the retry's
-		// own child lives, and nothing is revoked.
+		// A family whose tokens are rows (a release before counted
+		// tokens) keeps rotating by them after an upgrade. A child an
+		// older release drew at random (here: derived under another key)
+		// cannot be handed out again: it dies, the retry's own child
+		// lives, and nothing is revoked.
 		f := newFixture(t)
-		rt0, fam := f.tokens("")
+		rt0, fam := f.legacyFamily()
 		r1 := f.refresh(rt0, "")
 		mustOK(t, r1)
 		rt1, _ := f.pairOf(r1)
+		if seal.IsCounted(rt1) || seal.IsSealed(rt1) {
+			t.Fatalf("a row token's child %q is not a row token", rt1)
+		}
 		f.tokensSrv.RefreshKey = []byte("another key")
 		r2 := f.refresh(rt0, "")
 		mustOK(t, r2)
@@ -269,6 +305,11 @@ func TestRefreshRotation(t *testing.T) {
 			t.Fatalf("after replace: %d live, revoked %v", len(live), f.revoked(fam))
 		}
 		mustOK(t, f.refresh(rt2, ""))
+		f.clock.Advance(time.Minute)
+		checkEnvelope(t, f.refresh(rt0, ""), 401, "UNAUTHORIZED", "invalid_grant")
+		if !f.revoked(fam) {
+			t.Fatal("reuse of a row token did not revoke its family")
+		}
 	})
 	t.Run("T5/retry_narrows_access_token_only", func(t *testing.T) {
 		f := newFixture(t)

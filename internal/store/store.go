@@ -59,6 +59,16 @@ type Unsealed struct {
 	Token  domain.RefreshToken
 }
 
+// FamilyToken is a presented refresh token that names its family: a
+// counted token (internal/seal Counter) of Generation, or a family's
+// sealed first token (First, generation 0), whose family may have no row
+// yet (issue 17).
+type FamilyToken struct {
+	FamilyID   string
+	Generation uint64
+	First      *Unsealed
+}
+
 // Rotation is the outcome of RotateRefreshToken: the decision (verdict and
 // the scope the new access token carries) and the family as it now is.
 type Rotation struct {
@@ -149,7 +159,9 @@ type Customers interface {
 
 // Families is the refresh-token side of the token endpoint (PRODUCT T5, S2, S3).
 type Families interface {
-	// IssueRefreshToken starts a family with its first live token.
+	// IssueRefreshToken starts a family with its first live token as a
+	// row, as releases before counted tokens did: upgrades keep rotating
+	// such families by RotateRefreshToken.
 	IssueRefreshToken(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error
 	// RotateRefreshToken presents the token with hash presented. In one
 	// transaction it loads the token, its family and its child, asks decide,
@@ -158,13 +170,20 @@ type Families interface {
 	// Reuse revokes the family at by.At and audits it. An error from decide
 	// changes nothing and is returned as is.
 	RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, by domain.Origin, decide RefreshDecider) (Rotation, error)
-	// RotateSealedRefreshToken is RotateRefreshToken for a sealed first
-	// token (issue 17), in the same transaction and by the same code: when
-	// first.Family has no row, its row and first.Token's (live) are
-	// inserted first, idempotently under races on any replica, then the
-	// rule runs on them as on any token. A family whose row exists without
-	// first.Token's (a tombstone, see RevokeHeldFamily) is ErrNotFound.
-	RotateSealedRefreshToken(ctx context.Context, first Unsealed, next domain.RefreshToken, by domain.Origin, decide RefreshDecider) (Rotation, error)
+	// RotateFamilyToken presents a token that names its family, by the
+	// same rule as RotateRefreshToken on the family's row alone: when
+	// presented.First's family has no row it is inserted first
+	// (idempotently under races on any replica); the family's live
+	// generation is a live token, the one before it a token rotated at
+	// GenerationAt whose child (next) is live, any older one a token whose
+	// child was used. Rotate makes the next generation live until
+	// next.ExpiresAt; Retry writes nothing; Reuse revokes the family at
+	// by.At and audits it. A generation the family never reached is
+	// ErrNotFound, and so is a sealed token whose family's row has no
+	// generation: a tombstone (revoked before it had a row), or a family
+	// an earlier build materialized with token rows, whose sealed token
+	// it rotated at once (the rows' tokens rotate by RotateRefreshToken).
+	RotateFamilyToken(ctx context.Context, presented FamilyToken, next domain.RefreshToken, by domain.Origin, decide RefreshDecider) (Rotation, error)
 	// GetFamily loads one family (introspection of a sealed token, PRODUCT T10).
 	GetFamily(ctx context.Context, id string) (domain.Family, error)
 	// RevokedFamilies lists the families revoked at or after since, so every
@@ -213,11 +232,12 @@ type Grants interface {
 	// RedeemCode presents the code with hash presented. In one transaction
 	// it loads the code and its grant and asks decide. CodeRedeem marks the
 	// code used and starts fam (its client, organization, customer, grant
-	// and scopes come from the code) with tok as its live token; CodeReplay
+	// and scopes come from the code; its live generation, counted, from
+	// the caller); CodeReplay
 	// revokes the family the first redemption started (PRODUCT T6) at
 	// by.At and audits it. An error from decide changes nothing and is
 	// returned as is.
-	RedeemCode(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, by domain.Origin, decide CodeDecider) (Redemption, error)
+	RedeemCode(ctx context.Context, presented string, fam domain.Family, by domain.Origin, decide CodeDecider) (Redemption, error)
 }
 
 // Journey is the hosted sign-in: browser sessions and one-time codes (PRODUCT A7).
@@ -300,10 +320,10 @@ type Devices interface {
 	// Pending records the poll at by.At; SlowDown records it and widens
 	// the interval by five seconds (RFC 8628 §3.5); Issue starts fam (its
 	// client, organization, customer, grant and scopes come from the
-	// request) with tok as its live token and marks the request redeemed;
+	// request; its live generation from the caller) and marks the request redeemed;
 	// the other verdicts change nothing. An error from decide changes
 	// nothing and is returned as is.
-	PollDevice(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, by domain.Origin, decide DeviceDecider) (DevicePoll, error)
+	PollDevice(ctx context.Context, presented string, fam domain.Family, by domain.Origin, decide DeviceDecider) (DevicePoll, error)
 }
 
 // MagicLinkDecider is the pure magic-link rule (oauth.CheckMagicLink at

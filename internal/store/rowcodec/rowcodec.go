@@ -134,16 +134,37 @@ func Subscription(r Scanner) (domain.Subscription, error) {
 }
 
 // FamilyColumns are the columns Family reads, in order.
-const FamilyColumns = `id, client_id, org_id, customer_id, grant_id, scopes, created_at, revoked_at`
+const FamilyColumns = `id, client_id, org_id, customer_id, grant_id, scopes, created_at, revoked_at, generation, generation_at, live_until`
+
+// FamilyValues are the arguments that insert fam as FamilyColumns.
+func FamilyValues(fam domain.Family) []any {
+	return []any{fam.ID, fam.ClientID, fam.OrgID, fam.CustomerID, fam.GrantID, ScopesText(fam.Scopes), Micros(fam.CreatedAt), Micros(fam.RevokedAt),
+		int64(fam.Generation), Micros(fam.GenerationAt), Micros(fam.LiveUntil)}
+}
+
+// familyRow is a family row as FamilyColumns scan it, alone or joined.
+type familyRow struct {
+	f                                          domain.Family
+	scopes                                     string
+	created, revoked, generation, genAt, until int64
+}
+
+func (r *familyRow) targets() []any {
+	return []any{&r.f.ID, &r.f.ClientID, &r.f.OrgID, &r.f.CustomerID, &r.f.GrantID, &r.scopes, &r.created, &r.revoked, &r.generation, &r.genAt, &r.until}
+}
+
+func (r *familyRow) family() domain.Family {
+	f := r.f
+	f.Scopes, f.CreatedAt, f.RevokedAt = Scopes(r.scopes), Time(r.created), Time(r.revoked)
+	f.Generation, f.GenerationAt, f.LiveUntil = uint64(r.generation), Time(r.genAt), Time(r.until)
+	return f
+}
 
 // Family scans a refresh-token family row; a missing row is the driver's own error.
 func Family(r Scanner) (domain.Family, error) {
-	var f domain.Family
-	var scopes string
-	var created, revoked int64
-	err := r.Scan(&f.ID, &f.ClientID, &f.OrgID, &f.CustomerID, &f.GrantID, &scopes, &created, &revoked)
-	f.Scopes, f.CreatedAt, f.RevokedAt = Scopes(scopes), Time(created), Time(revoked)
-	return f, err
+	var row familyRow
+	err := r.Scan(row.targets()...)
+	return row.family(), err
 }
 
 // TokenColumns are the columns Token reads, in order.
@@ -161,20 +182,17 @@ func Token(r Scanner) (domain.RefreshToken, error) {
 // TokenFamilyColumns are the columns TokenFamily reads, in order: a
 // refresh token (alias t) joined with its family (alias f).
 const TokenFamilyColumns = `t.hash, t.family_id, t.state, t.created_at, t.expires_at, t.rotated_at, t.replaced_by,
-	f.id, f.client_id, f.org_id, f.customer_id, f.grant_id, f.scopes, f.created_at, f.revoked_at`
+	f.id, f.client_id, f.org_id, f.customer_id, f.grant_id, f.scopes, f.created_at, f.revoked_at, f.generation, f.generation_at, f.live_until`
 
 // TokenFamily scans a refresh token and its family from one joined row;
 // a missing row is the driver's own error.
 func TokenFamily(r Scanner) (domain.RefreshToken, domain.Family, error) {
 	var t domain.RefreshToken
-	var f domain.Family
-	var scopes string
-	var tCreated, expires, rotated, fCreated, revoked int64
-	err := r.Scan(&t.Hash, &t.FamilyID, &t.State, &tCreated, &expires, &rotated, &t.ReplacedBy,
-		&f.ID, &f.ClientID, &f.OrgID, &f.CustomerID, &f.GrantID, &scopes, &fCreated, &revoked)
-	t.CreatedAt, t.ExpiresAt, t.RotatedAt = Time(tCreated), Time(expires), Time(rotated)
-	f.Scopes, f.CreatedAt, f.RevokedAt = Scopes(scopes), Time(fCreated), Time(revoked)
-	return t, f, err
+	var fam familyRow
+	var created, expires, rotated int64
+	err := r.Scan(append([]any{&t.Hash, &t.FamilyID, &t.State, &created, &expires, &rotated, &t.ReplacedBy}, fam.targets()...)...)
+	t.CreatedAt, t.ExpiresAt, t.RotatedAt = Time(created), Time(expires), Time(rotated)
+	return t, fam.family(), err
 }
 
 // KeyColumns are the columns Key reads, in order.

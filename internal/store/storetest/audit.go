@@ -125,18 +125,18 @@ func testAuditRows(t *testing.T, s Subject) {
 
 	// A code: its redemption is no event, its replay is.
 	seedCode(t, s, "code_1", g)
-	_, err = s.RedeemCode(ctx(t), "code_1", domain.Family{ID: "fam_c", CreatedAt: base}, next("rt_c", base), a.by(client1(), web), redeemAll)
+	_, err = s.RedeemCode(ctx(t), "code_1", born(domain.Family{ID: "fam_c", CreatedAt: base}, next("rt_c", base)), a.by(client1(), web), redeemAll)
 	must(t, err)
 	o = a.by(client1(), web)
 	replay := func(domain.AuthCode, domain.Grant) (domain.CodeVerdict, error) { return domain.CodeReplay, nil }
-	red, err := s.RedeemCode(ctx(t), "code_1", domain.Family{ID: "fam_d", CreatedAt: base}, next("rt_d", base), o, replay)
+	red, err := s.RedeemCode(ctx(t), "code_1", born(domain.Family{ID: "fam_d", CreatedAt: base}, next("rt_d", base)), o, replay)
 	must(t, err)
 	a.expect(o, domain.AuditCodeReplay, "fam_c", "client_1", "cus_1")
 	if !red.Revoked {
 		t.Fatal("T6: a replay did not say it revoked the family")
 	}
 	// A replay of the revoked family changes nothing: no row, not revoked now.
-	if red, err = s.RedeemCode(ctx(t), "code_1", domain.Family{ID: "fam_e", CreatedAt: base}, next("rt_e", base), a.by(client1(), web), replay); err != nil || red.Revoked {
+	if red, err = s.RedeemCode(ctx(t), "code_1", born(domain.Family{ID: "fam_e", CreatedAt: base}, next("rt_e", base)), a.by(client1(), web), replay); err != nil || red.Revoked {
 		t.Fatalf("T6: a second replay: revoked %v, err %v", red.Revoked, err)
 	}
 
@@ -218,7 +218,7 @@ func testAuditFailedChanges(t *testing.T, s Subject) {
 	wantErr(t, err, refuse)
 	_, err = s.RotateRefreshToken(ctx(t), "unknown", next("t1", base), o, always(domain.RefreshReuse, new([]domain.RefreshToken)))
 	wantErr(t, err, store.ErrNotFound)
-	_, err = s.RedeemCode(ctx(t), "code_1", domain.Family{ID: "fam_c", CreatedAt: base}, next("rt_c", base), o,
+	_, err = s.RedeemCode(ctx(t), "code_1", born(domain.Family{ID: "fam_c", CreatedAt: base}, next("rt_c", base)), o,
 		func(domain.AuthCode, domain.Grant) (domain.CodeVerdict, error) { return 0, refuse })
 	wantErr(t, err, refuse)
 	_, _, err = s.VerifyOneTimeCode(ctx(t), "br_none", o, checkHash("h1"))

@@ -51,14 +51,14 @@ func testDeviceRequests(t *testing.T, s Subject) {
 	// Polls before the answer.
 	var seen domain.DeviceRequest
 	at := base.Add(time.Second)
-	p, err := s.PollDevice(ctx(t), "dc_1", domain.Family{ID: "fam_x"}, next("rt_x", at), sys(at), decideAs(domain.DevicePollPending, &seen))
+	p, err := s.PollDevice(ctx(t), "dc_1", born(domain.Family{ID: "fam_x"}, next("rt_x", at)), sys(at), decideAs(domain.DevicePollPending, &seen))
 	must(t, err)
 	diff(t, seen, d)
 	if p.Request.LastPolledAt != at || p.Request.Interval != 5*time.Second {
 		t.Fatalf("T11/pending_records_poll: %+v", p.Request)
 	}
 	at = at.Add(time.Second)
-	p, err = s.PollDevice(ctx(t), "dc_1", domain.Family{ID: "fam_x"}, next("rt_x", at), sys(at), decideAs(domain.DevicePollSlowDown, &seen))
+	p, err = s.PollDevice(ctx(t), "dc_1", born(domain.Family{ID: "fam_x"}, next("rt_x", at)), sys(at), decideAs(domain.DevicePollSlowDown, &seen))
 	must(t, err)
 	if p.Request.Interval != 10*time.Second {
 		t.Fatalf("T11/slow_down_widens_interval: %v", p.Request.Interval)
@@ -68,7 +68,7 @@ func testDeviceRequests(t *testing.T, s Subject) {
 	if got.Interval != 10*time.Second || !got.LastPolledAt.Equal(at) || got.State != domain.DevicePending {
 		t.Fatalf("T11/poll_durable: %+v", got)
 	}
-	_, err = s.PollDevice(ctx(t), "dc_none", domain.Family{ID: "fam_x"}, next("rt_x", at), sys(at), decideAs(domain.DevicePollPending, &seen))
+	_, err = s.PollDevice(ctx(t), "dc_none", born(domain.Family{ID: "fam_x"}, next("rt_x", at)), sys(at), decideAs(domain.DevicePollPending, &seen))
 	wantErr(t, err, store.ErrNotFound)
 
 	// The answer: only a pending request before its expiry.
@@ -98,19 +98,19 @@ func testDeviceRequests(t *testing.T, s Subject) {
 
 	// Issue: the family comes from the request, the tokens once.
 	at = base.Add(2 * time.Minute)
-	p, err = s.PollDevice(ctx(t), "dc_1", domain.Family{ID: "fam_1", CreatedAt: at}, next("rt_1", at), sys(at), decideAs(domain.DevicePollIssue, &seen))
+	p, err = s.PollDevice(ctx(t), "dc_1", born(domain.Family{ID: "fam_1", CreatedAt: at}, next("rt_1", at)), sys(at), decideAs(domain.DevicePollIssue, &seen))
 	must(t, err)
-	want := domain.Family{ID: "fam_1", ClientID: "client_1", OrgID: "org_a", CustomerID: "cus_1", GrantID: "grt_1", Scopes: domain.Scopes{domain.ScopeRead}, CreatedAt: at}
+	want := born(domain.Family{ID: "fam_1", ClientID: "client_1", OrgID: "org_a", CustomerID: "cus_1", GrantID: "grt_1", Scopes: domain.Scopes{domain.ScopeRead}, CreatedAt: at}, next("rt_1", at))
 	diff(t, p.Family, want)
 	fam, err := s.GetFamily(ctx(t), "fam_1")
 	must(t, err)
-	diff(t, fam, want)
-	diff(t, liveTokens(t, s, "fam_1"), []string{"rt_1"})
+	diff(t, fam, want) // its generation 1 live: the token the grant hands out
+	diff(t, liveTokens(t, s, "fam_1"), []string(nil))
 	if p.Request.State != domain.DeviceRedeemed || p.Request.FamilyID != "fam_1" {
 		t.Fatalf("T11/redeemed: %+v", p.Request)
 	}
 	for _, v := range []domain.DeviceVerdict{domain.DevicePollRedeemed, domain.DevicePollExpired, domain.DevicePollDenied} {
-		p, err = s.PollDevice(ctx(t), "dc_1", domain.Family{ID: "fam_2"}, next("rt_2", at), sys(at), decideAs(v, &seen))
+		p, err = s.PollDevice(ctx(t), "dc_1", born(domain.Family{ID: "fam_2"}, next("rt_2", at)), sys(at), decideAs(v, &seen))
 		must(t, err)
 		if p.Family.ID != "" {
 			t.Fatalf("T11/no_tokens_for_%v: %+v", v, p)
@@ -122,7 +122,7 @@ func testDeviceRequests(t *testing.T, s Subject) {
 	_, err = s.GetFamily(ctx(t), "fam_2")
 	wantErr(t, err, store.ErrNotFound)
 	refuse := errors.New("refused")
-	_, err = s.PollDevice(ctx(t), "dc_1", domain.Family{ID: "fam_3"}, next("rt_3", at), sys(at), func(domain.DeviceRequest, domain.Grant) (domain.DeviceVerdict, error) { return 0, refuse })
+	_, err = s.PollDevice(ctx(t), "dc_1", born(domain.Family{ID: "fam_3"}, next("rt_3", at)), sys(at), func(domain.DeviceRequest, domain.Grant) (domain.DeviceVerdict, error) { return 0, refuse })
 	wantErr(t, err, refuse)
 }
 
@@ -161,7 +161,7 @@ func testDevicePollSeesRevokedGrant(t *testing.T, s Subject) {
 	_, _, err = s.RevokeGrant(ctx(t), "grt_1", who)
 	must(t, err)
 	var seen domain.Grant
-	_, err = s.PollDevice(ctx(t), "dc_1", domain.Family{ID: "fam_1"}, next("rt_1", base), sys(base.Add(2*time.Minute)),
+	_, err = s.PollDevice(ctx(t), "dc_1", born(domain.Family{ID: "fam_1"}, next("rt_1", base)), sys(base.Add(2*time.Minute)),
 		func(_ domain.DeviceRequest, g domain.Grant) (domain.DeviceVerdict, error) {
 			seen = g
 			return domain.DevicePollDenied, nil
@@ -209,7 +209,7 @@ func testConcurrentDevicePolls(t *testing.T, s Subject) {
 	for i := range 20 {
 		wg.Go(func() {
 			at := base.Add(2 * time.Minute)
-			p, err := s.PollDevice(ctx(t), "dc_1", domain.Family{ID: fmt.Sprintf("fam_%02d", i), CreatedAt: at}, next(fmt.Sprintf("rt_%02d", i), at), sys(at), decide)
+			p, err := s.PollDevice(ctx(t), "dc_1", born(domain.Family{ID: fmt.Sprintf("fam_%02d", i), CreatedAt: at}, next(fmt.Sprintf("rt_%02d", i), at)), sys(at), decide)
 			if err != nil {
 				t.Error(err)
 				return

@@ -19,47 +19,68 @@ func unsealed(id string) store.Unsealed {
 	}
 }
 
+// sealedFirst presents u's sealed first token: generation 0 of its family.
+func sealedFirst(u store.Unsealed) store.FamilyToken {
+	return store.FamilyToken{FamilyID: u.Family.ID, First: &u}
+}
+
+// counted presents family id's counted token of generation g.
+func counted(id string, g uint64) store.FamilyToken {
+	return store.FamilyToken{FamilyID: id, Generation: g}
+}
+
+// familyAt is the family u starts as its row holds it with generation g
+// live, issued at at, until the idle time after.
+func familyAt(u store.Unsealed, g uint64, at time.Time) domain.Family {
+	f := u.Family
+	f.Generation, f.GenerationAt, f.LiveUntil = g, at, at.Add(90*24*time.Hour)
+	return f
+}
+
 // testSealedRotation is issue 17 point 4: the first rotation of a sealed
-// token inserts its family (created at the issue time) and the token,
-// and rotates it in the same transaction; a retry hands out the same
-// child and inserts nothing more; a rule that refuses leaves no row.
+// token inserts its family (created at the issue time) with generation 1
+// live, and no token row; a retry hands out the same child and writes
+// nothing; a rule that refuses leaves no row.
 func testSealedRotation(t *testing.T, s Subject) {
 	u := unsealed("fam_s")
 	t1 := base.Add(time.Minute)
 	var seen []domain.RefreshToken
-	rot, err := s.RotateSealedRefreshToken(ctx(t), u, next("c1", t1), sys(t1), always(domain.RefreshRotate, &seen))
+	rot, err := s.RotateFamilyToken(ctx(t), sealedFirst(u), next("c1", t1), sys(t1), always(domain.RefreshRotate, &seen))
 	must(t, err)
-	diff(t, rot, store.Rotation{RefreshDecision: domain.RefreshDecision{Verdict: domain.RefreshRotate}, Family: u.Family})
-	diff(t, seen, []domain.RefreshToken{{Hash: "sealed-fam_s", FamilyID: "fam_s", State: domain.RefreshLive, CreatedAt: base, ExpiresAt: u.Token.ExpiresAt}})
+	diff(t, rot, store.Rotation{RefreshDecision: domain.RefreshDecision{Verdict: domain.RefreshRotate}, Family: familyAt(u, 1, t1)})
+	diff(t, seen, []domain.RefreshToken{{FamilyID: "fam_s", State: domain.RefreshLive, CreatedAt: base, ExpiresAt: u.Token.ExpiresAt}})
 	got, err := s.GetFamily(ctx(t), "fam_s")
 	must(t, err)
-	diff(t, got, u.Family)
-	toks, err := s.FamilyTokens(ctx(t), "fam_s")
-	must(t, err)
-	diff(t, toks, []domain.RefreshToken{
-		{Hash: "sealed-fam_s", FamilyID: "fam_s", State: domain.RefreshRotated, CreatedAt: base, ExpiresAt: u.Token.ExpiresAt, RotatedAt: t1, ReplacedBy: "c1"},
-		{Hash: "c1", FamilyID: "fam_s", State: domain.RefreshLive, CreatedAt: t1, ExpiresAt: t1.Add(90 * 24 * time.Hour)},
-	})
-	diff(t, liveTokens(t, s, "fam_s"), []string{"c1"})
+	diff(t, got, familyAt(u, 1, t1))
+	if toks, _ := s.FamilyTokens(ctx(t), "fam_s"); len(toks) != 0 {
+		t.Fatalf("a counted family has token rows %+v", toks)
+	}
 
-	// A retry: the family exists, nothing is inserted, the rule sees the rotated token.
-	rot, err = s.RotateSealedRefreshToken(ctx(t), u, next("c1", t1), sys(t1), deterministic("c1"))
+	// A retry: nothing is written, the rule sees the rotated token and
+	// its live child, next.
+	t2 := t1.Add(time.Second)
+	seen = nil
+	rot, err = s.RotateFamilyToken(ctx(t), sealedFirst(u), next("c1", t2), sys(t2), recording(deterministic("c1"), &seen))
 	must(t, err)
 	diff(t, rot.Verdict, domain.RefreshRetry)
-	diff(t, liveTokens(t, s, "fam_s"), []string{"c1"})
+	diff(t, seen, []domain.RefreshToken{{FamilyID: "fam_s", State: domain.RefreshRotated, RotatedAt: t1, ReplacedBy: "c1", ExpiresAt: t1.Add(90 * 24 * time.Hour)}})
+	got, err = s.GetFamily(ctx(t), "fam_s")
+	must(t, err)
+	diff(t, got, familyAt(u, 1, t1))
 
 	// After its child was used, the sealed token is reuse: the family dies.
-	_, err = s.RotateRefreshToken(ctx(t), "c1", next("c2", t1), sys(t1), deterministic("c2"))
+	rot, err = s.RotateFamilyToken(ctx(t), counted("fam_s", 1), next("c2", t2), sys(t2), deterministic("c2"))
 	must(t, err)
-	t2 := t1.Add(time.Hour)
-	rot, err = s.RotateSealedRefreshToken(ctx(t), u, next("c1", t2), sys(t2), deterministic("c1"))
+	diff(t, rot.Verdict, domain.RefreshRotate)
+	t3 := t2.Add(time.Hour)
+	rot, err = s.RotateFamilyToken(ctx(t), sealedFirst(u), next("c1", t3), sys(t3), deterministic("c1"))
 	must(t, err)
-	if rot.Verdict != domain.RefreshReuse || !rot.Family.RevokedAt.Equal(t2) {
+	if rot.Verdict != domain.RefreshReuse || !rot.Family.RevokedAt.Equal(t3) {
 		t.Fatalf("reuse of a materialized sealed token: %+v", rot)
 	}
 
 	// A refusing rule (a foreign client, say) changes nothing: no family.
-	_, err = s.RotateSealedRefreshToken(ctx(t), unsealed("fam_r"), next("r1", t1), sys(t1),
+	_, err = s.RotateFamilyToken(ctx(t), sealedFirst(unsealed("fam_r")), next("r1", t1), sys(t1),
 		func(domain.RefreshToken, domain.Family, *domain.RefreshToken) (domain.RefreshDecision, error) {
 			return domain.RefreshDecision{}, store.ErrConflict
 		})
@@ -68,19 +89,105 @@ func testSealedRotation(t *testing.T, s Subject) {
 	wantErr(t, err, store.ErrNotFound)
 }
 
+// recording is decide, which also records the tokens it saw.
+func recording(decide store.RefreshDecider, seen *[]domain.RefreshToken) store.RefreshDecider {
+	return func(tok domain.RefreshToken, fam domain.Family, c *domain.RefreshToken) (domain.RefreshDecision, error) {
+		*seen = append(*seen, tok)
+		return decide(tok, fam, c)
+	}
+}
+
+// testCountedRotation is PRODUCT T5 on counted tokens: the live
+// generation rotates to the next, which the row now holds live until
+// next's expiry; the one before, presented within the window, is a retry
+// that writes nothing; presented after its child was used, or any older
+// one, is reuse and revokes the family with its audit row; a generation
+// the family never reached, or a family that has none, is ErrNotFound
+// and writes nothing.
+func testCountedRotation(t *testing.T, s Subject) {
+	u := unsealed("fam_k")
+	_, err := s.RotateFamilyToken(ctx(t), sealedFirst(u), next("g1", base), sys(base), deterministic("g1"))
+	must(t, err)
+	t1 := base.Add(time.Minute)
+	var seen []domain.RefreshToken
+	rot, err := s.RotateFamilyToken(ctx(t), counted("fam_k", 1), next("g2", t1), sys(t1), recording(deterministic("g2"), &seen))
+	must(t, err)
+	diff(t, rot.Verdict, domain.RefreshRotate)
+	diff(t, seen, []domain.RefreshToken{{FamilyID: "fam_k", State: domain.RefreshLive, CreatedAt: base, ExpiresAt: base.Add(90 * 24 * time.Hour)}})
+	got, err := s.GetFamily(ctx(t), "fam_k")
+	must(t, err)
+	diff(t, got, familyAt(u, 2, t1))
+
+	// Generation 3 was never issued: nothing, and nothing changes.
+	_, err = s.RotateFamilyToken(ctx(t), counted("fam_k", 3), next("g4", t1), sys(t1), deterministic("g4"))
+	wantErr(t, err, store.ErrNotFound)
+	_, err = s.RotateFamilyToken(ctx(t), counted("fam_none", 1), next("x", t1), sys(t1), deterministic("x"))
+	wantErr(t, err, store.ErrNotFound)
+	got, err = s.GetFamily(ctx(t), "fam_k")
+	must(t, err)
+	diff(t, got, familyAt(u, 2, t1))
+
+	// Generation 1 again, its child g2 live: a retry.
+	rot, err = s.RotateFamilyToken(ctx(t), counted("fam_k", 1), next("g2", t1), sys(t1), deterministic("g2"))
+	must(t, err)
+	diff(t, rot.Verdict, domain.RefreshRetry)
+	// A decider that calls the live generation a retry fails: it has no child.
+	_, err = s.RotateFamilyToken(ctx(t), counted("fam_k", 2), next("g3", t1), sys(t1), always(domain.RefreshRetry, new([]domain.RefreshToken)))
+	if err == nil {
+		t.Fatal("a retry of the live generation succeeded")
+	}
+	got, err = s.GetFamily(ctx(t), "fam_k")
+	must(t, err)
+	diff(t, got, familyAt(u, 2, t1))
+
+	// Generation 2 rotates; generation 1, whose child was used, is reuse.
+	t2 := t1.Add(time.Minute)
+	_, err = s.RotateFamilyToken(ctx(t), counted("fam_k", 2), next("g3", t2), sys(t2), deterministic("g3"))
+	must(t, err)
+	var a auditTrail
+	o := a.by(client1(), "198.51.100.4")
+	o.At = t2
+	seen = nil
+	rot, err = s.RotateFamilyToken(ctx(t), counted("fam_k", 1), next("g2", t2), o, recording(deterministic("g2"), &seen))
+	must(t, err)
+	if rot.Verdict != domain.RefreshReuse || !rot.Family.RevokedAt.Equal(t2) {
+		t.Fatalf("reuse: %+v", rot)
+	}
+	diff(t, seen, []domain.RefreshToken{{FamilyID: "fam_k", State: domain.RefreshRotated, ExpiresAt: t2.Add(90 * 24 * time.Hour)}})
+	a.expect(o, domain.AuditRefreshReuse, "fam_k", "client_1", "")
+	diffAudit(t, allAudit(t, s), a.rows)
+	diff(t, revokedFeed(t, s), []string{"fam_k"})
+}
+
+// testCountedConcurrentRefresh is PRODUCT T5 and S3 on counted tokens:
+// twenty presentations of one generation at once all succeed; one
+// rotates, the rest are retries; the family moves one generation.
+func testCountedConcurrentRefresh(t *testing.T, s Subject) {
+	const n = 20
+	u := unsealed("fam_c")
+	_, err := s.RotateFamilyToken(ctx(t), sealedFirst(u), next("g1", base), sys(base), deterministic("g1"))
+	must(t, err)
+	verdicts := concurrentVerdicts(t, n, func() (store.Rotation, error) {
+		return s.RotateFamilyToken(ctx(t), counted("fam_c", 1), next("g2", base), sys(base), deterministic("g2"))
+	})
+	diff(t, verdicts, map[domain.RefreshVerdict]int{domain.RefreshRotate: 1, domain.RefreshRetry: n - 1})
+	got, err := s.GetFamily(ctx(t), "fam_c")
+	must(t, err)
+	diff(t, got.Generation, uint64(2))
+}
+
 // testSealedConcurrentFirstRefresh is issue 17 point 4 and S3: twenty
 // first refreshes of one sealed token at once all succeed; one rotates,
-// the rest are retries; one family, one live child.
+// the rest are retries; one family, generation 1 live.
 func testSealedConcurrentFirstRefresh(t *testing.T, s Subject) {
 	const n = 20
 	verdicts := concurrentVerdicts(t, n, func() (store.Rotation, error) {
-		return s.RotateSealedRefreshToken(ctx(t), unsealed("fam_s"), next("c", base), sys(base), deterministic("c"))
+		return s.RotateFamilyToken(ctx(t), sealedFirst(unsealed("fam_s")), next("c", base), sys(base), deterministic("c"))
 	})
 	diff(t, verdicts, map[domain.RefreshVerdict]int{domain.RefreshRotate: 1, domain.RefreshRetry: n - 1})
-	diff(t, liveTokens(t, s, "fam_s"), []string{"c"})
-	toks, err := s.FamilyTokens(ctx(t), "fam_s")
+	got, err := s.GetFamily(ctx(t), "fam_s")
 	must(t, err)
-	diff(t, len(toks), 2)
+	diff(t, got.Generation, uint64(1))
 }
 
 // testSealedTombstone is issue 17 point 5 (PRODUCT T9): revoking a family
@@ -122,8 +229,11 @@ func testSealedTombstone(t *testing.T, s Subject) {
 	diffAudit(t, allAudit(t, s), a.rows)
 
 	// The sealed token is refused and materializes nothing.
-	_, err = s.RotateSealedRefreshToken(ctx(t), u, next("c", base), sys(base), always(domain.RefreshRotate, new([]domain.RefreshToken)))
+	_, err = s.RotateFamilyToken(ctx(t), sealedFirst(u), next("c", base), sys(base), always(domain.RefreshRotate, new([]domain.RefreshToken)))
 	wantErr(t, err, store.ErrNotFound)
+	if got, _ := s.GetFamily(ctx(t), "fam_s"); got.Generation != 0 {
+		t.Fatalf("tombstone rotated: %+v", got)
+	}
 	if toks, _ := s.FamilyTokens(ctx(t), "fam_s"); len(toks) != 0 {
 		t.Fatalf("tombstone gained tokens %+v", toks)
 	}
@@ -182,8 +292,8 @@ var errTestRevoked = errors.New("storetest: family revoked")
 // family that has no row, all at once, on any backend. Whichever comes
 // first, the family ends revoked, revoked once (one token.revoked row, one
 // call that says it revoked), and either one rotation materialized it
-// (its token and one child) or a tombstone did (no token at all); a
-// refresh after the revocation is refused.
+// (generation 1) or a tombstone did (generation 0); a refresh after the
+// revocation is refused.
 func testSealedRevokeRacesFirstRefresh(t *testing.T, s Subject) {
 	const n = 10
 	u := unsealed("fam_race")
@@ -199,7 +309,7 @@ func testSealedRevokeRacesFirstRefresh(t *testing.T, s Subject) {
 	for i := range 2 * n {
 		wg.Go(func() {
 			if i%2 == 0 {
-				rot, err := s.RotateSealedRefreshToken(ctx(t), u, next("c", base), sys(base), rule)
+				rot, err := s.RotateFamilyToken(ctx(t), sealedFirst(u), next("c", base), sys(base), rule)
 				switch {
 				case errors.Is(err, store.ErrNotFound), errors.Is(err, errTestRevoked):
 				case err != nil:
@@ -239,12 +349,10 @@ func testSealedRevokeRacesFirstRefresh(t *testing.T, s Subject) {
 	if rows != 1 {
 		t.Fatalf("%d token.revoked rows, want 1", rows)
 	}
-	toks, err := s.FamilyTokens(ctx(t), u.Family.ID)
-	must(t, err)
-	if want := map[bool]int{true: 2, false: 0}[rotated > 0]; len(toks) != want {
-		t.Fatalf("%d rotations succeeded, the family has %d tokens: %+v", rotated, len(toks), toks)
+	if want := map[bool]uint64{true: 1, false: 0}[rotated > 0]; got.Generation != want {
+		t.Fatalf("%d rotations succeeded, the family is at generation %d", rotated, got.Generation)
 	}
-	if _, err := s.RotateSealedRefreshToken(ctx(t), u, next("c", base), sys(base), rule); err == nil {
+	if _, err := s.RotateFamilyToken(ctx(t), sealedFirst(u), next("c", base), sys(base), rule); err == nil {
 		t.Fatal("a refresh after the revocation succeeded")
 	}
 }

@@ -44,6 +44,8 @@ func Run(t *testing.T, open Opener) {
 	run(t, "Families/revoke", open, testRevokeFamily)
 	run(t, "Issue17/SealedRefresh/first_rotation_materializes_retry_reuse", open, testSealedRotation)
 	run(t, "Issue17/SealedRefresh/concurrent_first_refreshes_one_family", open, testSealedConcurrentFirstRefresh)
+	run(t, "Issue17/CountedRefresh/rotate_retry_reuse_unknown", open, testCountedRotation)
+	run(t, "Issue17/CountedRefresh/concurrent_refreshes_one_generation", open, testCountedConcurrentRefresh)
 	run(t, "Issue17/SealedRefresh/revoke_without_row_leaves_tombstone", open, testSealedTombstone)
 	run(t, "Issue17/SealedRefresh/revoke_races_first_refresh", open, testSealedRevokeRacesFirstRefresh)
 	run(t, "Issue17/SealKeys/first_and_rotate", open, testSealKeys)
@@ -556,4 +558,11 @@ func concurrentVerdicts(t *testing.T, n int, rotate func() (store.Rotation, erro
 	}
 	wg.Wait()
 	return verdicts
+}
+
+// born is fam as a grant starts it (txn.StartFamily): its tokens counted,
+// generation 1 live as tok would have been, issued then and dying then.
+func born(fam domain.Family, tok domain.RefreshToken) domain.Family {
+	fam.Generation, fam.GenerationAt, fam.LiveUntil = 1, tok.CreatedAt, tok.ExpiresAt
+	return fam
 }

@@ -66,7 +66,7 @@ func (s *Store) AnswerDeviceRequest(ctx context.Context, id string, approve bool
 // PollDevice runs the device poll rule on the request's row inside one
 // transaction, the row locked, so concurrent polls on any replica are
 // judged one after another and tokens go out once (PRODUCT T11, S3).
-func (s *Store) PollDevice(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, by domain.Origin, decide store.DeviceDecider) (store.DevicePoll, error) {
+func (s *Store) PollDevice(ctx context.Context, presented string, fam domain.Family, by domain.Origin, decide store.DeviceDecider) (store.DevicePoll, error) {
 	var out store.DevicePoll
 	err := s.b.Write(ctx, func(tx Querier) error {
 		out = store.DevicePoll{}
@@ -108,7 +108,7 @@ func (s *Store) PollDevice(ctx context.Context, presented string, fam domain.Fam
 		if _, err := tx.Exec(ctx, `UPDATE device_requests SET state = $1, family_id = $2 WHERE id = $3`, string(domain.DeviceRedeemed), fam.ID, d.ID); err != nil {
 			return err
 		}
-		return StartFamily(ctx, tx, fam, tok)
+		return StartFamily(ctx, tx, fam)
 	})
 	return out, err
 }

@@ -17,22 +17,37 @@ var errBadVerdict = errors.New("store: decider returned no verdict")
 // token whose live child is not the one the caller would hand out.
 var errRetryNotChild = errors.New("store: retry of a token whose live child is not next")
 
-// IssueRefreshToken starts a family with its first live token. No grant
-// calls it since client-credentials families are sealed (issue 17): the
-// grants that store a family start it inside their own transaction.
+// IssueRefreshToken starts a family with its first live token as a row,
+// as releases before counted tokens did; no grant calls it any more, and
+// tests seed the families an upgrade inherits with it.
 func (s *Store) IssueRefreshToken(ctx context.Context, fam domain.Family, tok domain.RefreshToken) error {
-	return s.b.Write(ctx, func(tx Querier) error { return StartFamily(ctx, tx, fam, tok) })
+	return s.b.Write(ctx, func(tx Querier) error {
+		if err := insertFamily(ctx, tx, fam); err != nil {
+			return err
+		}
+		tok.FamilyID, tok.State = fam.ID, domain.RefreshLive
+		return insertToken(ctx, tx, tok)
+	})
 }
 
-// StartFamily inserts a family and its first live token in tx: the one
-// way a stored family is born, for every grant.
-func StartFamily(ctx context.Context, tx Querier, fam domain.Family, tok domain.RefreshToken) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO families (`+rowcodec.FamilyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		fam.ID, fam.ClientID, fam.OrgID, fam.CustomerID, fam.GrantID, rowcodec.ScopesText(fam.Scopes), rowcodec.Micros(fam.CreatedAt), rowcodec.Micros(fam.RevokedAt)); err != nil {
-		return err
+// errNoGeneration: a family started with no live generation, which no
+// token could ever name.
+var errNoGeneration = errors.New("store: a family starts with a live generation")
+
+// StartFamily inserts a family whose refresh tokens are counted, its
+// generation fam.Generation live until fam.LiveUntil, in tx: the one way
+// a grant that stores its family at birth starts it (authorization code,
+// device). No token is stored: the family's row is the token's state.
+func StartFamily(ctx context.Context, tx Querier, fam domain.Family) error {
+	if fam.Generation == 0 {
+		return errNoGeneration
 	}
-	tok.FamilyID, tok.State = fam.ID, domain.RefreshLive
-	return insertToken(ctx, tx, tok)
+	return insertFamily(ctx, tx, fam)
+}
+
+func insertFamily(ctx context.Context, tx Querier, fam domain.Family) error {
+	_, err := tx.Exec(ctx, `INSERT INTO families (`+rowcodec.FamilyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, rowcodec.FamilyValues(fam)...)
+	return err
 }
 
 func insertToken(ctx context.Context, tx Querier, t domain.RefreshToken) error {
@@ -61,72 +76,46 @@ func revokeFamilyAudited(ctx context.Context, tx Querier, fam domain.Family, e d
 // next writes nothing, so any number of retries, on any replica, all hand
 // out the one child.
 func (s *Store) RotateRefreshToken(ctx context.Context, presented string, next domain.RefreshToken, by domain.Origin, decide store.RefreshDecider) (store.Rotation, error) {
-	return s.rotate(ctx, presented, nil, next, by, decide)
-}
-
-// RotateSealedRefreshToken materializes a sealed first token's family in
-// the transaction that runs the refresh rule on it (issue 17): the rule,
-// the retry window and reuse detection are RotateRefreshToken's own.
-func (s *Store) RotateSealedRefreshToken(ctx context.Context, first store.Unsealed, next domain.RefreshToken, by domain.Origin, decide store.RefreshDecider) (store.Rotation, error) {
-	return s.rotate(ctx, first.Token.Hash, &first, next, by, decide)
-}
-
-// materialize inserts a sealed token's family and the token itself, live,
-// unless the family has a row already: materialized by an earlier
-// presentation (here or on another replica, whose insert this one waits
-// for on PostgreSQL's unique index), or a tombstone, whose missing token
-// row then refuses the presentation.
-func materialize(ctx context.Context, tx Querier, u store.Unsealed) error {
-	fam, tok := u.Family, u.Token
-	n, err := insertUnsealed(ctx, tx, u, time.Time{})
-	if err != nil || n == 0 {
+	var out store.Rotation
+	err := s.b.Write(ctx, func(tx Querier) (err error) {
+		out, err = s.rotateStored(ctx, tx, presented, next, by, decide)
 		return err
-	}
-	tok.FamilyID, tok.State = fam.ID, domain.RefreshLive
-	return insertToken(ctx, tx, tok)
+	})
+	return out, err
 }
 
-// insertUnsealed inserts the row of u's family, revoked at revokedAt (a
-// tombstone) or not (zero), kept at least until its sealed token expires,
-// unless the family has a row already; it returns how many rows it
-// inserted. On PostgreSQL a concurrent insert of the same family makes
-// this one wait for its transaction, then insert nothing.
-func insertUnsealed(ctx context.Context, tx Querier, u store.Unsealed, revokedAt time.Time) (int64, error) {
-	fam := u.Family
-	return tx.Exec(ctx, `INSERT INTO families (`+rowcodec.FamilyColumns+`, sealed_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
-		fam.ID, fam.ClientID, fam.OrgID, fam.CustomerID, fam.GrantID, rowcodec.ScopesText(fam.Scopes), rowcodec.Micros(fam.CreatedAt), rowcodec.Micros(revokedAt), rowcodec.Micros(u.Token.ExpiresAt))
-}
-
-// rotate is RotateRefreshToken, after materializing unsealed when given.
-func (s *Store) rotate(ctx context.Context, presented string, unsealed *store.Unsealed, next domain.RefreshToken, by domain.Origin, decide store.RefreshDecider) (store.Rotation, error) {
-	now := by.At
+// RotateFamilyToken runs the refresh rule on the family's row alone
+// (store.Families): a rotation rewrites that one row and stores no token,
+// and concurrent presentations on any replica queue on its lock (PRODUCT
+// T5, S3). The child of a generation is the next one, the same token for
+// every retry, so a retry writes nothing.
+func (s *Store) RotateFamilyToken(ctx context.Context, presented store.FamilyToken, next domain.RefreshToken, by domain.Origin, decide store.RefreshDecider) (store.Rotation, error) {
 	var out store.Rotation
 	err := s.b.Write(ctx, func(tx Querier) error {
 		out = store.Rotation{}
-		if unsealed != nil {
-			if err := materialize(ctx, tx, *unsealed); err != nil {
+		fresh := false
+		if presented.First != nil {
+			// On PostgreSQL a concurrent insert of the same family makes
+			// this one wait for its transaction, then insert nothing.
+			n, err := insertUnsealed(ctx, tx, *presented.First, time.Time{})
+			if err != nil {
 				return err
 			}
+			fresh = n == 1
 		}
-		// One read for the token and its family, both locked.
-		tok, fam, err := rowcodec.TokenFamily(tx.QueryRow(ctx, `SELECT `+rowcodec.TokenFamilyColumns+`
-			FROM refresh_tokens t JOIN families f ON f.id = t.family_id WHERE t.hash = $1`+s.lockTokenFamily(), presented))
+		fam, err := rowcodec.Family(tx.QueryRow(ctx, `SELECT `+rowcodec.FamilyColumns+` FROM families WHERE id = $1`+s.d.ForUpdate, presented.FamilyID))
 		if err != nil {
 			return err
 		}
-		// The child is read by a statement of its own, after the locks are
-		// held: on PostgreSQL a statement that waited for a lock sees the
-		// locked rows as committed meanwhile but the rest as before, so a
-		// child a concurrent rotation just committed would be missed and
-		// its retry judged a reuse (PRODUCT T5, S3).
-		var child *domain.RefreshToken
-		if tok.ReplacedBy != "" {
-			c, err := rowcodec.Token(tx.QueryRow(ctx, `SELECT `+rowcodec.TokenColumns+` FROM refresh_tokens WHERE hash = $1`, tok.ReplacedBy))
-			if err == nil {
-				child = &c
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
+		if fam.Generation == 0 && !fresh {
+			// A tombstone, or a family an earlier build materialized with
+			// token rows: no counted token names it, and its sealed token
+			// was rotated when it was materialized.
+			return store.ErrNotFound
+		}
+		tok, child, ok := fam.CountedToken(presented.Generation, next.Hash)
+		if !ok {
+			return store.ErrNotFound
 		}
 		decision, err := decide(tok, fam, child)
 		if err != nil {
@@ -135,42 +124,106 @@ func (s *Store) rotate(ctx context.Context, presented string, unsealed *store.Un
 		out = store.Rotation{RefreshDecision: decision, Family: fam}
 		switch decision.Verdict {
 		case domain.RefreshReuse:
-			out.Family.RevokedAt = now
+			out.Family.RevokedAt = by.At
 			_, err := revokeFamilyAudited(ctx, tx, fam, by.Event(domain.AuditRefreshReuse, fam.ID, fam.ClientID, fam.CustomerID))
 			return err
 		case domain.RefreshRetry:
-			// PRODUCT T5: the child of a moment ago is next itself (derived
-			// from the presented token), still live: handing it out again
-			// writes nothing and supersedes nothing.
-			if child == nil || child.State != domain.RefreshLive || child.Hash != next.Hash {
+			// The child of the generation before the live one is next.
+			if child == nil || child.State != domain.RefreshLive {
 				return errRetryNotChild
 			}
 			return nil
-		case domain.RefreshReplace:
-			// The child of a moment ago is not next (an older release drew
-			// it at random): it dies and next takes its place, so the
-			// family never has two live tokens.
-			if child == nil {
-				return errBadVerdict
-			}
-			if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET state = $1, rotated_at = $2 WHERE hash = $3`, string(domain.RefreshSuperseded), rowcodec.Micros(now), child.Hash); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET replaced_by = $1 WHERE hash = $2`, next.Hash, tok.Hash); err != nil {
-				return err
-			}
 		case domain.RefreshRotate:
-			if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET state = $1, rotated_at = $2, replaced_by = $3 WHERE hash = $4`,
-				string(domain.RefreshRotated), rowcodec.Micros(now), next.Hash, tok.Hash); err != nil {
-				return err
-			}
-		default:
-			return errBadVerdict
+			out.Family.Generation, out.Family.GenerationAt, out.Family.LiveUntil = fam.Generation+1, by.At, next.ExpiresAt
+			_, err := tx.Exec(ctx, `UPDATE families SET generation = $1, generation_at = $2, live_until = $3 WHERE id = $4`,
+				int64(out.Family.Generation), rowcodec.Micros(by.At), rowcodec.Micros(next.ExpiresAt), fam.ID)
+			return err
 		}
-		next.FamilyID, next.State = fam.ID, domain.RefreshLive
-		return insertToken(ctx, tx, next)
+		// Replace: a counted child is always next, so no decider that
+		// judged these rows could say it.
+		return errBadVerdict
 	})
 	return out, err
+}
+
+// insertUnsealed inserts the row of u's family, revoked at revokedAt (a
+// tombstone) or not (zero), its sealed token (generation 0) live until it
+// expires, so the row stays at least that long, unless the family has a
+// row already; it returns how many rows it inserted. On PostgreSQL a
+// concurrent insert of the same family makes this one wait for its
+// transaction, then insert nothing.
+func insertUnsealed(ctx context.Context, tx Querier, u store.Unsealed, revokedAt time.Time) (int64, error) {
+	fam := u.Family
+	fam.RevokedAt, fam.Generation, fam.GenerationAt, fam.LiveUntil = revokedAt, 0, u.Token.CreatedAt, u.Token.ExpiresAt
+	return tx.Exec(ctx, `INSERT INTO families (`+rowcodec.FamilyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
+		rowcodec.FamilyValues(fam)...)
+}
+
+// rotateStored is RotateRefreshToken in tx: the rule on the presented
+// token's row, its family's and its child's.
+func (s *Store) rotateStored(ctx context.Context, tx Querier, presented string, next domain.RefreshToken, by domain.Origin, decide store.RefreshDecider) (store.Rotation, error) {
+	now := by.At
+	// One read for the token and its family, both locked.
+	tok, fam, err := rowcodec.TokenFamily(tx.QueryRow(ctx, `SELECT `+rowcodec.TokenFamilyColumns+`
+		FROM refresh_tokens t JOIN families f ON f.id = t.family_id WHERE t.hash = $1`+s.lockTokenFamily(), presented))
+	if err != nil {
+		return store.Rotation{}, err
+	}
+	// The child is read by a statement of its own, after the locks are
+	// held: on PostgreSQL a statement that waited for a lock sees the
+	// locked rows as committed meanwhile but the rest as before, so a
+	// child a concurrent rotation just committed would be missed and
+	// its retry judged a reuse (PRODUCT T5, S3).
+	var child *domain.RefreshToken
+	if tok.ReplacedBy != "" {
+		c, err := rowcodec.Token(tx.QueryRow(ctx, `SELECT `+rowcodec.TokenColumns+` FROM refresh_tokens WHERE hash = $1`, tok.ReplacedBy))
+		if err == nil {
+			child = &c
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return store.Rotation{}, err
+		}
+	}
+	decision, err := decide(tok, fam, child)
+	if err != nil {
+		return store.Rotation{}, err
+	}
+	out := store.Rotation{RefreshDecision: decision, Family: fam}
+	switch decision.Verdict {
+	case domain.RefreshReuse:
+		out.Family.RevokedAt = now
+		_, err := revokeFamilyAudited(ctx, tx, fam, by.Event(domain.AuditRefreshReuse, fam.ID, fam.ClientID, fam.CustomerID))
+		return out, err
+	case domain.RefreshRetry:
+		// PRODUCT T5: the child of a moment ago is next itself (derived
+		// from the presented token), still live: handing it out again
+		// writes nothing and supersedes nothing.
+		if child == nil || child.State != domain.RefreshLive || child.Hash != next.Hash {
+			return out, errRetryNotChild
+		}
+		return out, nil
+	case domain.RefreshReplace:
+		// The child of a moment ago is not next (an older release drew
+		// it at random): it dies and next takes its place, so the
+		// family never has two live tokens.
+		if child == nil {
+			return out, errBadVerdict
+		}
+		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET state = $1, rotated_at = $2 WHERE hash = $3`, string(domain.RefreshSuperseded), rowcodec.Micros(now), child.Hash); err != nil {
+			return out, err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET replaced_by = $1 WHERE hash = $2`, next.Hash, tok.Hash); err != nil {
+			return out, err
+		}
+	case domain.RefreshRotate:
+		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET state = $1, rotated_at = $2, replaced_by = $3 WHERE hash = $4`,
+			string(domain.RefreshRotated), rowcodec.Micros(now), next.Hash, tok.Hash); err != nil {
+			return out, err
+		}
+	default:
+		return out, errBadVerdict
+	}
+	next.FamilyID, next.State = fam.ID, domain.RefreshLive
+	return out, insertToken(ctx, tx, next)
 }
 
 // lockTokenFamily locks the token (t) and family (f) rows of rotate's read
@@ -195,7 +248,7 @@ func (s *Store) RevokedFamilies(ctx context.Context, since time.Time) ([]domain.
 //
 // A family that has no row yet (unsealed, issue 17) gets a tombstone: its
 // row, inserted already revoked with the token.revoked row, which stays
-// while its sealed token could come back (sealed_until), so the
+// while its sealed token could come back (live_until), so the
 // revocation holds across restarts and reaches every replica.
 func (s *Store) RevokeHeldFamily(ctx context.Context, familyID, tokenHash string, unsealed *store.Unsealed, by domain.Origin, may func(domain.Family) bool) (string, bool, error) {
 	var id string

@@ -123,7 +123,7 @@ func (s *Store) CreateCode(ctx context.Context, c domain.AuthCode) error {
 // RedeemCode runs the code rule on the rows inside one transaction, the
 // code's row locked, so two redemptions on any replicas are judged one
 // after the other (PRODUCT T6, S3).
-func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Family, tok domain.RefreshToken, by domain.Origin, decide store.CodeDecider) (store.Redemption, error) {
+func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Family, by domain.Origin, decide store.CodeDecider) (store.Redemption, error) {
 	now := by.At
 	var out store.Redemption
 	err := s.b.Write(ctx, func(tx Querier) error {
@@ -158,7 +158,7 @@ func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Fam
 		if _, err := tx.Exec(ctx, `UPDATE auth_codes SET used_at = $1, family_id = $2 WHERE hash = $3`, rowcodec.Micros(now), fam.ID, code.Hash); err != nil {
 			return err
 		}
-		return StartFamily(ctx, tx, fam, tok)
+		return StartFamily(ctx, tx, fam)
 	})
 	return out, err
 }
