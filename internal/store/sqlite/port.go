@@ -193,43 +193,19 @@ func (d *db) Write(ctx context.Context, fn func(txn.Querier) error) error {
 	return d.writes.Do(ctx, fn)
 }
 
-// commit runs the batch in one transaction. Each operation runs inside a
-// savepoint, so one that fails rolls back alone and the others still commit.
+// commit runs the batch in one transaction. Most batches succeed whole, so
+// they run without a savepoint per operation (two statements each); when
+// one fails, the batch is rolled back and run again with each operation in
+// a savepoint, so the failure rolls back alone and the others still
+// commit. Operations may run more than once (txn.Backend).
 func (d *db) commit(batch []func(txn.Querier) error) []error {
 	results := make([]error, len(batch))
 	d.writing.Lock()
 	defer d.writing.Unlock()
-	err := func() error {
-		sqlTx, err := d.wdb.BeginTx(context.Background(), nil)
-		if err != nil {
-			return fmt.Errorf("begin: %w", err)
-		}
-		defer sqlTx.Rollback()
-		tx := &wtx{Tx: sqlTx, d: d}
-		if len(batch) == 1 {
-			if results[0] = batch[0](tx); results[0] != nil {
-				return nil // nothing to commit
-			}
-		} else {
-			for i, op := range batch {
-				if _, err := tx.Exec(context.Background(), `SAVEPOINT op`); err != nil {
-					return fmt.Errorf("savepoint: %w", err)
-				}
-				if results[i] = op(tx); results[i] != nil {
-					if _, err := tx.Exec(context.Background(), `ROLLBACK TO op`); err != nil {
-						return fmt.Errorf("rollback to savepoint: %w", err)
-					}
-				}
-				if _, err := tx.Exec(context.Background(), `RELEASE op`); err != nil {
-					return fmt.Errorf("release savepoint: %w", err)
-				}
-			}
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("commit: %w", err)
-		}
-		return nil
-	}()
+	again, err := d.runBatch(batch, results, false)
+	if again {
+		_, err = d.runBatch(batch, results, true)
+	}
 	d.prepareSeen()
 	err = classify(err)
 	for i := range results {
@@ -239,4 +215,42 @@ func (d *db) commit(batch []func(txn.Querier) error) []error {
 	}
 	d.health.record(results, time.Now())
 	return results
+}
+
+// runBatch runs batch in one transaction and commits it, each operation's
+// error in results. With isolate each operation runs in a savepoint, so a
+// failure rolls back alone; without it the first failure rolls back the
+// whole transaction, and runBatch says to run the batch again isolated (a
+// lone operation's failure leaves nothing to commit).
+func (d *db) runBatch(batch []func(txn.Querier) error, results []error, isolate bool) (again bool, err error) {
+	sqlTx, err := d.wdb.BeginTx(context.Background(), nil)
+	if err != nil {
+		return false, fmt.Errorf("begin: %w", err)
+	}
+	defer sqlTx.Rollback()
+	tx := &wtx{Tx: sqlTx, d: d}
+	for i, op := range batch {
+		if isolate {
+			if _, err := tx.Exec(context.Background(), `SAVEPOINT op`); err != nil {
+				return false, fmt.Errorf("savepoint: %w", err)
+			}
+		}
+		if results[i] = op(tx); results[i] != nil {
+			if !isolate {
+				return len(batch) > 1, nil
+			}
+			if _, err := tx.Exec(context.Background(), `ROLLBACK TO op`); err != nil {
+				return false, fmt.Errorf("rollback to savepoint: %w", err)
+			}
+		}
+		if isolate {
+			if _, err := tx.Exec(context.Background(), `RELEASE op`); err != nil {
+				return false, fmt.Errorf("release savepoint: %w", err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("commit: %w", err)
+	}
+	return false, nil
 }

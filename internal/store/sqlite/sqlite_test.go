@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -176,4 +177,69 @@ func TestPingReportsFailingCheckpoints(t *testing.T) {
 func TestCommitsObserved(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "observed.db")
 	storetest.CommitsObserved(t, func(o txn.CommitObserver) (*Store, error) { return Open(t.Context(), db, o) }, true)
+}
+
+// TestBatchFailureRollsBackAlone: a group commit runs its operations
+// without savepoints first; one that fails rolls the batch back, and the
+// batch runs again with each operation in a savepoint, so only the
+// failing one's writes are undone and the others commit, each told its
+// own outcome.
+func TestBatchFailureRollsBackAlone(t *testing.T) {
+	s := openTemp(t)
+	refuse := errors.New("refused")
+	runs := map[string]int{}
+	insert := func(id string, fail bool) func(txn.Querier) error {
+		return func(q txn.Querier) error {
+			runs[id]++
+			if _, err := q.Exec(t.Context(), `INSERT INTO orgs (id, name, created_at) VALUES ($1, $1, 0)`, id); err != nil {
+				return err
+			}
+			if fail {
+				return refuse
+			}
+			return nil
+		}
+	}
+	for _, tc := range []struct {
+		name, prefix string
+		ops          []func(txn.Querier) error
+		want         []error
+		rows         []string
+		runs         int // how often the first operation ran
+	}{
+		{"all_succeed", "a", []func(txn.Querier) error{insert("a1", false), insert("a2", false), insert("a3", false)}, []error{nil, nil, nil}, []string{"a1", "a2", "a3"}, 1},
+		{"middle_fails", "b", []func(txn.Querier) error{insert("b1", false), insert("b2", true), insert("b3", false)}, []error{nil, refuse, nil}, []string{"b1", "b3"}, 2},
+		{"lone_fails", "c", []func(txn.Querier) error{insert("c1", true)}, []error{refuse}, nil, 1},
+		{"duplicate_key", "d", []func(txn.Querier) error{insert("d1", false), insert("d1", false)}, []error{nil, store.ErrConflict}, []string{"d1"}, 4}, // two operations on d1, each run twice
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := s.db.commit(tc.ops)
+			for i := range got {
+				if !errors.Is(got[i], tc.want[i]) || (tc.want[i] == nil) != (got[i] == nil) {
+					t.Fatalf("results %v, want %v", got, tc.want)
+				}
+			}
+			var rows []string
+			rs, err := s.db.rdb.Query(`SELECT id FROM orgs WHERE id LIKE $1 ORDER BY id`, tc.prefix+"%")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rs.Next() {
+				var id string
+				if err := rs.Scan(&id); err != nil {
+					t.Fatal(err)
+				}
+				rows = append(rows, id)
+			}
+			rs.Close()
+			if !slices.Equal(rows, tc.rows) {
+				t.Fatalf("rows %v, want %v", rows, tc.rows)
+			}
+			// A batch that succeeds whole runs once, with no savepoint;
+			// one with a failure runs again, isolated.
+			if n := runs[tc.prefix+"1"]; n != tc.runs {
+				t.Fatalf("the first operation ran %d times, want %d", n, tc.runs)
+			}
+		})
+	}
 }
