@@ -9,30 +9,37 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
 )
 
 // formatCounted is the first byte of a counted token's body. A counted
 // token names its family and its generation, the number of rotations that
-// led to it, under a MAC of the server's refresh key: the family's row
-// holds the generation that is live, so a rotation rewrites one row and
-// stores no token (issue 17, refresh), and the child of a generation is
-// the same string on every replica and for every retry (PRODUCT T5).
+// led to it, under a MAC keyed by a seal key: the family's row holds the
+// generation that is live, so a rotation rewrites one row and stores no
+// token, and the token of a generation, minted under the key that sealed
+// when the generation was issued, is the same string on every replica and
+// for every retry (PRODUCT T5). Seal keys rotate with overlap
+// (`keys rotate-seal`), so counted tokens move to a new key at their next
+// rotation.
 const formatCounted byte = 0x03
 
 // The layout of a counted token's body, base64url without padding after
-// Prefix: format (1) | generation (8, big endian) | family id | tag (32),
-// the tag HMAC-SHA-256 of everything before it.
+// Prefix: format (1) | key id (8) | generation (8, big endian) | family id
+// | tag (32), the tag HMAC-SHA-256 of everything before it under a key
+// derived (HKDF-SHA-256) from the seal key.
 const (
 	generationLen = 8
 	countedTagLen = sha256.Size
+	countedHead   = 1 + keyIDLen + generationLen
 	// maxFamilyID bounds the family id a counted token carries; ids are
 	// 30 characters.
 	maxFamilyID = 64
 )
 
-// countedInfo binds the MAC key, derived from the refresh key, to this
-// use and layout version: the refresh key also derives the children of
-// tokens that have rows (ids.DeriveRefreshToken).
+// countedInfo binds the MAC key, derived from a seal key's secret, to
+// this use and layout version: the same secret also seals first tokens.
 const countedInfo = "nomosauth counted refresh token v1"
 
 // Counted is what a counted token names.
@@ -41,47 +48,46 @@ type Counted struct {
 	Generation uint64 // 1 for a family's first counted token
 }
 
-// Counter mints and reads counted tokens under one key. Safe for
-// concurrent use: it holds only the derived key.
-type Counter struct {
-	key []byte
-}
-
-// NewCounter returns the counter of refreshKey, the server-wide secret
-// every replica shares.
-func NewCounter(refreshKey []byte) (*Counter, error) {
-	if len(refreshKey) < 16 {
-		return nil, fmt.Errorf("seal: refresh key is %d bytes, want at least 16", len(refreshKey))
-	}
-	k, err := hkdf.Key(sha256.New, refreshKey, nil, countedInfo, 32)
-	if err != nil {
-		return nil, err
-	}
-	return &Counter{key: k}, nil
-}
-
-// ErrNotCounted: the token has no counted token's shape, or its tag does
-// not verify. The token endpoint answers either with invalid_grant.
+// ErrNotCounted: the token has no counted token's shape. A counted token
+// under a key the server does not hold is ErrUnknownKey, and one whose tag
+// does not verify ErrTampered; the token endpoint answers each with
+// invalid_grant.
 var ErrNotCounted = errors.New("seal: not a counted refresh token")
 
-// Mint returns the counted token of c.
-func (k *Counter) Mint(c Counted) (string, error) {
+// macKey is the MAC key of counted tokens under seal key secret.
+func macKey(secret []byte) ([]byte, error) {
+	if len(secret) != 32 {
+		return nil, fmt.Errorf("seal: key secret is %d bytes, not 32", len(secret))
+	}
+	return hkdf.Key(sha256.New, secret, nil, countedInfo, 32)
+}
+
+func countedTag(key, body []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// Count returns the counted token of c under k.
+func Count(k domain.SealKey, c Counted) (string, error) {
 	if c.FamilyID == "" || len(c.FamilyID) > maxFamilyID || c.Generation == 0 {
 		return "", fmt.Errorf("seal: cannot count family %q at generation %d", c.FamilyID, c.Generation)
 	}
-	b := make([]byte, 0, 1+generationLen+len(c.FamilyID)+countedTagLen)
+	id, err := keyID(k.ID)
+	if err != nil {
+		return "", err
+	}
+	key, err := macKey(k.Secret)
+	if err != nil {
+		return "", err
+	}
+	b := make([]byte, 0, countedHead+len(c.FamilyID)+countedTagLen)
 	b = append(b, formatCounted)
+	b = append(b, id[:]...)
 	b = binary.BigEndian.AppendUint64(b, c.Generation)
 	b = append(b, c.FamilyID...)
-	b = k.tag(b)
+	b = append(b, countedTag(key, b)...)
 	return Prefix + base64.RawURLEncoding.EncodeToString(b), nil
-}
-
-// tag appends the MAC of b to b.
-func (k *Counter) tag(b []byte) []byte {
-	m := hmac.New(sha256.New, k.key)
-	m.Write(b)
-	return m.Sum(b)
 }
 
 // IsCounted reports whether raw has a counted token's shape (prefix,
@@ -99,27 +105,62 @@ func countedBody(raw string) ([]byte, error) {
 		return nil, ErrNotCounted
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(rest)
-	if err != nil || len(b) <= 1+generationLen+countedTagLen || len(b) > 1+generationLen+maxFamilyID+countedTagLen || b[0] != formatCounted {
+	if err != nil || len(b) <= countedHead+countedTagLen || len(b) > countedHead+maxFamilyID+countedTagLen || b[0] != formatCounted {
 		return nil, ErrNotCounted
 	}
 	return b, nil
 }
 
-// Read returns what raw names when it is a counted token whose tag
-// verifies under this counter's key.
-func (k *Counter) Read(raw string) (Counted, error) {
+// ReadCounted returns what raw names when it is a counted token under one
+// of keys (found by its id) whose tag verifies.
+func ReadCounted(keys []domain.SealKey, raw string) (Counted, error) {
 	b, err := countedBody(raw)
 	if err != nil {
 		return Counted{}, err
 	}
-	body, tag := b[:len(b)-countedTagLen], b[len(b)-countedTagLen:]
-	want := k.tag(append([]byte(nil), body...))[len(body):]
-	if !hmac.Equal(tag, want) {
-		return Counted{}, ErrNotCounted
+	k := keyNamed(keys, b[1:1+keyIDLen])
+	if k == nil {
+		return Counted{}, ErrUnknownKey
 	}
-	c := Counted{Generation: binary.BigEndian.Uint64(body[1:]), FamilyID: string(body[1+generationLen:])}
+	key, err := macKey(k.Secret)
+	if err != nil {
+		return Counted{}, err
+	}
+	body, tag := b[:len(b)-countedTagLen], b[len(b)-countedTagLen:]
+	if !hmac.Equal(tag, countedTag(key, body)) {
+		return Counted{}, ErrTampered
+	}
+	c := Counted{Generation: binary.BigEndian.Uint64(body[1+keyIDLen:]), FamilyID: string(body[countedHead:])}
 	if c.Generation == 0 {
-		return Counted{}, ErrNotCounted
+		// Verified but never minted: only a key holder could make it.
+		return Counted{}, ErrTampered
 	}
 	return c, nil
+}
+
+// keyNamed is the key of keys whose id is id, or nil.
+func keyNamed(keys []domain.SealKey, id []byte) *domain.SealKey {
+	for i := range keys {
+		if kid, err := keyID(keys[i].ID); err == nil && [keyIDLen]byte(id) == kid {
+			return &keys[i]
+		}
+	}
+	return nil
+}
+
+// Count returns the counted token of c under the key that sealed at at:
+// for a generation, the time it was issued, so every replica and every
+// retry mints the same string for it, whichever key seals now.
+func (r *Ring) Count(c Counted, at time.Time) (string, error) {
+	k, err := r.Sealer(at)
+	if err != nil {
+		return "", err
+	}
+	return Count(k, c)
+}
+
+// ReadCounted reads raw with the keys not retired at now; a token under a
+// retired key is ErrUnknownKey, as one under a key never held.
+func (r *Ring) ReadCounted(raw string, now time.Time) (Counted, error) {
+	return ReadCounted(r.live(now), raw)
 }

@@ -5,42 +5,43 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/nomosauth/nomosauth/internal/domain"
 )
 
-func counter(t testing.TB, fill byte) *Counter {
-	t.Helper()
-	k, err := NewCounter(bytes.Repeat([]byte{fill}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 // TestCountedMintRead: a counted token reads back as what it names under
-// its own key and under no other; a changed byte anywhere, a sealed or a
-// random token, and every malformed shape are ErrNotCounted; minting is
-// deterministic, so a retry names the same child (PRODUCT T5).
+// its own key and under no other (a key id the reader does not hold is
+// ErrUnknownKey, another secret under the same id ErrTampered); a changed
+// byte anywhere fails; a sealed or a random token and every malformed
+// shape are ErrNotCounted; minting is deterministic, so a retry names the
+// same child (PRODUCT T5).
 func TestCountedMintRead(t *testing.T) {
-	k, other := counter(t, 1), counter(t, 2)
+	k, other := key("0102030405060708", 1), key("1112131415161718", 2)
+	sameID := key("0102030405060708", 3)
+	keys := []domain.SealKey{other, k}
 	want := Counted{FamilyID: "fam_abcdefghijklmnopqrstuvwxyz", Generation: 7}
-	raw, err := k.Mint(want)
+	raw, err := Count(k, want)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again, _ := k.Mint(want); again != raw {
+	if again, _ := Count(k, want); again != raw {
 		t.Fatalf("minting twice gave %q and %q", raw, again)
 	}
-	if next, _ := k.Mint(Counted{FamilyID: want.FamilyID, Generation: 8}); next == raw {
+	if next, _ := Count(k, Counted{FamilyID: want.FamilyID, Generation: 8}); next == raw {
 		t.Fatal("two generations share a token")
 	}
-	if got, err := k.Read(raw); err != nil || got != want {
-		t.Fatalf("Read = %+v, %v; want %+v", got, err, want)
+	if got, err := ReadCounted(keys, raw); err != nil || got != want {
+		t.Fatalf("ReadCounted = %+v, %v; want %+v", got, err, want)
 	}
 	if !IsCounted(raw) || IsSealed(raw) {
 		t.Fatalf("IsCounted = %v, IsSealed = %v for a counted token", IsCounted(raw), IsSealed(raw))
 	}
-	if _, err := other.Read(raw); !errors.Is(err, ErrNotCounted) {
-		t.Fatalf("another key read it: %v", err)
+	if _, err := ReadCounted([]domain.SealKey{other}, raw); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("a ring without its key read it: %v", err)
+	}
+	if _, err := ReadCounted([]domain.SealKey{sameID}, raw); !errors.Is(err, ErrTampered) {
+		t.Fatalf("another secret under its key id read it: %v", err)
 	}
 	b := reseal(t, raw, func(b []byte) []byte { return b })
 	if b != raw {
@@ -56,7 +57,7 @@ func TestCountedMintRead(t *testing.T) {
 		if changed == raw {
 			continue
 		}
-		if got, err := k.Read(changed); err == nil {
+		if got, err := ReadCounted(keys, changed); err == nil {
 			t.Fatalf("byte %d changed still reads as %+v", i, got)
 		}
 	}
@@ -75,17 +76,47 @@ func TestCountedMintRead(t *testing.T) {
 		"empty":       "",
 		"prefix only": Prefix,
 	} {
-		if got, err := k.Read(bad); !errors.Is(err, ErrNotCounted) {
-			t.Errorf("%s: Read = %+v, %v; want ErrNotCounted", name, got, err)
+		if got, err := ReadCounted(keys, bad); !errors.Is(err, ErrNotCounted) {
+			t.Errorf("%s: ReadCounted = %+v, %v; want ErrNotCounted", name, got, err)
 		}
 	}
 	for _, c := range []Counted{{FamilyID: "", Generation: 1}, {FamilyID: "fam_x", Generation: 0}, {FamilyID: strings.Repeat("f", 65), Generation: 1}} {
-		if _, err := k.Mint(c); err == nil {
-			t.Errorf("Mint(%+v) succeeded", c)
+		if _, err := Count(k, c); err == nil {
+			t.Errorf("Count(%+v) succeeded", c)
 		}
 	}
-	if _, err := NewCounter(make([]byte, 15)); err == nil {
-		t.Error("a 15-byte refresh key was accepted")
+}
+
+// TestRingCountsUnderTheKeyOfTheIssue: the ring mints a generation under
+// the key that sealed when it was issued, so a retry after a rotation's
+// new key began sealing still gets the same string; a new generation
+// moves to the new key; a retired key reads nothing.
+func TestRingCountsUnderTheKeyOfTheIssue(t *testing.T) {
+	old, next := key("0102030405060708", 1), key("1112131415161718", 2)
+	next.SealsFrom = base.Add(time.Hour)
+	old.RetiresAt = base.Add(100 * time.Hour)
+	r := NewRing([]domain.SealKey{next, old})
+	c := Counted{FamilyID: "fam_x", Generation: 4}
+	before, err := r.Count(c, base.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := r.Count(c, base.Add(time.Minute)); again != before {
+		t.Fatal("the same generation minted twice differs")
+	}
+	want, _ := Count(old, c)
+	if before != want {
+		t.Fatal("a generation issued before the new key sealed is not under the old key")
+	}
+	after, _ := r.Count(Counted{FamilyID: "fam_x", Generation: 5}, base.Add(2*time.Hour))
+	if want, _ := Count(next, Counted{FamilyID: "fam_x", Generation: 5}); after != want {
+		t.Fatal("a generation issued after the new key sealed is not under it")
+	}
+	if got, err := r.ReadCounted(before, base.Add(2*time.Hour)); err != nil || got != c {
+		t.Fatalf("the old key no longer reads: %+v %v", got, err)
+	}
+	if _, err := r.ReadCounted(before, old.RetiresAt); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("a retired key still reads: %v", err)
 	}
 }
 
@@ -93,16 +124,16 @@ func TestCountedMintRead(t *testing.T) {
 // returns what minting it again gives back exactly: one spelling per
 // token, so no variant can dodge the generation check.
 func FuzzCountedRead(f *testing.F) {
-	k := counter(f, 1)
-	raw, _ := k.Mint(Counted{FamilyID: "fam_abc", Generation: 3})
+	k := key("0102030405060708", 1)
+	raw, _ := Count(k, Counted{FamilyID: "fam_abc", Generation: 3})
 	f.Add(raw)
 	f.Add(Prefix + "AwAAAAAAAAAB")
 	f.Fuzz(func(t *testing.T, s string) {
-		c, err := k.Read(s)
+		c, err := ReadCounted([]domain.SealKey{k}, s)
 		if err != nil {
 			return
 		}
-		again, err := k.Mint(c)
+		again, err := Count(k, c)
 		if err != nil || again != s {
 			t.Fatalf("%q reads as %+v, which mints %q (%v)", s, c, again, err)
 		}

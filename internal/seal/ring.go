@@ -79,15 +79,20 @@ func (r *Ring) Seal(c Claims, now time.Time, rand io.Reader) (string, error) {
 // Open opens raw with the keys not retired at now; a token under a
 // retired key is ErrUnknownKey, as one under a key never held.
 func (r *Ring) Open(raw string, now time.Time) (Claims, error) {
+	return Open(r.live(now), raw)
+}
+
+// live is the ring's keys not retired at now.
+func (r *Ring) live(now time.Time) []domain.SealKey {
 	r.mu.RLock()
+	defer r.mu.RUnlock()
 	live := make([]domain.SealKey, 0, len(r.keys))
 	for _, k := range r.keys {
 		if opens(k, now) {
 			live = append(live, k)
 		}
 	}
-	r.mu.RUnlock()
-	return Open(live, raw)
+	return live
 }
 
 // NewKey draws a seal key from rand (crypto/rand in production): an

@@ -179,13 +179,7 @@ func Open(keys []domain.SealKey, raw string) (Claims, error) {
 	if err != nil {
 		return Claims{}, err
 	}
-	var k *domain.SealKey
-	for i := range keys {
-		if id, err := keyID(keys[i].ID); err == nil && [keyIDLen]byte(b[1:1+keyIDLen]) == id {
-			k = &keys[i]
-			break
-		}
-	}
+	k := keyNamed(keys, b[1:1+keyIDLen])
 	if k == nil {
 		return Claims{}, ErrUnknownKey
 	}

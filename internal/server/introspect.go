@@ -77,7 +77,7 @@ func (t *Tokens) tokenFacts(ctx context.Context, raw string, now time.Time) (*oa
 	case oauth.TokenRefresh:
 		switch {
 		case seal.IsCounted(raw):
-			return t.countedFacts(ctx, raw)
+			return t.countedFacts(ctx, raw, now)
 		case seal.IsSealed(raw):
 			return t.sealedFacts(ctx, raw, now)
 		}
@@ -103,8 +103,8 @@ func (t *Tokens) storedFacts(ctx context.Context, hash string) (*oauth.TokenFact
 // countedFacts are the facts of a counted refresh token: what its
 // family's row says of its generation; nil when it does not verify or
 // names no generation its family reached.
-func (t *Tokens) countedFacts(ctx context.Context, raw string) (*oauth.TokenFacts, error) {
-	c, err := t.Counter.Read(raw)
+func (t *Tokens) countedFacts(ctx context.Context, raw string, now time.Time) (*oauth.TokenFacts, error) {
+	c, err := t.Seals.ReadCounted(raw, now)
 	if err != nil {
 		return nil, nil
 	}

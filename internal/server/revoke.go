@@ -58,7 +58,7 @@ func (t *Tokens) ServeRevoke(w http.ResponseWriter, r *http.Request) error {
 		switch {
 		case seal.IsCounted(q.Token):
 			// Any generation names its family, verified by its tag.
-			if c, err := t.Counter.Read(q.Token); err == nil {
+			if c, err := t.Seals.ReadCounted(q.Token, now); err == nil {
 				familyID = c.FamilyID
 			}
 		case seal.IsSealed(q.Token):

@@ -57,7 +57,7 @@ func TestIssue17SealedFirstRefresh(t *testing.T) {
 	r1 := f.refresh(rt0, "")
 	mustOK(t, r1)
 	rt1, fam1 := f.pairOf(r1)
-	if c, err := f.tokensSrv.Counter.Read(rt1); fam1 != fam || err != nil || c != (seal.Counted{FamilyID: fam, Generation: 1}) {
+	if c, err := f.tokensSrv.Seals.ReadCounted(rt1, f.clock.Now()); fam1 != fam || err != nil || c != (seal.Counted{FamilyID: fam, Generation: 1}) {
 		t.Fatalf("child %q (%+v, %v) of family %s, want generation 1 of %s", rt1, c, err, fam1, fam)
 	}
 	got, err := f.store.GetFamily(t.Context(), fam)
@@ -312,4 +312,55 @@ func TestIssue17SealedTokenOutlivesNoTombstone(t *testing.T) {
 		t.Fatal("T9: a revoked sealed family materialized again")
 	}
 	mustInactive(t, f.introspect(refresh, f.client.ID, f.secret))
+}
+
+// TestCountedTokensAcrossSealKeyRotation: a counted refresh token is
+// minted under the seal key that sealed when its generation was issued.
+// After `keys rotate-seal`, a token under the replaced key still
+// refreshes in the overlap; its retry inside the window gets the very
+// same child; the next generation moves to the new key; once the replaced
+// key retires its tokens are refused and nothing is written.
+func TestCountedTokensAcrossSealKeyRotation(t *testing.T) {
+	f := newFixture(t)
+	rt0, fam := f.tokens("")
+	r1 := f.refresh(rt0, "")
+	mustOK(t, r1)
+	rt1, _ := f.pairOf(r1) // generation 1, under the first key
+	idle, _ := f.tokens("")
+	idle1 := f.refresh(idle, "")
+	mustOK(t, idle1)
+	idleRT, _ := f.pairOf(idle1) // left unused until the old key retires
+	if _, err := f.admin.RotateSealKey(t.Context(), 0, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := f.store.ListSealKeys(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.tokensSrv.Seals.Update(keys)
+	f.clock.Advance(30 * time.Minute) // the new key seals; the old one opens
+	r2 := f.refresh(rt1, "")
+	mustOK(t, r2)
+	rt2, _ := f.pairOf(r2)
+	f.clock.Advance(5 * time.Second)
+	retry := f.refresh(rt1, "")
+	mustOK(t, retry)
+	if got, _ := f.pairOf(retry); got != rt2 {
+		t.Fatal("T5: a retry in the window got another token than the rotation it retried")
+	}
+	k1, _ := f.tokensSrv.Seals.Sealer(f.clock.Now().Add(-time.Hour))
+	k2, _ := f.tokensSrv.Seals.Sealer(f.clock.Now())
+	if k1.ID == k2.ID {
+		t.Fatal("the rotation did not make a new key seal")
+	}
+	if want, _ := seal.Count(k2, seal.Counted{FamilyID: fam, Generation: 2}); rt2 != want {
+		t.Fatal("generation 2, issued after the new key began sealing, is not under it")
+	}
+	f.clock.Advance(time.Hour) // the old key has retired
+	before := f.snapshot()
+	checkEnvelope(t, f.refresh(idleRT, ""), 401, "UNAUTHORIZED", "invalid_grant")
+	if f.snapshot() != before {
+		t.Fatal("a token under a retired key wrote")
+	}
+	mustOK(t, f.refresh(rt2, ""))
 }

@@ -117,11 +117,6 @@ func New(cfg Config) (*Server, error) {
 		Verifier: cmp.Or[revoke.Verifier](cfg.Verifier, cfg.Issuer), IssuerURL: cfg.IssuerURL,
 		ClientLimits: cfg.ClientLimits, AddrLimits: cfg.AddrLimits, Addr: cfg.Addr,
 		FailedAuthLimits: cfg.FailedAuthLimits, FailedAuthAddrLimits: cfg.FailedAuthAddrLimits, Tracer: cfg.Tracer, Metrics: cfg.Metrics}
-	counter, err := seal.NewCounter(cfg.RefreshKey)
-	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
-	tokens.Counter = counter
 	if tokens.Tracer == nil {
 		tokens.Tracer = noop.NewTracerProvider().Tracer("")
 	}

@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -55,19 +58,18 @@ type Tokens struct {
 	RetryWindow    time.Duration // PRODUCT T5: default 10 s
 	// Seals seals the first refresh token of a client-credentials family,
 	// so issuing one writes nothing, and opens it when it comes back
-	// (issue 17; internal/seal). The key poll keeps it fresh.
+	// (issue 17; internal/seal). It also mints and reads counted refresh
+	// tokens, every family's tokens after a sealed first one: the
+	// family's row holds which generation is live, so a rotation writes
+	// that one row, and the token of a generation is the same string on
+	// every replica and for every retry (PRODUCT T5). The key poll keeps
+	// it fresh.
 	Seals *seal.Ring
 	// RefreshKey derives the child of a refresh token that has a row (a
 	// family of a release before counted tokens) from the presented
 	// token, so retries get the same one (PRODUCT T5;
 	// ids.DeriveRefreshToken).
 	RefreshKey []byte
-	// Counter mints and reads counted refresh tokens, the tokens of every
-	// family after its sealed first one: a family's row holds which
-	// generation is live, so a rotation writes that one row, and the
-	// child of a generation is the same token for every retry (PRODUCT
-	// T5). Its key derives from RefreshKey.
-	Counter *seal.Counter
 	// UserCodeKey keys the hash device user codes are stored under
 	// (PRODUCT T11; ids.UserCodeHash).
 	UserCodeKey []byte
@@ -163,6 +165,13 @@ func (t *Tokens) ServeToken(w http.ResponseWriter, r *http.Request) (err error) 
 	// read, the client once it is known to exist.
 	grant, clientID := metrics.GrantOther, ""
 	defer func() { t.Metrics.TokenRequest(grant, clientID, tokenOutcome(err)) }()
+	tStart := time.Now()
+	defer func() {
+		if grant == "refresh_token" {
+			StatServer.Add(int64(time.Since(tStart)))
+			StatN.Add(1)
+		}
+	}()
 	params, client, err := t.admitClient(w, r)
 	grant, clientID = grantLabel(params.Get("grant_type")), client.ID
 	if err != nil {
@@ -455,7 +464,7 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 	var refresh string
 	switch {
 	case seal.IsCounted(req.RefreshToken):
-		c, err := t.Counter.Read(req.RefreshToken)
+		c, err := t.Seals.ReadCounted(req.RefreshToken, now)
 		if err != nil {
 			return Response{}, problem.InvalidGrant("refresh token is invalid").WithCause(err)
 		}
@@ -477,15 +486,16 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 		}
 		presented = &store.FamilyToken{FamilyID: u.Family.ID, First: &u}
 	}
+	var next domain.RefreshToken
 	if presented != nil {
-		var err error
-		if refresh, err = t.Counter.Mint(seal.Counted{FamilyID: presented.FamilyID, Generation: presented.Generation + 1}); err != nil {
-			return Response{}, problem.InvalidGrant("refresh token is invalid").WithCause(err)
-		}
+		// A counted child has no hash before it is minted, under the key
+		// that seals when its generation is issued (after the store): its
+		// generation's name stands in, which is all the rule compares.
+		next = domain.RefreshToken{Hash: presented.FamilyID + "#" + strconv.FormatUint(presented.Generation+1, 10), CreatedAt: now, ExpiresAt: now.Add(t.RefreshIdleTTL)}
 	} else {
 		refresh = ids.DeriveRefreshToken(t.RefreshKey, req.RefreshToken)
+		next = t.storedRefreshToken(refresh, now)
 	}
-	next := t.storedRefreshToken(refresh, now)
 	rule.Child = next.Hash
 	cctx, span := t.Tracer.Start(ctx, SpanCommit)
 	decide := func(tok domain.RefreshToken, fam domain.Family, child *domain.RefreshToken) (domain.RefreshDecision, error) {
@@ -494,7 +504,9 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 	var rot store.Rotation
 	var err error
 	if presented != nil {
+		t0 := time.Now()
 		rot, err = t.Store.RotateFamilyToken(cctx, *presented, next, by, decide)
+		StatStore.Add(int64(time.Since(t0)))
 	} else {
 		rot, err = t.Store.RotateRefreshToken(cctx, ids.Hash(req.RefreshToken), next, by, decide)
 	}
@@ -510,6 +522,12 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 		// RFC 9700 §4.14.2: a used token came back; someone else may hold it.
 		return Response{}, t.revoked(ctx, rot.Family.ID, client, now, metrics.ByRefreshReuse, "refresh token reused after rotation; family revoked",
 			"refresh token was already used; every token of its grant is revoked")
+	}
+	if presented != nil {
+		// The family's live generation, rotated to now or retried.
+		if refresh, err = t.Seals.Count(seal.Counted{FamilyID: rot.Family.ID, Generation: rot.Family.Generation}, rot.Family.GenerationAt); err != nil {
+			return Response{}, fmt.Errorf("count refresh token: %w", err)
+		}
 	}
 	return t.pair(ctx, rot.Family, rot.Scopes, refresh, now)
 }
@@ -538,7 +556,7 @@ func (t *Tokens) newFamily(now time.Time) (domain.Family, string, error) {
 		return domain.Family{}, "", err
 	}
 	fam := domain.Family{ID: id, CreatedAt: now, Generation: 1, GenerationAt: now, LiveUntil: now.Add(t.RefreshIdleTTL)}
-	refresh, err := t.Counter.Mint(seal.Counted{FamilyID: id, Generation: 1})
+	refresh, err := t.Seals.Count(seal.Counted{FamilyID: id, Generation: 1}, now)
 	return fam, refresh, err
 }
 
@@ -561,4 +579,19 @@ func (t *Tokens) pair(ctx context.Context, fam domain.Family, scopes domain.Scop
 		AccessToken: access, TokenType: "Bearer", ExpiresIn: int(token.AccessTTL / time.Second),
 		RefreshToken: refresh, Scope: scopes.String(),
 	}, nil
+}
+
+var StatServer, StatStore, StatN atomic.Int64
+
+func init() {
+	go func() {
+		for {
+			time.Sleep(time.Second)
+			if n := StatN.Swap(0); n > 0 {
+				f, _ := os.OpenFile("/tmp/reqstats", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+				fmt.Fprintf(f, "n %d server %v store %v\n", n, time.Duration(StatServer.Swap(0)/n), time.Duration(StatStore.Swap(0)/n))
+				f.Close()
+			}
+		}
+	}()
 }

@@ -196,7 +196,7 @@ func (f *fixture) live(family string) []domain.RefreshToken {
 	}
 	fam, err := f.store.GetFamily(f.t.Context(), family)
 	if err == nil && fam.Generation > 0 && !fam.Revoked() && f.clock.Now().Before(fam.LiveUntil) {
-		raw, err := f.tokensSrv.Counter.Mint(seal.Counted{FamilyID: family, Generation: fam.Generation})
+		raw, err := f.tokensSrv.Seals.Count(seal.Counted{FamilyID: family, Generation: fam.Generation}, fam.GenerationAt)
 		if err != nil {
 			f.t.Fatal(err)
 		}
