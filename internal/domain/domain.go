@@ -196,8 +196,10 @@ type Family struct {
 	// first token is its generation 0).
 	Generation   uint64
 	GenerationAt time.Time
-	// LiveUntil is when the family's live token, counted or sealed, dies:
-	// its row stays at least until then, so a revoked family stays revoked.
+	// LiveUntil is when the family's live token, counted or sealed, dies.
+	// Clean-up keeps the row until then and until its sealed first token,
+	// if it had one, could no longer come back, so a revoked family stays
+	// revoked.
 	LiveUntil time.Time
 }
 

@@ -30,9 +30,11 @@ type RefreshRule struct {
 	RequestedScope string
 	Now            time.Time
 	Window         time.Duration // the retry window
-	// Child is the hash of the refresh token a rotation of the presented
-	// token issues (ids.DeriveRefreshToken): the same for every
-	// presentation of one token, so a retry can be told from a stranger.
+	// Child names the refresh token a rotation of the presented token
+	// issues: the hash of the token derived from it (ids.DeriveRefreshToken)
+	// for a token with a row, the next generation for a counted one. The
+	// same for every presentation of one token, so a retry can be told
+	// from a stranger.
 	Child string
 }
 

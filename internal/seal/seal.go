@@ -68,7 +68,7 @@ type Claims struct {
 	// ExpiresAt is fixed when the token is sealed, the refresh idle time
 	// in force then (PRODUCT T5), as a stored token's row fixes its own:
 	// an expiry worked out at each opening would grow with a longer idle
-	// time, past the live_until that keeps a revoked family's tombstone,
+	// time, past the sealed_until that keeps a revoked family's tombstone,
 	// and let a revoked token materialize its family again (T9). Zero in
 	// a format-1 token.
 	ExpiresAt time.Time

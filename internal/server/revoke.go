@@ -36,6 +36,9 @@ func (t *Tokens) ServeRevoke(w http.ResponseWriter, r *http.Request) error {
 	// (issue 17): revoking it leaves a tombstone, checked against the
 	// client the token names.
 	var unsealed *store.Unsealed
+	// countedRefresh: a counted refresh token, dead (changing nothing)
+	// once its family's live generation has expired.
+	countedRefresh := false
 	now := t.Now()
 	switch oauth.KindOf(q.Token) {
 	case oauth.TokenAccess:
@@ -57,12 +60,13 @@ func (t *Tokens) ServeRevoke(w http.ResponseWriter, r *http.Request) error {
 	case oauth.TokenRefresh:
 		switch {
 		case seal.IsCounted(q.Token):
-			// Any generation names its family, verified by its tag.
+			// Any generation names its family, verified by its tag; the
+			// family's live generation says whether it expired.
 			if c, err := t.Seals.ReadCounted(q.Token, now); err == nil {
-				familyID = c.FamilyID
+				familyID, countedRefresh = c.FamilyID, true
 			}
 		case seal.IsSealed(q.Token):
-			if u, err := t.unseal(q.Token, now); err == nil {
+			if u, err := t.unseal(q.Token, now); err == nil && now.Before(u.Token.ExpiresAt) {
 				familyID, unsealed = u.Family.ID, &u
 			}
 		default:
@@ -71,7 +75,10 @@ func (t *Tokens) ServeRevoke(w http.ResponseWriter, r *http.Request) error {
 	}
 	if familyID != "" || tokenHash != "" {
 		_, err := t.Revoker.Held(r.Context(), familyID, tokenHash, unsealed, t.origin(r, client),
-			func(fam domain.Family) bool { return oauth.MayRevoke(client, fam) })
+			func(fam domain.Family) bool {
+				expired := countedRefresh && fam.Generation > 0 && !now.Before(fam.LiveUntil)
+				return oauth.MayRevoke(client, fam) && !expired
+			})
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}

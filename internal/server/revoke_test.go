@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -198,4 +199,32 @@ func TestRevocation(t *testing.T) {
 			t.Fatal("a rate-limited revocation revoked")
 		}
 	})
+}
+
+// TestRevokeExpiredRefreshTokenChangesNothing is RFC 7009 §2.2 for tokens
+// that need no row: a counted refresh token whose family's live
+// generation has expired, of that generation or an older one, and a
+// sealed one past its expiry, answer 200 and write nothing: no
+// revocation, no audit row, no tombstone.
+func TestRevokeExpiredRefreshTokenChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	rt0, fam := f.tokens("")
+	r1 := f.refresh(rt0, "")
+	mustOK(t, r1)
+	rt1, _ := f.pairOf(r1)
+	_, sealedRT, sealedFam := f.pair(t)
+	f.clock.Advance(91 * 24 * time.Hour)
+	before := f.snapshot()
+	for _, tok := range []string{rt1, rt0, sealedRT} {
+		mustRevokeOK(t, f.revoke(tok, f.client.ID, f.secret))
+	}
+	if f.revoked(fam) || len(f.revokedRows(t)) != 0 {
+		t.Fatalf("an expired family was revoked (%v) or audited (%d rows)", f.revoked(fam), len(f.revokedRows(t)))
+	}
+	if _, err := f.store.GetFamily(t.Context(), sealedFam); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("an expired sealed token left a tombstone: %v", err)
+	}
+	if after := f.snapshot(); after != before {
+		t.Fatalf("revoking expired tokens wrote:\nbefore %s\nafter %s", before, after)
+	}
 }

@@ -369,7 +369,7 @@ func (t *Tokens) clientCredentials(ctx context.Context, client domain.Client, re
 // expiring at the earlier of the expiry it was sealed with (PRODUCT T5:
 // the refresh idle time in force at its issue; a format-1 token has none)
 // and the current idle time after its issue. A later, longer idle time
-// must not extend it past the live_until its tombstone was kept to, nor
+// must not extend it past the sealed_until its tombstone was kept to, nor
 // a shorter one leave it outliving a tombstone its access token made,
 // which knows only the current idle time (revoke.go), or clean-up would
 // let it materialize a revoked family again (T9). Tampered, under a key
@@ -461,7 +461,6 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 	by.At = now
 	rule := oauth.RefreshRule{Client: client, RequestedScope: req.Scope, Now: now, Window: t.RetryWindow}
 	var presented *store.FamilyToken
-	var refresh string
 	switch {
 	case seal.IsCounted(req.RefreshToken):
 		c, err := t.Seals.ReadCounted(req.RefreshToken, now)
@@ -486,29 +485,34 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 		}
 		presented = &store.FamilyToken{FamilyID: u.Family.ID, First: &u}
 	}
-	var next domain.RefreshToken
+	// A token with a row (a family of an earlier build) rotates to the
+	// child derived from it.
+	derived := ids.DeriveRefreshToken(t.RefreshKey, req.RefreshToken)
+	rowChild := t.storedRefreshToken(derived, now)
+	next := rowChild
 	if presented != nil {
 		// A counted child has no hash before it is minted, under the key
 		// that seals when its generation is issued (after the store): its
 		// generation's name stands in, which is all the rule compares.
 		next = domain.RefreshToken{Hash: presented.FamilyID + "#" + strconv.FormatUint(presented.Generation+1, 10), CreatedAt: now, ExpiresAt: now.Add(t.RefreshIdleTTL)}
-	} else {
-		refresh = ids.DeriveRefreshToken(t.RefreshKey, req.RefreshToken)
-		next = t.storedRefreshToken(refresh, now)
+		presented.RowChild = rowChild
 	}
-	rule.Child = next.Hash
 	cctx, span := t.Tracer.Start(ctx, SpanCommit)
 	decide := func(tok domain.RefreshToken, fam domain.Family, child *domain.RefreshToken) (domain.RefreshDecision, error) {
-		return decided(t, cctx, func() (domain.RefreshDecision, error) { return rule.Decide(tok, fam, child) })
+		r := rule
+		r.Child = next.Hash
+		if tok.Hash != "" {
+			// A row (a counted token has none): its child is derived.
+			r.Child = rowChild.Hash
+		}
+		return decided(t, cctx, func() (domain.RefreshDecision, error) { return r.Decide(tok, fam, child) })
 	}
 	var rot store.Rotation
 	var err error
 	if presented != nil {
-		t0 := time.Now()
 		rot, err = t.Store.RotateFamilyToken(cctx, *presented, next, by, decide)
-		StatStore.Add(int64(time.Since(t0)))
 	} else {
-		rot, err = t.Store.RotateRefreshToken(cctx, ids.Hash(req.RefreshToken), next, by, decide)
+		rot, err = t.Store.RotateRefreshToken(cctx, ids.Hash(req.RefreshToken), rowChild, by, decide)
 	}
 	endSpan(span, err)
 	if errors.Is(err, store.ErrNotFound) {
@@ -523,7 +527,8 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 		return Response{}, t.revoked(ctx, rot.Family.ID, client, now, metrics.ByRefreshReuse, "refresh token reused after rotation; family revoked",
 			"refresh token was already used; every token of its grant is revoked")
 	}
-	if presented != nil {
+	refresh := derived
+	if presented != nil && !rot.RowChild {
 		// The family's live generation, rotated to now or retried.
 		if refresh, err = t.Seals.Count(seal.Counted{FamilyID: rot.Family.ID, Generation: rot.Family.Generation}, rot.Family.GenerationAt); err != nil {
 			return Response{}, fmt.Errorf("count refresh token: %w", err)

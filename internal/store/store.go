@@ -67,6 +67,10 @@ type FamilyToken struct {
 	FamilyID   string
 	Generation uint64
 	First      *Unsealed
+	// RowChild is First's child should its family hold token rows (an
+	// earlier build materialized it): the token derived from First
+	// (ids.DeriveRefreshToken), as RotateRefreshToken takes it.
+	RowChild domain.RefreshToken
 }
 
 // Rotation is the outcome of RotateRefreshToken: the decision (verdict and
@@ -74,6 +78,9 @@ type FamilyToken struct {
 type Rotation struct {
 	domain.RefreshDecision
 	Family domain.Family
+	// RowChild says the family holds token rows and the child handed out
+	// is FamilyToken.RowChild, not a counted token.
+	RowChild bool
 }
 
 // Store is everything nomosauth keeps, as the roles below. Methods take
@@ -179,10 +186,10 @@ type Families interface {
 	// child was used. Rotate makes the next generation live until
 	// next.ExpiresAt; Retry writes nothing; Reuse revokes the family at
 	// by.At and audits it. A generation the family never reached is
-	// ErrNotFound, and so is a sealed token whose family's row has no
-	// generation: a tombstone (revoked before it had a row), or a family
-	// an earlier build materialized with token rows, whose sealed token
-	// it rotated at once (the rows' tokens rotate by RotateRefreshToken).
+	// ErrNotFound, and so is a sealed token of a tombstone (a family
+	// revoked before it had a row). A sealed token of a family an earlier
+	// build materialized with token rows is judged by RotateRefreshToken
+	// on its hash, with RowChild as next (Rotation.RowChild).
 	RotateFamilyToken(ctx context.Context, presented FamilyToken, next domain.RefreshToken, by domain.Origin, decide RefreshDecider) (Rotation, error)
 	// GetFamily loads one family (introspection of a sealed token, PRODUCT T10).
 	GetFamily(ctx context.Context, id string) (domain.Family, error)

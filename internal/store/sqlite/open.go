@@ -63,17 +63,23 @@ type db struct {
 	// is the latest failure, which Ping reports once it persists.
 	checkpoints atomic.Int64
 	truncates   atomic.Int64 // truncating checkpoints that emptied the WAL
+	restarts    atomic.Int64 // ticks that found the WAL restarted since the last
 	failing     atomic.Int64
+	// commits counts the writer's commits, so the checkpointer can tell a
+	// tick with no write from one whose writes restarted the WAL.
+	commits atomic.Int64
 	// writing is held by the writer for each batch and by a truncating
 	// checkpoint, which the writer's commits would otherwise starve.
 	writing sync.Mutex
-	// Only the checkpointer uses these: the WAL's frame count at its last
-	// tick and when a truncation last found readers in the way.
-	lastLogged int
-	lastBusy   time.Time
-	lastErr    atomic.Pointer[error]
-	closeErr   error
-	once       sync.Once
+	// Only the checkpointer uses these: the WAL's frame count and the
+	// commit count at its last tick, and when a truncation last found
+	// readers in the way.
+	lastLogged  int
+	lastCommits int64
+	lastBusy    time.Time
+	lastErr     atomic.Pointer[error]
+	closeErr    error
+	once        sync.Once
 }
 
 // maxReaders bounds concurrent read connections: WAL readers do not block
@@ -300,7 +306,8 @@ func (d *db) startCheckpointer(every time.Duration) chan struct{} {
 }
 
 // checkpointer copies committed pages from the WAL into the database file
-// (PASSIVE: it never blocks the writer or readers), so the WAL stays short
+// (PASSIVE: it never waits for the writer or readers, and pauses the
+// writer only to catch up or truncate, see checkpoint), so the WAL stays short
 // and no commit pays for a checkpoint. A failure is retried on the next
 // tick and reported by Ping once it persists.
 func (d *db) checkpointer(every time.Duration, done chan struct{}) {
@@ -336,19 +343,27 @@ func (d *db) checkpointer(every time.Duration, done chan struct{}) {
 // its high-water mark after a restart (journal_size_limit trims it), and
 // truncating a WAL that restarts by itself would only pause the writer.
 //
-// Otherwise it copies the few frames the commits added while it copied
-// with the writer paused (catchUp), so the WAL is whole
-// in the database file and the writer's next transaction restarts it from
-// its start: the commits after that overwrite frames the file already
-// has, and an fsync that need not grow the file costs the disk about half
-// as much (the benchmark's refresh scenario: issue 17).
+// Otherwise, when it copied everything it saw, it copies the few frames
+// the writer committed meanwhile with the writer paused (catchUp), so the
+// WAL is whole in the database file and the writer's next transaction
+// restarts it from its start: under commits that never pause, a passive
+// checkpoint alone never catches up, and the WAL would only grow between
+// truncations. The commits after a restart overwrite frames the file
+// already has, and an fsync that need not grow the file costs the disk
+// about half as much (the benchmark's refresh scenario, issue 17). When
+// readers held frames back, the writer is not paused for nothing: they
+// would hold back the catch-up too.
 func (d *db) checkpoint() (bool, error) {
 	var busy, logged, copied int
 	if err := d.cdb.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logged, &copied); err != nil {
 		return false, err
 	}
-	idle := logged > 0 && logged == d.lastLogged
-	d.lastLogged = logged
+	commits := d.commits.Load()
+	idle := logged > 0 && commits == d.lastCommits
+	if logged < d.lastLogged {
+		d.restarts.Add(1)
+	}
+	d.lastLogged, d.lastCommits = logged, commits
 	size := int64(logged) * walFrameSize
 	if idle || size > 2*walLimit || (size > walLimit && time.Since(d.lastBusy) >= truncateEvery) {
 		// TRUNCATE waits (the checkpointer's short busy timeout) for the
@@ -370,17 +385,16 @@ func (d *db) checkpoint() (bool, error) {
 		}
 		return logged == copied, nil
 	}
-	if logged > 0 {
+	if logged > 0 && copied == logged {
 		return d.catchUp()
 	}
 	return logged == copied, nil
 }
 
 // catchUp is a passive checkpoint with the writer paused: it never waits
-// for readers (one still reading old frames keeps them, and the WAL is
-// restarted on a later tick), and what it copies is what the writer
-// committed during the unpaused checkpoint before it, so the pause is
-// short.
+// for readers, and what it copies is what the writer committed during the
+// unpaused checkpoint before it, so the pause is short: those frames and
+// the checkpoint's fsyncs.
 func (d *db) catchUp() (bool, error) {
 	var busy, logged, copied int
 	d.writing.Lock()

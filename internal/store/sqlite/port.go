@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/nomosauth/nomosauth/internal/store"
 	"github.com/nomosauth/nomosauth/internal/store/rowcodec"
 	"github.com/nomosauth/nomosauth/internal/store/txn"
 )
@@ -123,6 +125,10 @@ func (r reader) ExecMany(ctx context.Context, query string, argLists [][]any) er
 type wtx struct {
 	*sql.Tx
 	d *db
+	// wrote says a statement may have changed a row since it was last
+	// cleared: an Exec that changed one, any ExecMany, any query that is
+	// not a SELECT (an UPDATE ... RETURNING).
+	wrote bool
 }
 
 func (t *wtx) stmt(query string) *sql.Stmt {
@@ -137,13 +143,24 @@ func (t *wtx) stmt(query string) *sql.Stmt {
 }
 
 func (t *wtx) Exec(_ context.Context, query string, args ...any) (int64, error) {
+	var n int64
+	var err error
 	if st := t.stmt(query); st != nil {
-		return affected(st.Exec(args...))
+		n, err = affected(st.Exec(args...))
+	} else {
+		n, err = affected(t.Tx.Exec(query, args...))
 	}
-	return affected(t.Tx.Exec(query, args...))
+	t.wrote = t.wrote || n > 0
+	return n, err
+}
+
+// noteQuery marks a query that may write.
+func (t *wtx) noteQuery(query string) {
+	t.wrote = t.wrote || !strings.HasPrefix(strings.TrimSpace(query), "SELECT")
 }
 
 func (t *wtx) QueryRow(_ context.Context, query string, args ...any) rowcodec.Scanner {
+	t.noteQuery(query)
 	if st := t.stmt(query); st != nil {
 		return row{st.QueryRow(args...)}
 	}
@@ -151,6 +168,7 @@ func (t *wtx) QueryRow(_ context.Context, query string, args ...any) rowcodec.Sc
 }
 
 func (t *wtx) Query(_ context.Context, query string, args []any, fn func(rowcodec.Scanner) error) error {
+	t.noteQuery(query)
 	if st := t.stmt(query); st != nil {
 		rows, err := st.Query(args...)
 		return each(rows, err, fn)
@@ -161,6 +179,7 @@ func (t *wtx) Query(_ context.Context, query string, args []any, fn func(rowcode
 
 // ExecMany runs query for each argument list on one prepared statement.
 func (t *wtx) ExecMany(_ context.Context, query string, argLists [][]any) error {
+	t.wrote = true
 	st, err := t.Tx.Prepare(query)
 	if err != nil {
 		return classify(err)
@@ -193,11 +212,13 @@ func (d *db) Write(ctx context.Context, fn func(txn.Querier) error) error {
 	return d.writes.Do(ctx, fn)
 }
 
-// commit runs the batch in one transaction. Most batches succeed whole, so
-// they run without a savepoint per operation (two statements each); when
-// one fails, the batch is rolled back and run again with each operation in
-// a savepoint, so the failure rolls back alone and the others still
-// commit. Operations may run more than once (txn.Backend).
+// commit runs the batch in one transaction. Most batches succeed whole,
+// and most failures (a refused or unknown token) write nothing before
+// they fail, so the batch runs without a savepoint per operation (two
+// statements each) and goes on past such a failure; when an operation
+// fails after it wrote, the batch is rolled back and run again with each
+// operation in a savepoint, so the failure rolls back alone and the
+// others still commit. Operations may run more than once (txn.Backend).
 func (d *db) commit(batch []func(txn.Querier) error) []error {
 	results := make([]error, len(batch))
 	d.writing.Lock()
@@ -219,9 +240,12 @@ func (d *db) commit(batch []func(txn.Querier) error) []error {
 
 // runBatch runs batch in one transaction and commits it, each operation's
 // error in results. With isolate each operation runs in a savepoint, so a
-// failure rolls back alone; without it the first failure rolls back the
-// whole transaction, and runBatch says to run the batch again isolated (a
-// lone operation's failure leaves nothing to commit).
+// failure rolls back alone. Without it, an operation that fails having
+// written nothing leaves the transaction as it found it (SQLite undoes a
+// failed statement), so the batch goes on; one that fails after writing,
+// or with the database unavailable, rolls back the whole transaction, and
+// runBatch says to run the batch again isolated (a lone operation leaves
+// nothing to commit).
 func (d *db) runBatch(batch []func(txn.Querier) error, results []error, isolate bool) (again bool, err error) {
 	sqlTx, err := d.wdb.BeginTx(context.Background(), nil)
 	if err != nil {
@@ -235,12 +259,17 @@ func (d *db) runBatch(batch []func(txn.Querier) error, results []error, isolate 
 				return false, fmt.Errorf("savepoint: %w", err)
 			}
 		}
+		tx.wrote = false
 		if results[i] = op(tx); results[i] != nil {
-			if !isolate {
-				return len(batch) > 1, nil
-			}
-			if _, err := tx.Exec(context.Background(), `ROLLBACK TO op`); err != nil {
-				return false, fmt.Errorf("rollback to savepoint: %w", err)
+			switch {
+			case len(batch) == 1:
+				return false, nil
+			case isolate:
+				if _, err := tx.Exec(context.Background(), `ROLLBACK TO op`); err != nil {
+					return false, fmt.Errorf("rollback to savepoint: %w", err)
+				}
+			case tx.wrote || errors.Is(results[i], store.ErrUnavailable):
+				return true, nil
 			}
 		}
 		if isolate {
@@ -252,5 +281,6 @@ func (d *db) runBatch(batch []func(txn.Querier) error, results []error, isolate 
 	if err := tx.Commit(); err != nil {
 		return false, fmt.Errorf("commit: %w", err)
 	}
+	d.commits.Add(1)
 	return false, nil
 }

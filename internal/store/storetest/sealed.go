@@ -356,3 +356,71 @@ func testSealedRevokeRacesFirstRefresh(t *testing.T, s Subject) {
 		t.Fatal("a refresh after the revocation succeeded")
 	}
 }
+
+// testSealedOfRowFamily: a family an earlier build materialized from its
+// sealed first token holds token rows (generation 0; the sealed token's
+// row rotated, its derived child live). After the upgrade the sealed token
+// is still judged by its row: while its child is unused a retry hands it
+// out again (Rotation.RowChild); once the child was used, it is reuse and
+// revokes the family (PRODUCT T5, RFC 9700 §4.14.2).
+func testSealedOfRowFamily(t *testing.T, s Subject) {
+	u := unsealed("fam_up")
+	must(t, s.IssueRefreshToken(ctx(t), u.Family, u.Token))
+	t1 := base.Add(time.Minute)
+	_, err := s.RotateRefreshToken(ctx(t), u.Token.Hash, next("row-child", t1), sys(t1), deterministic("row-child"))
+	must(t, err)
+	p := sealedFirst(u)
+	p.RowChild = next("row-child", t1)
+	rot, err := s.RotateFamilyToken(ctx(t), p, next("counted-1", t1), sys(t1), deterministic("row-child"))
+	must(t, err)
+	if rot.Verdict != domain.RefreshRetry || !rot.RowChild {
+		t.Fatalf("retry of an upgraded family's sealed token: %+v", rot)
+	}
+	diff(t, liveTokens(t, s, "fam_up"), []string{"row-child"})
+	// The row child is used; then the sealed token comes back.
+	t2 := t1.Add(time.Hour)
+	_, err = s.RotateRefreshToken(ctx(t), "row-child", next("row-child-2", t2), sys(t2), deterministic("row-child-2"))
+	must(t, err)
+	rot, err = s.RotateFamilyToken(ctx(t), p, next("counted-1", t2), sys(t2), deterministic("row-child"))
+	must(t, err)
+	if rot.Verdict != domain.RefreshReuse || !rot.RowChild {
+		t.Fatalf("reuse of an upgraded family's sealed token: %+v", rot)
+	}
+	if got, _ := s.GetFamily(ctx(t), "fam_up"); !got.Revoked() {
+		t.Fatal("reuse did not revoke the family")
+	}
+}
+
+// testSealedRowOutlivesShortRotation (PRODUCT T9): a sealed family that
+// rotated while the refresh idle time was short has a live generation
+// that dies long before its sealed first token could; revoked and cleaned
+// up after the generation died, its row stays while the sealed token
+// could come back, so that token never materializes it again.
+func testSealedRowOutlivesShortRotation(t *testing.T, s Subject) {
+	u := unsealed("fam_ttl") // the sealed token expires at base+90d
+	t1 := base.Add(time.Hour)
+	short := domain.RefreshToken{Hash: "g1", CreatedAt: t1, ExpiresAt: t1.Add(24 * time.Hour)}
+	_, err := s.RotateFamilyToken(ctx(t), sealedFirst(u), short, sys(t1), deterministic("g1"))
+	must(t, err)
+	_, _, err = s.RevokeHeldFamily(ctx(t), "fam_ttl", "", nil, sys(t1.Add(time.Hour)), heldBy("client_1"))
+	must(t, err)
+	now := t1.Add(26 * time.Hour)
+	_, err = s.DeleteExpired(ctx(t), now, store.Retention{Revoked: time.Hour})
+	must(t, err)
+	if _, err := s.GetFamily(ctx(t), "fam_ttl"); err != nil {
+		t.Fatalf("the revoked family's row went while its sealed token lives: %v", err)
+	}
+	refuseRevoked := func(tok domain.RefreshToken, fam domain.Family, c *domain.RefreshToken) (domain.RefreshDecision, error) {
+		if fam.Revoked() {
+			return domain.RefreshDecision{}, errTestRevoked
+		}
+		return deterministic("g1")(tok, fam, c)
+	}
+	_, err = s.RotateFamilyToken(ctx(t), sealedFirst(u), next("g1", now), sys(now), refuseRevoked)
+	wantErr(t, err, errTestRevoked)
+	// Once the sealed token has expired too, the row goes.
+	_, err = s.DeleteExpired(ctx(t), u.Token.ExpiresAt.Add(2*time.Hour), store.Retention{Revoked: time.Hour})
+	must(t, err)
+	_, err = s.GetFamily(ctx(t), "fam_ttl")
+	wantErr(t, err, store.ErrNotFound)
+}

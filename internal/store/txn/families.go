@@ -110,8 +110,13 @@ func (s *Store) RotateFamilyToken(ctx context.Context, presented store.FamilyTok
 		if fam.Generation == 0 && !fresh {
 			// A tombstone, or a family an earlier build materialized with
 			// token rows: no counted token names it, and its sealed token
-			// was rotated when it was materialized.
-			return store.ErrNotFound
+			// is judged by its row (a tombstone has none).
+			if presented.First == nil {
+				return store.ErrNotFound
+			}
+			out, err = s.rotateStored(ctx, tx, presented.First.Token.Hash, presented.RowChild, by, decide)
+			out.RowChild = true
+			return err
 		}
 		tok, child, ok := fam.CountedToken(presented.Generation, next.Hash)
 		if !ok {
@@ -148,15 +153,17 @@ func (s *Store) RotateFamilyToken(ctx context.Context, presented store.FamilyTok
 
 // insertUnsealed inserts the row of u's family, revoked at revokedAt (a
 // tombstone) or not (zero), its sealed token (generation 0) live until it
-// expires, so the row stays at least that long, unless the family has a
-// row already; it returns how many rows it inserted. On PostgreSQL a
-// concurrent insert of the same family makes this one wait for its
-// transaction, then insert nothing.
+// expires, unless the family has a row already; it returns how many rows
+// it inserted. sealed_until, the sealed token's expiry, is never lowered
+// by a rotation, so clean-up keeps the row, and a revocation with it, for
+// as long as the sealed token could come back. On PostgreSQL a concurrent
+// insert of the same family makes this one wait for its transaction, then
+// insert nothing.
 func insertUnsealed(ctx context.Context, tx Querier, u store.Unsealed, revokedAt time.Time) (int64, error) {
 	fam := u.Family
 	fam.RevokedAt, fam.Generation, fam.GenerationAt, fam.LiveUntil = revokedAt, 0, u.Token.CreatedAt, u.Token.ExpiresAt
-	return tx.Exec(ctx, `INSERT INTO families (`+rowcodec.FamilyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
-		rowcodec.FamilyValues(fam)...)
+	return tx.Exec(ctx, `INSERT INTO families (`+rowcodec.FamilyColumns+`, sealed_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
+		append(rowcodec.FamilyValues(fam), rowcodec.Micros(u.Token.ExpiresAt))...)
 }
 
 // rotateStored is RotateRefreshToken in tx: the rule on the presented
@@ -248,7 +255,7 @@ func (s *Store) RevokedFamilies(ctx context.Context, since time.Time) ([]domain.
 //
 // A family that has no row yet (unsealed, issue 17) gets a tombstone: its
 // row, inserted already revoked with the token.revoked row, which stays
-// while its sealed token could come back (live_until), so the
+// while its sealed token could come back (sealed_until), so the
 // revocation holds across restarts and reaches every replica.
 func (s *Store) RevokeHeldFamily(ctx context.Context, familyID, tokenHash string, unsealed *store.Unsealed, by domain.Origin, may func(domain.Family) bool) (string, bool, error) {
 	var id string

@@ -29,10 +29,10 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, keep store.Ret
 			arg   int64
 		}{
 			{`DELETE FROM refresh_tokens WHERE expires_at <= $1`, at},
-			// A family whose tokens are counted, or a tombstone (a revoked
-			// family that never had a token row, issue 17), stays while
-			// its live token could come back.
-			{`DELETE FROM families WHERE ` + s.d.Greatest + `(created_at, revoked_at) < $1 AND live_until < $1 AND NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = families.id)`, cutoff},
+			// A family stays while its live counted token, or its sealed
+			// first token (a tombstone's too: a revoked family that never
+			// had a token row, issue 17), could come back.
+			{`DELETE FROM families WHERE ` + s.d.Greatest + `(created_at, revoked_at) < $1 AND sealed_until < $1 AND live_until < $1 AND NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = families.id)`, cutoff},
 			{`DELETE FROM client_secrets WHERE expires_at <> 0 AND expires_at <= $1`, at},
 			{`DELETE FROM signing_keys WHERE published_until <> 0 AND published_until <= $1`, at},
 			// A retired seal key opens nothing any more (issue 17).

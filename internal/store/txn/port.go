@@ -31,8 +31,9 @@ type Backend interface {
 	Reader() Querier
 	// Write runs fn in one transaction and returns once it has committed
 	// (PRODUCT S2), or fn's error with nothing of fn written. fn may run
-	// more than once (a retried serialization failure), so it sets its
-	// outputs afresh on every run.
+	// more than once (a retried serialization failure on PostgreSQL; on
+	// SQLite, a group commit run again because another write in it
+	// failed), so it sets its outputs afresh on every run.
 	Write(ctx context.Context, fn func(tx Querier) error) error
 	// Ping checks the database answers.
 	Ping(ctx context.Context) error

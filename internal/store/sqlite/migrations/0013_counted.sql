@@ -1,9 +1,12 @@
 -- Counted refresh tokens: a family's refresh tokens are no rows but
--- generations, named by a token under a MAC of the server's refresh key.
+-- generations, each named by a token under a MAC of a seal key.
 -- generation is the live one (0: the family's tokens are rows, from a
--- release before, or it has none, a tombstone), issued at generation_at;
--- live_until (sealed_until before) is when the family's live token, sealed
--- or counted, dies: the row stays at least until then.
+-- release before, or it has none: a tombstone, or a client-credentials
+-- family whose sealed first token is its generation 0), issued at
+-- generation_at and dying at live_until. Clean-up keeps a row until both
+-- live_until and sealed_until (its sealed first token's expiry, never
+-- lowered) have passed. Columns are only added, so replicas of the
+-- release before keep working on this schema during a rolling upgrade.
 ALTER TABLE families ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE families ADD COLUMN generation_at INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE families RENAME COLUMN sealed_until TO live_until;
+ALTER TABLE families ADD COLUMN live_until INTEGER NOT NULL DEFAULT 0;
