@@ -76,13 +76,9 @@ func (is *Issuer) Mint(g Grant, now time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	jws, err := signer.Sign(payload)
+	raw, err := signer.sign(payload)
 	if err != nil {
 		return "", fmt.Errorf("sign access token: %w", err)
-	}
-	raw, err := jws.CompactSerialize()
-	if err != nil {
-		return "", fmt.Errorf("serialize access token: %w", err)
 	}
 	return raw, nil
 }
