@@ -8,7 +8,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
@@ -98,14 +97,8 @@ func IsCounted(raw string) bool {
 }
 
 func countedBody(raw string) ([]byte, error) {
-	rest, ok := strings.CutPrefix(raw, Prefix)
-	// One string per token, as for sealed tokens: no line breaks the
-	// decoder would skip.
-	if !ok || len(raw) > maxToken || base64.RawURLEncoding.DecodedLen(len(rest)) <= randomBody || strings.ContainsAny(rest, "\r\n") {
-		return nil, ErrNotCounted
-	}
-	b, err := base64.RawURLEncoding.Strict().DecodeString(rest)
-	if err != nil || len(b) <= countedHead+countedTagLen || len(b) > countedHead+maxFamilyID+countedTagLen || b[0] != formatCounted {
+	b, ok := decode(raw)
+	if !ok || len(b) <= countedHead+countedTagLen || len(b) > countedHead+maxFamilyID+countedTagLen || b[0] != formatCounted {
 		return nil, ErrNotCounted
 	}
 	return b, nil

@@ -97,18 +97,25 @@ func IsSealed(raw string) bool {
 }
 
 func body(raw string) ([]byte, error) {
-	rest, ok := strings.CutPrefix(raw, Prefix)
-	// One string per token: the strict decoder still skips \r and \n,
-	// which would give one sealed token many spellings, so many hashes,
-	// and let a variant dodge the reuse check of the spelling stored.
-	if !ok || len(raw) > maxToken || base64.RawURLEncoding.DecodedLen(len(rest)) <= randomBody || strings.ContainsAny(rest, "\r\n") {
-		return nil, ErrNotSealed
-	}
-	b, err := base64.RawURLEncoding.Strict().DecodeString(rest)
-	if err != nil || len(b) < minBody || (b[0] != format && b[0] != formatV1) {
+	b, ok := decode(raw)
+	if !ok || len(b) < minBody || (b[0] != format && b[0] != formatV1) {
 		return nil, ErrNotSealed
 	}
 	return b, nil
+}
+
+// decode is the body of a refresh token that is not a random or derived
+// one: after the prefix, longer than theirs, in strict base64url. One
+// string per token: the strict decoder still skips \r and \n, which would
+// give one token many spellings, so many hashes, and let a variant dodge
+// the reuse check of the spelling stored.
+func decode(raw string) ([]byte, bool) {
+	rest, ok := strings.CutPrefix(raw, Prefix)
+	if !ok || len(raw) > maxToken || base64.RawURLEncoding.DecodedLen(len(rest)) <= randomBody || strings.ContainsAny(rest, "\r\n") {
+		return nil, false
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(rest)
+	return b, err == nil && len(b) > 0
 }
 
 // keyID is a key's id as the token carries it: its 8 bytes.

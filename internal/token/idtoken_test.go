@@ -30,14 +30,7 @@ func TestMintIDEachAlgorithm(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			h := jws.Signatures[0].Protected
-			if h.KeyID != k.ID || h.ExtraHeaders["typ"] != "JWT" || h.Algorithm != alg {
-				t.Fatalf("header %+v", h)
-			}
+			jws := parseCompact(t, raw, alg, k.ID, "JWT")
 			pub, _ := is.Ring.publicKey(k.ID)
 			payload, err := jws.Verify(pub.Key)
 			if err != nil {

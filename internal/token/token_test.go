@@ -50,14 +50,7 @@ func TestMintVerifyEachAlgorithm(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			h := jws.Signatures[0].Protected
-			if h.KeyID != k.ID || h.ExtraHeaders["typ"] != "at+jwt" || h.Algorithm != alg {
-				t.Fatalf("header %+v", h)
-			}
+			parseCompact(t, raw, alg, k.ID, "at+jwt")
 			c, err := is.Verify(raw, now.Add(59*time.Minute))
 			if err != nil {
 				t.Fatal(err)
@@ -457,15 +450,7 @@ func TestCompactSignerAsGoJoseReads(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			h := jws.Signatures[0].Protected
-			if h.Algorithm != alg || h.KeyID != k.ID || h.ExtraHeaders[jose.HeaderType] != "at+jwt" || len(h.ExtraHeaders) != 1 {
-				t.Fatalf("protected header %+v", h)
-			}
-			got, err := jws.Verify(priv.Public())
+			got, err := parseCompact(t, raw, alg, k.ID, "at+jwt").Verify(priv.Public())
 			if err != nil || string(got) != string(payload) {
 				t.Fatalf("verify: %q, %v", got, err)
 			}
@@ -478,4 +463,19 @@ func TestCompactSignerAsGoJoseReads(t *testing.T) {
 			}
 		})
 	}
+}
+
+// parseCompact parses raw as go-jose does for a resource server and checks
+// its protected header is exactly alg, kid and typ.
+func parseCompact(t *testing.T, raw, alg, kid, typ string) *jose.JSONWebSignature {
+	t.Helper()
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := jws.Signatures[0].Protected
+	if h.Algorithm != alg || h.KeyID != kid || h.ExtraHeaders[jose.HeaderType] != typ || len(h.ExtraHeaders) != 1 {
+		t.Fatalf("protected header %+v", h)
+	}
+	return jws
 }

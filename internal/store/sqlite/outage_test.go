@@ -97,14 +97,8 @@ func TestWALStaysBounded(t *testing.T) {
 		t.Skip("writes for", walLoad)
 	}
 	t.Run("S7/wal_stays_bounded", func(t *testing.T) {
-		s := openTemp(t)
+		s := openWithClient(t)
 		ctx := t.Context()
-		if err := s.CreateOrg(ctx, domain.Org{ID: "org_w", Name: "W", CreatedAt: epoch}); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.CreateClient(ctx, domain.Client{ID: "client_w", OrgID: "org_w", Name: "W", Scopes: domain.APIScopes(), CreatedAt: epoch}, nil, domain.System(epoch)); err != nil {
-			t.Fatal(err)
-		}
 		load, stop := context.WithTimeout(ctx, walLoad)
 		defer stop()
 		var wg sync.WaitGroup
@@ -170,14 +164,8 @@ func TestWALStaysBounded(t *testing.T) {
 // checkpoint alone never catches up with such a writer: without catchUp
 // no tick finds the WAL restarted, and the test fails at its deadline.
 func TestWALRestartsUnderSteadyWrites(t *testing.T) {
-	s := openTemp(t)
+	s := openWithClient(t)
 	ctx := t.Context()
-	if err := s.CreateOrg(ctx, domain.Org{ID: "org_w", Name: "W", CreatedAt: epoch}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CreateClient(ctx, domain.Client{ID: "client_w", OrgID: "org_w", Name: "W", Scopes: domain.APIScopes(), CreatedAt: epoch}, nil, domain.System(epoch)); err != nil {
-		t.Fatal(err)
-	}
 	rotate := func(domain.RefreshToken, domain.Family, *domain.RefreshToken) (domain.RefreshDecision, error) {
 		return domain.RefreshDecision{Verdict: domain.RefreshRotate}, nil
 	}
@@ -206,4 +194,18 @@ func TestWALRestartsUnderSteadyWrites(t *testing.T) {
 	if got := s.db.restarts.Load(); got < restarts {
 		t.Fatalf("the WAL restarted %d times under steady writes (%d truncations); want %d", got, s.db.truncates.Load(), restarts)
 	}
+}
+
+// openWithClient opens a temporary store holding organization org_w and
+// its client client_w, whose families the write-load tests make.
+func openWithClient(t *testing.T) *Store {
+	t.Helper()
+	s := openTemp(t)
+	if err := s.CreateOrg(t.Context(), domain.Org{ID: "org_w", Name: "W", CreatedAt: epoch}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateClient(t.Context(), domain.Client{ID: "client_w", OrgID: "org_w", Name: "W", Scopes: domain.APIScopes(), CreatedAt: epoch}, nil, domain.System(epoch)); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
