@@ -97,9 +97,13 @@ func (is *Issuer) MintID(t IDToken, now time.Time) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("marshal ID token claims: %w", err)
 	}
-	raw, err := key.idSigner.sign(payload)
+	jws, err := key.idSigner.Sign(payload)
 	if err != nil {
 		return "", fmt.Errorf("sign ID token: %w", err)
+	}
+	raw, err := jws.CompactSerialize()
+	if err != nil {
+		return "", fmt.Errorf("serialize ID token: %w", err)
 	}
 	return raw, nil
 }

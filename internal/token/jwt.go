@@ -76,9 +76,13 @@ func (is *Issuer) Mint(g Grant, now time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	raw, err := signer.sign(payload)
+	jws, err := signer.Sign(payload)
 	if err != nil {
 		return "", fmt.Errorf("sign access token: %w", err)
+	}
+	raw, err := jws.CompactSerialize()
+	if err != nil {
+		return "", fmt.Errorf("serialize access token: %w", err)
 	}
 	return raw, nil
 }

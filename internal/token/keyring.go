@@ -71,10 +71,10 @@ var errNoActiveKey = errors.New("no active signing key")
 type ringKey struct {
 	record domain.SigningKey
 	public jose.JSONWebKey
-	signer *compactSigner // nil for keys retired when the ring was loaded
+	signer jose.Signer // nil for keys retired when the ring was loaded
 	// idSigner signs ID tokens with the same key, typ "JWT" (PRODUCT T12;
 	// OpenID Connect Core §2); nil when signer is.
-	idSigner *compactSigner
+	idSigner jose.Signer
 }
 
 // KeyRing holds the published keys and those that sign now or will. It is
@@ -177,10 +177,10 @@ func loadKey(k domain.SigningKey, now time.Time) (*ringKey, error) {
 		public: jose.JSONWebKey{Key: priv.Public(), KeyID: k.ID, Algorithm: k.Algorithm, Use: "sig"},
 	}
 	if k.RetiredAt.IsZero() || now.Before(k.RetiredAt) {
-		if rk.signer, err = newCompactSigner(k.Algorithm, k.ID, priv, "at+jwt"); err != nil {
+		if rk.signer, err = newSigner(k.Algorithm, k.ID, priv, "at+jwt"); err != nil {
 			return nil, fmt.Errorf("signer for key %s: %w", k.ID, err)
 		}
-		if rk.idSigner, err = newCompactSigner(k.Algorithm, k.ID, priv, "JWT"); err != nil {
+		if rk.idSigner, err = newSigner(k.Algorithm, k.ID, priv, "JWT"); err != nil {
 			return nil, fmt.Errorf("ID token signer for key %s: %w", k.ID, err)
 		}
 	}
@@ -194,11 +194,25 @@ func (r *KeyRing) JWKS() []byte {
 	return r.jwks
 }
 
+// newSigner builds the one go-jose signer of an active key, reused for every
+// mint. Its protected header is alg, kid and typ: "at+jwt" for access
+// tokens (RFC 9068 §2.1), so resource servers find the key and cannot take
+// the token for an ID token, "JWT" for ID tokens (PRODUCT T12). Signatures take their randomness from crypto/rand, whatever the
+// Issuer's id generator uses: a predictable ECDSA nonce would reveal the
+// key. go-jose refuses a key that does not fit alg.
+func newSigner(alg, kid string, key crypto.Signer, typ jose.ContentType) (jose.Signer, error) {
+	opts := (&jose.SignerOptions{}).WithType(typ)
+	return jose.NewSigner(jose.SigningKey{
+		Algorithm: jose.SignatureAlgorithm(alg),
+		Key:       jose.JSONWebKey{Key: key, KeyID: kid, Algorithm: alg},
+	}, opts)
+}
+
 // signer is the signer of the key that signs at now: the first of the
 // ring's signers not retired at now. One always is while the store holds a
 // key without retirement, which every rotation writes with the retirement
 // it sets.
-func (r *KeyRing) signer(now time.Time) (*compactSigner, error) {
+func (r *KeyRing) signer(now time.Time) (jose.Signer, error) {
 	k, err := r.signingKey(now)
 	if err != nil {
 		return nil, err

@@ -428,43 +428,6 @@ func FuzzCanonicalCompact(f *testing.F) {
 	})
 }
 
-// TestCompactSignerAsGoJoseReads: what compactSigner signs, go-jose
-// parses as one compact JWS with exactly the protected header alg, kid
-// and typ, and verifies with the key's public half, for every algorithm;
-// a key that does not fit the algorithm is refused.
-func TestCompactSignerAsGoJoseReads(t *testing.T) {
-	for _, alg := range Algorithms() {
-		t.Run(alg, func(t *testing.T) {
-			_, k := newIssuer(t, alg)
-			parsed, err := x509.ParsePKCS8PrivateKey(k.PrivateDER)
-			if err != nil {
-				t.Fatal(err)
-			}
-			priv := parsed.(crypto.Signer)
-			s, err := newCompactSigner(alg, k.ID, priv, "at+jwt")
-			if err != nil {
-				t.Fatal(err)
-			}
-			payload := []byte(`{"sub":"x","n":1}`)
-			raw, err := s.sign(payload)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := parseCompact(t, raw, alg, k.ID, "at+jwt").Verify(priv.Public())
-			if err != nil || string(got) != string(payload) {
-				t.Fatalf("verify: %q, %v", got, err)
-			}
-			for _, other := range Algorithms() {
-				if other != alg {
-					if _, err := newCompactSigner(other, k.ID, priv, "at+jwt"); err == nil {
-						t.Errorf("a %s key was taken for %s", alg, other)
-					}
-				}
-			}
-		})
-	}
-}
-
 // parseCompact parses raw as go-jose does for a resource server and checks
 // its protected header is exactly alg, kid and typ.
 func parseCompact(t *testing.T, raw, alg, kid, typ string) *jose.JSONWebSignature {
