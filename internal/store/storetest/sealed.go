@@ -424,3 +424,17 @@ func testSealedRowOutlivesShortRotation(t *testing.T, s Subject) {
 	_, err = s.GetFamily(ctx(t), "fam_ttl")
 	wantErr(t, err, store.ErrNotFound)
 }
+
+// testRotationReportsStoredTimes: a rotation reports the family as its row
+// now holds it, times to the microsecond, so the server mints the new
+// generation under the key a retry will pick from the row (PRODUCT T5).
+func testRotationReportsStoredTimes(t *testing.T, s Subject) {
+	u := unsealed("fam_t")
+	at := base.Add(time.Minute + 789*time.Nanosecond)
+	next := domain.RefreshToken{Hash: "g1", CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
+	rot, err := s.RotateFamilyToken(ctx(t), sealedFirst(u), next, sys(at), deterministic("g1"))
+	must(t, err)
+	got, err := s.GetFamily(ctx(t), "fam_t")
+	must(t, err)
+	diff(t, rot.Family, got)
+}

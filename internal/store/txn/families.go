@@ -139,7 +139,10 @@ func (s *Store) RotateFamilyToken(ctx context.Context, presented store.FamilyTok
 			}
 			return nil
 		case domain.RefreshRotate:
-			out.Family.Generation, out.Family.GenerationAt, out.Family.LiveUntil = fam.Generation+1, by.At, next.ExpiresAt
+			// The times as the row keeps them (to the microsecond), so the
+			// key a generation is minted under is the same now and at a retry.
+			out.Family.Generation = fam.Generation + 1
+			out.Family.GenerationAt, out.Family.LiveUntil = rowcodec.Time(rowcodec.Micros(by.At)), rowcodec.Time(rowcodec.Micros(next.ExpiresAt))
 			_, err := tx.Exec(ctx, `UPDATE families SET generation = $1, generation_at = $2, live_until = $3 WHERE id = $4`,
 				int64(out.Family.Generation), rowcodec.Micros(by.At), rowcodec.Micros(next.ExpiresAt), fam.ID)
 			return err
