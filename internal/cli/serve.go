@@ -153,6 +153,9 @@ func build(e env, cfg config.Config) (a *app, err error) {
 		return nil, fmt.Errorf("seal key: %w", err)
 	}
 	seals := seal.NewRing(sealKeys)
+	// A token under a seal key this process has not loaded yet reloads
+	// them, at most once a second (seal.Ring.Reload).
+	seals.SetLoader(st.ListSealKeys, time.Second)
 	berlin, err := time.LoadLocation(customerTimeZone)
 	if err != nil {
 		return nil, fmt.Errorf("time zone: %w", err)

@@ -1,11 +1,13 @@
 package seal
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
@@ -18,6 +20,12 @@ import (
 type Ring struct {
 	mu   sync.RWMutex
 	keys []domain.SealKey // newest first
+	// load reads the stored keys for Reload, at most once per gap; nil:
+	// the ring is only ever updated by its owner. lastLoad is the Unix
+	// nanoseconds of the last reload begun.
+	load     func(context.Context) ([]domain.SealKey, error)
+	gap      time.Duration
+	lastLoad atomic.Int64
 }
 
 // ErrNoKey: the ring holds no key that may seal now.
@@ -36,6 +44,37 @@ func (r *Ring) Update(keys []domain.SealKey) {
 	r.mu.Lock()
 	r.keys = keys
 	r.mu.Unlock()
+}
+
+// SetLoader lets Reload read the stored keys with load, at most once per
+// gap. Call it before the ring is shared.
+func (r *Ring) SetLoader(load func(context.Context) ([]domain.SealKey, error), gap time.Duration) {
+	r.load, r.gap = load, gap
+}
+
+// Reload reads the stored keys into the ring, unless a reload began less
+// than the loader's gap before now or the ring has no loader, and says
+// whether it did. A token under a key this process has not loaded yet
+// (another replica's rotation, this one's key poll late or failing) is
+// worth one read of the keys, and no more than one a gap however many
+// such tokens come: a forged key id cannot make the store work harder.
+func (r *Ring) Reload(ctx context.Context, now time.Time) bool {
+	if r.load == nil {
+		return false
+	}
+	last := r.lastLoad.Load()
+	if last != 0 && now.UnixNano()-last < int64(r.gap) {
+		return false
+	}
+	if !r.lastLoad.CompareAndSwap(last, now.UnixNano()) {
+		return false
+	}
+	keys, err := r.load(ctx)
+	if err != nil || len(keys) == 0 {
+		return false
+	}
+	r.Update(keys)
+	return true
 }
 
 // Sealer is the key that seals at now: of the keys whose SealsFrom has

@@ -2,6 +2,7 @@ package seal
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
@@ -219,5 +220,42 @@ func TestSealedExpiry(t *testing.T) {
 	got, err = Open([]domain.SealKey{k}, v1)
 	if err != nil || !got.ExpiresAt.IsZero() || !got.IssuedAt.Equal(base.Truncate(time.Microsecond)) || got.FamilyID != "fam_abc" || got.Scopes.String() != "read:* write:*" {
 		t.Fatalf("format 1 opened %+v, %v", got, err)
+	}
+}
+
+// TestRingReload: a ring with no loader never reloads; with one, a reload
+// reads the stored keys into the ring, and another inside the gap does
+// nothing, however many come; a failed read keeps the keys.
+func TestRingReload(t *testing.T) {
+	k1, k2 := key("0102030405060708", 1), key("1112131415161718", 2)
+	k1.SealsFrom = base.Add(-time.Hour) // k2 seals once the ring holds it
+	r := NewRing([]domain.SealKey{k1})
+	if r.Reload(t.Context(), base) {
+		t.Fatal("a ring without a loader reloaded")
+	}
+	reads := 0
+	stored := []domain.SealKey{k2, k1}
+	var fail error
+	r.SetLoader(func(context.Context) ([]domain.SealKey, error) { reads++; return stored, fail }, time.Second)
+	if !r.Reload(t.Context(), base) || reads != 1 {
+		t.Fatalf("first reload: %d reads", reads)
+	}
+	if k, err := r.Sealer(base); err != nil || k.ID != k2.ID {
+		t.Fatalf("after the reload the sealer is %s, %v", k.ID, err)
+	}
+	for range 100 {
+		if r.Reload(t.Context(), base.Add(999*time.Millisecond)) {
+			t.Fatal("a reload inside the gap")
+		}
+	}
+	if reads != 1 {
+		t.Fatalf("%d reads inside the gap", reads)
+	}
+	fail, stored = errors.New("down"), nil
+	if r.Reload(t.Context(), base.Add(time.Second)) || reads != 2 {
+		t.Fatalf("a failed read reloaded (%d reads)", reads)
+	}
+	if k, _ := r.Sealer(base); k.ID != k2.ID {
+		t.Fatal("a failed read dropped the keys")
 	}
 }

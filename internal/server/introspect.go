@@ -104,7 +104,7 @@ func (t *Tokens) storedFacts(ctx context.Context, hash string) (*oauth.TokenFact
 // family's row says of its generation; nil when it does not verify or
 // names no generation its family reached.
 func (t *Tokens) countedFacts(ctx context.Context, raw string, now time.Time) (*oauth.TokenFacts, error) {
-	c, err := t.Seals.ReadCounted(raw, now)
+	c, err := t.readCounted(ctx, raw, now)
 	if err != nil {
 		return nil, nil
 	}
@@ -136,7 +136,7 @@ func familyFacts(fam domain.Family, g uint64, issuer string) *oauth.TokenFacts {
 // with none (a tombstone, or a family an earlier build materialized with
 // token rows) is judged by the token's row, and a tombstone has none.
 func (t *Tokens) sealedFacts(ctx context.Context, raw string, now time.Time) (*oauth.TokenFacts, error) {
-	u, err := t.unseal(raw, now)
+	u, err := t.unseal(ctx, raw, now)
 	if err != nil {
 		return nil, nil
 	}

@@ -62,11 +62,11 @@ func (t *Tokens) ServeRevoke(w http.ResponseWriter, r *http.Request) error {
 		case seal.IsCounted(q.Token):
 			// Any generation names its family, verified by its tag; the
 			// family's live generation says whether it expired.
-			if c, err := t.Seals.ReadCounted(q.Token, now); err == nil {
+			if c, err := t.readCounted(r.Context(), q.Token, now); err == nil {
 				familyID, countedRefresh = c.FamilyID, true
 			}
 		case seal.IsSealed(q.Token):
-			if u, err := t.unseal(q.Token, now); err == nil && now.Before(u.Token.ExpiresAt) {
+			if u, err := t.unseal(r.Context(), q.Token, now); err == nil && now.Before(u.Token.ExpiresAt) {
 				familyID, unsealed = u.Family.ID, &u
 			}
 		default:

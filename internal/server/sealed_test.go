@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"strings"
@@ -363,4 +364,62 @@ func TestCountedTokensAcrossSealKeyRotation(t *testing.T) {
 		t.Fatal("a token under a retired key wrote")
 	}
 	mustOK(t, f.refresh(rt2, ""))
+}
+
+// TestSealKeysReloadedForAnUnknownKey: a refresh token under a seal key
+// this process has not loaded yet (another replica's rotation, this
+// process's key poll late) reloads the stored keys once and is accepted;
+// a token under a key id the store does not hold either reloads at most
+// once a second and is invalid_grant, writing nothing.
+func TestSealKeysReloadedForAnUnknownKey(t *testing.T) {
+	f := newFixture(t)
+	reads := 0
+	f.tokensSrv.Seals.SetLoader(func(ctx context.Context) ([]domain.SealKey, error) {
+		reads++
+		return f.store.ListSealKeys(ctx)
+	}, time.Second)
+	rt0, _ := f.tokens("")
+	r1 := f.refresh(rt0, "")
+	mustOK(t, r1)
+	rt1, fam := f.pairOf(r1)
+	if reads != 0 {
+		t.Fatalf("%d reloads for tokens under a loaded key", reads)
+	}
+	// Another process rotates the seal keys: the new one seals at once.
+	fresh, err := f.admin.RotateSealKey(t.Context(), 0, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := f.store.GetFamily(t.Context(), fam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Generation 1 as another replica would have minted it under the new key.
+	underNew, err := seal.Count(fresh, seal.Counted{FamilyID: fam, Generation: stored.Generation})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if underNew == rt1 {
+		t.Fatal("the new key minted the same token")
+	}
+	mustOK(t, f.refresh(underNew, ""))
+	if reads != 1 {
+		t.Fatalf("%d reloads, want 1", reads)
+	}
+	// A key the store does not hold: one reload at most a second.
+	forged, err := seal.Count(domain.SealKey{ID: "0badc0de0badc0de", Secret: make([]byte, 32)}, seal.Counted{FamilyID: fam, Generation: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := f.snapshot()
+	f.clock.Advance(2 * time.Second)
+	for range 3 {
+		checkEnvelope(t, f.refresh(forged, ""), 401, "UNAUTHORIZED", "invalid_grant")
+	}
+	if reads != 2 {
+		t.Fatalf("%d reloads after three forged tokens in a second, want 2", reads)
+	}
+	if f.snapshot() != before {
+		t.Fatal("a forged token wrote")
+	}
 }

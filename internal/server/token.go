@@ -374,8 +374,8 @@ func (t *Tokens) clientCredentials(ctx context.Context, client domain.Client, re
 // which knows only the current idle time (revoke.go), or clean-up would
 // let it materialize a revoked family again (T9). Tampered, under a key
 // this server does not hold or no longer opens with: error.
-func (t *Tokens) unseal(raw string, now time.Time) (store.Unsealed, error) {
-	c, err := t.Seals.Open(raw, now)
+func (t *Tokens) unseal(ctx context.Context, raw string, now time.Time) (store.Unsealed, error) {
+	c, err := withSealKeys(ctx, t.Seals, now, func() (seal.Claims, error) { return t.Seals.Open(raw, now) })
 	if err != nil {
 		return store.Unsealed{}, err
 	}
@@ -385,6 +385,23 @@ func (t *Tokens) unseal(raw string, now time.Time) (store.Unsealed, error) {
 	}
 	return store.Unsealed{Family: c.Family(),
 		Token: domain.RefreshToken{Hash: ids.Hash(raw), State: domain.RefreshLive, CreatedAt: c.IssuedAt, ExpiresAt: expires}}, nil
+}
+
+// readCounted reads a counted refresh token (internal/seal).
+func (t *Tokens) readCounted(ctx context.Context, raw string, now time.Time) (seal.Counted, error) {
+	return withSealKeys(ctx, t.Seals, now, func() (seal.Counted, error) { return t.Seals.ReadCounted(raw, now) })
+}
+
+// withSealKeys runs read, and once more after reloading the stored seal
+// keys when read met a key this process has not loaded (seal.Ring.Reload
+// says when it may), so a token under a key another replica seals with
+// is not refused while this one's key poll is late.
+func withSealKeys[T any](ctx context.Context, ring *seal.Ring, now time.Time, read func() (T, error)) (T, error) {
+	v, err := read()
+	if errors.Is(err, seal.ErrUnknownKey) && ring.Reload(ctx, now) {
+		return read()
+	}
+	return v, err
 }
 
 // redeemCode is PRODUCT T6 and T7: the code becomes a customer family,
@@ -463,7 +480,7 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 	var presented *store.FamilyToken
 	switch {
 	case seal.IsCounted(req.RefreshToken):
-		c, err := t.Seals.ReadCounted(req.RefreshToken, now)
+		c, err := t.readCounted(ctx, req.RefreshToken, now)
 		if err != nil {
 			return Response{}, problem.InvalidGrant("refresh token is invalid").WithCause(err)
 		}
@@ -472,7 +489,7 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 		// A client-credentials family's first token (issue 17): it must
 		// open, and the rule's checks that need no row (its client, its
 		// expiry) run before the store, so a refusal writes nothing.
-		u, err := t.unseal(req.RefreshToken, now)
+		u, err := t.unseal(ctx, req.RefreshToken, now)
 		if err != nil {
 			return Response{}, problem.InvalidGrant("refresh token is invalid").WithCause(err)
 		}
