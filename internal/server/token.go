@@ -502,10 +502,15 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 		}
 		presented = &store.FamilyToken{FamilyID: u.Family.ID, First: &u}
 	}
-	// A token with a row (a family of an earlier build) rotates to the
-	// child derived from it.
-	derived := ids.DeriveRefreshToken(t.RefreshKey, req.RefreshToken)
-	rowChild := t.storedRefreshToken(derived, now)
+	// A token with a row (a family of an earlier build, or the sealed
+	// token of one) rotates to the child derived from it; a counted one
+	// never meets a row.
+	var derived string
+	var rowChild domain.RefreshToken
+	if presented == nil || presented.First != nil {
+		derived = ids.DeriveRefreshToken(t.RefreshKey, req.RefreshToken)
+		rowChild = t.storedRefreshToken(derived, now)
+	}
 	next := rowChild
 	if presented != nil {
 		// A counted child has no hash before it is minted, under the key

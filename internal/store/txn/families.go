@@ -68,6 +68,15 @@ func revokeFamilyAudited(ctx context.Context, tx Querier, fam domain.Family, e d
 	return true, writeAudit(ctx, tx, e)
 }
 
+// revokeReused revokes fam for a used token that came back (RFC 9700
+// §4.14.2) at by.At, with its refresh.reuse_detected row, and returns it
+// as the rotation reports it: revoked then.
+func revokeReused(ctx context.Context, tx Querier, fam domain.Family, by domain.Origin) (domain.Family, error) {
+	_, err := revokeFamilyAudited(ctx, tx, fam, by.Event(domain.AuditRefreshReuse, fam.ID, fam.ClientID, fam.CustomerID))
+	fam.RevokedAt = by.At
+	return fam, err
+}
+
 // RotateRefreshToken runs the refresh rule on the rows inside one
 // transaction, the presented token's row and its family's row locked
 // (PostgreSQL) or the single writer's (SQLite), so concurrent
@@ -129,8 +138,7 @@ func (s *Store) RotateFamilyToken(ctx context.Context, presented store.FamilyTok
 		out = store.Rotation{RefreshDecision: decision, Family: fam}
 		switch decision.Verdict {
 		case domain.RefreshReuse:
-			out.Family.RevokedAt = by.At
-			_, err := revokeFamilyAudited(ctx, tx, fam, by.Event(domain.AuditRefreshReuse, fam.ID, fam.ClientID, fam.CustomerID))
+			out.Family, err = revokeReused(ctx, tx, fam, by)
 			return err
 		case domain.RefreshRetry:
 			// The child of the generation before the live one is next.
@@ -141,10 +149,10 @@ func (s *Store) RotateFamilyToken(ctx context.Context, presented store.FamilyTok
 		case domain.RefreshRotate:
 			// The times as the row keeps them (to the microsecond), so the
 			// key a generation is minted under is the same now and at a retry.
-			out.Family.Generation = fam.Generation + 1
-			out.Family.GenerationAt, out.Family.LiveUntil = rowcodec.Time(rowcodec.Micros(by.At)), rowcodec.Time(rowcodec.Micros(next.ExpiresAt))
+			at, until := rowcodec.Micros(by.At), rowcodec.Micros(next.ExpiresAt)
+			out.Family.Generation, out.Family.GenerationAt, out.Family.LiveUntil = fam.Generation+1, rowcodec.Time(at), rowcodec.Time(until)
 			_, err := tx.Exec(ctx, `UPDATE families SET generation = $1, generation_at = $2, live_until = $3 WHERE id = $4`,
-				int64(out.Family.Generation), rowcodec.Micros(by.At), rowcodec.Micros(next.ExpiresAt), fam.ID)
+				int64(out.Family.Generation), at, until, fam.ID)
 			return err
 		}
 		// Replace: a counted child is always next, so no decider that
@@ -200,8 +208,7 @@ func (s *Store) rotateStored(ctx context.Context, tx Querier, presented string, 
 	out := store.Rotation{RefreshDecision: decision, Family: fam}
 	switch decision.Verdict {
 	case domain.RefreshReuse:
-		out.Family.RevokedAt = now
-		_, err := revokeFamilyAudited(ctx, tx, fam, by.Event(domain.AuditRefreshReuse, fam.ID, fam.ClientID, fam.CustomerID))
+		out.Family, err = revokeReused(ctx, tx, fam, by)
 		return out, err
 	case domain.RefreshRetry:
 		// PRODUCT T5: the child of a moment ago is next itself (derived
