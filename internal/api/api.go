@@ -26,7 +26,7 @@ type Store interface {
 	GetClient(ctx context.Context, id string) (domain.Client, error)
 	GetCustomer(ctx context.Context, id string) (domain.Customer, error)
 	ListCustomers(ctx context.Context, f store.CustomerFilter, p store.Page) ([]domain.Customer, error)
-	UpdateCustomer(ctx context.Context, c domain.Customer) error
+	UpdateCustomer(ctx context.Context, id string, p domain.CustomerPatch) (domain.Customer, error)
 	GetSubscription(ctx context.Context, id string) (domain.Subscription, error)
 	ListSubscriptions(ctx context.Context, f store.SubscriptionFilter, p store.Page) ([]domain.Subscription, error)
 	ListPrices(ctx context.Context, subscriptionID string, from, to time.Time) ([]domain.PricePoint, error)

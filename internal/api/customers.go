@@ -122,7 +122,8 @@ func (a *API) patchCustomer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var issues []problem.FieldError
-	targets := map[string]*string{"first_name": &c.FirstName, "last_name": &c.LastName, "company_name": &c.CompanyName}
+	var patch domain.CustomerPatch
+	targets := map[string]**string{"first_name": &patch.FirstName, "last_name": &patch.LastName, "company_name": &patch.CompanyName}
 	for _, name := range sortedKeys(fields) {
 		target, known := targets[name]
 		if !known {
@@ -139,12 +140,16 @@ func (a *API) patchCustomer(w http.ResponseWriter, r *http.Request) error {
 			issues = append(issues, *issue)
 			continue
 		}
-		*target = value
+		*target = &value
 	}
 	if len(issues) > 0 {
 		return problem.Invalid(issues...)
 	}
-	if err := a.Store.UpdateCustomer(r.Context(), c); err != nil {
+	// Only the fields named are written, in the write itself: the customer
+	// read above may be a poll stale (the view), and writing it back would
+	// undo another process's change to a field this request left alone.
+	c, err = a.Store.UpdateCustomer(r.Context(), c.ID, patch)
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return problem.NotFound()
 		}

@@ -48,6 +48,13 @@ type fixture struct {
 
 func newFixture(t testing.TB, limits *httpx.RateLimiter) *fixture {
 	t.Helper()
+	return newFixtureOver(t, limits, nil)
+}
+
+// newFixtureOver is newFixture whose API reads and writes through
+// wrap(store) when wrap is not nil.
+func newFixtureOver(t testing.TB, limits *httpx.RateLimiter, wrap func(Store) Store) *fixture {
+	t.Helper()
 	env := testfix.New(t, time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC))
 	f := &fixture{t: t, clock: env.Clock, store: env.Store, admin: env.Admin, revoked: revoke.NewSet(), issuer: env.Issuer(testIssuer)}
 	f.orgA, f.orgB = env.Org("Org A").ID, env.Org("Org B").ID
@@ -78,7 +85,11 @@ func newFixture(t testing.TB, limits *httpx.RateLimiter) *fixture {
 
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	testfix.Check(t, err)
-	f.api, err = New(Config{Store: env.Store, Verifier: f.issuer, Revoked: f.revoked, Limits: limits, Addr: httpx.HTTPSPolicy{}.ClientAddr,
+	var st Store = env.Store
+	if wrap != nil {
+		st = wrap(st)
+	}
+	f.api, err = New(Config{Store: st, Verifier: f.issuer, Revoked: f.revoked, Limits: limits, Addr: httpx.HTTPSPolicy{}.ClientAddr,
 		CursorKey: []byte("0123456789abcdef0123456789abcdef"), Location: berlin, Now: env.Clock.Now,
 		Log: env.Log, IDs: env.Admin.IDs, Issuer: testIssuer})
 	testfix.Check(t, err)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -83,6 +84,43 @@ func TestPatchCustomer(t *testing.T) {
 			eq(t, after, before)
 		})
 	}
+}
+
+// racingStore lets another writer change a customer right after the API
+// has read it, as another process may while the view serves a copy up to
+// a poll old.
+type racingStore struct {
+	Store
+	afterGet func(id string)
+}
+
+func (s racingStore) GetCustomer(ctx context.Context, id string) (domain.Customer, error) {
+	c, err := s.Store.GetCustomer(ctx, id)
+	s.afterGet(id)
+	return c, err
+}
+
+// A PATCH writes only the fields it names: a concurrent change to another
+// field survives it (no lost update), and the answer shows both.
+func TestPatchCustomerKeepsConcurrentChange(t *testing.T) {
+	var f *fixture
+	f = newFixtureOver(t, nil, func(s Store) Store {
+		return racingStore{Store: s, afterGet: func(id string) {
+			last := "Concurrent"
+			if _, err := f.store.UpdateCustomer(context.Background(), id, domain.CustomerPatch{LastName: &last}); err != nil {
+				t.Error(err)
+			}
+		}}
+	})
+	r := f.call(http.MethodPatch, "/customers/"+f.cus1.ID, f.orgToken(), `{"first_name":"Erika"}`)
+	eq(t, r.status, http.StatusOK)
+	eq(t, r.body["first_name"], "Erika")
+	eq(t, r.body["last_name"], "Concurrent")
+	got, err := f.store.GetCustomer(t.Context(), f.cus1.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, got.FirstName+" "+got.LastName, "Erika Concurrent")
 }
 
 func TestSubscriptionShapes(t *testing.T) {

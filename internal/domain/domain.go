@@ -88,6 +88,13 @@ type Customer struct {
 	CreatedAt   time.Time
 }
 
+// CustomerPatch is a change to a customer's names: a nil field keeps the
+// stored value, so a change never writes back a field it did not name
+// (one read earlier, perhaps stale, would undo a concurrent change).
+type CustomerPatch struct {
+	FirstName, LastName, CompanyName *string
+}
+
 // EmailKey is the form of a customer's email that uniqueness and sign-in
 // compare (PRODUCT A7): the exact characters, with the ASCII letters A-Z
 // folded to a-z and nothing else. No Unicode case folding or normalization

@@ -149,8 +149,9 @@ type Customers interface {
 	GetCustomer(ctx context.Context, id string) (domain.Customer, error)
 	// ListCustomers lists the customers f matches, newest first, after p.After.
 	ListCustomers(ctx context.Context, f CustomerFilter, p Page) ([]domain.Customer, error)
-	// UpdateCustomer stores c's names and company name.
-	UpdateCustomer(ctx context.Context, c domain.Customer) error
+	// UpdateCustomer applies p to customer id in one statement and
+	// returns the customer as stored after it.
+	UpdateCustomer(ctx context.Context, id string, p domain.CustomerPatch) (domain.Customer, error)
 	// CreateSubscription stores a subscription for an existing customer of
 	// the same organization (another organization's customer is ErrConflict).
 	CreateSubscription(ctx context.Context, s domain.Subscription) error

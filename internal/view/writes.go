@@ -85,12 +85,16 @@ func (w Writes) CreateCustomer(ctx context.Context, c domain.Customer, by domain
 	return err
 }
 
-// UpdateCustomer stores c's names, then forgets its organization (read
-// from the store: c may carry only the id).
-func (w Writes) UpdateCustomer(ctx context.Context, c domain.Customer) error {
-	err := w.Store.UpdateCustomer(ctx, c)
-	w.forget(orgOf(ctx, w.Store.GetCustomer, c.ID, customerOrg))
-	return err
+// UpdateCustomer applies p to customer id, then forgets its organization
+// (read from the store when the write failed: it may have landed).
+func (w Writes) UpdateCustomer(ctx context.Context, id string, p domain.CustomerPatch) (domain.Customer, error) {
+	c, err := w.Store.UpdateCustomer(ctx, id, p)
+	if err != nil {
+		w.forget(orgOf(ctx, w.Store.GetCustomer, id, customerOrg))
+		return c, err
+	}
+	w.forget(c.OrgID)
+	return c, nil
 }
 
 // CreateSubscription stores s, then forgets its organization.

@@ -45,7 +45,9 @@ func testChangesEachWriteBumpsItsOrg(t *testing.T, s Subject) {
 			return s.CreateCustomer(ctx(t), domain.Customer{ID: "cus_1", OrgID: "org_a", Email: "a@example.com", Type: domain.CustomerPerson, CreatedAt: base}, sys(base))
 		}},
 		{"UpdateCustomer", func() error {
-			return s.UpdateCustomer(ctx(t), domain.Customer{ID: "cus_1", FirstName: "Max", LastName: "Mustermann"})
+			first := "Max"
+			_, err := s.UpdateCustomer(ctx(t), "cus_1", domain.CustomerPatch{FirstName: &first})
+			return err
 		}},
 		{"CreateSubscription", func() error { return s.CreateSubscription(ctx(t), sub) }},
 		{"ImportPrices", func() error {
@@ -93,7 +95,10 @@ func testChangesFailedWriteBumpsNothing(t *testing.T, s Subject) {
 		{"CreateCustomer/email_taken", func() error {
 			return s.CreateCustomer(ctx(t), domain.Customer{ID: "cus_2", OrgID: "org_a", Email: "A@Example.com", Type: domain.CustomerPerson, CreatedAt: base}, sys(base))
 		}, store.ErrConflict},
-		{"UpdateCustomer/unknown", func() error { return s.UpdateCustomer(ctx(t), domain.Customer{ID: "cus_missing", FirstName: "X"}) }, store.ErrNotFound},
+		{"UpdateCustomer/unknown", func() error {
+			_, err := s.UpdateCustomer(ctx(t), "cus_missing", domain.CustomerPatch{})
+			return err
+		}, store.ErrNotFound},
 		{"CreateSubscription/unknown_customer", func() error {
 			return s.CreateSubscription(ctx(t), domain.Subscription{ID: "sub_1", OrgID: "org_a", CustomerID: "cus_missing", Status: domain.SubscriptionActive,
 				Type: domain.SubscriptionConsumption, CreatedAt: base})

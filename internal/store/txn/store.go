@@ -197,15 +197,24 @@ func (s *Store) GetCustomer(ctx context.Context, id string) (domain.Customer, er
 	return rowcodec.Customer(s.b.Reader().QueryRow(ctx, `SELECT `+rowcodec.CustomerColumns+` FROM customers WHERE id = $1`, id))
 }
 
-// UpdateCustomer stores the customer's names and company name.
-func (s *Store) UpdateCustomer(ctx context.Context, c domain.Customer) error {
-	return s.b.Write(ctx, func(tx Querier) error {
-		if err := affectedOne(tx.Exec(ctx, `UPDATE customers SET first_name = $1, last_name = $2, company_name = $3 WHERE id = $4`,
-			c.FirstName, c.LastName, c.CompanyName, c.ID)); err != nil {
+// UpdateCustomer applies p to customer id in one statement and returns
+// the customer as stored after it.
+func (s *Store) UpdateCustomer(ctx context.Context, id string, p domain.CustomerPatch) (domain.Customer, error) {
+	var c domain.Customer
+	err := s.b.Write(ctx, func(tx Querier) error {
+		var err error
+		c, err = rowcodec.Customer(tx.QueryRow(ctx, `UPDATE customers SET first_name = COALESCE($1, first_name),
+			last_name = COALESCE($2, last_name), company_name = COALESCE($3, company_name) WHERE id = $4
+			RETURNING `+rowcodec.CustomerColumns, p.FirstName, p.LastName, p.CompanyName, id))
+		if err != nil {
 			return err
 		}
-		return bumpOrgOf(ctx, tx, "customers", c.ID)
+		return bumpOrg(ctx, tx, c.OrgID)
 	})
+	if err != nil {
+		return domain.Customer{}, err
+	}
+	return c, nil
 }
 
 // CreateSubscription stores a subscription for an existing customer of the same organization.
