@@ -203,6 +203,10 @@ type Family struct {
 	// first token is its generation 0).
 	Generation   uint64
 	GenerationAt time.Time
+	// GenerationKey is the id of the seal key the live generation is
+	// minted under; empty for one stored before families named it, minted
+	// under the key that sealed at GenerationAt.
+	GenerationKey string
 	// LiveUntil is when the family's live token, counted or sealed, dies.
 	// Clean-up keeps the row until then and until its sealed first token,
 	// if it had one, could no longer come back, so a revoked family stays

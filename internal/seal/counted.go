@@ -152,6 +152,30 @@ func (r *Ring) Count(c Counted, at time.Time) (string, error) {
 	return Count(k, c)
 }
 
+// CountUnder returns the counted token of c under the key named id, the
+// one its generation was minted under when issued, or, for "" (a
+// generation stored before families named their key), under the key that
+// sealed at at. A key the ring has not loaded is ErrUnknownKey: the
+// caller reloads the ring and tries again (another replica may seal with
+// a key this one's poll has not brought yet).
+func (r *Ring) CountUnder(id string, c Counted, at time.Time) (string, error) {
+	if id == "" {
+		return r.Count(c, at)
+	}
+	r.mu.RLock()
+	var k *domain.SealKey
+	for i := range r.keys {
+		if r.keys[i].ID == id {
+			k = &r.keys[i]
+		}
+	}
+	r.mu.RUnlock()
+	if k == nil {
+		return "", ErrUnknownKey
+	}
+	return Count(*k, c)
+}
+
 // ReadCounted reads raw with the keys not retired at now; a token under a
 // retired key is ErrUnknownKey, as one under a key never held.
 func (r *Ring) ReadCounted(raw string, now time.Time) (Counted, error) {

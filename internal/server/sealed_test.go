@@ -366,6 +366,51 @@ func TestCountedTokensAcrossSealKeyRotation(t *testing.T) {
 	mustOK(t, f.refresh(rt2, ""))
 }
 
+// TestRetryOnAReplicaLaggingASealKey: a generation is minted under the
+// key that sealed on the replica that rotated it, named in the family's
+// row, so a retry in the window on a replica that has not loaded that key
+// yet (its key poll late) reloads the keys and hands out the very same
+// token (PRODUCT T5), not the generation under its own older key.
+func TestRetryOnAReplicaLaggingASealKey(t *testing.T) {
+	f := newFixture(t)
+	f.tokensSrv.Seals.SetLoader(f.store.ListSealKeys, time.Second)
+	rt0, fam := f.tokens("")
+	r1 := f.refresh(rt0, "")
+	mustOK(t, r1)
+	rt1, _ := f.pairOf(r1)
+	lagging, err := f.store.ListSealKeys(t.Context()) // the keys before the rotation
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.admin.RotateSealKey(t.Context(), 0, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := f.store.ListSealKeys(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.tokensSrv.Seals.Update(keys) // the replica that rotates has the new key
+	f.clock.Advance(2 * time.Second)
+	r2 := f.refresh(rt1, "")
+	mustOK(t, r2)
+	rt2, _ := f.pairOf(r2)
+	stored, err := f.store.GetFamily(t.Context(), fam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sealing, _ := f.tokensSrv.Seals.Sealer(f.clock.Now()); stored.GenerationKey != sealing.ID {
+		t.Fatalf("the family names key %q, not %q, the one that sealed generation 2", stored.GenerationKey, sealing.ID)
+	}
+	f.tokensSrv.Seals.Update(lagging) // a replica whose poll has not brought it
+	f.clock.Advance(2 * time.Second)
+	retry := f.refresh(rt1, "")
+	mustOK(t, retry)
+	if got, _ := f.pairOf(retry); got != rt2 {
+		t.Fatal("T5: a retry on a replica lagging the new seal key got another token than the rotation it retried")
+	}
+	mustOK(t, f.refresh(rt2, ""))
+}
+
 // TestSealKeysReloadedForAnUnknownKey: a refresh token under a seal key
 // this process has not loaded yet (another replica's rotation, this
 // process's key poll late) reloads the stored keys once and is accepted;

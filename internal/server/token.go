@@ -513,6 +513,13 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 	}
 	next := rowChild
 	if presented != nil {
+		// A generation this rotation makes live is minted under the key
+		// that seals now here, named in the family's row for its retries.
+		k, err := t.Seals.Sealer(now)
+		if err != nil {
+			return Response{}, fmt.Errorf("choose seal key: %w", err)
+		}
+		presented.NextKey = k.ID
 		// A counted child has no hash before it is minted, under the key
 		// that seals when its generation is issued (after the store): its
 		// generation's name stands in, which is all the rule compares.
@@ -552,7 +559,11 @@ func (t *Tokens) refresh(ctx context.Context, client domain.Client, req oauth.To
 	refresh := derived
 	if presented != nil && !rot.RowChild {
 		// The family's live generation, rotated to now or retried.
-		if refresh, err = t.Seals.Count(seal.Counted{FamilyID: rot.Family.ID, Generation: rot.Family.Generation}, rot.Family.GenerationAt); err != nil {
+		live := seal.Counted{FamilyID: rot.Family.ID, Generation: rot.Family.Generation}
+		refresh, err = withSealKeys(ctx, t.Seals, now, func() (string, error) {
+			return t.Seals.CountUnder(rot.Family.GenerationKey, live, rot.Family.GenerationAt)
+		})
+		if err != nil {
 			return Response{}, fmt.Errorf("count refresh token: %w", err)
 		}
 	}
@@ -582,8 +593,12 @@ func (t *Tokens) newFamily(now time.Time) (domain.Family, string, error) {
 	if err != nil {
 		return domain.Family{}, "", err
 	}
-	fam := domain.Family{ID: id, CreatedAt: now, Generation: 1, GenerationAt: now, LiveUntil: now.Add(t.RefreshIdleTTL)}
-	refresh, err := t.Seals.Count(seal.Counted{FamilyID: id, Generation: 1}, now)
+	k, err := t.Seals.Sealer(now)
+	if err != nil {
+		return domain.Family{}, "", err
+	}
+	fam := domain.Family{ID: id, CreatedAt: now, Generation: 1, GenerationAt: now, LiveUntil: now.Add(t.RefreshIdleTTL), GenerationKey: k.ID}
+	refresh, err := seal.Count(k, seal.Counted{FamilyID: id, Generation: 1})
 	return fam, refresh, err
 }
 

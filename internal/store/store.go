@@ -71,6 +71,10 @@ type FamilyToken struct {
 	// earlier build materialized it): the token derived from First
 	// (ids.DeriveRefreshToken), as RotateRefreshToken takes it.
 	RowChild domain.RefreshToken
+	// NextKey is the id of the seal key a generation this rotation makes
+	// live is minted under, kept in the family's row so every retry, on
+	// any replica, mints that generation's one token.
+	NextKey string
 }
 
 // Rotation is the outcome of RotateRefreshToken: the decision (verdict and

@@ -134,12 +134,12 @@ func Subscription(r Scanner) (domain.Subscription, error) {
 }
 
 // FamilyColumns are the columns Family reads, in order.
-const FamilyColumns = `id, client_id, org_id, customer_id, grant_id, scopes, created_at, revoked_at, generation, generation_at, live_until`
+const FamilyColumns = `id, client_id, org_id, customer_id, grant_id, scopes, created_at, revoked_at, generation, generation_at, live_until, generation_key`
 
 // FamilyValues are the arguments that insert fam as FamilyColumns.
 func FamilyValues(fam domain.Family) []any {
 	return []any{fam.ID, fam.ClientID, fam.OrgID, fam.CustomerID, fam.GrantID, ScopesText(fam.Scopes), Micros(fam.CreatedAt), Micros(fam.RevokedAt),
-		int64(fam.Generation), Micros(fam.GenerationAt), Micros(fam.LiveUntil)}
+		int64(fam.Generation), Micros(fam.GenerationAt), Micros(fam.LiveUntil), fam.GenerationKey}
 }
 
 // familyRow is a family row as FamilyColumns scan it, alone or joined.
@@ -150,7 +150,7 @@ type familyRow struct {
 }
 
 func (r *familyRow) targets() []any {
-	return []any{&r.f.ID, &r.f.ClientID, &r.f.OrgID, &r.f.CustomerID, &r.f.GrantID, &r.scopes, &r.created, &r.revoked, &r.generation, &r.genAt, &r.until}
+	return []any{&r.f.ID, &r.f.ClientID, &r.f.OrgID, &r.f.CustomerID, &r.f.GrantID, &r.scopes, &r.created, &r.revoked, &r.generation, &r.genAt, &r.until, &r.f.GenerationKey}
 }
 
 func (r *familyRow) family() domain.Family {
@@ -182,7 +182,7 @@ func Token(r Scanner) (domain.RefreshToken, error) {
 // TokenFamilyColumns are the columns TokenFamily reads, in order: a
 // refresh token (alias t) joined with its family (alias f).
 const TokenFamilyColumns = `t.hash, t.family_id, t.state, t.created_at, t.expires_at, t.rotated_at, t.replaced_by,
-	f.id, f.client_id, f.org_id, f.customer_id, f.grant_id, f.scopes, f.created_at, f.revoked_at, f.generation, f.generation_at, f.live_until`
+	f.id, f.client_id, f.org_id, f.customer_id, f.grant_id, f.scopes, f.created_at, f.revoked_at, f.generation, f.generation_at, f.live_until, f.generation_key`
 
 // TokenFamily scans a refresh token and its family from one joined row;
 // a missing row is the driver's own error.

@@ -159,6 +159,32 @@ func testCountedRotation(t *testing.T, s Subject) {
 	diff(t, revokedFeed(t, s), []string{"fam_k"})
 }
 
+// testRotationNamesItsKey: a rotation keeps the seal key its new
+// generation is minted under in the family's row, and a retry reports
+// that key, not the one it offered, so every retry on any replica mints
+// the same token (PRODUCT T5).
+func testRotationNamesItsKey(t *testing.T, s Subject) {
+	u := unsealed("fam_n")
+	under := func(ft store.FamilyToken, key string) store.FamilyToken {
+		ft.NextKey = key
+		return ft
+	}
+	rot, err := s.RotateFamilyToken(ctx(t), under(sealedFirst(u), "key_a"), next("g1", base), sys(base), deterministic("g1"))
+	must(t, err)
+	diff(t, rot.Family.GenerationKey, "key_a")
+	t1 := base.Add(time.Minute)
+	rot, err = s.RotateFamilyToken(ctx(t), under(counted("fam_n", 1), "key_b"), next("g2", t1), sys(t1), deterministic("g2"))
+	must(t, err)
+	diff(t, rot.Family.GenerationKey, "key_b")
+	rot, err = s.RotateFamilyToken(ctx(t), under(counted("fam_n", 1), "key_c"), next("g2", t1), sys(t1.Add(time.Second)), deterministic("g2"))
+	must(t, err)
+	diff(t, rot.Verdict, domain.RefreshRetry)
+	diff(t, rot.Family.GenerationKey, "key_b")
+	got, err := s.GetFamily(ctx(t), "fam_n")
+	must(t, err)
+	diff(t, got.GenerationKey, "key_b")
+}
+
 // testCountedConcurrentRefresh is PRODUCT T5 and S3 on counted tokens:
 // twenty presentations of one generation at once all succeed; one
 // rotates, the rest are retries; the family moves one generation.

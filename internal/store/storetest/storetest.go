@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 	run(t, "Issue17/CountedRefresh/sealed_token_of_row_family", open, testSealedOfRowFamily)
 	run(t, "Issue17/CountedRefresh/sealed_row_outlives_short_rotation", open, testSealedRowOutlivesShortRotation)
 	run(t, "Issue17/CountedRefresh/rotation_reports_stored_times", open, testRotationReportsStoredTimes)
+	run(t, "Issue17/CountedRefresh/rotation_names_its_key", open, testRotationNamesItsKey)
 	run(t, "Issue17/SealedRefresh/revoke_without_row_leaves_tombstone", open, testSealedTombstone)
 	run(t, "Issue17/SealedRefresh/revoke_races_first_refresh", open, testSealedRevokeRacesFirstRefresh)
 	run(t, "Issue17/SealKeys/first_and_rotate", open, testSealKeys)

@@ -46,7 +46,7 @@ func StartFamily(ctx context.Context, tx Querier, fam domain.Family) error {
 }
 
 func insertFamily(ctx context.Context, tx Querier, fam domain.Family) error {
-	_, err := tx.Exec(ctx, `INSERT INTO families (`+rowcodec.FamilyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, rowcodec.FamilyValues(fam)...)
+	_, err := tx.Exec(ctx, `INSERT INTO families (`+rowcodec.FamilyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, rowcodec.FamilyValues(fam)...)
 	return err
 }
 
@@ -151,8 +151,9 @@ func (s *Store) RotateFamilyToken(ctx context.Context, presented store.FamilyTok
 			// key a generation is minted under is the same now and at a retry.
 			at, until := rowcodec.Micros(by.At), rowcodec.Micros(next.ExpiresAt)
 			out.Family.Generation, out.Family.GenerationAt, out.Family.LiveUntil = fam.Generation+1, rowcodec.Time(at), rowcodec.Time(until)
-			_, err := tx.Exec(ctx, `UPDATE families SET generation = $1, generation_at = $2, live_until = $3 WHERE id = $4`,
-				int64(out.Family.Generation), at, until, fam.ID)
+			out.Family.GenerationKey = presented.NextKey
+			_, err := tx.Exec(ctx, `UPDATE families SET generation = $1, generation_at = $2, live_until = $3, generation_key = $4 WHERE id = $5`,
+				int64(out.Family.Generation), at, until, presented.NextKey, fam.ID)
 			return err
 		}
 		// Replace: a counted child is always next, so no decider that
@@ -173,7 +174,7 @@ func (s *Store) RotateFamilyToken(ctx context.Context, presented store.FamilyTok
 func insertUnsealed(ctx context.Context, tx Querier, u store.Unsealed, revokedAt time.Time) (int64, error) {
 	fam := u.Family
 	fam.RevokedAt, fam.Generation, fam.GenerationAt, fam.LiveUntil = revokedAt, 0, u.Token.CreatedAt, u.Token.ExpiresAt
-	return tx.Exec(ctx, `INSERT INTO families (`+rowcodec.FamilyColumns+`, sealed_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
+	return tx.Exec(ctx, `INSERT INTO families (`+rowcodec.FamilyColumns+`, sealed_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id) DO NOTHING`,
 		append(rowcodec.FamilyValues(fam), rowcodec.Micros(u.Token.ExpiresAt))...)
 }
 

@@ -1,0 +1,6 @@
+-- The seal key a family's live generation is minted under, chosen by the
+-- replica that rotated it, so a retry on a replica that has not loaded
+-- that key yet still mints the same token (it reloads the keys). Empty:
+-- a generation stored before this column, minted under the key that
+-- sealed at generation_at. Only added, as every change to families.
+ALTER TABLE families ADD COLUMN generation_key TEXT NOT NULL DEFAULT '';
