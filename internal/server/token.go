@@ -8,10 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -165,13 +163,6 @@ func (t *Tokens) ServeToken(w http.ResponseWriter, r *http.Request) (err error) 
 	// read, the client once it is known to exist.
 	grant, clientID := metrics.GrantOther, ""
 	defer func() { t.Metrics.TokenRequest(grant, clientID, tokenOutcome(err)) }()
-	tStart := time.Now()
-	defer func() {
-		if grant == "refresh_token" {
-			StatServer.Add(int64(time.Since(tStart)))
-			StatN.Add(1)
-		}
-	}()
 	params, client, err := t.admitClient(w, r)
 	grant, clientID = grantLabel(params.Get("grant_type")), client.ID
 	if err != nil {
@@ -623,17 +614,3 @@ func (t *Tokens) pair(ctx context.Context, fam domain.Family, scopes domain.Scop
 	}, nil
 }
 
-var StatServer, StatStore, StatN atomic.Int64
-
-func init() {
-	go func() {
-		for {
-			time.Sleep(time.Second)
-			if n := StatN.Swap(0); n > 0 {
-				f, _ := os.OpenFile("/tmp/reqstats", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-				fmt.Fprintf(f, "n %d server %v store %v\n", n, time.Duration(StatServer.Swap(0)/n), time.Duration(StatStore.Swap(0)/n))
-				f.Close()
-			}
-		}
-	}()
-}
