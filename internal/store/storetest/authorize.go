@@ -324,6 +324,41 @@ func testConcurrentOneTime(t *testing.T, s Subject) {
 	}
 }
 
+// testUsedCodeOutlivesItsLifetime is PRODUCT T6 after clean-up: a used
+// code stays while the family it produced lives (its refresh token may be
+// refreshed for the idle time), so its replay still revokes that family;
+// once the family's row is gone the code goes too.
+func testUsedCodeOutlivesItsLifetime(t *testing.T, s Subject) {
+	g := seedJourney(t, s)
+	seedCode(t, s, "code_used", g)
+	redeemedAt := base.Add(time.Minute)
+	fam := born(domain.Family{ID: "fam_c", ClientID: g.ClientID, OrgID: g.OrgID, CustomerID: g.CustomerID, GrantID: g.ID, Scopes: g.Scopes, CreatedAt: redeemedAt},
+		domain.RefreshToken{CreatedAt: redeemedAt, ExpiresAt: redeemedAt.Add(90 * 24 * time.Hour)})
+	_, err := s.RedeemCode(ctx(t), "code_used", fam, sys(redeemedAt), redeemAll)
+	must(t, err)
+	later := base.Add(24 * time.Hour) // long past the code's lifetime and the retention
+	_, err = s.DeleteExpired(ctx(t), later, store.Retention{Revoked: time.Hour})
+	must(t, err)
+	rd, err := s.RedeemCode(ctx(t), "code_used", born(domain.Family{ID: "fam_d"}, domain.RefreshToken{}), sys(later), redeemAll)
+	must(t, err)
+	if rd.Verdict != domain.CodeReplay {
+		t.Fatalf("a replay after clean-up was judged %v", rd.Verdict)
+	}
+	got, err := s.GetFamily(ctx(t), "fam_c")
+	must(t, err)
+	if !got.Revoked() {
+		t.Fatal("T6: a replay after clean-up left the code's family live")
+	}
+	// The family expires and goes after the retention; so does the code.
+	gone := redeemedAt.Add(91 * 24 * time.Hour)
+	_, err = s.DeleteExpired(ctx(t), gone, store.Retention{Revoked: time.Hour})
+	must(t, err)
+	_, err = s.GetFamily(ctx(t), "fam_c")
+	wantErr(t, err, store.ErrNotFound)
+	_, err = s.RedeemCode(ctx(t), "code_used", born(domain.Family{ID: "fam_e"}, domain.RefreshToken{}), sys(gone), redeemAll)
+	wantErr(t, err, store.ErrNotFound)
+}
+
 func testDeleteExpiredJourney(t *testing.T, s Subject) {
 	g := seedJourney(t, s)
 	seedCode(t, s, "code_old", g)

@@ -75,6 +75,7 @@ func Run(t *testing.T, open Opener) {
 	run(t, "OneTimeCodes/tries_and_replacement", open, testOneTimeCodes)
 	run(t, "OneTimeCodes/concurrent_tries_counted", open, testConcurrentOneTime)
 	run(t, "DeleteExpired/journey_rows", open, testDeleteExpiredJourney)
+	run(t, "DeleteExpired/used_code_outlives_its_lifetime", open, testUsedCodeOutlivesItsLifetime)
 	run(t, "O8/Audit/each_change_writes_its_row", open, testAuditRows)
 	run(t, "O8/Audit/failed_change_writes_no_row", open, testAuditFailedChanges)
 	run(t, "O8/Audit/no_change_without_its_row", open, testAuditNoChangeWithoutRow)

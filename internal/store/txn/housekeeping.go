@@ -11,7 +11,8 @@ import (
 // DeleteExpired removes, in one transaction, what can no longer matter
 // (PRODUCT O6): expired refresh tokens; families with no token left whose
 // access tokens have all expired (keepRevoked after their last event);
-// secrets past their overlap; keys past publication; codes, sessions and
+// secrets past their overlap; keys past publication; codes (a used one
+// once its family has gone), sessions and
 // one-time codes and magic links past their lifetime; audit events past their retention
 // (PRODUCT O8). It returns how many rows went.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time, keep store.Retention) (int64, error) {
@@ -37,9 +38,10 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, keep store.Ret
 			{`DELETE FROM signing_keys WHERE published_until <> 0 AND published_until <= $1`, at},
 			// A retired seal key opens nothing any more (issue 17).
 			{`DELETE FROM seal_keys WHERE retires_at <> 0 AND retires_at <= $1`, at},
-			// Used codes stay while their tokens could be live, so a replay
-			// can still revoke them (PRODUCT T6).
-			{`DELETE FROM auth_codes WHERE expires_at <= $1`, cutoff},
+			// A used code stays while the family it produced has a row (its
+			// refresh tokens could be live, for the idle time), so a replay
+			// still revokes them (PRODUCT T6); the family goes first, above.
+			{`DELETE FROM auth_codes WHERE expires_at <= $1 AND (used_at = 0 OR NOT EXISTS (SELECT 1 FROM families WHERE id = auth_codes.family_id))`, cutoff},
 			{`DELETE FROM sessions WHERE expires_at <= $1`, at},
 			{`DELETE FROM one_time_codes WHERE expires_at <= $1`, at},
 			// A device request is over once it expired; a redeemed one's
