@@ -308,14 +308,18 @@ func (a *Admin) unretiredKey(ctx context.Context) (k domain.SigningKey, ok bool,
 
 // RotateKeys stores a new signing key of alg, or of the current key's
 // algorithm when alg is empty (PRODUCT T8: rotation keeps the algorithm
-// unless told otherwise). Publish then sign: the new key is in the JWKS at
-// once but signs only after delay, the JWKS cache lifetime servers
-// announce, so no resource server that cached the JWKS meets its kid
-// unknown; until then the current key signs, and it stays published an
-// access-token lifetime after. It returns the key and when it starts to sign.
-func (a *Admin) RotateKeys(ctx context.Context, alg string, delay time.Duration) (domain.SigningKey, time.Time, error) {
-	if delay < 0 {
-		return domain.SigningKey{}, time.Time{}, problem.BadRequest("the publication delay must not be negative")
+// unless told otherwise). Publish then sign: every server puts the new key
+// in its JWKS at its next key poll, within poll of now, and the key signs
+// only once it has been published for maxAge, the JWKS cache lifetime the
+// servers announce, so no resource server that cached the JWKS meets its
+// kid unknown: it signs two polls (a poll may have begun just before the
+// key was stored) plus maxAge from now. Until then the current key signs,
+// and it stays published an access-token lifetime after. It returns the
+// key and when it starts to sign.
+func (a *Admin) RotateKeys(ctx context.Context, alg string, maxAge, poll time.Duration) (domain.SigningKey, time.Time, error) {
+	delay := maxAge + 2*poll
+	if maxAge < 0 || poll < 0 {
+		return domain.SigningKey{}, time.Time{}, problem.BadRequest("the publication delay and the key poll must not be negative")
 	}
 	now := a.Now().UTC()
 	current, ok, err := a.unretiredKey(ctx)

@@ -328,9 +328,10 @@ func maxTime(a, b time.Time) time.Time {
 	return a
 }
 
-// runKeysRotate is PRODUCT T8's publish then sign: the new key is in the
-// JWKS at once and signs after --key-publish-delay, the JWKS max-age the
-// servers announce, which it reads like serve does.
+// runKeysRotate is PRODUCT T8's publish then sign: the new key is in every
+// server's JWKS within --key-poll and signs once it has been there for
+// --key-publish-delay, the JWKS max-age the servers announce; it reads both
+// like serve does.
 func runKeysRotate(e env, args []string) int {
 	var alg string
 	var rot config.Config
@@ -346,13 +347,13 @@ func runKeysRotate(e env, args []string) int {
 				fmt.Fprintln(e.stderr, "nomosauth:", bindErr)
 				return exitUsage
 			}
-			k, signsFrom, err := a.RotateKeys(e.ctx, alg, rot.KeyPublishDelay)
+			k, signsFrom, err := a.RotateKeys(e.ctx, alg, rot.KeyPublishDelay, rot.KeyPoll)
 			if err != nil {
 				return fail(e, err)
 			}
 			from := signsFrom.UTC().Format(time.RFC3339Nano)
 			return output(e, cfg, map[string]string{"id": k.ID, "alg": k.Algorithm, "signs_from": from},
-				[][2]string{{"id", k.ID}, {"alg", k.Algorithm}, {"signs from", from + "   (published in the JWKS now)"}})
+				[][2]string{{"id", k.ID}, {"alg", k.Algorithm}, {"signs from", from + "   (in every JWKS within --key-poll)"}})
 		})
 }
 

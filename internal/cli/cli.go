@@ -62,7 +62,7 @@ func commands() []command {
 		{"grants revoke", "revoke a grant and all its tokens: --id", runGrantsRevoke},
 		{"migrate", "apply pending database migrations and list them (serve applies them too)", runMigrate},
 		{"audit list", "list audit events, newest first: --since, --client, --customer, --action, --limit, --before", runAuditList},
-		{"keys rotate", "make a new signing key: in the JWKS at once, signing after --key-publish-delay; old keys stay published until their tokens expire", runKeysRotate},
+		{"keys rotate", "make a new signing key: in every JWKS within --key-poll, signing once it has been there --key-publish-delay (two polls plus the delay from now); old keys stay published until their tokens expire", runKeysRotate},
 		{"keys rotate-seal", "make a new seal key for client-credentials refresh tokens: sealing two --key-poll intervals later; the old key opens its tokens for --refresh-idle-ttl after that", runKeysRotateSeal},
 	}
 }

@@ -187,7 +187,7 @@ func keyPublishDelay() Setting {
 }
 
 // Rotation are the settings `nomosauth keys rotate` shares with serve.
-func Rotation() []Setting { return []Setting{keyPublishDelay()} }
+func Rotation() []Setting { return []Setting{keyPublishDelay(), keyPoll()} }
 
 // refreshIdleTTL is PRODUCT T5's idle lifetime of a refresh token, also
 // how long `keys rotate-seal` keeps a replaced seal key opening tokens.
@@ -199,7 +199,7 @@ func refreshIdleTTL() Setting {
 // keyPoll is how often serve reloads keys, and so how long `keys
 // rotate-seal` waits (twice it) before a new seal key seals.
 func keyPoll() Setting {
-	return Setting{Flag: "key-poll", Env: "NOMOSAUTH_KEY_POLL", Default: "5s", Help: "how often signing and seal keys are reloaded from the database; keys rotate-seal lets a new seal key seal two polls after it is stored",
+	return Setting{Flag: "key-poll", Env: "NOMOSAUTH_KEY_POLL", Default: "5s", Help: "how often signing and seal keys are reloaded from the database; a new key of keys rotate or rotate-seal signs or seals no sooner than two polls after it is stored",
 		apply: duration(func(c *Config) *time.Duration { return &c.KeyPoll })}
 }
 
