@@ -322,9 +322,23 @@ func (a *Admin) RotateKeys(ctx context.Context, alg string, maxAge, poll time.Du
 		return domain.SigningKey{}, time.Time{}, problem.BadRequest("the publication delay and the key poll must not be negative")
 	}
 	now := a.Now().UTC()
-	current, ok, err := a.unretiredKey(ctx)
+	keys, err := a.Keys.ListSigningKeys(ctx)
 	if err != nil {
 		return domain.SigningKey{}, time.Time{}, err
+	}
+	var current domain.SigningKey
+	ok := false
+	// A key signs once every key made before it has retired
+	// (token.KeyRing): behind a rotation still waiting for its handover,
+	// the new key signs no sooner than that one.
+	var queued time.Time
+	for _, k := range keys {
+		if k.Active() && !ok {
+			current, ok = k, true
+		}
+		if k.RetiredAt.After(queued) {
+			queued = k.RetiredAt
+		}
 	}
 	if alg == "" {
 		alg = cmp.Or(current.Algorithm, token.AlgES256)
@@ -333,12 +347,15 @@ func (a *Admin) RotateKeys(ctx context.Context, alg string, maxAge, poll time.Du
 	if err != nil {
 		return domain.SigningKey{}, time.Time{}, problem.BadRequest(err.Error())
 	}
-	handover := now.Add(delay)
+	handover := now.Add(delay).Truncate(time.Microsecond) // as stored
 	if err := a.Keys.AddSigningKey(ctx, k, handover, handover.Add(token.AccessTTL+token.Leeway), a.origin(now)); err != nil {
 		return domain.SigningKey{}, time.Time{}, err
 	}
 	if !ok {
 		return k, now, nil // nothing to hand over from: it signs at once
+	}
+	if queued.After(handover) {
+		return k, queued, nil
 	}
 	return k, handover, nil
 }

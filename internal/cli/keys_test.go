@@ -133,6 +133,12 @@ func TestKeyAlgorithm(t *testing.T) {
 		if err != nil || from.Before(before.Add(310*time.Second)) || from.After(time.Now().Add(310*time.Second)) {
 			t.Fatalf("signs_from %v (%v), want 310 s from now: two 5 s key polls and the 300 s max-age", out["signs_from"], err)
 		}
+		// A rotation with a shorter delay queues behind the waiting one,
+		// and says so.
+		queued := jsonOut(t, run(t, db, "keys", "rotate", "--key-publish-delay", "0s", "--key-poll", "1ms", "--json"))
+		if queued["signs_from"] != out["signs_from"] {
+			t.Fatalf("a rotation behind one signing from %v says it signs from %v", out["signs_from"], queued["signs_from"])
+		}
 	})
 	build := func(args ...string) error {
 		var stderr bytes.Buffer

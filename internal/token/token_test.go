@@ -319,6 +319,28 @@ func TestRotationPublishesBeforeSigning(t *testing.T) {
 			}
 		}
 	})
+	t.Run("T8/second_rotation_with_a_shorter_delay_still_queues", func(t *testing.T) {
+		// The second rotation retires the waiting k2 before k1 retires:
+		// k2 must not sign at all before k1's handover (it would sign a
+		// minute after it was published), and k3 signs from then.
+		at := now.Add(time.Minute)
+		k3, _ := GenerateKey(AlgES256, rand.Reader, is.IDs, at)
+		k1 := k1
+		k1.CreatedAt = now.Add(-time.Hour) // made before the rotation that made k2
+		k2 := k2
+		k2.RetiredAt, k2.PublishedUntil = at.Add(time.Second), at.Add(time.Second+AccessTTL+Leeway)
+		if err := is.Ring.Update([]domain.SigningKey{k3, k2, k1}, at); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			at  time.Time
+			kid string
+		}{{at, k1.ID}, {at.Add(2 * time.Second), k1.ID}, {now.Add(delay - time.Second), k1.ID}, {now.Add(delay), k3.ID}} {
+			if kid := mintAt(c.at); kid != c.kid {
+				t.Fatalf("at +%v signed with %s, want %s", c.at.Sub(now), kid, c.kid)
+			}
+		}
+	})
 }
 
 // TestSigningKeyAge: the age the metrics show is that of the key that signs
