@@ -613,4 +613,3 @@ func (t *Tokens) pair(ctx context.Context, fam domain.Family, scopes domain.Scop
 		RefreshToken: refresh, Scope: scopes.String(),
 	}, nil
 }
-
