@@ -72,7 +72,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	env := Envelope{Code: p.Code, Message: p.Message, RequestID: id, Docs: problem.DocsBase + p.Code, Errors: p.Fields}
 	if p.OAuthError != "" {
-		env.Error, env.ErrorDescription = p.OAuthError, p.Message
+		env.Error, env.ErrorDescription = p.OAuthError, problem.OAuthDescription(p.Message)
 	}
 	// RFC 6749 §5.1/§5.2: token responses, errors included, are never cached.
 	w.Header().Set("Cache-Control", "no-store")

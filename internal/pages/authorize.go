@@ -106,6 +106,9 @@ func (p *Pages) redirectBack(w http.ResponseWriter, r *http.Request, req oauth.A
 		params.Set("state", req.State)
 	}
 	params.Set("iss", p.Issuer)
+	if d := params.Get("error_description"); d != "" {
+		params.Set("error_description", problem.OAuthDescription(d))
+	}
 	sep := "?"
 	if strings.Contains(req.RedirectURI.Raw, "?") {
 		sep = "&"

@@ -222,6 +222,7 @@ func TestAuthorizeRedirectErrors(t *testing.T) {
 		{"A4/write_scope", nil, func(q url.Values) { q.Set("scope", "write:*") }, "invalid_scope"},
 		{"A4/read_and_write", nil, func(q url.Values) { q.Set("scope", "read:* write:*") }, "invalid_scope"},
 		{"A4/unknown_scope", nil, func(q url.Values) { q.Set("scope", "admin") }, "invalid_scope"},
+		{"A4/unknown_scope_quoted_non_ascii", nil, func(q url.Values) { q.Set("scope", `zähler\x"`) }, "invalid_scope"},
 		{"T12/email_without_openid", nil, func(q url.Values) { q.Set("scope", "read:* email") }, "invalid_scope"},
 		{"T12/prompt_none_and_login", nil, func(q url.Values) { q.Set("prompt", "none login") }, "invalid_request"},
 		{"T12/bad_max_age", nil, func(q url.Values) { q.Set("max_age", "soon") }, "invalid_request"},
@@ -268,6 +269,10 @@ func TestAuthorizeRedirectErrors(t *testing.T) {
 			got := loc.Query()
 			if got.Get("error") != tt.want || got.Get("state") != "st-123" || got.Get("iss") != testIssuer || got.Has("code") {
 				t.Fatalf("redirect %v: want error=%s, state and iss, no code", got, tt.want)
+			}
+			// RFC 6749 §4.1.2.1: error_description is %x20-21 / %x23-5B / %x5D-7E only.
+			if d := got.Get("error_description"); strings.ContainsFunc(d, func(c rune) bool { return c < 0x20 || c == '"' || c == '\\' || c > 0x7e }) {
+				t.Fatalf("error_description %q has characters RFC 6749 forbids", d)
 			}
 		})
 	}

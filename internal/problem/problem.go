@@ -205,3 +205,22 @@ func Quote(s string) string {
 		return r
 	}, s) + `"`
 }
+
+// OAuthDescription is message as an OAuth error_description may carry it:
+// RFC 6749 §4.1.2.1 and §5.2 allow only %x20-21 / %x23-5B / %x5D-7E, so
+// a double quote becomes a single one, a backslash a slash, and any
+// other character outside the set (non-ASCII, controls) a question mark.
+// The envelope's message keeps the text as it was.
+func OAuthDescription(message string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '"':
+			return '\''
+		case r == '\\':
+			return '/'
+		case r < 0x20 || r > 0x7e:
+			return '?'
+		}
+		return r
+	}, message)
+}

@@ -63,3 +63,24 @@ func TestCauseIsHiddenButUnwraps(t *testing.T) {
 		t.Fatal("errors.As/Is must find the problem and its cause")
 	}
 }
+
+// TestOAuthDescription: an error_description holds only the characters
+// RFC 6749 §5.2 allows, whatever a message echoes.
+func TestOAuthDescription(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"client authentication failed", "client authentication failed"},
+		{`unknown scope "zähler\x"`, `unknown scope 'z?hler/x'`},
+		{"tab\there\u2028…", "tab?here??"},
+		{"", ""},
+	} {
+		got := OAuthDescription(tc.in)
+		if got != tc.want {
+			t.Errorf("OAuthDescription(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		for _, r := range got {
+			if r < 0x20 || r == '"' || r == '\\' || r > 0x7e {
+				t.Errorf("%q keeps %q", got, r)
+			}
+		}
+	}
+}

@@ -35,6 +35,10 @@ func checkEnvelope(t *testing.T, r result, status int, code, oauthErr string) {
 	if oauthErr != "" && (r.body["error"] != oauthErr || r.body["error_description"] == "") {
 		t.Fatalf("oauth error %v, want %s: %s", r.body["error"], oauthErr, r.raw)
 	}
+	// RFC 6749 §5.2: error_description is %x20-21 / %x23-5B / %x5D-7E only.
+	if d, _ := r.body["error_description"].(string); strings.ContainsFunc(d, func(c rune) bool { return c < 0x20 || c == '"' || c == '\\' || c > 0x7e }) {
+		t.Fatalf("error_description %q has characters RFC 6749 forbids", d)
+	}
 	if r.header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("Cache-Control %q", r.header.Get("Cache-Control"))
 	}
@@ -82,6 +86,7 @@ func TestTokenEndpointErrorsChangeNoData(t *testing.T) {
 		{"unsupported_grant_type", form, "grant_type=password&username=a&password=b", basicHeader, 400, "BAD_REQUEST", "unsupported_grant_type", ""},
 		{"T3/scope_outside_client", form, cc + "&scope=" + url.QueryEscape("read:* write:*"), func(r *http.Request) { r.SetBasicAuth(f.other.ID, f.otherSecret) }, 400, "BAD_REQUEST", "invalid_scope", ""},
 		{"T3/unknown_scope", form, cc + "&scope=admin", basicHeader, 400, "BAD_REQUEST", "invalid_scope", ""},
+		{"T3/unknown_scope_quoted_non_ascii", form, cc + "&scope=" + url.QueryEscape(`zähler\x"`), basicHeader, 400, "BAD_REQUEST", "invalid_scope", ""},
 		{"T3/double_space_scope", form, cc + "&scope=" + url.QueryEscape("read:*  write:*"), basicHeader, 400, "BAD_REQUEST", "invalid_scope", ""},
 		{"T5/missing_refresh_token", form, "grant_type=refresh_token", basicHeader, 400, "BAD_REQUEST", "invalid_request", ""},
 		{"T5/unknown_refresh_token", form, "grant_type=refresh_token&refresh_token=nrt_unknown", basicHeader, 401, "UNAUTHORIZED", "invalid_grant", ""},
