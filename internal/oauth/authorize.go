@@ -65,7 +65,8 @@ const maxStateLen = 1024
 // authorizeParams are the parameters /oauth/authorize reads; anything else
 // is ignored, as RFC 6749 §3.1 requires.
 var authorizeParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state",
-	"code_challenge", "code_challenge_method", "flow_type", "nonce", "prompt", "max_age"}
+	"code_challenge", "code_challenge_method", "flow_type", "nonce", "prompt", "max_age",
+	"response_mode", "request", "request_uri"}
 
 // TargetReason says why client_id or redirect_uri cannot be trusted.
 type TargetReason string
@@ -150,6 +151,20 @@ func DecideAuthorize(client domain.Client, redirect RedirectURI, params url.Valu
 		return req, redirectError("invalid_request", "response_type is required")
 	default:
 		return req, redirectError("unsupported_response_type", "only response_type=code is supported")
+	}
+	// The metadata says response_modes_supported ["query"] and no request
+	// objects: a request for anything else is refused, not served in
+	// another mode than it asked for (OpenID Connect Core §3.1.2.6).
+	switch rm := params.Get("response_mode"); rm {
+	case "", "query":
+	default:
+		return req, redirectError("invalid_request", "response_mode "+problem.Quote(rm)+" is not supported: only query")
+	}
+	if params.Has("request") {
+		return req, redirectError("request_not_supported", "request objects are not supported")
+	}
+	if params.Has("request_uri") {
+		return req, redirectError("request_uri_not_supported", "request_uri is not supported")
 	}
 	scopes, err := decideAuthorizeScope(params.Get("scope"), client)
 	if err != nil {

@@ -138,7 +138,12 @@ func TestDecideAuthorize(t *testing.T) {
 		{"A9/login", confidential, base("flow_type", "login"), "", "read:*", "", "", "login"},
 		{"A9/signup", confidential, base("flow_type", "signup"), "", "read:*", "", "", "signup"},
 		{"A9/unknown", confidential, base("flow_type", "sso"), "invalid_request", "", "", "", ""},
-		{"A9/unknown_params_ignored", confidential, base("prompt", "none", "nonce", "n"), "", "read:*", "", "", ""},
+		{"A9/unknown_params_ignored", confidential, base("prompt", "none", "nonce", "n", "ui_locales", "de"), "", "read:*", "", "", ""},
+		{"T12/response_mode_query", confidential, base("response_mode", "query"), "", "read:*", "", "", ""},
+		{"T12/response_mode_fragment", confidential, base("response_mode", "fragment"), "invalid_request", "", "", "", ""},
+		{"T12/response_mode_repeated", confidential, base("response_mode", "query", "response_mode", "query"), "invalid_request", "", "", "", ""},
+		{"T12/request", confidential, base("request", "x.y.z"), "request_not_supported", "", "", "", ""},
+		{"T12/request_uri", confidential, base("request_uri", "urn:x"), "request_uri_not_supported", "", "", "", ""},
 	}
 	redirect, _ := CheckRedirectURI("https://x.example/cb")
 	for _, tt := range tests {

@@ -249,6 +249,11 @@ func TestAuthorizeRedirectErrors(t *testing.T) {
 		}, "invalid_request"},
 		{"A6/repeated_state", nil, func(q url.Values) { q.Add("scope", "read:*"); q.Add("scope", "read:*") }, "invalid_request"},
 		{"A9/unknown_flow_type", nil, func(q url.Values) { q.Set("flow_type", "register") }, "invalid_request"},
+		// The metadata offers only the query response mode and no request objects.
+		{"T12/response_mode_fragment", nil, func(q url.Values) { q.Set("response_mode", "fragment") }, "invalid_request"},
+		{"T12/response_mode_form_post", nil, func(q url.Values) { q.Set("response_mode", "form_post") }, "invalid_request"},
+		{"T12/request_object", nil, func(q url.Values) { q.Set("request", "eyJhbGciOiJub25lIn0.e30.") }, "request_not_supported"},
+		{"T12/request_uri", nil, func(q url.Values) { q.Set("request_uri", "https://app.example/req/1") }, "request_uri_not_supported"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -222,13 +222,18 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) error {
 // Metadata is the authorization server metadata of RFC 8414 §2, which is
 // also OpenID Connect Discovery 1.0 §3's provider metadata (PRODUCT T12).
 type Metadata struct {
-	Issuer                            string   `json:"issuer"`
-	AuthorizationEndpoint             string   `json:"authorization_endpoint,omitempty"`
-	TokenEndpoint                     string   `json:"token_endpoint"`
-	UserInfoEndpoint                  string   `json:"userinfo_endpoint"`
-	JWKSURI                           string   `json:"jwks_uri"`
-	ScopesSupported                   []string `json:"scopes_supported"`
-	ResponseTypesSupported            []string `json:"response_types_supported"`
+	Issuer                 string   `json:"issuer"`
+	AuthorizationEndpoint  string   `json:"authorization_endpoint,omitempty"`
+	TokenEndpoint          string   `json:"token_endpoint"`
+	UserInfoEndpoint       string   `json:"userinfo_endpoint"`
+	JWKSURI                string   `json:"jwks_uri"`
+	ScopesSupported        []string `json:"scopes_supported"`
+	ResponseTypesSupported []string `json:"response_types_supported"`
+	// Said outright: the defaults of RFC 8414 and OpenID Connect
+	// Discovery (query and fragment; request_uri supported) promise more.
+	ResponseModesSupported            []string `json:"response_modes_supported"`
+	RequestParameterSupported         bool     `json:"request_parameter_supported"`
+	RequestURIParameterSupported      bool     `json:"request_uri_parameter_supported"`
 	GrantTypesSupported               []string `json:"grant_types_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
 	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
@@ -260,6 +265,7 @@ func metadata(issuerURL string) []byte {
 		JWKSURI:                           base + PathJWKS,
 		ScopesSupported:                   domain.AllScopes(),
 		ResponseTypesSupported:            []string{"code"},
+		ResponseModesSupported:            []string{"query"},
 		GrantTypesSupported:               []string{oauth.GrantAuthorizationCode, oauth.GrantClientCredentials, oauth.GrantRefreshToken, oauth.GrantDeviceCode},
 		TokenEndpointAuthMethodsSupported: []string{string(oauth.AuthBasic), string(oauth.AuthPost), string(oauth.AuthNone)},
 		CodeChallengeMethodsSupported:     []string{oauth.PKCES256, oauth.PKCEPlain},
