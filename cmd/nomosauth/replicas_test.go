@@ -328,7 +328,7 @@ func TestTwoReplicas(t *testing.T) {
 		}())
 		// The operator rotates with the CLI; A and B both reload from the database.
 		rotated := time.Now()
-		admin(t, bin, db, "keys", "rotate", "--key-publish-delay", keyPublishDelay.String())
+		admin(t, bin, db, "keys", "rotate", "--key-publish-delay", keyPublishDelay.String(), "--key-poll", keyPoll.String())
 		var newKid string
 		took := within(t, keyPoll, "B publishes the rotated key", func() bool {
 			for _, k := range testfix.JWKSKids(t, b.base) {
@@ -349,7 +349,8 @@ func TestTwoReplicas(t *testing.T) {
 				t.Fatalf("A signs with %s inside the publication delay, want the old key %s", kid, oldKid)
 			}
 		}
-		within(t, keyPublishDelay, "A signs with the new key", func() bool {
+		// Two polls plus the delay after the rotation (keys rotate).
+		within(t, keyPublishDelay+2*keyPoll, "A signs with the new key", func() bool {
 			tok, err := cc(a.base).Token(ctx)
 			if err != nil {
 				t.Fatal(err)
