@@ -428,6 +428,11 @@ type Session struct {
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time // the absolute end, whatever the activity
+	// AccountOnly: a magic link started it, so it reaches the customer's
+	// own area (connected apps, sign-out) and nothing else (PRODUCT A12):
+	// an authorization or device journey asks this browser for a one-time
+	// code like any other.
+	AccountOnly bool
 }
 
 // OneTimeCode is an emailed six-digit sign-in code (PRODUCT A7), bound to

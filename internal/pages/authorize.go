@@ -133,6 +133,7 @@ func (p *Pages) authorize(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	b = b.forJourney()
 	switch oauth.DecideSignIn(j.req, b.session, p.Now()) {
 	case oauth.SignInRequired:
 		// PRODUCT T12; OpenID Connect Core §3.1.2.6: prompt=none shows no page.

@@ -44,6 +44,7 @@ func (p *Pages) devicePage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	b = b.forJourney()
 	v := deviceView{layout: p.base(r, b)}
 	if code, ok := oauth.ParseUserCode(r.URL.Query().Get("user_code")); ok {
 		v.UserCode = oauth.FormatUserCode(code)
@@ -86,6 +87,7 @@ func (p *Pages) device(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	b = b.forJourney()
 	if form.Has("decision") {
 		return p.deviceAnswer(w, r, b, form)
 	}

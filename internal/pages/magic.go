@@ -57,7 +57,7 @@ func (p *Pages) magic(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	now := p.Now()
-	ses := domain.Session{Hash: ids.Hash(id), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(p.SessionMax)}
+	ses := domain.Session{Hash: ids.Hash(id), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(p.SessionMax), AccountOnly: true}
 	l, err := p.Journey.RedeemMagicLink(r.Context(), magicHash(r.PathValue("token")), ses,
 		p.origin(r, domain.Actor{Kind: domain.ActorSystem}, now), func(l domain.MagicLink) error { return oauth.CheckMagicLink(l, now) })
 	if err != nil {

@@ -245,3 +245,39 @@ func TestA12MagicLinkNextAndCSRF(t *testing.T) {
 		t.Fatalf("A12: landed on %v", loc)
 	}
 }
+
+// TestA12MagicLinkSessionReachesOnlyTheAccount: a magic link signs the
+// customer into their own area and nothing else. The organization's
+// backend holds the link, not the customer's mailbox, so its session must
+// not complete an authorization journey (no consent given for the
+// customer, no OpenID sign-in vouching for the email): /oauth/authorize
+// asks for the one-time code as for anyone, and signing in with it
+// replaces the link's session with a full one.
+func TestA12MagicLinkSessionReachesOnlyTheAccount(t *testing.T) {
+	f := newFixture(t)
+	c := f.browser()
+	c.useMagic(f.magicLink(f.ada, ""))
+	if got := c.signedInAs(); got != "ada@example.com" {
+		t.Fatalf("A12: connected apps after the link: signed in as %q", got)
+	}
+	for _, q := range []url.Values{
+		f.authorizeQuery(testVerifier, nil),
+		f.authorizeQuery(testVerifier, url.Values{"client_id": {f.firstParty.ID}, "flow_type": {"login"}, "scope": {"openid email"}, "nonce": {"n1"}}),
+	} {
+		p := c.get("/oauth/authorize?" + q.Encode())
+		if p.status != http.StatusOK || p.input("email") == nil {
+			t.Fatalf("A12: authorize with a magic-link session: status %d, Location %v, want the sign-in page:\n%s", p.status, p.header.Get("Location"), p.body)
+		}
+	}
+	if p := c.get("/oauth/authorize?" + f.authorizeQuery(testVerifier, url.Values{"prompt": {"none"}}).Encode()); p.location().Query().Get("error") != "login_required" {
+		t.Fatalf("A12: prompt=none with a magic-link session: %v", p.location())
+	}
+	// The journey's own sign-in works and leaves a full session.
+	p := c.signIn(f.authorizeQuery(testVerifier, nil), "ada@example.com")
+	if p.status != http.StatusOK || !strings.Contains(p.body, "Allow") {
+		t.Fatalf("after the one-time code: status %d, want consent:\n%s", p.status, p.body)
+	}
+	if got := c.signedInAs(); got != "ada@example.com" {
+		t.Fatalf("after the one-time code: signed in as %q", got)
+	}
+}

@@ -365,6 +365,17 @@ func (p *Pages) loadBrowser(w http.ResponseWriter, r *http.Request, mint bool) (
 	return b, nil
 }
 
+// forJourney is b as the authorization and device journeys see it: a
+// session a magic link started reaches only the customer's own area
+// (PRODUCT A12), so there it counts as none, and signing in through the
+// journey's one-time code replaces it (signIn ends the old session).
+func (b *browser) forJourney() *browser {
+	if b.session == nil || !b.session.AccountOnly {
+		return b
+	}
+	return &browser{id: b.id, hash: b.hash, device: b.device}
+}
+
 // newBrowser gives the browser a fresh random id in a new cookie.
 func (p *Pages) newBrowser(w http.ResponseWriter, r *http.Request) (*browser, error) {
 	id, err := p.IDs.BrowserID()

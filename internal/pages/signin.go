@@ -64,6 +64,7 @@ func (p *Pages) renderSignup(w http.ResponseWriter, r *http.Request, b *browser,
 func (p *Pages) readJourneyForm(w http.ResponseWriter, r *http.Request) (form url.Values, b *browser, j *journey, answered bool, err error) {
 	form, b, err = p.readForm(w, r)
 	if err == nil {
+		b = b.forJourney()
 		if _, ok := p.openDeviceSeal(form.Get("device"), p.Now()); ok {
 			b.device = form.Get("device") // PRODUCT T11: back to the device after sign-in
 		}

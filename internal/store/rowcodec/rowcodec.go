@@ -247,13 +247,18 @@ func Code(r Scanner) (domain.AuthCode, error) {
 }
 
 // SessionColumns are the columns Session reads, in order.
-const SessionColumns = `hash, customer_id, created_at, last_seen_at, expires_at`
+const SessionColumns = `hash, customer_id, created_at, last_seen_at, expires_at, account_only`
+
+// SessionValues are the arguments that insert ses as SessionColumns.
+func SessionValues(ses domain.Session) []any {
+	return []any{ses.Hash, ses.CustomerID, Micros(ses.CreatedAt), Micros(ses.LastSeenAt), Micros(ses.ExpiresAt), ses.AccountOnly}
+}
 
 // Session scans a session row; a missing row is the driver's own error.
 func Session(r Scanner) (domain.Session, error) {
 	var ses domain.Session
 	var created, seen, expires int64
-	err := r.Scan(&ses.Hash, &ses.CustomerID, &created, &seen, &expires)
+	err := r.Scan(&ses.Hash, &ses.CustomerID, &created, &seen, &expires, &ses.AccountOnly)
 	ses.CreatedAt, ses.LastSeenAt, ses.ExpiresAt = Time(created), Time(seen), Time(expires)
 	return ses, err
 }

@@ -37,7 +37,7 @@ func seedMagicLink(t *testing.T, s Subject, hash string, by domain.Origin) domai
 }
 
 func linkSession(hash string, at time.Time) domain.Session {
-	return domain.Session{Hash: hash, CustomerID: "cus_1", CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(time.Hour)}
+	return domain.Session{Hash: hash, CustomerID: "cus_1", CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(time.Hour), AccountOnly: true}
 }
 
 // testMagicLinks is PRODUCT A12's storage: a link is stored by its hash
@@ -74,8 +74,8 @@ func testMagicLinks(t *testing.T, s Subject) {
 	trail.expect(customer, domain.AuditSignInSucceeded, "cus_1", "", "cus_1")
 	ses, err := s.GetSession(ctx(t), "ses_1")
 	must(t, err)
-	if ses.CustomerID != "cus_1" {
-		t.Fatalf("session = %+v", ses)
+	if ses.CustomerID != "cus_1" || !ses.AccountOnly {
+		t.Fatalf("session = %+v, want cus_1's, reaching only the account (PRODUCT A12)", ses)
 	}
 
 	// A second use and an expired link: the decider's error, nothing written.

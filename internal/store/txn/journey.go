@@ -165,15 +165,18 @@ func (s *Store) RedeemCode(ctx context.Context, presented string, fam domain.Fam
 
 // Sessions.
 
+func insertSession(ctx context.Context, tx Querier, ses domain.Session) error {
+	_, err := tx.Exec(ctx, `INSERT INTO sessions (`+rowcodec.SessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`, rowcodec.SessionValues(ses)...)
+	return err
+}
+
 // CreateSession stores a signed-in session.
 func (s *Store) CreateSession(ctx context.Context, ses domain.Session, by domain.Origin) error {
 	return s.b.Write(ctx, func(tx Querier) error {
 		if err := s.exists(ctx, tx, "customers", ses.CustomerID); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO sessions (`+rowcodec.SessionColumns+`) VALUES ($1, $2, $3, $4, $5)`,
-			ses.Hash, ses.CustomerID, rowcodec.Micros(ses.CreatedAt), rowcodec.Micros(ses.LastSeenAt), rowcodec.Micros(ses.ExpiresAt))
-		if err != nil {
+		if err := insertSession(ctx, tx, ses); err != nil {
 			return err
 		}
 		return writeAudit(ctx, tx, by.Event(domain.AuditSignInSucceeded, ses.CustomerID, "", ses.CustomerID))

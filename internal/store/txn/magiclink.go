@@ -57,8 +57,8 @@ func (s *Store) RedeemMagicLink(ctx context.Context, hash string, ses domain.Ses
 			return err
 		}
 		out.UsedAt = by.At
-		if _, err := tx.Exec(ctx, `INSERT INTO sessions (`+rowcodec.SessionColumns+`) VALUES ($1, $2, $3, $4, $5)`,
-			ses.Hash, l.CustomerID, rowcodec.Micros(ses.CreatedAt), rowcodec.Micros(ses.LastSeenAt), rowcodec.Micros(ses.ExpiresAt)); err != nil {
+		ses.CustomerID = l.CustomerID
+		if err := insertSession(ctx, tx, ses); err != nil {
 			return err
 		}
 		by.Actor = domain.Actor{Kind: domain.ActorCustomer, ID: l.CustomerID}
