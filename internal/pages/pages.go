@@ -203,6 +203,13 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	mux.Handle("GET "+PathApps, p.handle(p.apps))
 	mux.Handle("POST "+PathRevoke, p.handle(p.revoke))
 	mux.Handle("POST "+PathSignout, p.handle(p.signout))
+	// The addresses of forms stay in the address bar after a post; opened
+	// again (Enter, a new tab, a bookmark) they lead to a page that works,
+	// not to a bare 405.
+	for path, to := range map[string]string{PathConsent: PathApps, PathVerify: PathSignin, PathSignup: PathSignin,
+		PathRevoke: PathApps, PathSignout: PathSignin} {
+		mux.Handle("GET "+path, http.RedirectHandler(to, http.StatusSeeOther))
+	}
 	mux.Handle("GET "+PathDevice, p.handle(p.devicePage))
 	mux.Handle("POST "+PathDevice, p.handle(p.device))
 	mux.Handle("GET "+PathDeviceQR, p.handle(p.deviceQR))
@@ -221,11 +228,14 @@ type pageFunc func(w http.ResponseWriter, r *http.Request) error
 // behind cross-origin protection.
 func (p *Pages) handle(h pageFunc) http.Handler {
 	return p.cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
+		if err := h(w, r); err != nil && !errors.Is(err, errAnswered) {
 			p.renderError(w, r, err)
 		}
 	}))
 }
+
+// errAnswered: the response is written (a redirect); nothing more to do.
+var errAnswered = errors.New("pages: answered")
 
 // base starts a page's view in the request's language, with the form
 // token and the signed-in customer of b when there is one.
@@ -466,9 +476,35 @@ func (p *Pages) readForm(w http.ResponseWriter, r *http.Request) (url.Values, *b
 	}
 	want := p.csrfToken(b.id)
 	if subtle.ConstantTimeCompare([]byte(form.Get("csrf")), []byte(want)) != 1 {
+		// validBrowserID: a token has the shape of an id (43 base64url
+		// characters, an HMAC-SHA-256); anything else is no form of ours.
+		if b.session != nil && validBrowserID(form.Get("csrf")) {
+			// Signed in meanwhile, in another tab (a sign-in gives the
+			// browser a new id, and the form's token was for the old one):
+			// the form changes nothing, and the browser goes back to where
+			// it was, now signed in. A GET of our own pages changes nothing
+			// either, so a forged post gains nothing from it.
+			http.Redirect(w, r, staleFormTarget(form), http.StatusSeeOther)
+			return nil, nil, errAnswered
+		}
 		return nil, nil, p.fail(r, http.StatusForbidden, "err_session")
 	}
 	return form, b, nil
+}
+
+// staleFormTarget is where a form posted with an outdated token by a
+// signed-in browser sends it: its authorization request again, the device
+// page, or connected apps.
+func staleFormTarget(form url.Values) string {
+	// Parsed and encoded again: only a query of ours, whatever was posted.
+	if q, err := url.ParseQuery(form.Get("authz")); err == nil && len(q) > 0 {
+		return oauth.PathAuthorize + "?" + q.Encode()
+	}
+	switch {
+	case form.Get("device") != "":
+		return PathDevice
+	}
+	return PathApps
 }
 
 // text is one message in the request's language.

@@ -96,6 +96,10 @@ func (p *Pages) signin(w http.ResponseWriter, r *http.Request) error {
 		return p.renderSignin(w, r, b, j, form.Get("email"), p.text(r, "err_email"))
 	}
 	if msg := p.throttle(w, r, email); msg != "" {
+		if form.Has("resend") {
+			// The code already sent still works: stay where it is typed.
+			return p.renderVerify(w, r, b, j, domain.OneTimeCode{Email: email}, msg)
+		}
 		return p.renderSignin(w, r, b, j, email, msg)
 	}
 	_, err = p.customerByEmail(r.Context(), email)
@@ -129,10 +133,13 @@ func (p *Pages) signup(w http.ResponseWriter, r *http.Request) error {
 	if !validName(f.first) || !validName(f.last) {
 		return p.renderSignup(w, r, b, j, f, p.text(r, "err_name"))
 	}
+	pending := domain.OneTimeCode{Email: email, SignupOrgID: j.req.Client.OrgID, FirstName: f.first, LastName: f.last}
 	if msg := p.throttle(w, r, email); msg != "" {
+		if form.Has("resend") {
+			return p.renderVerify(w, r, b, j, pending, msg)
+		}
 		return p.renderSignup(w, r, b, j, f, msg)
 	}
-	pending := domain.OneTimeCode{Email: email, SignupOrgID: j.req.Client.OrgID, FirstName: f.first, LastName: f.last}
 	// Known or not, the code goes out: verifying it proves the address,
 	// and an existing customer is simply signed in.
 	if err := p.sendCode(r, b, pending, true); err != nil {
@@ -223,11 +230,7 @@ func (p *Pages) renderVerify(w http.ResponseWriter, r *http.Request, b *browser,
 		// A verified code may lead straight back to the app (PRODUCT A9).
 		formTargets = append(formTargets, j.req.RedirectURI.Origin())
 	}
-	status := http.StatusOK
-	if msg != "" {
-		status = http.StatusBadRequest
-	}
-	p.render(w, status, "verify", v, formTargets...)
+	p.render(w, formStatus(w, msg), "verify", v, formTargets...)
 	return nil
 }
 

@@ -109,4 +109,70 @@ func TestThrottledSignIn(t *testing.T) {
 			t.Fatalf("throttled sign-up: %d, Retry-After %q", got.status, got.header.Get("Retry-After"))
 		}
 	})
+	// "Send a new code" while throttled keeps the customer on the code
+	// page, where the code already sent still works.
+	t.Run("A7/throttled_resend_stays_on_the_code_page", func(t *testing.T) {
+		f := newFixture(t)
+		c := f.browser()
+		p := c.get("/oauth/authorize?" + f.authorizeQuery(testVerifier, nil).Encode())
+		code := c.submit(p, PathSignin, url.Values{"email": {"ada@example.com"}})
+		first := f.mail.lastCode(t, "ada@example.com")
+		var got *page
+		for range 3 {
+			got = c.submit(code, PathSignin, nil) // the code page's resend form
+		}
+		if got.status != http.StatusTooManyRequests || got.header.Get("Retry-After") == "" || !strings.Contains(got.body, "seconds") {
+			t.Fatalf("throttled resend: status %d, Retry-After %q:\n%s", got.status, got.header.Get("Retry-After"), got.body)
+		}
+		if got.input("code") == nil {
+			t.Fatalf("a throttled resend left the code page:\n%s", got.body)
+		}
+		if last := f.mail.lastCode(t, "ada@example.com"); last == first {
+			t.Fatal("the resends before the throttle sent no new code")
+		}
+		if done := c.submit(got, PathVerify, url.Values{"code": {f.mail.lastCode(t, "ada@example.com")}}); done.status != http.StatusOK || !strings.Contains(done.body, "Allow") {
+			t.Fatalf("the code in the inbox, typed on that page: status %d:\n%s", done.status, done.body)
+		}
+	})
+}
+
+// TestStaleFormAfterSignInElsewhere: a form loaded before the browser
+// signed in in another tab (sign-in gives the browser a new id, so the
+// form's token is stale) leads back to where it was, signed in, instead
+// of saying the session ended; with no session it is still refused.
+func TestStaleFormAfterSignInElsewhere(t *testing.T) {
+	f := newFixture(t)
+	c := f.browser()
+	q := f.authorizeQuery(testVerifier, nil)
+	tabA := c.get("/oauth/authorize?" + q.Encode())
+	if consent := c.signIn(q, "ada@example.com"); !strings.Contains(consent.body, "Allow") { // tab B
+		t.Fatalf("tab B: %d\n%s", consent.status, consent.body)
+	}
+	got := c.submit(tabA, PathSignin, url.Values{"email": {"ada@example.com"}})
+	loc := got.location()
+	if got.status != http.StatusSeeOther || loc.Path != "/oauth/authorize" || loc.Query().Get("client_id") != f.app.ID || loc.Query().Get("state") != "st-123" {
+		t.Fatalf("stale sign-in form: status %d, Location %v; want 303 to the authorization request", got.status, loc)
+	}
+	if again := c.get(loc.String()); again.status != http.StatusOK || !strings.Contains(again.body, "Allow") {
+		t.Fatalf("following it: status %d, want consent:\n%s", again.status, again.body)
+	}
+	fresh := f.browser()
+	stale := tabA.form(PathSignin)
+	if got := fresh.post(PathSignin, stale); got.status != http.StatusBadRequest && got.status != http.StatusForbidden {
+		t.Fatalf("a stale form from a browser without a session: %d", got.status)
+	}
+}
+
+// TestFormAddressesOpenedDirectly: the address a form leaves in the
+// address bar leads to a page that works when opened again, not a 405.
+func TestFormAddressesOpenedDirectly(t *testing.T) {
+	f := newFixture(t)
+	c := f.browser()
+	for path, want := range map[string]string{PathVerify: PathSignin, PathSignup: PathSignin, PathSignout: PathSignin,
+		PathConsent: PathApps, PathRevoke: PathApps} {
+		got := c.get(path)
+		if got.status != http.StatusSeeOther || got.location().Path != want {
+			t.Errorf("GET %s: status %d, Location %v; want 303 to %s", path, got.status, got.header.Get("Location"), want)
+		}
+	}
 }
