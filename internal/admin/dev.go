@@ -44,6 +44,8 @@ func (a *Admin) SeedDev(ctx context.Context, loc *time.Location) (DevSeed, bool,
 	if err != nil {
 		return DevSeed{}, false, fmt.Errorf("seed customer: %w", err)
 	}
+	// The subscription starts today, and the API serves prices from its
+	// start: the week of prices is today and the six days after.
 	today := a.Now().In(loc)
 	sub, err := a.CreateSubscription(ctx, SubscriptionSpec{CustomerID: cus.ID, EstimatedUsage: 3500, StartDate: today,
 		Address: domain.Address{Street: "Torstraße", HouseNumber: "119", Zip: "10115", City: "Berlin"},
@@ -52,7 +54,7 @@ func (a *Admin) SeedDev(ctx context.Context, loc *time.Location) (DevSeed, bool,
 	if err != nil {
 		return DevSeed{}, false, fmt.Errorf("seed subscription: %w", err)
 	}
-	if err := a.ImportPrices(ctx, sub.ID, DemoPrices(today.AddDate(0, 0, -3), today.AddDate(0, 0, 3), loc)); err != nil {
+	if err := a.ImportPrices(ctx, sub.ID, DemoPrices(today, today.AddDate(0, 0, 6), loc)); err != nil {
 		return DevSeed{}, false, fmt.Errorf("seed prices: %w", err)
 	}
 	return DevSeed{OrgID: org.ID, ClientID: client.ID, ClientSecret: secret, CustomerID: cus.ID,

@@ -26,6 +26,12 @@ func TestSubscriptionStartsAtLocalMidnight(t *testing.T) {
 	if want := time.Date(2026, 7, 1, 0, 0, 0, 0, berlin); !sub.StartDate.Equal(want) {
 		t.Fatalf("demo start %v, want %v", sub.StartDate, want)
 	}
+	// PRODUCT O1: a week of prices, all from the subscription's start on.
+	prices, err := env.Store.ListPrices(t.Context(), sub.ID, sub.StartDate.AddDate(0, 0, -7), sub.StartDate.AddDate(0, 0, 14))
+	testfix.Check(t, err)
+	if len(prices) != 7*24 || prices[0].Time.Before(sub.StartDate) {
+		t.Fatalf("demo prices: %d points from %v, want a week of hours from the start %v", len(prices), prices[0].Time, sub.StartDate)
+	}
 	cus := env.Customer(admin.CustomerSpec{OrgID: seed.OrgID, Email: "e@example.com", FirstName: "A", LastName: "B"})
 	ended := env.Subscription(admin.SubscriptionSpec{CustomerID: cus.ID, Status: domain.SubscriptionEnded,
 		StartDate: time.Date(2026, 1, 15, 13, 0, 0, 0, berlin)})

@@ -148,7 +148,7 @@ func Common() []Setting {
 func Serve() []Setting {
 	return []Setting{
 		{Flag: "addr", Env: "NOMOSAUTH_ADDR", Default: "127.0.0.1:8080", Help: "address to listen on", apply: str(func(c *Config) *string { return &c.Addr })},
-		{Flag: "issuer", Env: "NOMOSAUTH_ISSUER", Help: "issuer URL, used exactly as given in metadata, tokens and redirects (with --dev: http://ADDR)", apply: str(func(c *Config) *string { return &c.Issuer })},
+		{Flag: "issuer", Env: "NOMOSAUTH_ISSUER", Help: "issuer URL, used exactly as given in metadata, tokens and redirects (with --dev: http://localhost:PORT)", apply: str(func(c *Config) *string { return &c.Issuer })},
 		{Flag: "audience", Env: "NOMOSAUTH_AUDIENCE", Help: "aud claim of access tokens (default: the issuer)", apply: str(func(c *Config) *string { return &c.Audience })},
 		{Flag: "dev", Env: "NOMOSAUTH_DEV", Default: "false", Bool: true, Help: "development mode: plain HTTP on loopback, demo data on an empty database", apply: boolean(func(c *Config) *bool { return &c.Dev })},
 		{Flag: "tls-cert", Env: "NOMOSAUTH_TLS_CERT", Help: "TLS certificate file (PEM)", apply: str(func(c *Config) *string { return &c.TLSCert })},
