@@ -93,7 +93,7 @@ func newLogger(e env, level string) *slog.Logger {
 	lv.UnmarshalText([]byte(level)) // Validate checked it
 	// An outage is logged once per interval with a count (PRODUCT S5).
 	return slog.New(httpx.ThrottleLog(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: lv}),
-		outageLogEvery, time.Now, httpx.MsgUnavailable))
+		outageLogEvery, time.Now, store.MsgUnavailable))
 }
 
 // outageLogEvery is how often a database outage is logged.

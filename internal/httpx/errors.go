@@ -39,16 +39,11 @@ func Problem(err error) *problem.Error {
 	return p
 }
 
-// MsgUnavailable is the log message of a request that failed because the
-// database is unavailable; ThrottleLog collapses these lines, so an
-// outage is logged once per interval with a count, not once per request.
-const MsgUnavailable = "database unavailable"
-
 // LogMessage is the log message for a request that failed with p:
-// MsgUnavailable for an outage, else msg.
+// store.MsgUnavailable for an outage, else msg.
 func LogMessage(p *problem.Error, msg string) string {
 	if p.Status == http.StatusServiceUnavailable && errors.Is(p.Cause, store.ErrUnavailable) {
-		return MsgUnavailable
+		return store.MsgUnavailable
 	}
 	return msg
 }

@@ -49,8 +49,8 @@ func TestUnavailableDatabase(t *testing.T) {
 			if env.Error != "temporarily_unavailable" || strings.Contains(env.Message, "connection refused") {
 				t.Fatalf("envelope %+v: want temporarily_unavailable and no cause", env)
 			}
-			if !strings.Contains(logs.String(), `"msg":"`+MsgUnavailable+`"`) {
-				t.Fatalf("log %q: want %q", logs.String(), MsgUnavailable)
+			if !strings.Contains(logs.String(), `"msg":"`+store.MsgUnavailable+`"`) {
+				t.Fatalf("log %q: want %q", logs.String(), store.MsgUnavailable)
 			}
 		})
 	}
@@ -63,7 +63,7 @@ func TestThrottleLog(t *testing.T) {
 	t.Run("S5/outage_logged_once_per_interval", func(t *testing.T) {
 		clock := fakeclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 		var out bytes.Buffer
-		log := slog.New(ThrottleLog(slog.NewJSONHandler(&out, nil), 10*time.Second, clock.Now, MsgUnavailable)).With("component", "test")
+		log := slog.New(ThrottleLog(slog.NewJSONHandler(&out, nil), 10*time.Second, clock.Now, store.MsgUnavailable)).With("component", "test")
 		lines := func() []map[string]any {
 			var got []map[string]any
 			for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
@@ -80,7 +80,7 @@ func TestThrottleLog(t *testing.T) {
 			return got
 		}
 		for range 500 { // 500 failed requests in 5 s
-			log.Error(MsgUnavailable, "request_id", "r")
+			log.Error(store.MsgUnavailable, "request_id", "r")
 			clock.Advance(10 * time.Millisecond)
 		}
 		log.Info("listening")
@@ -89,7 +89,7 @@ func TestThrottleLog(t *testing.T) {
 			t.Fatalf("first 5 s of an outage: %v; want its first line, then the other line", got)
 		}
 		for range 1000 { // 10 s more
-			log.Error(MsgUnavailable, "request_id", "r")
+			log.Error(store.MsgUnavailable, "request_id", "r")
 			clock.Advance(10 * time.Millisecond)
 		}
 		got = lines()

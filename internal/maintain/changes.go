@@ -81,7 +81,7 @@ func (m *Maintainer) SyncChanges(ctx context.Context) {
 	if m.Changes == nil {
 		return
 	}
-	if _, err := m.Changes.Sync(ctx); err != nil && ctx.Err() == nil {
-		m.Log.ErrorContext(ctx, "sync organization changes", "err", err)
+	if _, err := m.Changes.Sync(ctx); err != nil {
+		m.failed(ctx, "sync organization changes", err)
 	}
 }

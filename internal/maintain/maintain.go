@@ -2,6 +2,7 @@ package maintain
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -81,14 +82,27 @@ func (m *Maintainer) Run(ctx context.Context) error {
 	}
 }
 
+// failed logs the failure of a background task. An outage is logged under
+// the message every outage shares, which the log throttles to one line
+// per interval with a count (PRODUCT S5): polls every second must not
+// flood it while the database is down.
+func (m *Maintainer) failed(ctx context.Context, task string, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	msg := task
+	if errors.Is(err, store.ErrUnavailable) {
+		msg = store.MsgUnavailable
+	}
+	m.Log.ErrorContext(ctx, msg, "task", task, "err", err)
+}
+
 // SyncRevocations brings in families revoked by other processes; a
 // failure keeps the set as it was.
 func (m *Maintainer) SyncRevocations(ctx context.Context) {
 	learned, err := m.Revoked.Sync(ctx, m.Store, m.Now())
 	if err != nil {
-		if ctx.Err() == nil {
-			m.Log.ErrorContext(ctx, "sync revocations", "err", err)
-		}
+		m.failed(ctx, "sync revocations", err)
 		return
 	}
 	m.Metrics.RevocationPolled(learned)
@@ -109,9 +123,7 @@ func (m *Maintainer) ReloadKeys(ctx context.Context) {
 		}
 	}
 	if err != nil {
-		if ctx.Err() == nil {
-			m.Log.ErrorContext(ctx, "reload signing keys", "err", err)
-		}
+		m.failed(ctx, "reload signing keys", err)
 		return
 	}
 	m.Metrics.KeysPolled()
@@ -123,9 +135,7 @@ func (m *Maintainer) ReloadKeys(ctx context.Context) {
 func (m *Maintainer) CleanUp(ctx context.Context) {
 	n, err := m.Store.DeleteExpired(ctx, m.Now(), store.Retention{Revoked: token.AccessTTL + token.Leeway, Audit: m.AuditRetention})
 	if err != nil {
-		if ctx.Err() == nil {
-			m.Log.ErrorContext(ctx, "clean up expired rows", "err", err)
-		}
+		m.failed(ctx, "clean up expired rows", err)
 		return
 	}
 	if n > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/fakeclock"
+	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/metrics"
 	"github.com/nomosauth/nomosauth/internal/revoke"
@@ -166,5 +168,38 @@ func TestPollMetrics(t *testing.T) {
 	m.SyncRevocations(t.Context()) // the same two again: nothing new
 	if got := age("nomosauth_revocation_poll_families_total"); got != 2 {
 		t.Fatalf("O7/learned_families: %v, want 2", got)
+	}
+}
+
+// TestOutageLoggedOncePerInterval is PRODUCT S5 for the background polls:
+// while the database is unavailable every poll fails, and the log, which
+// throttles the outage message, says so once per interval with a count
+// instead of once per poll; another failure is logged under its task.
+func TestOutageLoggedOncePerInterval(t *testing.T) {
+	m, st := newMaintainer(t)
+	var out strings.Builder
+	clock := fakeclock.New(now)
+	m.Log = slog.New(httpx.ThrottleLog(slog.NewJSONHandler(&out, nil), 10*time.Second, clock.Now, store.MsgUnavailable))
+	m.Changes = &OrgChanges{Counters: &counters{err: fmt.Errorf("poll: %w", store.ErrUnavailable)}, Forget: func(string) {}}
+	st.err = fmt.Errorf("query: %w", store.ErrUnavailable)
+	for range 5 {
+		m.SyncRevocations(t.Context())
+		m.SyncChanges(t.Context())
+		m.ReloadKeys(t.Context())
+		clock.Advance(time.Second)
+	}
+	if lines := strings.Count(out.String(), "\n"); lines != 1 || !strings.Contains(out.String(), `"msg":"database unavailable"`) {
+		t.Fatalf("S5: %d log lines for 15 failed polls in 5 s, want 1:\n%s", lines, out.String())
+	}
+	clock.Advance(10 * time.Second)
+	m.SyncRevocations(t.Context())
+	if !strings.Contains(out.String(), `"count":15`) {
+		t.Fatalf("S5: the next interval's line does not count the polls that failed meanwhile:\n%s", out.String())
+	}
+	out.Reset()
+	st.err = errors.New("disk on fire")
+	m.SyncRevocations(t.Context())
+	if !strings.Contains(out.String(), `"msg":"sync revocations"`) {
+		t.Fatalf("another failure is logged under its task:\n%s", out.String())
 	}
 }

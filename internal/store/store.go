@@ -493,3 +493,9 @@ func (m TimeMatch) Micros() (down, up int64) {
 	}
 	return down, up
 }
+
+// MsgUnavailable is the log message of work that failed because the
+// database is unavailable (ErrUnavailable), a request's or a background
+// poll's: the log throttles it (httpx.ThrottleLog), so an outage is
+// logged once per interval with a count, not once per failure (PRODUCT S5).
+const MsgUnavailable = "database unavailable"
