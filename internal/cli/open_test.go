@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,6 +62,38 @@ func TestAdminCommandsOpenExistingDatabaseOnly(t *testing.T) {
 		r := runIn(db, "org", "list")
 		if r.code != exitFail || !strings.Contains(r.stderr, db) || !strings.Contains(r.stderr, "read-only") {
 			t.Fatalf("exit %d, stderr %q; want 1 saying it is read-only", r.code, r.stderr)
+		}
+	})
+	t.Run("O9/empty_file_is_not_made_a_database", func(t *testing.T) {
+		db := filepath.Join(dir, "empty.db")
+		if err := os.WriteFile(db, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := runIn(db, "org", "list")
+		if r.code != exitFail || !strings.Contains(r.stderr, db) || !strings.Contains(r.stderr, "empty") {
+			t.Fatalf("exit %d, stderr %q; want 1 naming %s as empty", r.code, r.stderr, db)
+		}
+		if fi, err := os.Stat(db); err != nil || fi.Size() != 0 {
+			t.Fatalf("org list wrote to the empty file (%v, %v)", fi, err)
+		}
+	})
+	t.Run("O9/read_only_file", func(t *testing.T) {
+		db := filepath.Join(dir, "frozen.db")
+		if r := runIn(db, "migrate"); r.code != 0 {
+			t.Fatal(r.stderr)
+		}
+		if os.Geteuid() == 0 {
+			// Root ignores permissions but not the immutable attribute.
+			if out, err := exec.Command("chattr", "+i", db).CombinedOutput(); err != nil {
+				t.Skipf("root, and chattr +i failed: %v %s", err, out)
+			}
+			t.Cleanup(func() { exec.Command("chattr", "-i", db).Run() })
+		} else {
+			os.Chmod(db, 0o444)
+		}
+		r := runIn(db, "org", "create", "--name", "X")
+		if r.code != exitFail || !strings.Contains(r.stderr, db) || !strings.Contains(r.stderr, "read-only") {
+			t.Fatalf("exit %d, stderr %q; want 1 naming %s as read-only", r.code, r.stderr, db)
 		}
 	})
 	t.Run("O9/migrate_creates", func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -424,14 +425,28 @@ const truncateEvery = 250 * time.Millisecond
 const walFrameSize = 24 + 4096
 
 // checkPath says why file cannot be a database, naming it (PRODUCT O9): it
-// is a directory, its folder is missing or not a folder, or, when create
-// is false, it does not exist.
+// is a directory, read-only, its folder is missing or not a folder, or,
+// when create is false, it does not exist or is empty.
 func checkPath(file string, create bool) error {
 	fi, err := os.Stat(file)
 	switch {
 	case err == nil && fi.IsDir():
 		return fmt.Errorf("sqlite: cannot open %s: it is a directory, not a database file", file)
+	case err == nil && fi.Size() == 0 && !create:
+		// SQLite would take it for a new database and the migrations would
+		// make one: only serve and migrate create a database.
+		return fmt.Errorf("sqlite: cannot open %s: the file is empty, not a nomosauth database (only serve and migrate create one; check --db)", file)
 	case err == nil:
+		// Every command writes (migrations, the audit log, sessions): a
+		// read-only file would fail at its first write, naming nothing.
+		f, werr := os.OpenFile(file, os.O_RDWR, 0)
+		if werr != nil {
+			if errors.Is(werr, fs.ErrPermission) || errors.Is(werr, syscall.EROFS) {
+				return fmt.Errorf("sqlite: cannot open %s: the file is read-only (nomosauth writes to its database)", file)
+			}
+			return fmt.Errorf("sqlite: cannot open %s: %w", file, werr)
+		}
+		f.Close()
 		return nil
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("sqlite: cannot open %s: %w", file, err)
