@@ -130,6 +130,19 @@ func TestDevBusyPortKeepsDemoSecret(t *testing.T) {
 			t.Fatalf("the demo secret was printed by a start that failed:\n%s", out.String())
 		}
 	})
+	t.Run("O1/missing_tls_certificate_fails_before_seeding", func(t *testing.T) {
+		var out, errOut testfix.SyncBuffer
+		missing := filepath.Join(t.TempDir(), "missing.pem")
+		code := Run(t.Context(), []string{"serve", "--dev", "--db", db, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
+			"--tls-cert", missing, "--tls-key", missing, "--log-level", "info"},
+			strings.NewReader(""), &out, &errOut, func(string) string { return "" })
+		if code != exitFail || !strings.Contains(errOut.String(), missing) {
+			t.Fatalf("serve with a missing certificate: exit %d, stderr %q; want 1 naming it", code, errOut.String())
+		}
+		if strings.Contains(out.String(), "client_secret") || strings.Contains(errOut.String(), `"msg":"listening"`) {
+			t.Fatalf("a start that failed on its certificate seeded or listened:\n%s\n%s", out.String(), errOut.String())
+		}
+	})
 	t.Run("O1/next_start_prints_demo_secret", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		var out, errOut testfix.SyncBuffer

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -314,6 +315,15 @@ func serve(e env, cfg config.Config) error {
 		}
 		defer mln.Close()
 	}
+	// And the certificate: a missing or bad one must fail before seeding too.
+	var tlsConfig *tls.Config
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("--tls-cert and --tls-key: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
 	a, err := build(e, cfg)
 	if err != nil {
 		return err
@@ -329,6 +339,7 @@ func serve(e env, cfg config.Config) error {
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsConfig,
 	}
 	if cfg.CPUProfile != "" {
 		f, err := os.Create(cfg.CPUProfile)
@@ -366,7 +377,7 @@ func serve(e env, cfg config.Config) error {
 	g.Go(func() error {
 		var err error
 		if cfg.TLSCert != "" {
-			err = hs.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+			err = hs.ServeTLS(ln, "", "") // the certificate loaded above
 		} else {
 			err = hs.Serve(ln)
 		}
