@@ -46,9 +46,12 @@ const (
 	readTimeout       = 10 * time.Second
 	writeTimeout      = 15 * time.Second
 	idleTimeout       = 60 * time.Second
-	maxHeaderBytes    = 16 << 10
-	shutdownTimeout   = 15 * time.Second
-	mailDrainTimeout  = 10 * time.Second
+	// What net/http reads of a request's header, past which it answers a
+	// plain-text 431 itself; httpx.LimitHeaders answers from 16 KiB on in
+	// the envelope (PRODUCT S4).
+	maxHeaderBytes   = 1 << 20
+	shutdownTimeout  = 15 * time.Second
+	mailDrainTimeout = 10 * time.Second
 )
 
 func runServe(e env, args []string) int {

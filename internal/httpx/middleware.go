@@ -241,3 +241,34 @@ func (p HTTPSPolicy) Require(log *slog.Logger) Middleware {
 		})
 	}
 }
+
+// MaxRequestHeaders bounds a request's line and header fields (PRODUCT S4).
+const MaxRequestHeaders = 16 << 10
+
+// LimitHeaders answers a request whose request line and header fields
+// together pass limit bytes with a 431 in the envelope (PRODUCT S4). The
+// server reads up to a larger bound (http.Server.MaxHeaderBytes), so only
+// requests past that one get net/http's plain-text 431.
+func LimitHeaders(limit int, log *slog.Logger) Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if headerSize(r) > limit {
+				WriteError(w, r, log, problem.HeadersTooLarge(limit))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// headerSize is about what r's request line and header fields took on the
+// wire: each field as "Name: value\r\n", Host among them.
+func headerSize(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4 + len("Host: \r\n") + len(r.Host)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
+}

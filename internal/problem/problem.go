@@ -87,6 +87,14 @@ func newError(status int, code, oauthErr, msg string) *Error {
 	return &Error{Status: status, Code: code, OAuthError: oauthErr, Message: msg, Header: http.Header{}}
 }
 
+// HeadersTooLarge is a 431 (RFC 6585 §5) for a request whose header
+// fields together pass limit bytes, in the envelope as any bad input
+// (PRODUCT S4).
+func HeadersTooLarge(limit int) *Error {
+	return newError(http.StatusRequestHeaderFieldsTooLarge, CodeBadRequest, "invalid_request",
+		fmt.Sprintf("The request's header fields are too large (at most %d KiB).", limit>>10))
+}
+
 // BadRequest is a plain 400 for input that is wrong.
 func BadRequest(msg string) *Error {
 	return newError(http.StatusBadRequest, CodeBadRequest, "", msg)

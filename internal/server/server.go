@@ -205,6 +205,7 @@ func Root(mux *http.ServeMux, log *slog.Logger, https httpx.HTTPSPolicy, tracer 
 		httpx.AccessLog(log),
 		httpx.Recover(log),
 		https.SecurityHeaders,
+		httpx.LimitHeaders(httpx.MaxRequestHeaders, log),
 		https.Require(log),
 	)
 }

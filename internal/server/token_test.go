@@ -530,3 +530,30 @@ func TestHealthAndReady(t *testing.T) {
 		t.Fatal("503 without Retry-After")
 	}
 }
+
+// TestOversizedHeadersGetTheEnvelope is PRODUCT S4 for header fields: past
+// 16 KiB a request gets a 431 in the envelope with its request id, on
+// every route, and changes nothing; a large request under the bound is
+// served.
+func TestOversizedHeadersGetTheEnvelope(t *testing.T) {
+	f := newFixture(t)
+	before := f.snapshot()
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+PathToken, strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", form)
+	req.SetBasicAuth(f.client.ID, f.secret)
+	req.Header.Set("X-Pad", strings.Repeat("a", 20<<10))
+	checkEnvelope(t, f.do(req), http.StatusRequestHeaderFieldsTooLarge, "BAD_REQUEST", "invalid_request")
+	if f.snapshot() != before {
+		t.Fatal("S4: a request with oversized headers changed data")
+	}
+	big, _ := http.NewRequest(http.MethodGet, f.srv.URL+PathJWKS, nil)
+	big.Header.Set("Cookie", "c="+strings.Repeat("b", 20<<10))
+	if r := f.do(big); r.status != http.StatusRequestHeaderFieldsTooLarge || r.body["code"] != "BAD_REQUEST" || r.header.Get("X-Request-Id") == "" {
+		t.Fatalf("S4: a GET with a 20 KiB cookie: %d %s", r.status, r.raw)
+	}
+	ok, _ := http.NewRequest(http.MethodGet, f.srv.URL+PathJWKS, nil)
+	ok.Header.Set("Cookie", "c="+strings.Repeat("b", 12<<10))
+	if r := f.do(ok); r.status != http.StatusOK {
+		t.Fatalf("a 12 KiB cookie: %d %s", r.status, r.raw)
+	}
+}
