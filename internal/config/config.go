@@ -280,6 +280,9 @@ func (c *Config) Validate() error {
 		fail("--tls-cert and --tls-key go together")
 	}
 	switch u, err := url.Parse(c.Issuer); {
+	case c.Issuer == "" && c.Dev:
+		// Finish makes the dev issuer from --addr, which it could not split.
+		fail("--addr %q must be host:port", c.Addr)
 	case c.Issuer == "":
 		fail("--issuer is required without --dev")
 	case err != nil || !u.IsAbs() || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
