@@ -276,7 +276,7 @@ func (a *Admin) EnsureSigningKey(ctx context.Context, alg string) error {
 		if err != nil {
 			return problem.BadRequest(err.Error())
 		}
-		err = a.Keys.AddSigningKey(ctx, first, time.Time{}, time.Time{}, a.origin(now))
+		_, err = a.Keys.AddSigningKey(ctx, first, time.Time{}, time.Time{}, a.origin(now))
 		if !errors.Is(err, store.ErrConflict) {
 			return err
 		}
@@ -322,23 +322,9 @@ func (a *Admin) RotateKeys(ctx context.Context, alg string, maxAge, poll time.Du
 		return domain.SigningKey{}, time.Time{}, problem.BadRequest("the publication delay and the key poll must not be negative")
 	}
 	now := a.Now().UTC()
-	keys, err := a.Keys.ListSigningKeys(ctx)
+	current, ok, err := a.unretiredKey(ctx)
 	if err != nil {
 		return domain.SigningKey{}, time.Time{}, err
-	}
-	var current domain.SigningKey
-	ok := false
-	// A key signs once every key made before it has retired
-	// (token.KeyRing): behind a rotation still waiting for its handover,
-	// the new key signs no sooner than that one.
-	var queued time.Time
-	for _, k := range keys {
-		if k.Active() && !ok {
-			current, ok = k, true
-		}
-		if k.RetiredAt.After(queued) {
-			queued = k.RetiredAt
-		}
 	}
 	if alg == "" {
 		alg = cmp.Or(current.Algorithm, token.AlgES256)
@@ -347,15 +333,15 @@ func (a *Admin) RotateKeys(ctx context.Context, alg string, maxAge, poll time.Du
 	if err != nil {
 		return domain.SigningKey{}, time.Time{}, problem.BadRequest(err.Error())
 	}
-	handover := now.Add(delay).Truncate(time.Microsecond) // as stored
-	if err := a.Keys.AddSigningKey(ctx, k, handover, handover.Add(token.AccessTTL+token.Leeway), a.origin(now)); err != nil {
+	handover := now.Add(delay)
+	// Behind a rotation still waiting for its handover, the store moves
+	// this one's to just after it and says so.
+	signsFrom, err := a.Keys.AddSigningKey(ctx, k, handover, handover.Add(token.AccessTTL+token.Leeway), a.origin(now))
+	if err != nil {
 		return domain.SigningKey{}, time.Time{}, err
 	}
 	if !ok {
 		return k, now, nil // nothing to hand over from: it signs at once
 	}
-	if queued.After(handover) {
-		return k, queued, nil
-	}
-	return k, handover, nil
+	return k, signsFrom, nil
 }

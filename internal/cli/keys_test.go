@@ -136,8 +136,9 @@ func TestKeyAlgorithm(t *testing.T) {
 		// A rotation with a shorter delay queues behind the waiting one,
 		// and says so.
 		queued := jsonOut(t, run(t, db, "keys", "rotate", "--key-publish-delay", "0s", "--key-poll", "1ms", "--json"))
-		if queued["signs_from"] != out["signs_from"] {
-			t.Fatalf("a rotation behind one signing from %v says it signs from %v", out["signs_from"], queued["signs_from"])
+		after, err := time.Parse(time.RFC3339Nano, queued["signs_from"].(string))
+		if err != nil || !after.Equal(from.Add(time.Microsecond)) {
+			t.Fatalf("a rotation behind one signing from %v says it signs from %v, want just after", out["signs_from"], queued["signs_from"])
 		}
 	})
 	build := func(args ...string) error {

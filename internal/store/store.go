@@ -280,8 +280,11 @@ type Keys interface {
 	// replicas starting together create one. A rotation retires the key
 	// without retirement at handover, a publication delay ahead, and keeps
 	// it published until publishedUntil (PRODUCT T8, publish then sign);
-	// keys an earlier rotation retired keep their times.
-	AddSigningKey(ctx context.Context, k domain.SigningKey, handover, publishedUntil time.Time, by domain.Origin) error
+	// keys an earlier rotation retired keep their times. Behind a rotation
+	// still waiting for its handover, the handover moves to just after
+	// that one's, and publishedUntil with it. It returns when k begins to
+	// sign: the handover as made (zero for a first key).
+	AddSigningKey(ctx context.Context, k domain.SigningKey, handover, publishedUntil time.Time, by domain.Origin) (time.Time, error)
 	ListSigningKeys(ctx context.Context) ([]domain.SigningKey, error)
 	// AddSealKey stores k, the key that seals client-credentials refresh
 	// tokens from k.SealsFrom (issue 17). A zero retireAt adds a first key

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -84,13 +83,12 @@ type ringKey struct {
 // Which key signs is a matter of time, not of the last Update (PRODUCT T8,
 // publish then sign): a rotation stores the new key at once, so the JWKS
 // carries it, and sets the old key's retirement a publication delay ahead;
-// the old key signs until then. The signing key at a time is the oldest
-// key not retired by then, so a key signs only once every key made before
-// it has retired, and a second rotation inside the delay queues behind the
-// first whatever delay it asks for.
+// the old key signs until then. The signing key at a time is the one of
+// the earliest retirement still ahead, a key with none coming last, so a
+// second rotation inside the delay queues behind the first.
 type KeyRing struct {
 	mu      sync.RWMutex
-	signers []*ringKey // keys not retired at load, oldest first (the unretired one is the newest)
+	signers []*ringKey // keys not retired at load, by retirement, the unretired last
 	byID    map[string]*ringKey
 	jwks    []byte
 	ids     []string // sorted ids, to tell whether Update changes anything
@@ -142,16 +140,9 @@ func (r *KeyRing) Update(keys []domain.SigningKey, now time.Time) error {
 	if len(signers) == 0 {
 		return errNoActiveKey
 	}
-	// Oldest first: a key signs only once every key made before it has
-	// retired, so a second rotation inside the delay queues behind the
-	// first even when it asks for a shorter delay (its retirement of the
-	// waiting key must not let that key sign before its own handover).
-	// Keys made in one clock tick go by retirement, the unretired last.
 	slices.SortFunc(signers, func(a, b *ringKey) int {
 		ra, rb := a.record.RetiredAt, b.record.RetiredAt
 		switch {
-		case !a.record.CreatedAt.Equal(b.record.CreatedAt):
-			return a.record.CreatedAt.Compare(b.record.CreatedAt)
 		case ra.IsZero() != rb.IsZero():
 			if ra.IsZero() {
 				return 1
@@ -160,7 +151,7 @@ func (r *KeyRing) Update(keys []domain.SigningKey, now time.Time) error {
 		case !ra.Equal(rb):
 			return ra.Compare(rb)
 		}
-		return strings.Compare(a.record.ID, b.record.ID)
+		return b.record.CreatedAt.Compare(a.record.CreatedAt) // newest first
 	})
 	jwks, err := json.Marshal(set)
 	if err != nil {

@@ -320,25 +320,40 @@ func TestRotationPublishesBeforeSigning(t *testing.T) {
 		}
 	})
 	t.Run("T8/second_rotation_with_a_shorter_delay_still_queues", func(t *testing.T) {
-		// The second rotation retires the waiting k2 before k1 retires:
-		// k2 must not sign at all before k1's handover (it would sign a
-		// minute after it was published), and k3 signs from then.
+		// As the store leaves it (AddSigningKey): the second rotation asked
+		// for a handover before k1's, and the store moved it to just after
+		// k1's. k2 never signs to speak of; k3 signs from then.
 		at := now.Add(time.Minute)
 		k3, _ := GenerateKey(AlgES256, rand.Reader, is.IDs, at)
-		k1 := k1
-		k1.CreatedAt = now.Add(-time.Hour) // made before the rotation that made k2
 		k2 := k2
-		k2.RetiredAt, k2.PublishedUntil = at.Add(time.Second), at.Add(time.Second+AccessTTL+Leeway)
+		k2.RetiredAt = k1.RetiredAt.Add(time.Microsecond)
+		k2.PublishedUntil = k2.RetiredAt.Add(AccessTTL + Leeway)
 		if err := is.Ring.Update([]domain.SigningKey{k3, k2, k1}, at); err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range []struct {
 			at  time.Time
 			kid string
-		}{{at, k1.ID}, {at.Add(2 * time.Second), k1.ID}, {now.Add(delay - time.Second), k1.ID}, {now.Add(delay), k3.ID}} {
+		}{{at, k1.ID}, {at.Add(2 * time.Second), k1.ID}, {now.Add(delay - time.Second), k1.ID}, {now.Add(delay + time.Second), k3.ID}} {
 			if kid := mintAt(c.at); kid != c.kid {
 				t.Fatalf("at +%v signed with %s, want %s", c.at.Sub(now), kid, c.kid)
 			}
+		}
+	})
+	t.Run("T8/a_key_made_on_a_clock_behind_waits_too", func(t *testing.T) {
+		// keys rotate on a machine whose clock is behind: the new key's
+		// creation time is before the current key's, and it still signs
+		// only after the current key's handover.
+		k0, _ := GenerateKey(AlgES256, rand.Reader, is.IDs, now.Add(-time.Second))
+		k1 := k1
+		if err := is.Ring.Update([]domain.SigningKey{k1, k0}, now); err != nil {
+			t.Fatal(err)
+		}
+		if kid := mintAt(now); kid != k1.ID {
+			t.Fatalf("a key made on a clock behind signed at once: %s, want %s", kid, k1.ID)
+		}
+		if kid := mintAt(now.Add(delay)); kid != k0.ID {
+			t.Fatalf("after the handover signed with %s, want %s", kid, k0.ID)
 		}
 	})
 }

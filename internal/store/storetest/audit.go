@@ -84,10 +84,10 @@ func testAuditRows(t *testing.T, s Subject) {
 	a.expect(o, domain.AuditCustomerCreated, "cus_1", "", "cus_1")
 
 	o = a.by(system(), "")
-	must(t, s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base}, time.Time{}, time.Time{}, o))
+	must(t, keyAdded(s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base}, time.Time{}, time.Time{}, o)))
 	a.expect(o, domain.AuditSigningKeyCreated, "key_1", "", "")
 	o = a.by(operator(), "")
-	must(t, s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_2", Algorithm: "ES256", PrivateDER: []byte{2}, CreatedAt: o.At}, o.At.Add(time.Minute), o.At.Add(time.Hour), o))
+	must(t, keyAdded(s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_2", Algorithm: "ES256", PrivateDER: []byte{2}, CreatedAt: o.At}, o.At.Add(time.Minute), o.At.Add(time.Hour), o)))
 	a.expect(o, domain.AuditSigningKeyRotated, "key_2", "", "")
 
 	o = a.by(cus1(), web)
@@ -192,7 +192,7 @@ func testAuditFailedChanges(t *testing.T, s Subject) {
 	g := seedJourney(t, s) // client, customer and grant: three rows
 	seedCode(t, s, "code_1", g)
 	must(t, s.IssueRefreshToken(ctx(t), domain.Family{ID: "fam_1", ClientID: "client_1", OrgID: "org_a", Scopes: domain.APIScopes(), CreatedAt: base}, next("fam_1-t0", base)))
-	must(t, s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base}, time.Time{}, time.Time{}, sys(base)))
+	must(t, keyAdded(s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base}, time.Time{}, time.Time{}, sys(base))))
 	before := allAudit(t, s)
 	if len(before) != 4 {
 		t.Fatalf("O8: %d rows after the seed, want 4", len(before))
@@ -205,7 +205,7 @@ func testAuditFailedChanges(t *testing.T, s Subject) {
 	wantErr(t, s.DisableClient(ctx(t), "client_missing", o), store.ErrNotFound)
 	wantErr(t, s.RotateClientSecret(ctx(t), domain.ClientSecret{ClientID: "client_missing", Hash: "x", CreatedAt: base}, base, o), store.ErrNotFound)
 	wantErr(t, s.CreateCustomer(ctx(t), domain.Customer{ID: "cus_dup", OrgID: "org_a", Email: "CUS_1@example.com", Type: domain.CustomerPerson, CreatedAt: base}, o), store.ErrConflict)
-	wantErr(t, s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_2", Algorithm: "ES256", PrivateDER: []byte{2}, CreatedAt: base}, time.Time{}, time.Time{}, o), store.ErrConflict)
+	wantErr(t, keyAdded(s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_2", Algorithm: "ES256", PrivateDER: []byte{2}, CreatedAt: base}, time.Time{}, time.Time{}, o)), store.ErrConflict)
 	_, err := s.UpsertGrant(ctx(t), domain.Grant{ID: "grt_x", CustomerID: "cus_none", ClientID: "client_1", OrgID: "org_a", CreatedAt: base, UpdatedAt: base}, o)
 	wantErr(t, err, store.ErrNotFound)
 	_, _, err = s.RevokeGrant(ctx(t), "grt_none", o)

@@ -465,11 +465,11 @@ func testRevokeFamily(t *testing.T, s Subject) {
 
 func testSigningKeys(t *testing.T, s Subject) {
 	k1 := domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1, 2, 3}, CreatedAt: base}
-	must(t, s.AddSigningKey(ctx(t), k1, time.Time{}, time.Time{}, sys(base)))
+	must(t, keyAdded(s.AddSigningKey(ctx(t), k1, time.Time{}, time.Time{}, sys(base))))
 	k2 := domain.SigningKey{ID: "key_2", Algorithm: "ES256", PrivateDER: []byte{4}, CreatedAt: base.Add(time.Hour)}
-	wantErr(t, s.AddSigningKey(ctx(t), k2, time.Time{}, time.Time{}, sys(base)), store.ErrConflict)
+	wantErr(t, keyAdded(s.AddSigningKey(ctx(t), k2, time.Time{}, time.Time{}, sys(base))), store.ErrConflict)
 	until := base.Add(2 * time.Hour)
-	must(t, s.AddSigningKey(ctx(t), k2, k2.CreatedAt, until, sys(base)))
+	must(t, keyAdded(s.AddSigningKey(ctx(t), k2, k2.CreatedAt, until, sys(base))))
 	keys, err := s.ListSigningKeys(ctx(t))
 	must(t, err)
 	k1.RetiredAt, k1.PublishedUntil = k2.CreatedAt, until
@@ -483,13 +483,13 @@ func testSigningKeys(t *testing.T, s Subject) {
 func testKeyHandover(t *testing.T, s Subject) {
 	const delay, ttl = 5 * time.Minute, time.Hour
 	k1 := domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base}
-	must(t, s.AddSigningKey(ctx(t), k1, time.Time{}, time.Time{}, sys(base)))
+	must(t, keyAdded(s.AddSigningKey(ctx(t), k1, time.Time{}, time.Time{}, sys(base))))
 	t1 := base.Add(time.Hour)
 	k2 := domain.SigningKey{ID: "key_2", Algorithm: "RS256", PrivateDER: []byte{2}, CreatedAt: t1}
-	must(t, s.AddSigningKey(ctx(t), k2, t1.Add(delay), t1.Add(delay+ttl), sys(base)))
+	must(t, keyAdded(s.AddSigningKey(ctx(t), k2, t1.Add(delay), t1.Add(delay+ttl), sys(base))))
 	t2 := t1.Add(time.Minute)
 	k3 := domain.SigningKey{ID: "key_3", Algorithm: "EdDSA", PrivateDER: []byte{3}, CreatedAt: t2}
-	must(t, s.AddSigningKey(ctx(t), k3, t2.Add(delay), t2.Add(delay+ttl), sys(base)))
+	must(t, keyAdded(s.AddSigningKey(ctx(t), k3, t2.Add(delay), t2.Add(delay+ttl), sys(base))))
 	keys, err := s.ListSigningKeys(ctx(t))
 	must(t, err)
 	k1.RetiredAt, k1.PublishedUntil = t1.Add(delay), t1.Add(delay+ttl)
@@ -501,6 +501,20 @@ func testKeyHandover(t *testing.T, s Subject) {
 	keys, err = s.ListSigningKeys(ctx(t))
 	must(t, err)
 	diff(t, keys, []domain.SigningKey{k3, k2})
+
+	// A rotation asking for a handover before the waiting one's is moved
+	// to just after it, its publication with it, and says so: keys sign in
+	// the order of their retirements, so k3 must not sign before k2.
+	t3 := t2.Add(time.Second)
+	k4 := domain.SigningKey{ID: "key_4", Algorithm: "ES256", PrivateDER: []byte{4}, CreatedAt: t3}
+	signsFrom, err := s.AddSigningKey(ctx(t), k4, t3.Add(time.Second), t3.Add(time.Second+ttl), sys(base))
+	must(t, err)
+	want := k2.RetiredAt.Add(time.Microsecond)
+	diff(t, signsFrom, want)
+	keys, err = s.ListSigningKeys(ctx(t))
+	must(t, err)
+	k3.RetiredAt, k3.PublishedUntil = want, want.Add(ttl)
+	diff(t, keys, []domain.SigningKey{k4, k3, k2})
 }
 
 func testDeleteExpired(t *testing.T, s Subject) {
@@ -511,9 +525,9 @@ func testDeleteExpired(t *testing.T, s Subject) {
 	family(t, s, "fam_old") // its token expired at base+90d
 	fresh := domain.Family{ID: "fam_new", ClientID: "client_1", OrgID: "org_a", Scopes: domain.APIScopes(), CreatedAt: now}
 	must(t, s.IssueRefreshToken(ctx(t), fresh, next("fresh", now)))
-	must(t, s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base}, time.Time{}, time.Time{}, sys(base)))
-	must(t, s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_2", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base.Add(time.Hour)},
-		base.Add(time.Hour), base.Add(2*time.Hour), sys(base)))
+	must(t, keyAdded(s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_1", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base}, time.Time{}, time.Time{}, sys(base))))
+	must(t, keyAdded(s.AddSigningKey(ctx(t), domain.SigningKey{ID: "key_2", Algorithm: "ES256", PrivateDER: []byte{1}, CreatedAt: base.Add(time.Hour)},
+		base.Add(time.Hour), base.Add(2*time.Hour), sys(base))))
 
 	n, err := s.DeleteExpired(ctx(t), now, store.Retention{Revoked: time.Hour})
 	must(t, err)
@@ -571,3 +585,6 @@ func born(fam domain.Family, tok domain.RefreshToken) domain.Family {
 	fam.Generation, fam.GenerationAt, fam.LiveUntil = 1, tok.CreatedAt, tok.ExpiresAt
 	return fam
 }
+
+// keyAdded is the error of an AddSigningKey call.
+func keyAdded(_ time.Time, err error) error { return err }

@@ -14,13 +14,30 @@ import (
 // index), so two replicas creating the first key at once, or rotating at
 // once, leave exactly one: the other gets ErrConflict or retires the
 // first's key.
-func (s *Store) AddSigningKey(ctx context.Context, k domain.SigningKey, handover, publishedUntil time.Time, by domain.Origin) error {
-	return s.b.Write(ctx, func(tx Querier) error {
+func (s *Store) AddSigningKey(ctx context.Context, k domain.SigningKey, handover, publishedUntil time.Time, by domain.Origin) (time.Time, error) {
+	signsFrom := handover
+	err := s.b.Write(ctx, func(tx Querier) error {
+		signsFrom = handover
 		action := domain.AuditSigningKeyCreated
 		if !handover.IsZero() {
 			action = domain.AuditSigningKeyRotated
-			if _, err := tx.Exec(ctx, `UPDATE signing_keys SET retired_at = $1, published_until = $2 WHERE retired_at = 0`,
-				rowcodec.Micros(handover), rowcodec.Micros(publishedUntil)); err != nil {
+			// Behind a rotation still waiting for its handover, the key it
+			// left without retirement retires after that handover, whatever
+			// the delay asked: keys sign in the order of their retirements
+			// (token.KeyRing), so it must never sign before the waiting
+			// rotation's key, nor this rotation's key before either.
+			handoverAt := s.d.Greatest + `($1, (SELECT MAX(retired_at) + 1 FROM signing_keys))`
+			err := tx.Query(ctx, `UPDATE signing_keys SET retired_at = `+handoverAt+`, published_until = `+handoverAt+` + $2
+				WHERE retired_at = 0 RETURNING retired_at`, []any{rowcodec.Micros(handover), publishedUntil.Sub(handover).Microseconds()},
+				func(r rowcodec.Scanner) error {
+					var at int64
+					if err := r.Scan(&at); err != nil {
+						return err
+					}
+					signsFrom = rowcodec.Time(at)
+					return nil
+				})
+			if err != nil {
 				return err
 			}
 		} else {
@@ -37,6 +54,7 @@ func (s *Store) AddSigningKey(ctx context.Context, k domain.SigningKey, handover
 		}
 		return writeAudit(ctx, tx, by.Event(action, k.ID, "", ""))
 	})
+	return signsFrom, err
 }
 
 // ListSigningKeys lists every stored key, newest first.
