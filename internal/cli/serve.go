@@ -48,10 +48,13 @@ const (
 	idleTimeout       = 60 * time.Second
 	// What net/http reads of a request's header, past which it answers a
 	// plain-text 431 itself; httpx.LimitHeaders answers from 16 KiB on in
-	// the envelope (PRODUCT S4).
-	maxHeaderBytes   = 1 << 20
-	shutdownTimeout  = 15 * time.Second
-	mailDrainTimeout = 10 * time.Second
+	// the envelope (PRODUCT S4). Every connection reading a header may
+	// hold this much, so it stays small.
+	maxHeaderBytes = 64 << 10
+	// The metrics listener answers scrapers only: net/http's own bound.
+	maxMetricsHeaderBytes = httpx.MaxRequestHeaders
+	shutdownTimeout       = 15 * time.Second
+	mailDrainTimeout      = 10 * time.Second
 )
 
 func runServe(e env, args []string) int {
@@ -362,7 +365,7 @@ func serve(e env, cfg config.Config) error {
 	var ms *http.Server
 	if mln != nil {
 		ms = &http.Server{Handler: a.metrics, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
-			WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes,
+			WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxMetricsHeaderBytes,
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 		log.Info("metrics listening", "addr", mln.Addr().String(), "path", "/metrics")
 	}
