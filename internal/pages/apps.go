@@ -47,7 +47,7 @@ func (p *Pages) apps(w http.ResponseWriter, r *http.Request) error {
 // the store, and its access tokens are refused here at once and on other
 // replicas within the revocation poll (PRODUCT A11).
 func (p *Pages) revoke(w http.ResponseWriter, r *http.Request) error {
-	form, b, err := p.readForm(w, r)
+	form, b, err := p.readForm(w, r, false)
 	if err != nil {
 		return err
 	}
@@ -72,7 +72,7 @@ func (p *Pages) revoke(w http.ResponseWriter, r *http.Request) error {
 
 // signout is POST /signout: the session ends and the browser gets a new id.
 func (p *Pages) signout(w http.ResponseWriter, r *http.Request) error {
-	_, b, err := p.readForm(w, r)
+	_, b, err := p.readForm(w, r, false)
 	if err != nil {
 		return err
 	}

@@ -83,7 +83,7 @@ func (p *Pages) VerificationURIComplete(code string) string {
 // device is POST /device: the typed code (entry), or the customer's answer
 // on the confirm page (a form with a device seal and a decision).
 func (p *Pages) device(w http.ResponseWriter, r *http.Request) error {
-	form, b, err := p.readForm(w, r)
+	form, b, err := p.readForm(w, r, true)
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func (p *Pages) magicPage(w http.ResponseWriter, r *http.Request) error {
 // A link that cannot be used signs nobody in and leaves the browser as it
 // was.
 func (p *Pages) magic(w http.ResponseWriter, r *http.Request) error {
-	_, b, err := p.readForm(w, r)
+	_, b, err := p.readForm(w, r, false)
 	if err != nil {
 		return err
 	}

@@ -272,6 +272,11 @@ func TestA12MagicLinkSessionReachesOnlyTheAccount(t *testing.T) {
 	if p := c.get("/oauth/authorize?" + f.authorizeQuery(testVerifier, url.Values{"prompt": {"none"}}).Encode()); p.location().Query().Get("error") != "login_required" {
 		t.Fatalf("A12: prompt=none with a magic-link session: %v", p.location())
 	}
+	// Nor does it approve a device: the device page asks for sign-in too.
+	f.seedDevice(testUserCode)
+	if p := c.enterCode(testUserCode); p.input("email") == nil || strings.Contains(p.body, "Allow") {
+		t.Fatalf("A12: a device code entered with a magic-link session: status %d, want the sign-in page:\n%s", p.status, p.body)
+	}
 	// The journey's own sign-in works and leaves a full session.
 	p := c.signIn(f.authorizeQuery(testVerifier, nil), "ada@example.com")
 	if p.status != http.StatusOK || !strings.Contains(p.body, "Allow") {

@@ -460,8 +460,12 @@ func (p *Pages) csrfToken(browserID string) string {
 }
 
 // readForm reads a hosted form and checks its CSRF token: the one check
-// every POST passes first (PRODUCT A10).
-func (p *Pages) readForm(w http.ResponseWriter, r *http.Request) (url.Values, *browser, error) {
+// every POST passes first (PRODUCT A10). A journey's form (sign-in, code,
+// sign-up, consent, device) whose token went stale because the browser
+// signed in meanwhile goes back to its journey when journey is set; any
+// other form with a wrong token (sign-out, revoke, a magic link) is
+// refused, so nothing is silently not done.
+func (p *Pages) readForm(w http.ResponseWriter, r *http.Request, journey bool) (url.Values, *browser, error) {
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mediaType != "application/x-www-form-urlencoded" {
 		return nil, nil, p.fail(r, http.StatusBadRequest, "err_form_type")
@@ -478,7 +482,8 @@ func (p *Pages) readForm(w http.ResponseWriter, r *http.Request) (url.Values, *b
 	if subtle.ConstantTimeCompare([]byte(form.Get("csrf")), []byte(want)) != 1 {
 		// validBrowserID: a token has the shape of an id (43 base64url
 		// characters, an HMAC-SHA-256); anything else is no form of ours.
-		if b.session != nil && validBrowserID(form.Get("csrf")) {
+		stale := b.session != nil && validBrowserID(form.Get("csrf"))
+		if stale && journey {
 			// Signed in meanwhile, in another tab (a sign-in gives the
 			// browser a new id, and the form's token was for the old one):
 			// the form changes nothing, and the browser goes back to where
@@ -486,6 +491,10 @@ func (p *Pages) readForm(w http.ResponseWriter, r *http.Request) (url.Values, *b
 			// either, so a forged post gains nothing from it.
 			http.Redirect(w, r, staleFormTarget(form), http.StatusSeeOther)
 			return nil, nil, errAnswered
+		}
+		if stale {
+			// Still signed in: "session ended" would be false.
+			return nil, nil, p.fail(r, http.StatusForbidden, "err_stale_form")
 		}
 		return nil, nil, p.fail(r, http.StatusForbidden, "err_session")
 	}
@@ -500,8 +509,7 @@ func staleFormTarget(form url.Values) string {
 	if q, err := url.ParseQuery(form.Get("authz")); err == nil && len(q) > 0 {
 		return oauth.PathAuthorize + "?" + q.Encode()
 	}
-	switch {
-	case form.Get("device") != "":
+	if form.Get("device") != "" {
 		return PathDevice
 	}
 	return PathApps

@@ -62,7 +62,7 @@ func (p *Pages) renderSignup(w http.ResponseWriter, r *http.Request, b *browser,
 // field came back from the browser. answered means the request was already
 // sent back to the app with an error.
 func (p *Pages) readJourneyForm(w http.ResponseWriter, r *http.Request) (form url.Values, b *browser, j *journey, answered bool, err error) {
-	form, b, err = p.readForm(w, r)
+	form, b, err = p.readForm(w, r, true)
 	if err == nil {
 		b = b.forJourney()
 		if _, ok := p.openDeviceSeal(form.Get("device"), p.Now()); ok {

@@ -156,6 +156,17 @@ func TestStaleFormAfterSignInElsewhere(t *testing.T) {
 	if again := c.get(loc.String()); again.status != http.StatusOK || !strings.Contains(again.body, "Allow") {
 		t.Fatalf("following it: status %d, want consent:\n%s", again.status, again.body)
 	}
+	// Sign-out is no journey: a stale one is refused, saying so truly, and
+	// the browser stays signed in rather than believing it left.
+	apps := c.get(PathApps)
+	c.signIn(f.authorizeQuery(testVerifier, url.Values{"prompt": {"login"}}), "ada@example.com") // another tab signs in again: a new id
+	out := c.submit(apps, PathSignout, nil)
+	if out.status != http.StatusForbidden || !strings.Contains(out.body, "out of date") {
+		t.Fatalf("stale sign-out: status %d, want 403 saying the page was out of date:\n%s", out.status, out.body)
+	}
+	if c.signedInAs() != "ada@example.com" {
+		t.Fatal("a refused sign-out changed the session")
+	}
 	fresh := f.browser()
 	stale := tabA.form(PathSignin)
 	if got := fresh.post(PathSignin, stale); got.status != http.StatusBadRequest && got.status != http.StatusForbidden {
