@@ -281,8 +281,8 @@ func (c *Config) Validate() error {
 	}
 	switch u, err := url.Parse(c.Issuer); {
 	case c.Issuer == "" && c.Dev:
-		// Finish makes the dev issuer from --addr, which it could not split.
-		fail("--addr %q must be host:port", c.Addr)
+		// Finish makes the dev issuer from --addr, which it could not
+		// split: the --addr error above says so.
 	case c.Issuer == "":
 		fail("--issuer is required without --dev")
 	case err != nil || !u.IsAbs() || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:

@@ -55,7 +55,7 @@ func TestValidate(t *testing.T) {
 		{"R8/trusted_proxy_ok", []string{"--issuer", "https://auth.example", "--trusted-proxy", "10.0.0.1", "--addr", ":8080"}, ""},
 		{"R8/dev_off_loopback_refused", []string{"--dev", "--addr", "0.0.0.0:8080"}, "loopback only"},
 		{"O3/issuer_required", []string{"--trusted-proxy", "10.0.0.1"}, "--issuer is required"},
-		{"O3/dev_with_a_bad_addr_names_the_addr", []string{"--dev", "--addr", "bogus"}, `--addr "bogus" must be host:port`},
+		{"O3/dev_with_a_bad_addr_names_the_addr", []string{"--dev", "--addr", "bogus"}, `--addr "bogus" is not host:port`},
 		{"O3/issuer_https", []string{"--issuer", "http://auth.example", "--trusted-proxy", "10.0.0.1"}, "must use https"},
 		{"O3/issuer_no_query", []string{"--dev", "--issuer", "http://localhost:8080/?x=1"}, "without query"},
 		{"tls_pair", []string{"--issuer", "https://a.example", "--tls-cert", "c.pem"}, "go together"},
