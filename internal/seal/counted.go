@@ -167,6 +167,7 @@ func (r *Ring) CountUnder(id string, c Counted, at time.Time) (string, error) {
 	for i := range r.keys {
 		if r.keys[i].ID == id {
 			k = &r.keys[i]
+			break
 		}
 	}
 	r.mu.RUnlock()
