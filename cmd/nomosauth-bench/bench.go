@@ -185,7 +185,15 @@ func (f *fixture) signIn(srv *process) error {
 		}
 		return f.page(http.MethodPost, f.base+path, form)
 	}
-	if page, _, err = post("/signin", page, url.Values{"email": {"bench@example.com"}}); err != nil {
+	// The code page follows the sent code by a redirect (post, redirect, get).
+	_, sent, err := post("/signin", page, url.Values{"email": {"bench@example.com"}})
+	if err != nil {
+		return err
+	}
+	if sent == nil {
+		return errors.New("sign-in did not lead to the code page")
+	}
+	if page, _, err = f.page(http.MethodGet, f.base+sent.RequestURI(), nil); err != nil {
 		return err
 	}
 	var code string

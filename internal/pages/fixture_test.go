@@ -187,11 +187,20 @@ func (c *client) get(path string) *page {
 	return c.do(req)
 }
 
+// post sends form to path. Sign-in and sign-up answer a sent code with a
+// 303 to the code page, which post follows as a browser does; every other
+// redirect is returned for the test to look at.
 func (c *client) post(path string, form url.Values) *page {
 	c.t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, c.f.srv.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return c.do(req)
+	p := c.do(req)
+	if p.status == http.StatusSeeOther && (path == PathSignin || path == PathSignup) {
+		if loc := p.location(); loc.Path == PathVerify {
+			return c.get(loc.RequestURI())
+		}
+	}
+	return p
 }
 
 // submit posts the page's form whose action is action, with its hidden

@@ -85,6 +85,7 @@ type Journey interface {
 	TouchSession(ctx context.Context, hash string, now time.Time) error
 	DeleteSession(ctx context.Context, hash string) error
 	CreateOneTimeCode(ctx context.Context, c domain.OneTimeCode) error
+	PendingOneTimeCode(ctx context.Context, browserHash string) (domain.OneTimeCode, error)
 	VerifyOneTimeCode(ctx context.Context, browserHash string, by domain.Origin, decide store.OneTimeDecider) (domain.OneTimeCode, domain.OneTimeVerdict, error)
 	ActiveGrant(ctx context.Context, customerID, clientID string) (domain.Grant, error)
 	UpsertGrant(ctx context.Context, g domain.Grant, by domain.Origin) (domain.Grant, error)
@@ -199,6 +200,7 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	mux.Handle("GET "+PathSignin, p.handle(p.signinPage))
 	mux.Handle("POST "+PathSignin, p.handle(p.signin))
 	mux.Handle("POST "+PathSignup, p.handle(p.signup))
+	mux.Handle("GET "+PathVerify, p.handle(p.verifyPage))
 	mux.Handle("POST "+PathVerify, p.handle(p.verify))
 	mux.Handle("GET "+PathApps, p.handle(p.apps))
 	mux.Handle("POST "+PathRevoke, p.handle(p.revoke))
@@ -206,7 +208,7 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	// The addresses of forms stay in the address bar after a post; opened
 	// again (Enter, a new tab, a bookmark) they lead to a page that works,
 	// not to a bare 405.
-	for path, to := range map[string]string{PathConsent: PathApps, PathVerify: PathSignin, PathSignup: PathSignin,
+	for path, to := range map[string]string{PathConsent: PathApps, PathSignup: PathSignin,
 		PathRevoke: PathApps, PathSignout: PathSignin} {
 		mux.Handle("GET "+path, http.RedirectHandler(to, http.StatusSeeOther))
 	}

@@ -111,7 +111,7 @@ func (p *Pages) signin(w http.ResponseWriter, r *http.Request) error {
 		p.Log.Warn("one-time code not delivered", "request_id", requestID(r), "cause", err.Error())
 		return p.renderSignin(w, r, b, j, email, p.text(r, "err_mail"))
 	}
-	return p.renderVerify(w, r, b, j, domain.OneTimeCode{Email: email}, "")
+	return p.toVerify(w, r, form)
 }
 
 // signup is POST /signup: like signin, with the details of a new customer
@@ -145,6 +145,66 @@ func (p *Pages) signup(w http.ResponseWriter, r *http.Request) error {
 	if err := p.sendCode(r, b, pending, true); err != nil {
 		p.Log.Warn("one-time code not delivered", "request_id", requestID(r), "cause", err.Error())
 		return p.renderSignup(w, r, b, j, f, p.text(r, "err_mail"))
+	}
+	return p.toVerify(w, r, form)
+}
+
+// toVerify sends the browser, once its code is out, to the code page by
+// a GET (post, redirect, get): reloading that page, or coming back to it,
+// shows it again instead of posting the form again, which would send a
+// new code and void the one in the inbox. The journey's fields travel in
+// the query, checked again there as from a form.
+func (p *Pages) toVerify(w http.ResponseWriter, r *http.Request, form url.Values) error {
+	q := url.Values{}
+	for _, name := range []string{"authz", "journey", "device"} {
+		if v := form.Get(name); v != "" {
+			q.Set(name, v)
+		}
+	}
+	target := PathVerify
+	if len(q) > 0 {
+		target += "?" + q.Encode()
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+	return nil
+}
+
+// verifyPage is GET /signin/verify: the code page of the browser's pending
+// code. Without one (used, expired, or never sent) the browser goes back
+// to where it signs in.
+func (p *Pages) verifyPage(w http.ResponseWriter, r *http.Request) error {
+	b, err := p.loadBrowser(w, r, true)
+	if err != nil {
+		return err
+	}
+	b = b.forJourney()
+	q := r.URL.Query()
+	now := p.Now()
+	if _, ok := p.openDeviceSeal(q.Get("device"), now); ok {
+		b.device = q.Get("device")
+	}
+	var j *journey
+	if authz := q.Get("authz"); authz != "" {
+		if j, err = p.startJourney(w, r, authz); j == nil {
+			return err // answered: an error page, or back to the app
+		}
+		if at, ok := p.openJourneySeal(j.query, q.Get("journey"), now); ok {
+			j.started, j.seal = at, q.Get("journey")
+		} else {
+			j.seal = p.sealJourney(j.query, now)
+		}
+	}
+	pending, err := p.Journey.PendingOneTimeCode(r.Context(), b.hash)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !now.Before(pending.ExpiresAt)) {
+		back := PathSignin
+		if j != nil {
+			back = oauth.PathAuthorize + "?" + j.query
+		}
+		http.Redirect(w, r, back, http.StatusSeeOther)
+		return nil
+	}
+	if err != nil {
+		return err
 	}
 	return p.renderVerify(w, r, b, j, pending, "")
 }

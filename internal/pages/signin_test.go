@@ -187,3 +187,44 @@ func TestFormAddressesOpenedDirectly(t *testing.T) {
 		}
 	}
 }
+
+// TestCodePageReloadSendsNothing: the code page is reached by a GET after
+// the code went out (post, redirect, get), so reloading it, or coming back
+// to it, shows it again and sends no new code: the one in the inbox still
+// works. Without a pending code it leads back to signing in.
+func TestCodePageReloadSendsNothing(t *testing.T) {
+	f := newFixture(t)
+	c := f.browser()
+	q := f.authorizeQuery(testVerifier, nil)
+	p := c.get("/oauth/authorize?" + q.Encode())
+	form := p.form(PathSignin)
+	form.Set("email", "ada@example.com")
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+PathSignin, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	raw := c.do(req)
+	if raw.status != http.StatusSeeOther || raw.location().Path != PathVerify {
+		t.Fatalf("a sent code: status %d, Location %v; want 303 to %s", raw.status, raw.location(), PathVerify)
+	}
+	sent := f.mail.count()
+	code := f.mail.lastCode(t, "ada@example.com")
+	var posted *page
+	for range 2 { // reloads
+		again := c.get(raw.location().RequestURI())
+		if again.status != http.StatusOK || again.input("code") == nil || !strings.Contains(again.body, "ada@example.com") {
+			t.Fatalf("reloading the code page: %d\n%s", again.status, again.body)
+		}
+		posted = again
+	}
+	if f.mail.count() != sent {
+		t.Fatal("reloading the code page sent a code")
+	}
+	done := c.submit(posted, PathVerify, url.Values{"code": {code}})
+	if done.status != http.StatusOK || !strings.Contains(done.body, "Allow") {
+		t.Fatalf("the code in the inbox after reloads: %d\n%s", done.status, done.body)
+	}
+	// Used: the page leads back to the authorization request.
+	back := c.get(raw.location().RequestURI())
+	if back.status != http.StatusSeeOther || back.location().Path != "/oauth/authorize" {
+		t.Fatalf("the code page without a pending code: %d, Location %v", back.status, back.location())
+	}
+}

@@ -265,6 +265,9 @@ type Journey interface {
 	// CreateOneTimeCode stores c as its browser's one pending code: any
 	// earlier unused code of the same browser stops counting.
 	CreateOneTimeCode(ctx context.Context, c domain.OneTimeCode) error
+	// PendingOneTimeCode is the browser's code not used yet, the newest;
+	// ErrNotFound when there is none. Expiry is the caller's to judge.
+	PendingOneTimeCode(ctx context.Context, browserHash string) (domain.OneTimeCode, error)
 	// VerifyOneTimeCode runs decide on the browser's pending code inside a
 	// transaction at by.At: Accept marks it used, Reject counts a try,
 	// Lockout counts the last try and audits it (PRODUCT A7, O8). No

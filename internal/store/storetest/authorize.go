@@ -280,6 +280,9 @@ func testOneTimeCodes(t *testing.T, s Subject) {
 	must(t, s.CreateOneTimeCode(ctx(t), second))
 	other := oneTime("otc_3", "br_2", "h1")
 	must(t, s.CreateOneTimeCode(ctx(t), other))
+	pending, err := s.PendingOneTimeCode(ctx(t), "br_1")
+	must(t, err)
+	diff(t, pending, second)
 	got, v, err = s.VerifyOneTimeCode(ctx(t), "br_1", sys(base), checkHash("h2"))
 	must(t, err)
 	if v != domain.OneTimeAccept {
@@ -288,6 +291,8 @@ func testOneTimeCodes(t *testing.T, s Subject) {
 	second.UsedAt = base
 	diff(t, got, second)
 	_, _, err = s.VerifyOneTimeCode(ctx(t), "br_1", sys(base), checkHash("h2"))
+	wantErr(t, err, store.ErrNotFound)
+	_, err = s.PendingOneTimeCode(ctx(t), "br_1")
 	wantErr(t, err, store.ErrNotFound)
 	// Another browser's code is untouched.
 	if _, v, err := s.VerifyOneTimeCode(ctx(t), "br_2", sys(base), checkHash("h1")); err != nil || v != domain.OneTimeAccept {

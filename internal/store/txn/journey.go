@@ -230,6 +230,11 @@ func (s *Store) auditLockout(ctx context.Context, tx Querier, code domain.OneTim
 	return writeAudit(ctx, tx, by.Event(domain.AuditSignInLockedOut, cmp.Or(customerID, code.ID), "", customerID))
 }
 
+// PendingOneTimeCode is the browser's pending code: the newest unused one.
+func (s *Store) PendingOneTimeCode(ctx context.Context, browserHash string) (domain.OneTimeCode, error) {
+	return rowcodec.OneTime(s.b.Reader().QueryRow(ctx, `SELECT `+rowcodec.OneTimeColumns+` FROM one_time_codes WHERE browser_hash = $1 AND used_at = 0 ORDER BY created_at DESC LIMIT 1`, browserHash))
+}
+
 // VerifyOneTimeCode runs decide on the browser's pending code in one
 // transaction, its row locked, so concurrent tries are counted one by one
 // (PRODUCT A7).
