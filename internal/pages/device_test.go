@@ -309,3 +309,36 @@ func TestDeviceConfirm(t *testing.T) {
 		}
 	})
 }
+
+// TestDeviceCodePageLeadsBackToTheDevice: a device sign-in's code page,
+// reopened once its code is used, leads back to the device (its confirm
+// page, now signed in), not to connected apps; a stale device form signed
+// in elsewhere meanwhile leads to the device page with its code filled in.
+func TestDeviceCodePageLeadsBackToTheDevice(t *testing.T) {
+	f := newFixture(t)
+	f.seedDevice(testUserCode)
+	c := f.browser()
+	signin := c.enterCode(testUserCode)
+	form := signin.form(PathSignin)
+	form.Set("email", "ada@example.com")
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+PathSignin, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	codePage := c.do(req).location().RequestURI()
+	page := c.get(codePage)
+	if page.input("code") == nil {
+		t.Fatalf("device code page: %d\n%s", page.status, page.body)
+	}
+	confirm := c.submit(page, PathVerify, url.Values{"code": {f.mail.lastCode(t, "ada@example.com")}})
+	if !strings.Contains(confirm.body, "Wallbox Garage") {
+		t.Fatalf("after the code: %d\n%s", confirm.status, confirm.body)
+	}
+	again := c.get(codePage)
+	if again.status != http.StatusOK || !strings.Contains(again.body, "Wallbox Garage") {
+		t.Fatalf("the used code page reopened: %d, Location %v, want the device's confirm page:\n%s", again.status, again.header.Get("Location"), again.body)
+	}
+	// The sign-in form of the device, gone stale by a sign-in since.
+	stale := c.post(PathSignin, form)
+	if loc := stale.location(); stale.status != http.StatusSeeOther || loc.Path != PathDevice || loc.Query().Get("user_code") == "" {
+		t.Fatalf("a stale device sign-in form: %d, Location %v; want the device page with its code", stale.status, loc)
+	}
+}

@@ -491,7 +491,7 @@ func (p *Pages) readForm(w http.ResponseWriter, r *http.Request, journey bool) (
 			// the form changes nothing, and the browser goes back to where
 			// it was, now signed in. A GET of our own pages changes nothing
 			// either, so a forged post gains nothing from it.
-			http.Redirect(w, r, staleFormTarget(form), http.StatusSeeOther)
+			http.Redirect(w, r, p.staleFormTarget(form), http.StatusSeeOther)
 			return nil, nil, errAnswered
 		}
 		if stale {
@@ -505,14 +505,15 @@ func (p *Pages) readForm(w http.ResponseWriter, r *http.Request, journey bool) (
 
 // staleFormTarget is where a form posted with an outdated token by a
 // signed-in browser sends it: its authorization request again, the device
-// page, or connected apps.
-func staleFormTarget(form url.Values) string {
+// page with its code filled in (never sent: PRODUCT T11), or connected
+// apps.
+func (p *Pages) staleFormTarget(form url.Values) string {
 	// Parsed and encoded again: only a query of ours, whatever was posted.
 	if q, err := url.ParseQuery(form.Get("authz")); err == nil && len(q) > 0 {
 		return oauth.PathAuthorize + "?" + q.Encode()
 	}
-	if form.Get("device") != "" {
-		return PathDevice
+	if code, ok := p.openDeviceSeal(form.Get("device"), p.Now()); ok {
+		return PathDevice + "?" + url.Values{"user_code": {oauth.FormatUserCode(code)}}.Encode()
 	}
 	return PathApps
 }

@@ -170,8 +170,9 @@ func (p *Pages) toVerify(w http.ResponseWriter, r *http.Request, form url.Values
 }
 
 // verifyPage is GET /signin/verify: the code page of the browser's pending
-// code. Without one (used, expired, or never sent) the browser goes back
-// to where it signs in.
+// code. Without one that can still be used (used, expired, its tries
+// spent, or never sent) the browser goes back to where it signs in: its
+// authorization request, its device, or sign-in.
 func (p *Pages) verifyPage(w http.ResponseWriter, r *http.Request) error {
 	b, err := p.loadBrowser(w, r, true)
 	if err != nil {
@@ -195,16 +196,19 @@ func (p *Pages) verifyPage(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	pending, err := p.Journey.PendingOneTimeCode(r.Context(), b.hash)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !now.Before(pending.ExpiresAt)) {
-		back := PathSignin
-		if j != nil {
-			back = oauth.PathAuthorize + "?" + j.query
-		}
-		http.Redirect(w, r, back, http.StatusSeeOther)
-		return nil
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
+	}
+	if err != nil || !now.Before(pending.ExpiresAt) || pending.Attempts >= oauth.OneTimeMaxTries {
+		switch {
+		case j != nil:
+			http.Redirect(w, r, oauth.PathAuthorize+"?"+j.query, http.StatusSeeOther)
+		case b.device != "":
+			return p.deviceResume(w, r, b, b.device)
+		default:
+			http.Redirect(w, r, PathSignin, http.StatusSeeOther)
+		}
+		return nil
 	}
 	return p.renderVerify(w, r, b, j, pending, "")
 }

@@ -228,3 +228,29 @@ func TestCodePageReloadSendsNothing(t *testing.T) {
 		t.Fatalf("the code page without a pending code: %d, Location %v", back.status, back.location())
 	}
 }
+
+// TestCodePageOfASpentCode: once the code's tries are spent, the code page
+// (reloaded, or reached by Back) leads back to signing in, as for a used
+// or expired code, instead of offering a code that can no longer work.
+func TestCodePageOfASpentCode(t *testing.T) {
+	f := newFixture(t)
+	c := f.browser()
+	q := f.authorizeQuery(testVerifier, nil)
+	p := c.get("/oauth/authorize?" + q.Encode())
+	form := p.form(PathSignin)
+	form.Set("email", "ada@example.com")
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+PathSignin, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	codePage := c.do(req).location().RequestURI()
+	page := c.get(codePage)
+	for range 5 {
+		page = c.submit(page, PathVerify, url.Values{"code": {"000000"}})
+		if page.input("code") == nil {
+			break // locked out: back at sign-in
+		}
+	}
+	back := c.get(codePage)
+	if back.status != http.StatusSeeOther || back.location().Path != "/oauth/authorize" {
+		t.Fatalf("the code page of a spent code: %d, Location %v; want 303 to the authorization request", back.status, back.location())
+	}
+}
