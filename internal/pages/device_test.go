@@ -319,11 +319,7 @@ func TestDeviceCodePageLeadsBackToTheDevice(t *testing.T) {
 	f.seedDevice(testUserCode)
 	c := f.browser()
 	signin := c.enterCode(testUserCode)
-	form := signin.form(PathSignin)
-	form.Set("email", "ada@example.com")
-	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+PathSignin, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	codePage := c.do(req).location().RequestURI()
+	codePage := c.sendCode(signin, "ada@example.com")
 	page := c.get(codePage)
 	if page.input("code") == nil {
 		t.Fatalf("device code page: %d\n%s", page.status, page.body)
@@ -337,6 +333,8 @@ func TestDeviceCodePageLeadsBackToTheDevice(t *testing.T) {
 		t.Fatalf("the used code page reopened: %d, Location %v, want the device's confirm page:\n%s", again.status, again.header.Get("Location"), again.body)
 	}
 	// The sign-in form of the device, gone stale by a sign-in since.
+	form := signin.form(PathSignin)
+	form.Set("email", "ada@example.com")
 	stale := c.post(PathSignin, form)
 	if loc := stale.location(); stale.status != http.StatusSeeOther || loc.Path != PathDevice || loc.Query().Get("user_code") == "" {
 		t.Fatalf("a stale device sign-in form: %d, Location %v; want the device page with its code", stale.status, loc)

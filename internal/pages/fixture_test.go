@@ -203,6 +203,21 @@ func (c *client) post(path string, form url.Values) *page {
 	return p
 }
 
+// sendCode posts p's sign-in form for email without following the answer,
+// which must be the 303 to the code page, and returns that page's address.
+func (c *client) sendCode(p *page, email string) string {
+	c.t.Helper()
+	form := p.form(PathSignin)
+	form.Set("email", email)
+	req, _ := http.NewRequest(http.MethodPost, c.f.srv.URL+PathSignin, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	sent := c.do(req)
+	if sent.status != http.StatusSeeOther || sent.location().Path != PathVerify {
+		c.t.Fatalf("a sent code: status %d, Location %v; want 303 to %s", sent.status, sent.location(), PathVerify)
+	}
+	return sent.location().RequestURI()
+}
+
 // submit posts the page's form whose action is action, with its hidden
 // fields and the given values, as a browser would.
 func (c *client) submit(p *page, action string, values url.Values) *page {

@@ -196,20 +196,12 @@ func TestCodePageReloadSendsNothing(t *testing.T) {
 	f := newFixture(t)
 	c := f.browser()
 	q := f.authorizeQuery(testVerifier, nil)
-	p := c.get("/oauth/authorize?" + q.Encode())
-	form := p.form(PathSignin)
-	form.Set("email", "ada@example.com")
-	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+PathSignin, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	raw := c.do(req)
-	if raw.status != http.StatusSeeOther || raw.location().Path != PathVerify {
-		t.Fatalf("a sent code: status %d, Location %v; want 303 to %s", raw.status, raw.location(), PathVerify)
-	}
+	codePage := c.sendCode(c.get("/oauth/authorize?"+q.Encode()), "ada@example.com")
 	sent := f.mail.count()
 	code := f.mail.lastCode(t, "ada@example.com")
 	var posted *page
 	for range 2 { // reloads
-		again := c.get(raw.location().RequestURI())
+		again := c.get(codePage)
 		if again.status != http.StatusOK || again.input("code") == nil || !strings.Contains(again.body, "ada@example.com") {
 			t.Fatalf("reloading the code page: %d\n%s", again.status, again.body)
 		}
@@ -223,7 +215,7 @@ func TestCodePageReloadSendsNothing(t *testing.T) {
 		t.Fatalf("the code in the inbox after reloads: %d\n%s", done.status, done.body)
 	}
 	// Used: the page leads back to the authorization request.
-	back := c.get(raw.location().RequestURI())
+	back := c.get(codePage)
 	if back.status != http.StatusSeeOther || back.location().Path != "/oauth/authorize" {
 		t.Fatalf("the code page without a pending code: %d, Location %v", back.status, back.location())
 	}
@@ -236,12 +228,7 @@ func TestCodePageOfASpentCode(t *testing.T) {
 	f := newFixture(t)
 	c := f.browser()
 	q := f.authorizeQuery(testVerifier, nil)
-	p := c.get("/oauth/authorize?" + q.Encode())
-	form := p.form(PathSignin)
-	form.Set("email", "ada@example.com")
-	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+PathSignin, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	codePage := c.do(req).location().RequestURI()
+	codePage := c.sendCode(c.get("/oauth/authorize?"+q.Encode()), "ada@example.com")
 	page := c.get(codePage)
 	for range 5 {
 		page = c.submit(page, PathVerify, url.Values{"code": {"000000"}})
