@@ -52,7 +52,9 @@ func TestKeyRotationPublishesBeforeSigning(t *testing.T) {
 		}
 	})
 
-	rotated := jsonOut(t, run(t, db, "keys", "rotate", "--key-publish-delay", delay.String(), "--key-poll", keyPoll.String(), "--json"))
+	// keys rotate is told a poll bound five times the servers' poll: a loaded
+	// machine delays their 50 ms polls (a larger bound is always safe).
+	rotated := jsonOut(t, run(t, db, "keys", "rotate", "--key-publish-delay", delay.String(), "--key-poll", (5*keyPoll).String(), "--json"))
 	next := rotated["id"].(string)
 	signsFrom, err := time.Parse(time.RFC3339Nano, rotated["signs_from"].(string))
 	if err != nil {
