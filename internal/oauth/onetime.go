@@ -45,12 +45,18 @@ type OneTimeRule struct {
 	Now           time.Time
 }
 
+// OneTimeUsable reports whether c can still sign in at now: unexpired,
+// unused, its tries not spent.
+func OneTimeUsable(c domain.OneTimeCode, now time.Time) bool {
+	return now.Before(c.ExpiresAt) && c.Attempts < OneTimeMaxTries && c.UsedAt.IsZero()
+}
+
 // Check judges the browser's pending code. An expired code, or one whose
 // five tries are spent, is Exhausted whatever was typed, so a correct
 // guess on the sixth try gets nothing; the wrong guess that spends the last
 // try is Lockout. The hashes compare in constant time.
 func (r OneTimeRule) Check(c domain.OneTimeCode) domain.OneTimeVerdict {
-	if !r.Now.Before(c.ExpiresAt) || c.Attempts >= OneTimeMaxTries || !c.UsedAt.IsZero() {
+	if !OneTimeUsable(c, r.Now) {
 		return domain.OneTimeExhausted
 	}
 	if subtle.ConstantTimeCompare([]byte(c.CodeHash), []byte(r.PresentedHash)) == 1 {

@@ -87,7 +87,6 @@ func (p *Pages) device(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	b = b.forJourney()
 	if form.Has("decision") {
 		return p.deviceAnswer(w, r, b, form)
 	}

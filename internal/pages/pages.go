@@ -466,7 +466,8 @@ func (p *Pages) csrfToken(browserID string) string {
 // sign-up, consent, device) whose token went stale because the browser
 // signed in meanwhile goes back to its journey when journey is set; any
 // other form with a wrong token (sign-out, revoke, a magic link) is
-// refused, so nothing is silently not done.
+// refused, so nothing is silently not done. A journey's form sees the
+// browser as the journeys do (forJourney).
 func (p *Pages) readForm(w http.ResponseWriter, r *http.Request, journey bool) (url.Values, *browser, error) {
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mediaType != "application/x-www-form-urlencoded" {
@@ -499,6 +500,9 @@ func (p *Pages) readForm(w http.ResponseWriter, r *http.Request, journey bool) (
 			return nil, nil, p.fail(r, http.StatusForbidden, "err_stale_form")
 		}
 		return nil, nil, p.fail(r, http.StatusForbidden, "err_session")
+	}
+	if journey {
+		b = b.forJourney()
 	}
 	return form, b, nil
 }

@@ -57,31 +57,41 @@ func (p *Pages) renderSignup(w http.ResponseWriter, r *http.Request, b *browser,
 }
 
 // readJourneyForm reads a hosted form (readForm checks its CSRF token) and
-// the journey its authz field carries: nil for a sign-in that leads to
-// connected apps, else an authorize request checked again here, since the
-// field came back from the browser. answered means the request was already
-// sent back to the app with an error.
+// the journey it carries (resumeJourney). answered means the request was
+// already sent back to the app with an error.
 func (p *Pages) readJourneyForm(w http.ResponseWriter, r *http.Request) (form url.Values, b *browser, j *journey, answered bool, err error) {
 	form, b, err = p.readForm(w, r, true)
-	if err == nil {
-		b = b.forJourney()
-		if _, ok := p.openDeviceSeal(form.Get("device"), p.Now()); ok {
-			b.device = form.Get("device") // PRODUCT T11: back to the device after sign-in
-		}
-	}
-	if err != nil || form.Get("authz") == "" {
+	if err != nil {
 		return form, b, nil, false, err
 	}
-	j, err = p.startJourney(w, r, form.Get("authz"))
-	if j != nil {
-		now := p.Now()
-		if at, ok := p.openJourneySeal(j.query, form.Get("journey"), now); ok {
-			j.started, j.seal = at, form.Get("journey")
-		} else {
-			j.seal = p.sealJourney(j.query, now) // started stays unknown
-		}
+	j, answered, err = p.resumeJourney(w, r, b, form)
+	return form, b, j, answered, err
+}
+
+// resumeJourney reads the journey that fields (a form's, or the code
+// page's query) carry back from the browser: the device b signs in for,
+// when its seal opens (PRODUCT T11), and the authorization request of
+// authz, checked again here, with the time its journey started when the
+// journey seal opens; nil for a sign-in that leads to connected apps.
+// answered means the request was already sent back to the app with an
+// error.
+func (p *Pages) resumeJourney(w http.ResponseWriter, r *http.Request, b *browser, fields url.Values) (j *journey, answered bool, err error) {
+	now := p.Now()
+	if _, ok := p.openDeviceSeal(fields.Get("device"), now); ok {
+		b.device = fields.Get("device")
 	}
-	return form, b, j, j == nil && err == nil, err
+	if fields.Get("authz") == "" {
+		return nil, false, nil
+	}
+	if j, err = p.startJourney(w, r, fields.Get("authz")); j == nil {
+		return nil, err == nil, err
+	}
+	if at, ok := p.openJourneySeal(j.query, fields.Get("journey"), now); ok {
+		j.started, j.seal = at, fields.Get("journey")
+	} else {
+		j.seal = p.sealJourney(j.query, now) // started stays unknown
+	}
+	return j, false, nil
 }
 
 // signin is POST /signin: send a one-time code to the email (PRODUCT A7).
@@ -179,27 +189,16 @@ func (p *Pages) verifyPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	b = b.forJourney()
-	q := r.URL.Query()
+	j, answered, err := p.resumeJourney(w, r, b, r.URL.Query())
+	if answered || err != nil {
+		return err
+	}
 	now := p.Now()
-	if _, ok := p.openDeviceSeal(q.Get("device"), now); ok {
-		b.device = q.Get("device")
-	}
-	var j *journey
-	if authz := q.Get("authz"); authz != "" {
-		if j, err = p.startJourney(w, r, authz); j == nil {
-			return err // answered: an error page, or back to the app
-		}
-		if at, ok := p.openJourneySeal(j.query, q.Get("journey"), now); ok {
-			j.started, j.seal = at, q.Get("journey")
-		} else {
-			j.seal = p.sealJourney(j.query, now)
-		}
-	}
 	pending, err := p.Journey.PendingOneTimeCode(r.Context(), b.hash)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	if err != nil || !now.Before(pending.ExpiresAt) || pending.Attempts >= oauth.OneTimeMaxTries {
+	if err != nil || !oauth.OneTimeUsable(pending, now) {
 		switch {
 		case j != nil:
 			http.Redirect(w, r, oauth.PathAuthorize+"?"+j.query, http.StatusSeeOther)

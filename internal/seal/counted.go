@@ -162,19 +162,21 @@ func (r *Ring) CountUnder(id string, c Counted, at time.Time) (string, error) {
 	if id == "" {
 		return r.Count(c, at)
 	}
+	kid, err := keyID(id)
+	if err != nil {
+		return "", err
+	}
 	r.mu.RLock()
-	var k *domain.SealKey
-	for i := range r.keys {
-		if r.keys[i].ID == id {
-			k = &r.keys[i]
-			break
-		}
+	k := keyNamed(r.keys, kid[:])
+	var key domain.SealKey
+	if k != nil {
+		key = *k
 	}
 	r.mu.RUnlock()
 	if k == nil {
 		return "", ErrUnknownKey
 	}
-	return Count(*k, c)
+	return Count(key, c)
 }
 
 // ReadCounted reads raw with the keys not retired at now; a token under a

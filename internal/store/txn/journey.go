@@ -230,9 +230,12 @@ func (s *Store) auditLockout(ctx context.Context, tx Querier, code domain.OneTim
 	return writeAudit(ctx, tx, by.Event(domain.AuditSignInLockedOut, cmp.Or(customerID, code.ID), "", customerID))
 }
 
-// PendingOneTimeCode is the browser's pending code: the newest unused one.
+// pendingOneTime selects a browser's pending code: its newest unused one.
+const pendingOneTime = `SELECT ` + rowcodec.OneTimeColumns + ` FROM one_time_codes WHERE browser_hash = $1 AND used_at = 0 ORDER BY created_at DESC LIMIT 1`
+
+// PendingOneTimeCode is the browser's pending code.
 func (s *Store) PendingOneTimeCode(ctx context.Context, browserHash string) (domain.OneTimeCode, error) {
-	return rowcodec.OneTime(s.b.Reader().QueryRow(ctx, `SELECT `+rowcodec.OneTimeColumns+` FROM one_time_codes WHERE browser_hash = $1 AND used_at = 0 ORDER BY created_at DESC LIMIT 1`, browserHash))
+	return rowcodec.OneTime(s.b.Reader().QueryRow(ctx, pendingOneTime, browserHash))
 }
 
 // VerifyOneTimeCode runs decide on the browser's pending code in one
@@ -244,7 +247,7 @@ func (s *Store) VerifyOneTimeCode(ctx context.Context, browserHash string, by do
 	var verdict domain.OneTimeVerdict
 	err := s.b.Write(ctx, func(tx Querier) error {
 		var err error
-		code, err = rowcodec.OneTime(tx.QueryRow(ctx, `SELECT `+rowcodec.OneTimeColumns+` FROM one_time_codes WHERE browser_hash = $1 AND used_at = 0 ORDER BY created_at DESC LIMIT 1`+s.d.ForUpdate, browserHash))
+		code, err = rowcodec.OneTime(tx.QueryRow(ctx, pendingOneTime+s.d.ForUpdate, browserHash))
 		if err != nil {
 			return err
 		}
