@@ -195,7 +195,7 @@ func (c *client) post(path string, form url.Values) *page {
 	req, _ := http.NewRequest(http.MethodPost, c.f.srv.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	p := c.do(req)
-	if p.status == http.StatusSeeOther && (path == PathSignin || path == PathSignup) {
+	if p.status == http.StatusSeeOther && (path == PathSignin || path == PathSignup || path == PathVerify) {
 		if loc := p.location(); loc.Path == PathVerify {
 			return c.get(loc.RequestURI())
 		}

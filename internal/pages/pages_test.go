@@ -3,6 +3,7 @@ package pages
 import (
 	"context"
 	"errors"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -426,7 +427,8 @@ func TestOneTimeCodes(t *testing.T) {
 		verifyPage := p
 		for try := 1; try <= oauth.OneTimeMaxTries; try++ {
 			p = c.submit(verifyPage, PathVerify, url.Values{"code": {wrong}})
-			if try < oauth.OneTimeMaxTries && (p.status != http.StatusBadRequest || p.title() != "Check your email") {
+			if try < oauth.OneTimeMaxTries && (p.status != http.StatusOK || p.title() != "Check your email" ||
+				!strings.Contains(p.body, fmt.Sprintf("Tries left: %d.", oauth.OneTimeMaxTries-try))) {
 				t.Fatalf("try %d: %d %q", try, p.status, p.title())
 			}
 		}

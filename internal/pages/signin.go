@@ -209,6 +209,10 @@ func (p *Pages) verifyPage(w http.ResponseWriter, r *http.Request) error {
 		}
 		return nil
 	}
+	if pending.Attempts > 0 {
+		// A wrong code led here (verify): say so while it is pending.
+		return p.renderVerifyAs(w, r, b, j, pending, fmt.Sprintf(p.text(r, "err_code_wrong"), oauth.TriesLeft(pending)), http.StatusOK)
+	}
 	return p.renderVerify(w, r, b, j, pending, "")
 }
 
@@ -282,6 +286,11 @@ func (p *Pages) codeMail(r *http.Request, to, code string) (mailer.Message, erro
 }
 
 func (p *Pages) renderVerify(w http.ResponseWriter, r *http.Request, b *browser, j *journey, pending domain.OneTimeCode, msg string) error {
+	return p.renderVerifyAs(w, r, b, j, pending, msg, formStatus(w, msg))
+}
+
+// renderVerifyAs is renderVerify with the status given.
+func (p *Pages) renderVerifyAs(w http.ResponseWriter, r *http.Request, b *browser, j *journey, pending domain.OneTimeCode, msg string, status int) error {
 	v := verifyView{layout: p.base(r, b), Email: pending.Email, FirstName: pending.FirstName, LastName: pending.LastName,
 		Error: msg, ResendAction: PathSignin}
 	if pending.SignupOrgID != "" {
@@ -293,7 +302,7 @@ func (p *Pages) renderVerify(w http.ResponseWriter, r *http.Request, b *browser,
 		// A verified code may lead straight back to the app (PRODUCT A9).
 		formTargets = append(formTargets, j.req.RedirectURI.Origin())
 	}
-	p.render(w, formStatus(w, msg), "verify", v, formTargets...)
+	p.render(w, status, "verify", v, formTargets...)
 	return nil
 }
 

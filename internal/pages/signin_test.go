@@ -1,6 +1,7 @@
 package pages
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/oauth"
 )
 
 // TestEmailRule is PRODUCT A7's email rule through the sign-in page: an
@@ -218,6 +220,41 @@ func TestCodePageReloadSendsNothing(t *testing.T) {
 	back := c.get(codePage)
 	if back.status != http.StatusSeeOther || back.location().Path != "/oauth/authorize" {
 		t.Fatalf("the code page without a pending code: %d, Location %v", back.status, back.location())
+	}
+}
+
+// TestWrongCodePageReloadSpendsNoTry: a wrong code is answered by a 303
+// to the code page (post, redirect, get), which says how many tries are
+// left from the stored count; reloading it re-sends no code, so it spends
+// no try, and the right code still works afterwards.
+func TestWrongCodePageReloadSpendsNoTry(t *testing.T) {
+	f := newFixture(t)
+	c := f.browser()
+	q := f.authorizeQuery(testVerifier, nil)
+	codePage := c.sendCode(c.get("/oauth/authorize?"+q.Encode()), "ada@example.com")
+	code := f.mail.lastCode(t, "ada@example.com")
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	form := c.get(codePage).form(PathVerify)
+	form.Set("code", wrong)
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+PathVerify, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	answer := c.do(req)
+	if answer.status != http.StatusSeeOther || answer.location().Path != PathVerify {
+		t.Fatalf("a wrong code: %d, Location %v; want 303 to the code page", answer.status, answer.location())
+	}
+	var shown *page
+	for range oauth.OneTimeMaxTries + 1 { // reloads
+		shown = c.get(answer.location().RequestURI())
+		if shown.status != http.StatusOK || !strings.Contains(shown.body, fmt.Sprintf("Tries left: %d.", oauth.OneTimeMaxTries-1)) {
+			t.Fatalf("reloading the wrong-code page: %d\n%s", shown.status, shown.body)
+		}
+	}
+	done := c.submit(shown, PathVerify, url.Values{"code": {code}})
+	if done.status != http.StatusOK || !strings.Contains(done.body, "Allow") {
+		t.Fatalf("the right code after reloads: %d\n%s", done.status, done.body)
 	}
 }
 

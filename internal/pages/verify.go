@@ -37,11 +37,12 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) error {
 	case domain.OneTimeExhausted:
 		return p.renderSignin(w, r, b, j, otc.Email, p.text(r, "err_code_gone"))
 	case domain.OneTimeReject, domain.OneTimeLockout:
-		left := oauth.TriesLeft(otc)
-		if left == 0 {
+		if oauth.TriesLeft(otc) == 0 {
 			return p.renderSignin(w, r, b, j, otc.Email, p.text(r, "err_code_gone"))
 		}
-		return p.renderVerify(w, r, b, j, otc, fmt.Sprintf(p.text(r, "err_code_wrong"), left))
+		// The code page says so, from the tries stored: reloading it
+		// spends no try.
+		return p.toVerify(w, r, form)
 	}
 	cust, err := p.customerFor(r, otc)
 	if errors.Is(err, store.ErrNotFound) {
