@@ -34,7 +34,7 @@ var allowed = map[string][]string{
 	"mail/smtptest":         {},                // a test helper: an in-process SMTP server
 	"fakeclock":             {},                // a test helper: a settable clock
 	"pages/formclient":      {"mail/smtptest"}, // a test helper: a form-posting browser
-	"httpx":                 {"domain", "problem", "store", "metrics"},
+	"httpx":                 {"domain", "ids", "problem", "store", "metrics"},
 	"config":                {"token"},
 	"metrics":               {"domain"}, // the Prometheus collectors; store never imports it (PRODUCT O7)
 	"maintain":              {"domain", "token", "revoke", "store", "metrics", "seal"},

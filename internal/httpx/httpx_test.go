@@ -143,11 +143,19 @@ func TestAccessLogHidesTokens(t *testing.T) {
 	mux.HandleFunc("GET /magic/{token}", func(w http.ResponseWriter, r *http.Request) {})
 	mux.HandleFunc("GET /customers/{id}", func(w http.ResponseWriter, r *http.Request) {})
 	h := Chain(Routes(mux, log), AccessLog(log))
-	for _, path := range []string{"/magic/nml_secretsecret", "/customers/cus_1"} {
-		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+	for _, req := range []struct{ method, path string }{
+		{http.MethodGet, "/magic/nml_secretsecret"},
+		{http.MethodGet, "/customers/cus_1"},
+		// No route, or another method: still no secret in the log.
+		{http.MethodOptions, "/magic/nml_secretsecret"},
+		{http.MethodPut, "/magic/nml_secretsecret"},
+		{http.MethodGet, "/magic/nml_secretsecret/"},
+		{http.MethodGet, "/oauth/token/nrt_secretsecret"},
+	} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(req.method, req.path, nil))
 	}
 	out := buf.String()
-	if strings.Contains(out, "nml_secretsecret") || !strings.Contains(out, `"path":"/magic/{token}"`) || !strings.Contains(out, `"path":"/customers/cus_1"`) {
+	if strings.Contains(out, "secretsecret") || !strings.Contains(out, `"path":"/magic/{token}"`) || !strings.Contains(out, `"path":"/customers/cus_1"`) {
 		t.Fatalf("O4/A12/no_token_in_log:\n%s", out)
 	}
 }

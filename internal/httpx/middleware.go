@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/metrics"
 	"github.com/nomosauth/nomosauth/internal/problem"
 )
@@ -89,21 +90,36 @@ func AccessLog(log *slog.Logger) Middleware {
 			next.ServeHTTP(sw, r)
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("request_id", RequestID(r.Context())),
-				slog.String("method", r.Method), slog.String("path", loggedPath(r.URL.Path, sw.pattern)),
+				slog.String("method", r.Method), slog.String("path", LoggedPath(r.URL.Path)),
 				slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)))
 		})
 	}
 }
 
-// loggedPath is the path a log line may hold (PRODUCT O4): a route whose
-// pattern names a {token}, the secret of a magic link (A12), is logged as
-// its pattern, never with the secret in it.
-func loggedPath(path, pattern string) string {
-	if strings.Contains(pattern, "{token}") {
-		_, p, _ := strings.Cut(pattern, " ")
-		return p
+// LoggedPath is path as a log line may hold it (PRODUCT O4): a segment
+// that holds one of our secrets (a magic link's, A12, or any other sent
+// where it does not belong) is logged as {token}, whichever route, method
+// or none met the request.
+func LoggedPath(path string) string {
+	if !holdsSecret(path) {
+		return path
 	}
-	return path
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		if holdsSecret(s) {
+			segs[i] = "{token}"
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+func holdsSecret(s string) bool {
+	for _, p := range ids.SecretPrefixes {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
 }
 
 type statusWriter struct {

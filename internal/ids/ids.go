@@ -19,6 +19,10 @@ const (
 	PrefixMagicLink    = "nml_"
 )
 
+// SecretPrefixes are the prefixes above, for code that must recognise a
+// secret wherever one turns up (the logs, PRODUCT O4).
+var SecretPrefixes = []string{PrefixClientSecret, PrefixRefreshToken, PrefixAuthCode, PrefixDeviceCode, PrefixMagicLink}
+
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // Generator makes ids, secrets and tokens from Rand (crypto/rand in production).

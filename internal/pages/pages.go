@@ -292,7 +292,7 @@ func (p *Pages) renderError(w http.ResponseWriter, r *http.Request, err error) {
 	if pe.Status >= 500 {
 		level = slog.LevelError
 	}
-	p.Log.Log(r.Context(), level, httpx.LogMessage(pe, "page failed"), "request_id", httpx.RequestID(r.Context()), "path", r.URL.Path,
+	p.Log.Log(r.Context(), level, httpx.LogMessage(pe, "page failed"), "request_id", httpx.RequestID(r.Context()), "path", httpx.LoggedPath(r.URL.Path),
 		"status", pe.Status, "message", pe.Message, "cause", errText(pe.Cause))
 	v := errorView{layout: p.base(r, nil), Error: pe.Message}
 	if pe.Status >= 500 {
