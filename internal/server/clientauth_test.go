@@ -59,6 +59,32 @@ func TestWrongSecretFloodDoesNotLockOut(t *testing.T) {
 			t.Fatalf("attacker %v, real client %v", attacker, real)
 		}
 	})
+	t.Run("S6/public_client_id_flood_does_not_lock_out", func(t *testing.T) {
+		// A public client authenticates with its id alone, which anyone
+		// can send: one address spending the client's budget must not
+		// refuse every other installation of the app (R5).
+		f := newFixture(t)
+		f.tokensSrv.ClientLimits = httpx.NewRateLimiter(10, 20, f.clock.Now) // serve's defaults
+		handler := f.srv.Config.Handler
+		send := func(addr string) int {
+			req := httptest.NewRequest(http.MethodPost, PathToken, strings.NewReader("grant_type=refresh_token&refresh_token=nrt_junk&client_id="+f.public.ID))
+			req.RemoteAddr = addr + ":40000"
+			req.Header.Set("Content-Type", form)
+			rec := httptest.NewRecorder()
+			handler.ServeHTTP(rec, req)
+			return rec.Code
+		}
+		attacker := map[int]int{}
+		for range 100 {
+			attacker[send("203.0.113.66")]++
+		}
+		if attacker[http.StatusTooManyRequests] == 0 {
+			t.Fatalf("the flooding address was never limited: %v", attacker)
+		}
+		if code := send("198.51.100.7"); code != http.StatusUnauthorized {
+			t.Fatalf("another installation of the public client got %d, want its own answer (401 invalid_grant)", code)
+		}
+	})
 	t.Run("S6/failures_counted_per_address_over_client_ids", func(t *testing.T) {
 		f := newFixture(t)
 		f.tokensSrv.FailedAuthAddrLimits = httpx.NewRateLimiter(1, 3, f.clock.Now)

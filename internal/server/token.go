@@ -226,7 +226,13 @@ func (t *Tokens) admitClient(w http.ResponseWriter, r *http.Request) (url.Values
 	if err != nil {
 		return params, client, err
 	}
-	limit := t.ClientLimits.Take("client:" + client.ID)
+	key := "client:" + client.ID
+	if client.Public {
+		// Anyone can name a public client: its budget is kept per source
+		// address, so no one can spend every installation's (R5, S6).
+		key += "@" + httpx.AddrKey(t.Addr(r))
+	}
+	limit := t.ClientLimits.Take(key)
 	limit.SetHeaders(w.Header())
 	if err := limit.Err(); err != nil {
 		t.Metrics.RateLimited(metrics.TokenClient)
