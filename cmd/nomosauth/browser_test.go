@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -74,7 +75,8 @@ func TestBrowserJourney(t *testing.T) {
 	browserPath := chromium(t)
 	bin := binary(t)
 	mailbox := smtptest.Start(t)
-	srv := start(t, bin, filepath.Join(t.TempDir(), "browser.db"), "--smtp-url", mailbox.URL, "--mail-from", "noreply@auth.example")
+	db := filepath.Join(t.TempDir(), "browser.db")
+	srv := start(t, bin, db, "--smtp-url", mailbox.URL, "--mail-from", "noreply@auth.example")
 	clientID, clientSecret := credentials(t, srv.stdout)
 
 	got := make(chan url.Values, 1)
@@ -170,5 +172,34 @@ func TestBrowserJourney(t *testing.T) {
 	tok, err := app.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(verifier))
 	if err != nil || tok.Extra("scope") != "read:*" {
 		t.Fatalf("exchange: %v %v", tok, err)
+	}
+
+	// A native app on the IPv6 loopback (RFC 8252 §7.3): CSP cannot name
+	// an IPv6 host, yet Allow must still lead the signed-in browser there.
+	m := seedOrgLine.FindStringSubmatch(srv.stdout.String())
+	if m == nil {
+		t.Fatalf("no demo organization in %q", srv.stdout.String())
+	}
+	native := admin(t, bin, db, "client", "create", "--org", m[1], "--name", "Desktop App", "--public", "--redirect-uri", "http://[::1]/callback")["client_id"].(string)
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	v6 := &httptest.Server{Listener: ln, Config: callback.Config}
+	v6.Start()
+	defer v6.Close()
+	nativeApp := &oauth2.Config{ClientID: native, RedirectURL: v6.URL + "/callback",
+		Endpoint: oauth2.Endpoint{AuthURL: srv.base + "/oauth/authorize", TokenURL: srv.base + "/oauth/token"}}
+	if err := chromedp.Do(ctx, chromedp.Navigate(nativeApp.AuthCodeURL("v6-state", oauth2.S256ChallengeOption(verifier))),
+		chromedp.WaitVisible(`button[value="allow"]`), chromedp.Click(`button[value="allow"]`)); err != nil {
+		t.Fatalf("consent for the IPv6 loopback app: %v", err)
+	}
+	select {
+	case q = <-got:
+	case <-ctx.Done():
+		t.Fatal("the browser never reached the IPv6 loopback callback: is the consent form's redirect blocked by CSP?")
+	}
+	if !strings.HasPrefix(q.Get("code"), "nac_") || q.Get("state") != "v6-state" {
+		t.Fatalf("IPv6 callback query %v", q)
 	}
 }

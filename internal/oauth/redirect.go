@@ -301,16 +301,15 @@ func plainSegments(below string) bool {
 }
 
 // Origin is the scheme, host and port to name in a Content-Security-Policy
-// so a form may lead the browser there (PRODUCT A10); a private-use scheme
-// is named by its scheme alone.
+// so a form may lead the browser there (PRODUCT A10). A private-use scheme
+// is named by its scheme alone, and so is an IPv6 literal's, which CSP's
+// host-source grammar cannot name (browsers ignore "http://[::1]:4000"
+// and then block the redirect to the app, RFC 8252 §7.3's loopback).
 func (u RedirectURI) Origin() string {
-	if u.PrivateUse {
+	if u.PrivateUse || strings.Contains(u.Host, ":") {
 		return u.Scheme + ":"
 	}
 	host := u.Host
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
 	if u.Port != "" {
 		host += ":" + u.Port
 	}

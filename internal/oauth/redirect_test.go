@@ -143,7 +143,8 @@ func TestRedirectURIOrigin(t *testing.T) {
 		"https://app.example/cb":      "https://app.example",
 		"https://app.example:8443/cb": "https://app.example:8443",
 		"http://127.0.0.1:4000/cb":    "http://127.0.0.1:4000",
-		"http://[::1]:4000/cb":        "http://[::1]:4000",
+		"http://[::1]:4000/cb":        "http:", // no IPv6 host-source in CSP
+		"https://[2001:db8::1]/cb":    "https:",
 		"com.example.app:/cb":         "com.example.app:",
 	} {
 		u, err := CheckRedirectURI(raw)

@@ -31,6 +31,17 @@ type journey struct {
 	seal    string
 }
 
+// appTargets is where a form of j's pages may lead the browser besides
+// this server (PRODUCT A10): the app's redirect origin, since any of them
+// can end the journey with the redirect to the app, a stale one included
+// (readForm). None without a journey.
+func (j *journey) appTargets() []string {
+	if j == nil {
+		return nil
+	}
+	return []string{j.req.RedirectURI.Origin()}
+}
+
 // startJourney checks an authorize query: client and redirect URI first,
 // whose failures are our own error page (PRODUCT A1), then the rest, whose
 // failures go back to the app (A3-A6). It has answered the request itself
@@ -180,7 +191,7 @@ func (p *Pages) proceed(w http.ResponseWriter, r *http.Request, b *browser, j *j
 	for _, s := range j.req.Scopes {
 		v.Scopes = append(v.Scopes, scopeText(v.T, s))
 	}
-	p.render(w, http.StatusOK, "consent", v, j.req.RedirectURI.Origin())
+	p.render(w, http.StatusOK, "consent", v, j.appTargets()...)
 	return nil
 }
 

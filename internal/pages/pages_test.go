@@ -44,7 +44,9 @@ func TestJourneyConsentAllow(t *testing.T) {
 	if !strings.Contains(p.body, "HomeHub") || !strings.Contains(p.body, "Sunny Energy") {
 		t.Error("sign-in page does not name the app and its organization")
 	}
-	checkPageHeaders(t, p, "")
+	// A stale form of this page leads back to the app once signed in
+	// elsewhere (readForm): its policy permits the redirect (A10).
+	checkPageHeaders(t, p, "https://app.example")
 	cookieBefore := c.http.Jar.Cookies(mustURL(f.srv.URL))
 
 	p = c.submit(p, PathSignin, url.Values{"email": {"ADA@example.com"}})
@@ -366,7 +368,18 @@ func TestSignupFlow(t *testing.T) {
 			t.Errorf("sign-up lacks %s", name)
 		}
 	}
+	// A stale form of this page leads back to the app once signed in
+	// elsewhere (readForm): its policy permits the redirect (A10).
+	checkPageHeaders(t, p, "https://app.example")
 	bad := c.submit(p, PathSignup, url.Values{"email": {"new@example.com"}, "first_name": {""}, "last_name": {"X"}})
+	// The error is tied to the field it is about, and only to that one.
+	if first, last, email := bad.input("first_name"), bad.input("last_name"), bad.input("email"); first["aria-invalid"] != "true" ||
+		first["aria-describedby"] != "form-error" || last["aria-invalid"] != "" || email["aria-invalid"] != "" {
+		t.Errorf("sign-up error not tied to its field: first %v, last %v, email %v", first, last, email)
+	}
+	if badEmail := c.submit(p, PathSignup, url.Values{"email": {"not an email"}, "first_name": {"N"}, "last_name": {"X"}}); badEmail.input("email")["aria-invalid"] != "true" {
+		t.Errorf("sign-up email error not tied to the email field: %v", badEmail.input("email"))
+	}
 	if bad.status != http.StatusBadRequest || f.mail.count() != 0 {
 		t.Fatalf("missing first name: %d, %d mails", bad.status, f.mail.count())
 	}

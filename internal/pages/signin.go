@@ -42,17 +42,22 @@ func (p *Pages) renderSignin(w http.ResponseWriter, r *http.Request, b *browser,
 		q.Set("flow_type", oauth.FlowSignup)
 		v.SignupURL = template.URL(oauth.PathAuthorize + "?" + q.Encode())
 	}
-	p.render(w, formStatus(w, msg), "signin", v)
+	p.render(w, formStatus(w, msg), "signin", v, j.appTargets()...)
 	return nil
 }
 
-// signupForm is what the sign-up page asks for.
-type signupForm struct{ email, first, last string }
+// signupForm is what the sign-up page asks for, and which of its fields
+// the page's error is about.
+type signupForm struct {
+	email, first, last          string
+	badEmail, badFirst, badLast bool
+}
 
 func (p *Pages) renderSignup(w http.ResponseWriter, r *http.Request, b *browser, j *journey, f signupForm, msg string) error {
-	v := signupView{layout: p.base(r, b), Email: f.email, FirstName: f.first, LastName: f.last, Error: msg}
+	v := signupView{layout: p.base(r, b), Email: f.email, FirstName: f.first, LastName: f.last, Error: msg,
+		BadEmail: f.badEmail, BadFirstName: f.badFirst, BadLastName: f.badLast}
 	v.with(j)
-	p.render(w, formStatus(w, msg), "signup", v)
+	p.render(w, formStatus(w, msg), "signup", v, j.appTargets()...)
 	return nil
 }
 
@@ -137,10 +142,12 @@ func (p *Pages) signup(w http.ResponseWriter, r *http.Request) error {
 	f := signupForm{email: form.Get("email"), first: strings.TrimSpace(form.Get("first_name")), last: strings.TrimSpace(form.Get("last_name"))}
 	email, err := oauth.CheckEmail(f.email)
 	if err != nil {
+		f.badEmail = true
 		return p.renderSignup(w, r, b, j, f, p.text(r, "err_email"))
 	}
 	f.email = email
-	if !validName(f.first) || !validName(f.last) {
+	f.badFirst, f.badLast = !validName(f.first), !validName(f.last)
+	if f.badFirst || f.badLast {
 		return p.renderSignup(w, r, b, j, f, p.text(r, "err_name"))
 	}
 	pending := domain.OneTimeCode{Email: email, SignupOrgID: j.req.Client.OrgID, FirstName: f.first, LastName: f.last}
@@ -296,13 +303,8 @@ func (p *Pages) renderVerifyAs(w http.ResponseWriter, r *http.Request, b *browse
 	if pending.SignupOrgID != "" {
 		v.ResendAction = PathSignup
 	}
-	formTargets := []string{}
 	v.with(j)
-	if j != nil {
-		// A verified code may lead straight back to the app (PRODUCT A9).
-		formTargets = append(formTargets, j.req.RedirectURI.Origin())
-	}
-	p.render(w, status, "verify", v, formTargets...)
+	p.render(w, status, "verify", v, j.appTargets()...)
 	return nil
 }
 

@@ -42,6 +42,8 @@ type signupView struct {
 	layout
 	journeyView
 	Email, FirstName, LastName, Error string
+	// The fields Error is about, marked for assistive technology.
+	BadEmail, BadFirstName, BadLastName bool
 }
 
 type verifyView struct {
