@@ -85,6 +85,11 @@ func (t *Tokens) ServeRevoke(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
+	// RFC 7009 §2.2: the client ignores the body. An empty JSON object,
+	// not an empty body, because some clients (simple-oauth2) refuse an
+	// answer that is not JSON.
+	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
+	w.Write([]byte("{}"))
 	return nil
 }

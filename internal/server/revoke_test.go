@@ -52,11 +52,14 @@ func (f *fixture) revokeEndpointCount(t *testing.T) float64 {
 	return testfix.Gather(t, f.registry).Value("nomosauth_revocations_total", "source", "revoke_endpoint")
 }
 
-// mustRevokeOK checks RFC 7009 §2.2's answer: 200, no body, never cached.
+// mustRevokeOK checks RFC 7009 §2.2's answer: 200, never cached, and a
+// body the client may ignore: an empty JSON object, which clients that
+// insist on JSON (simple-oauth2) accept too.
 func mustRevokeOK(t *testing.T, r result) {
 	t.Helper()
-	if r.status != http.StatusOK || len(r.raw) != 0 || r.header.Get("Cache-Control") != "no-store" {
-		t.Fatalf("status %d, Cache-Control %q, body %q; want 200, no-store, empty", r.status, r.header.Get("Cache-Control"), r.raw)
+	if r.status != http.StatusOK || string(r.raw) != "{}" || r.header.Get("Content-Type") != "application/json" || r.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("status %d, Content-Type %q, Cache-Control %q, body %q; want 200, application/json, no-store, {}",
+			r.status, r.header.Get("Content-Type"), r.header.Get("Cache-Control"), r.raw)
 	}
 }
 
