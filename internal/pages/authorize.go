@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
+	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
@@ -130,6 +132,28 @@ func (p *Pages) redirectBack(w http.ResponseWriter, r *http.Request, req oauth.A
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, req.RedirectURI.Raw+sep+params.Encode(), status)
+}
+
+// authorizePost is POST /oauth/authorize (OpenID Connect Core §3.1.2.1):
+// the request's parameters in a form body. The browser is sent on to the
+// same request as a GET (303), which is what authorize serves: a
+// cross-site POST carries no SameSite=Lax session cookie, the GET that
+// follows does. Parameters in both the body and the query are refused, as
+// no one can say which were meant.
+func (p *Pages) authorizePost(w http.ResponseWriter, r *http.Request) error {
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mediaType != "application/x-www-form-urlencoded" {
+		return p.fail(r, http.StatusBadRequest, "err_form_type")
+	}
+	params, err := httpx.ReadParams(w, r, maxFormBody)
+	if err != nil {
+		return p.fail(r, http.StatusBadRequest, "err_form_read")
+	}
+	if r.URL.RawQuery != "" {
+		return p.fail(r, http.StatusBadRequest, "err_authorize_both")
+	}
+	http.Redirect(w, r, oauth.PathAuthorize+"?"+params.Encode(), http.StatusSeeOther)
+	return nil
 }
 
 // authorize is GET /oauth/authorize.

@@ -196,6 +196,10 @@ func New(cfg Config) (*Pages, error) {
 // protection (PRODUCT A10).
 func (p *Pages) Mount(mux *http.ServeMux) {
 	mux.Handle("GET "+oauth.PathAuthorize, p.handle(p.authorize))
+	// OpenID Connect Core §3.1.2.1: the authorization endpoint takes POST
+	// too. An app's own page posts it, cross-site by design, and it changes
+	// nothing, so it goes without cross-origin protection (answer).
+	mux.Handle("POST "+oauth.PathAuthorize, p.answer(p.authorizePost))
 	mux.Handle("POST "+PathConsent, p.handle(p.consent))
 	mux.Handle("GET "+PathSignin, p.handle(p.signinPage))
 	mux.Handle("POST "+PathSignin, p.handle(p.signin))
@@ -229,11 +233,16 @@ type pageFunc func(w http.ResponseWriter, r *http.Request) error
 // handle is the one adapter that turns an error into the error page,
 // behind cross-origin protection.
 func (p *Pages) handle(h pageFunc) http.Handler {
-	return p.cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return p.cop.Handler(p.answer(h))
+}
+
+// answer turns h's error into the error page.
+func (p *Pages) answer(h pageFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil && !errors.Is(err, errAnswered) {
 			p.renderError(w, r, err)
 		}
-	}))
+	})
 }
 
 // errAnswered: the response is written (a redirect); nothing more to do.
