@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/url"
@@ -133,5 +134,25 @@ func TestOpenIDConnectEndToEnd(t *testing.T) {
 	}
 	if err := third.Claims(&again); err != nil || again.AuthTime < claims.AuthTime {
 		t.Fatalf("T12/max_age: auth_time %d, want at or after %d (%v)", again.AuthTime, claims.AuthTime, err)
+	}
+}
+
+// TestMetadataOfAPathIssuer is RFC 8414 §3.1 for an issuer with a path
+// (behind a proxy that maps it onto this server): the metadata is also at
+// the well-known name with the path appended, and names that issuer.
+func TestMetadataOfAPathIssuer(t *testing.T) {
+	bin := binary(t)
+	srv := start(t, bin, filepath.Join(t.TempDir(), "path.db"), "--issuer", "http://127.0.0.1/tenant")
+	for _, path := range []string{"/.well-known/oauth-authorization-server/tenant", "/.well-known/oauth-authorization-server"} {
+		resp, err := http.Get(srv.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var meta map[string]any
+		err = json.NewDecoder(resp.Body).Decode(&meta)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || meta["issuer"] != "http://127.0.0.1/tenant" || meta["token_endpoint"] != "http://127.0.0.1/tenant/oauth/token" {
+			t.Fatalf("RFC 8414 §3.1: %s: %d %v (%v)", path, resp.StatusCode, meta, err)
+		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -93,12 +95,15 @@ type Server struct {
 	// is born.
 	Tokens *Tokens
 
-	store     Store
-	ring      *token.KeyRing
-	log       *slog.Logger
-	metadata  []byte
-	jwksCache string // the JWKS Cache-Control
-	userInfo  *userInfo
+	store    Store
+	ring     *token.KeyRing
+	log      *slog.Logger
+	metadata []byte
+	// issuerPath is the issuer's path ("" for none), where RFC 8414 §3.1
+	// inserts the well-known name.
+	issuerPath string
+	jwksCache  string // the JWKS Cache-Control
+	userInfo   *userInfo
 }
 
 // New checks cfg and builds the server surface; the metadata document is
@@ -121,7 +126,7 @@ func New(cfg Config) (*Server, error) {
 		tokens.Tracer = noop.NewTracerProvider().Tracer("")
 	}
 	tokens.Gate = &bearer.Gate{Verifier: tokens.Verifier, Revoked: cfg.Revoked, Clients: cfg.Store}
-	return &Server{Tokens: tokens, store: cfg.Store, ring: cfg.Issuer.Ring, log: cfg.Log, metadata: metadata(cfg.IssuerURL),
+	return &Server{Tokens: tokens, store: cfg.Store, ring: cfg.Issuer.Ring, log: cfg.Log, metadata: metadata(cfg.IssuerURL), issuerPath: issuerPath(cfg.IssuerURL),
 		jwksCache: fmt.Sprintf("public, max-age=%d", int64(cfg.JWKSMaxAge/time.Second)),
 		userInfo: &userInfo{store: cfg.Store, gate: tokens.Gate, now: cfg.Now, log: cfg.Log, metrics: cfg.Metrics,
 			addrLimits: cfg.AddrLimits, limits: cfg.ClientLimits, addr: cfg.Addr}}, nil
@@ -178,6 +183,12 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	// Connect Discovery's fields; Discovery §3 RFC 8414's).
 	httpx.MountCORS(mux, get, PathMetadata, serveMetadata)
 	httpx.MountCORS(mux, get, PathOpenIDConfiguration, serveMetadata)
+	if s.issuerPath != "" {
+		// RFC 8414 §3.1: an issuer with a path has its metadata at the
+		// well-known name with the path appended (a proxy that maps the
+		// issuer's path onto this server routes it here as it is).
+		httpx.MountCORS(mux, get, PathMetadata+s.issuerPath, serveMetadata)
+	}
 	s.userInfo.mount(mux)
 	httpx.MountCORS(mux, get, PathJWKS, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// PRODUCT T8: a rotated key is published at least this long before
@@ -256,6 +267,23 @@ type Metadata struct {
 }
 
 // metadata renders the document once, listing what this build serves.
+// issuerPath is the path of issuerURL without a trailing slash, "" when
+// it has none, or one of other characters than letters, digits, "-._~"
+// and slashes, or not clean (empty or dot segments), which is served at no well-known name of its own
+// (it would not make a plain ServeMux pattern).
+func issuerPath(issuerURL string) string {
+	u, err := url.Parse(issuerURL)
+	if err != nil {
+		return ""
+	}
+	p := strings.TrimSuffix(u.Path, "/")
+	plain := strings.Trim(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/") == ""
+	if !plain || path.Clean(p) != p {
+		return ""
+	}
+	return p
+}
+
 func metadata(issuerURL string) []byte {
 	base := strings.TrimSuffix(issuerURL, "/")
 	md := Metadata{
