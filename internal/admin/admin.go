@@ -59,8 +59,8 @@ func checkName(field, v string) (string, error) {
 	if v == "" {
 		return "", problem.BadRequest(field + " is required")
 	}
-	if utf8.RuneCountInString(v) > maxNameLen || !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return "", problem.BadRequest(field + " must be at most 200 printable characters")
+	if utf8.RuneCountInString(v) > maxNameLen || !domain.PrintableText(v) {
+		return "", problem.BadRequest(field + " must be at most 200 printable characters (no control or formatting characters)")
 	}
 	return v, nil
 }

@@ -160,7 +160,8 @@ func (a *API) patchCustomer(w http.ResponseWriter, r *http.Request) error {
 }
 
 // checkName validates one name field: a JSON string of 1 to 100
-// printable characters after trimming.
+// printable characters after trimming (domain.PrintableText; the decoder
+// turns invalid UTF-8 into U+FFFD, which it refuses).
 func checkName(field string, raw json.RawMessage) (string, *problem.FieldError) {
 	var v string
 	if err := json.Unmarshal(raw, &v); err != nil || jsonKind(raw) != "string" {
@@ -172,8 +173,9 @@ func checkName(field string, raw json.RawMessage) (string, *problem.FieldError) 
 		return "", &problem.FieldError{Code: "too_small", Field: field, Message: "Must be at least 1 character"}
 	case n > nameLimit:
 		return "", &problem.FieldError{Code: "too_big", Field: field, Message: "Must be at most 100 characters"}
-	case strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		return "", &problem.FieldError{Code: "invalid_format", Field: field, Message: "Must not contain control characters"}
+	case !domain.PrintableText(v):
+		return "", &problem.FieldError{Code: "invalid_format", Field: field,
+			Message: "Must hold only printable characters: no control or formatting characters, no invalid UTF-8"}
 	}
 	return v, nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/url"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
@@ -80,11 +79,9 @@ func DecideCustomerScope(raw string, client domain.Client) (domain.Scopes, error
 }
 
 // parseDeviceName reads device_name: surrounding spaces go; invalid UTF-8,
-// control or format characters (a bidi override could make the name read
-// as another), other non-printing characters, more than two combining
-// marks on one letter (stacked marks can paint over the confirm page's
-// other lines) and names over MaxDeviceNameLen characters are
-// invalid_request.
+// anything domain.PrintableText refuses (control or format characters, a
+// bidi override could make the name read as another; stacked combining
+// marks) and names over MaxDeviceNameLen characters are invalid_request.
 func parseDeviceName(raw string) (string, error) {
 	name := strings.TrimSpace(raw)
 	if !utf8.ValidString(name) {
@@ -93,16 +90,8 @@ func parseDeviceName(raw string) (string, error) {
 	if utf8.RuneCountInString(name) > MaxDeviceNameLen {
 		return "", problem.InvalidRequest("device_name is too long: at most 64 characters")
 	}
-	marks := 0
-	for _, r := range name {
-		if !unicode.IsPrint(r) {
-			return "", problem.InvalidRequest("device_name may hold only printable characters")
-		}
-		if !unicode.Is(unicode.Mn, r) {
-			marks = 0
-		} else if marks++; marks > 2 {
-			return "", problem.InvalidRequest("device_name may hold at most two combining marks on a letter")
-		}
+	if !domain.PrintableText(name) {
+		return "", problem.InvalidRequest("device_name may hold only printable characters, with at most two combining marks on a letter")
 	}
 	return name, nil
 }

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
@@ -308,10 +307,7 @@ func (p *Pages) renderVerifyAs(w http.ResponseWriter, r *http.Request, b *browse
 	return nil
 }
 
-// validName accepts 1 to 100 characters without control characters.
+// validName accepts 1 to 100 printable characters (domain.PrintableText).
 func validName(s string) bool {
-	if s == "" || utf8.RuneCountInString(s) > 100 || !utf8.ValidString(s) {
-		return false
-	}
-	return strings.IndexFunc(s, unicode.IsControl) < 0
+	return s != "" && utf8.RuneCountInString(s) <= 100 && domain.PrintableText(s)
 }

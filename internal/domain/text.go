@@ -1,0 +1,38 @@
+package domain
+
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
+// maxCombiningMarks is how many combining marks one letter may carry in
+// PrintableText: enough for any language's accents, too few to stack
+// marks that paint over a page's other lines.
+const maxCombiningMarks = 2
+
+// PrintableText reports whether s is valid UTF-8 of printable characters
+// only (unicode.IsPrint: letters, marks, numbers, punctuation, symbols
+// and the ASCII space) with at most maxCombiningMarks marks on a letter.
+// It is the one rule for names people and devices give (customers,
+// organizations, clients, devices; PRODUCT S4, R9): no control character,
+// C1 included; no format character, since a bidi override can make a name
+// read as another where it is shown (a consent page, an ID token); and no
+// U+FFFD, which stands for bytes that were not text (a JSON decoder makes
+// it of invalid UTF-8 and lone surrogates).
+func PrintableText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	marks := 0
+	for _, r := range s {
+		if !unicode.IsPrint(r) || r == utf8.RuneError {
+			return false
+		}
+		if !unicode.Is(unicode.Mn, r) {
+			marks = 0
+		} else if marks++; marks > maxCombiningMarks {
+			return false
+		}
+	}
+	return true
+}
