@@ -24,7 +24,7 @@ func (a *Admin) EnsureSealKey(ctx context.Context) ([]domain.SealKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.Keys.AddSealKey(ctx, k, time.Time{}, a.origin(now)); err != nil && !errors.Is(err, store.ErrConflict) {
+	if _, err := a.Keys.AddSealKey(ctx, k, time.Time{}, a.origin(now)); err != nil && !errors.Is(err, store.ErrConflict) {
 		return nil, err
 	}
 	return a.Keys.ListSealKeys(ctx)
@@ -34,8 +34,9 @@ func (a *Admin) EnsureSealKey(ctx context.Context) ([]domain.SealKey, error) {
 // once every replica's key poll has loaded it, so no replica meets a
 // token under a key it does not hold yet; the key it replaces keeps
 // opening until overlap after that handover, the refresh idle time, so
-// no unrefreshed token sealed before dies early (PRODUCT T5). It returns
-// the key (its secret never leaves the store) and when it starts to seal.
+// no unrefreshed token sealed before dies early (PRODUCT T5); behind a
+// rotation still waiting, it queues (store.Keys). It returns the key (its
+// secret never leaves the store) with when it really starts to seal.
 func (a *Admin) RotateSealKey(ctx context.Context, delay, overlap time.Duration) (domain.SealKey, error) {
 	if delay < 0 || overlap <= 0 {
 		return domain.SealKey{}, problem.BadRequest("the handover delay must not be negative and the overlap must be positive")
@@ -45,7 +46,7 @@ func (a *Admin) RotateSealKey(ctx context.Context, delay, overlap time.Duration)
 	if err != nil {
 		return domain.SealKey{}, err
 	}
-	if err := a.Keys.AddSealKey(ctx, k, k.SealsFrom.Add(overlap), a.origin(now)); err != nil {
+	if k.SealsFrom, err = a.Keys.AddSealKey(ctx, k, k.SealsFrom.Add(overlap), a.origin(now)); err != nil {
 		return domain.SealKey{}, err
 	}
 	return k, nil

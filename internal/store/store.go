@@ -293,9 +293,13 @@ type Keys interface {
 	// tokens from k.SealsFrom (issue 17). A zero retireAt adds a first key
 	// and fails with ErrConflict when a key without successor exists, so
 	// replicas starting together create one; otherwise the key without
-	// successor retires at retireAt. Audited as seal_key.created or
-	// seal_key.rotated.
-	AddSealKey(ctx context.Context, k domain.SealKey, retireAt time.Time, by domain.Origin) error
+	// successor retires at retireAt. A rotation queues: when k.SealsFrom
+	// is not after every stored key's, k seals from just after the latest
+	// and retireAt moves with it (a second rotation with a shorter delay,
+	// or made on a clock that is behind, never lets the key it replaces
+	// seal again). It returns when k seals. Audited as seal_key.created
+	// or seal_key.rotated.
+	AddSealKey(ctx context.Context, k domain.SealKey, retireAt time.Time, by domain.Origin) (sealsFrom time.Time, err error)
 	// ListSealKeys lists every stored seal key, newest first.
 	ListSealKeys(ctx context.Context) ([]domain.SealKey, error)
 	// ServerKey returns the server-wide secret called name, storing

@@ -285,16 +285,22 @@ func testSealKeys(t *testing.T, s Subject) {
 	var a auditTrail
 	k1 := domain.SealKey{ID: "0000000000000001", Secret: make([]byte, 32), CreatedAt: base, SealsFrom: base}
 	o := a.by(system(), "")
-	must(t, s.AddSealKey(ctx(t), k1, time.Time{}, o))
+	_, err := s.AddSealKey(ctx(t), k1, time.Time{}, o)
+	must(t, err)
 	a.expect(o, domain.AuditSealKeyCreated, k1.ID, "", "")
 	k1b := k1
 	k1b.ID = "0000000000000009"
-	wantErr(t, s.AddSealKey(ctx(t), k1b, time.Time{}, a.by(system(), "")), store.ErrConflict)
+	_, err = s.AddSealKey(ctx(t), k1b, time.Time{}, a.by(system(), ""))
+	wantErr(t, err, store.ErrConflict)
 
 	k2 := domain.SealKey{ID: "0000000000000002", Secret: []byte("0123456789abcdef0123456789abcdef"), CreatedAt: base.Add(time.Hour), SealsFrom: base.Add(2 * time.Hour)}
 	retire := base.Add(100 * time.Hour)
 	o2 := a.by(operator(), "")
-	must(t, s.AddSealKey(ctx(t), k2, retire, o2))
+	from, err := s.AddSealKey(ctx(t), k2, retire, o2)
+	must(t, err)
+	if !from.Equal(k2.SealsFrom) {
+		t.Fatalf("a rotation with nothing waiting seals from %v, not as asked (%v)", from, k2.SealsFrom)
+	}
 	a.expect(o2, domain.AuditSealKeyRotated, k2.ID, "", "")
 	keys, err := s.ListSealKeys(ctx(t))
 	must(t, err)
@@ -302,11 +308,30 @@ func testSealKeys(t *testing.T, s Subject) {
 	diff(t, keys, []domain.SealKey{k2, k1})
 	diffAudit(t, allAudit(t, s), a.rows)
 
+	// PRODUCT T5: a second rotation asking to seal before the waiting k2
+	// (a shorter delay, or a clock behind) queues behind it, and the key
+	// it leaves, k2, retires its overlap after k3 takes over; k2 never
+	// seals again after k3 (seal.Ring.Sealer seals with the latest).
+	k3 := domain.SealKey{ID: "0000000000000003", Secret: []byte("3123456789abcdef0123456789abcdef"), CreatedAt: base.Add(time.Hour), SealsFrom: base.Add(90 * time.Minute)}
+	overlap := 98 * time.Hour
+	from, err = s.AddSealKey(ctx(t), k3, k3.SealsFrom.Add(overlap), o2)
+	must(t, err)
+	wantFrom := k2.SealsFrom.Add(time.Microsecond)
+	if !from.Equal(wantFrom) {
+		t.Fatalf("T5/seal_key_queues: k3 seals from %v, want just after the waiting key's %v", from, k2.SealsFrom)
+	}
+	a.expect(o2, domain.AuditSealKeyRotated, k3.ID, "", "")
+	keys, err = s.ListSealKeys(ctx(t))
+	must(t, err)
+	k2.RetiresAt, k3.SealsFrom = wantFrom.Add(overlap), wantFrom
+	diff(t, keys, []domain.SealKey{k3, k2, k1})
+	diffAudit(t, allAudit(t, s), a.rows)
+
 	_, err = s.DeleteExpired(ctx(t), retire, store.Retention{})
 	must(t, err)
 	keys, err = s.ListSealKeys(ctx(t))
 	must(t, err)
-	diff(t, keys, []domain.SealKey{k2})
+	diff(t, keys, []domain.SealKey{k3, k2})
 }
 
 // errTestRevoked is what testSealedRevokeRacesFirstRefresh's rule answers

@@ -65,21 +65,37 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]domain.SigningKey, error
 // AddSealKey stores k; see store.Keys. Like signing keys, only one key is
 // without successor at a time (a unique index on both backends), so two
 // replicas creating the first key at once leave exactly one.
-func (s *Store) AddSealKey(ctx context.Context, k domain.SealKey, retireAt time.Time, by domain.Origin) error {
-	return s.b.Write(ctx, func(tx Querier) error {
+func (s *Store) AddSealKey(ctx context.Context, k domain.SealKey, retireAt time.Time, by domain.Origin) (time.Time, error) {
+	sealsFrom := k.SealsFrom
+	err := s.b.Write(ctx, func(tx Querier) error {
+		sealsFrom = k.SealsFrom
 		action := domain.AuditSealKeyCreated
 		if !retireAt.IsZero() {
 			action = domain.AuditSealKeyRotated
-			if _, err := tx.Exec(ctx, `UPDATE seal_keys SET retires_at = $1 WHERE retires_at = 0`, rowcodec.Micros(retireAt)); err != nil {
+			// Behind a rotation still waiting for its handover, this key
+			// seals after that one: the ring seals with the key of the
+			// latest seals_from that has come (seal.Ring.Sealer), so a key
+			// queued earlier must never seal again after this one, and the
+			// key it leaves retires an overlap after this key takes over.
+			var latest int64
+			if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(seals_from), 0) FROM seal_keys`).Scan(&latest); err != nil {
+				return err
+			}
+			if rowcodec.Micros(k.SealsFrom) <= latest {
+				sealsFrom = rowcodec.Time(latest + 1)
+			}
+			retires := rowcodec.Micros(retireAt) + rowcodec.Micros(sealsFrom) - rowcodec.Micros(k.SealsFrom)
+			if _, err := tx.Exec(ctx, `UPDATE seal_keys SET retires_at = $1 WHERE retires_at = 0`, retires); err != nil {
 				return err
 			}
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO seal_keys (`+rowcodec.SealKeyColumns+`) VALUES ($1, $2, $3, $4, 0)`,
-			k.ID, k.Secret, rowcodec.Micros(k.CreatedAt), rowcodec.Micros(k.SealsFrom)); err != nil {
+			k.ID, k.Secret, rowcodec.Micros(k.CreatedAt), rowcodec.Micros(sealsFrom)); err != nil {
 			return err
 		}
 		return writeAudit(ctx, tx, by.Event(action, k.ID, "", ""))
 	})
+	return sealsFrom, err
 }
 
 // ListSealKeys lists every stored seal key, newest first.
