@@ -246,7 +246,8 @@ func build(e env, cfg config.Config) (a *app, err error) {
 		CSRFKey: serverKeys["csrf"], CodeKey: serverKeys["one-time-code"], SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax,
 		EmailLimits: httpx.NewRateLimiter(codesPerEmail, codesPerEmailBurst, time.Now),
 		AddrLimits:  httpx.NewRateLimiter(codesPerAddr, codesPerAddrBurst, time.Now), Metrics: m,
-		Devices: st, UserCodeKey: serverKeys["user-code"],
+		GuessAddrLimits: httpx.NewRateLimiter(wrongCodesPerAddr, wrongCodesPerAddrBurst, time.Now),
+		Devices:         st, UserCodeKey: serverKeys["user-code"],
 		DeviceBrowserLimits: httpx.NewRateLimiter(userCodesPerBrowser, userCodesPerBrowserBurst, time.Now),
 		DeviceAddrLimits:    httpx.NewRateLimiter(userCodesPerAddr, userCodesPerAddrBurst, time.Now)})
 	if err != nil {
@@ -429,6 +430,12 @@ const (
 	codesPerEmailBurst = 3
 	codesPerAddr       = 1.0 / 6
 	codesPerAddrBurst  = 10
+	// Wrong one-time codes per source address, over all its codes: a
+	// code's five tries bound one code, this bounds spreading guesses over
+	// many emails' codes to 1,440 a day, about 0.14% of hitting some
+	// six-digit code, where the sending limit alone allowed 72,000.
+	wrongCodesPerAddr      = 1.0 / 60
+	wrongCodesPerAddrBurst = 20
 	// Wrong device user codes (PRODUCT T11): like one-time codes, a few
 	// tries per browser and more per address, refilled slowly; with codes
 	// of 2^34.6 values a guesser finds nothing at this pace.

@@ -98,6 +98,7 @@ const (
 	UserInfoGrant                // /userinfo, per customer grant (PRODUCT T12)
 	DeviceBrowser                // wrong device user codes, per browser (PRODUCT T11)
 	DeviceAddr                   // wrong device user codes, per source address (PRODUCT T11)
+	SignInGuessAddr              // wrong one-time codes, per source address (PRODUCT A7)
 	numLimits
 )
 
@@ -108,6 +109,7 @@ func (l Limit) labels() (surface, limit string) {
 		{"signin", "address"}, {"signin", "email"},
 		{"userinfo", "address"}, {"userinfo", "grant"},
 		{"device", "browser"}, {"device", "address"},
+		{"signin", "wrong_code_address"},
 	}
 	return pairs[l][0], pairs[l][1]
 }

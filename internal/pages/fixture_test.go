@@ -116,6 +116,7 @@ func newFixture(t *testing.T) *fixture {
 		CSRFKey: []byte("csrf-key-for-tests-0123456789abc"), CodeKey: []byte("code-key-for-tests-0123456789abc"),
 		SessionIdle: DefaultSessionIdle, SessionMax: DefaultSessionMax,
 		EmailLimits: httpx.NewRateLimiter(1.0/30, 3, env.Clock.Now), AddrLimits: httpx.NewRateLimiter(1.0/6, 10, env.Clock.Now),
+		GuessAddrLimits: httpx.NewRateLimiter(1.0/60, 20, env.Clock.Now),
 		Devices: env.Store, UserCodeKey: []byte(testUserCodeKey),
 		DeviceBrowserLimits: httpx.NewRateLimiter(1.0/60, 5, env.Clock.Now), DeviceAddrLimits: httpx.NewRateLimiter(1.0/10, 20, env.Clock.Now)})
 	testfix.Check(t, err)

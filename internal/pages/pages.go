@@ -121,8 +121,10 @@ type Config struct {
 	SessionIdle      time.Duration
 	SessionMax       time.Duration
 	// EmailLimits and AddrLimits throttle code sending per email and per
-	// source address (PRODUCT A7).
-	EmailLimits, AddrLimits *httpx.RateLimiter
+	// source address (PRODUCT A7); GuessAddrLimits throttles wrong codes
+	// per source address, over all the codes it asked for, so spreading
+	// guesses over many emails gains nothing.
+	EmailLimits, AddrLimits, GuessAddrLimits *httpx.RateLimiter
 	// Metrics counts revocations and sign-in throttling (PRODUCT O7); nil
 	// counts nothing.
 	Metrics *metrics.Metrics

@@ -258,6 +258,35 @@ func TestWrongCodePageReloadSpendsNoTry(t *testing.T) {
 	}
 }
 
+// TestWrongCodesLimitedPerAddress is PRODUCT A7 against spraying: each
+// code has five tries, and the wrong ones an address makes over all its
+// codes are limited too (20, then one a minute), so asking codes for many
+// emails brings no fresh tries. Once the budget is spent even the right
+// code waits (it is not checked, so the answer says nothing of it); a
+// right code never spends the budget.
+func TestWrongCodesLimitedPerAddress(t *testing.T) {
+	f := newFixture(t)
+	c := f.browser()
+	start := c.get("/oauth/authorize?" + f.authorizeQuery(testVerifier, nil).Encode())
+	for i := range 4 {
+		codePage := c.get(c.sendCode(start, fmt.Sprintf("spray%d@example.com", i)))
+		for range oauth.OneTimeMaxTries {
+			c.submit(codePage, PathVerify, url.Values{"code": {"000000"}})
+		}
+		f.clock.Advance(6 * time.Second) // the sending limit's pace
+	}
+	codePage := c.get(c.sendCode(start, "ada@example.com"))
+	right := f.mail.lastCode(t, "ada@example.com")
+	got := c.submit(codePage, PathVerify, url.Values{"code": {right}})
+	if got.status != http.StatusTooManyRequests || got.header.Get("Retry-After") == "" || got.input("code") == nil {
+		t.Fatalf("A7/wrong_codes_per_address: after 20 wrong codes: %d, Retry-After %q; want 429 on the code page", got.status, got.header.Get("Retry-After"))
+	}
+	f.clock.Advance(time.Minute)
+	if done := c.submit(codePage, PathVerify, url.Values{"code": {right}}); done.status != http.StatusOK || !strings.Contains(done.body, "Allow") {
+		t.Fatalf("the right code once the budget refilled: %d\n%s", done.status, done.body)
+	}
+}
+
 // TestCodePageOfASpentCode: once the code's tries are spent, the code page
 // (reloaded, or reached by Back) leads back to signing in, as for a used
 // or expired code, instead of offering a code that can no longer work.

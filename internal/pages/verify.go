@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
 	"github.com/nomosauth/nomosauth/internal/httpx"
+	"github.com/nomosauth/nomosauth/internal/metrics"
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/store"
 )
@@ -24,6 +26,9 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) error {
 		// Not a guess at all, so no try is counted.
 		return p.renderVerifyAgain(w, r, b, j, form, p.text(r, "err_code_format"))
 	}
+	if msg := p.guessThrottle(w, r, false); msg != "" {
+		return p.renderVerifyAgain(w, r, b, j, form, msg)
+	}
 	now := p.Now()
 	rule := oauth.OneTimeRule{PresentedHash: p.codeHash(b.hash, typed), Now: now}
 	otc, verdict, err := p.Journey.VerifyOneTimeCode(r.Context(), b.hash, p.origin(r, domain.Actor{Kind: domain.ActorSystem}, now), rule.Check)
@@ -37,6 +42,8 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) error {
 	case domain.OneTimeExhausted:
 		return p.renderSignin(w, r, b, j, otc.Email, p.text(r, "err_code_gone"))
 	case domain.OneTimeReject, domain.OneTimeLockout:
+		p.guessThrottle(w, r, true)
+		w.Header().Del("Retry-After") // this answer is about the code, not the budget
 		if oauth.TriesLeft(otc) == 0 {
 			return p.renderSignin(w, r, b, j, otc.Email, p.text(r, "err_code_gone"))
 		}
@@ -64,6 +71,27 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	return p.proceed(w, r, b, j)
+}
+
+// guessThrottle limits wrong one-time codes per source address (PRODUCT
+// A7): a code's five tries bound guesses at one code, this bounds them
+// over all the codes an address asks for (sending is limited too, yet a
+// new code for each of many emails would otherwise bring five fresh tries
+// each). spend is set after a wrong code; before the check it only looks,
+// so a right code costs nothing. On refusal it sets Retry-After (a 429
+// page, formStatus) and returns the message that says when to try again.
+func (p *Pages) guessThrottle(w http.ResponseWriter, r *http.Request, spend bool) string {
+	take := (*httpx.RateLimiter).Peek
+	if spend {
+		take = (*httpx.RateLimiter).Take
+	}
+	dec := take(p.GuessAddrLimits, "code-guess-addr:"+httpx.AddrKey(p.Addr(r)))
+	if dec.Allowed {
+		return ""
+	}
+	p.Metrics.RateLimited(metrics.SignInGuessAddr)
+	w.Header().Set("Retry-After", strconv.Itoa(dec.RetryAfter))
+	return fmt.Sprintf(p.text(r, "err_throttled"), dec.RetryAfter)
 }
 
 // renderVerifyAgain shows the code page again with what the form carried
