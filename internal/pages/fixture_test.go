@@ -117,7 +117,7 @@ func newFixture(t *testing.T) *fixture {
 		SessionIdle: DefaultSessionIdle, SessionMax: DefaultSessionMax,
 		EmailLimits: httpx.NewRateLimiter(1.0/30, 3, env.Clock.Now), AddrLimits: httpx.NewRateLimiter(1.0/6, 10, env.Clock.Now),
 		GuessAddrLimits: httpx.NewRateLimiter(1.0/60, 20, env.Clock.Now),
-		Devices: env.Store, UserCodeKey: []byte(testUserCodeKey),
+		Devices:         env.Store, UserCodeKey: []byte(testUserCodeKey),
 		DeviceBrowserLimits: httpx.NewRateLimiter(1.0/60, 5, env.Clock.Now), DeviceAddrLimits: httpx.NewRateLimiter(1.0/10, 20, env.Clock.Now)})
 	testfix.Check(t, err)
 	mux := http.NewServeMux()
