@@ -88,12 +88,56 @@ func (l *RateLimiter) Take(key string) RateDecision { return l.decide(key, true)
 // secret, and spends it only when the secret is wrong (PRODUCT S6).
 func (l *RateLimiter) Peek(key string) RateDecision { return l.decide(key, false) }
 
+// Spend is Take for a request that may turn out not to count: refund,
+// called once it is known, gives the request back to key's bucket (as
+// golang.org/x/time/rate's Reservation.CancelAt does, as far as later
+// spending allows). Spending first, unlike Peek then Take, lets no
+// concurrent requests past a bucket that held one request: a wrong
+// one-time code is refused before it is checked (PRODUCT A7). A refused
+// request spends nothing, and its refund does nothing.
+func (l *RateLimiter) Spend(key string) (d RateDecision, refund func()) {
+	var r *rate.Reservation
+	d = l.decideWith(key, true, func(b *rate.Limiter, now time.Time) bool {
+		r = b.ReserveN(now, 1)
+		if !r.OK() || r.DelayFrom(now) > 0 {
+			r.CancelAt(now)
+			r = nil
+			return false
+		}
+		return true
+	})
+	return d, func() {
+		if r == nil {
+			return
+		}
+		sh := l.shard(key)
+		sh.mu.Lock()
+		defer sh.mu.Unlock()
+		r.CancelAt(l.now())
+	}
+}
+
+func (l *RateLimiter) shard(key string) *rateShard {
+	return &l.shards[maphash.String(l.seed, key)%rateShards]
+}
+
 func (l *RateLimiter) decide(key string, spend bool) RateDecision {
+	return l.decideWith(key, spend, func(b *rate.Limiter, now time.Time) bool {
+		if spend {
+			return b.AllowN(now, 1)
+		}
+		return b.TokensAt(now) >= 1
+	})
+}
+
+// decideWith judges key's bucket with allow, under the shard's lock;
+// spend says whether a bucket made for the key is kept.
+func (l *RateLimiter) decideWith(key string, spend bool, allow func(b *rate.Limiter, now time.Time) bool) RateDecision {
 	if l == nil || l.limit <= 0 {
 		return RateDecision{Allowed: true}
 	}
 	now := l.now()
-	sh := &l.shards[maphash.String(l.seed, key)%rateShards]
+	sh := l.shard(key)
 	// The shard lock is held across the limiter call, not just the map
 	// lookup: otherwise a sweep could forget a bucket between lookup and
 	// spend, and the spend would be lost with it.
@@ -109,12 +153,7 @@ func (l *RateLimiter) decide(key string, spend bool) RateDecision {
 			sh.hold(key, b, now, l.burst)
 		}
 	}
-	d := RateDecision{Enabled: true, Limit: l.burst}
-	if spend {
-		d.Allowed = b.AllowN(now, 1)
-	} else {
-		d.Allowed = b.TokensAt(now) >= 1
-	}
+	d := RateDecision{Enabled: true, Limit: l.burst, Allowed: allow(b, now)}
 	tokens := b.TokensAt(now)
 	if !d.Allowed {
 		d.RetryAfter = max(1, l.seconds(1-tokens))

@@ -80,6 +80,34 @@ func TestRateLimiterPeek(t *testing.T) {
 	}
 }
 
+// TestRateLimiterSpend: Spend spends at once, so a bucket of two lets two
+// through however many ask; a refund gives one back, a refused spend's
+// refund gives nothing, and the nil limiter allows all.
+func TestRateLimiterSpend(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := NewRateLimiter(1.0/60, 2, func() time.Time { return now })
+	first, refundFirst := l.Spend("a")
+	second, _ := l.Spend("a")
+	third, refundThird := l.Spend("a")
+	if !first.Allowed || !second.Allowed || third.Allowed || third.RetryAfter == 0 {
+		t.Fatalf("spends of a bucket of two: %+v %+v %+v", first, second, third)
+	}
+	refundThird()
+	if l.Peek("a").Allowed {
+		t.Fatal("a refused spend's refund gave a request back")
+	}
+	refundFirst()
+	if d := l.Peek("a"); !d.Allowed || d.Remaining != 1 {
+		t.Fatalf("after a refund: %+v", d)
+	}
+	var nilLimiter *RateLimiter
+	d, refund := nilLimiter.Spend("a")
+	refund()
+	if !d.Allowed {
+		t.Fatal("nil limiter refused a spend")
+	}
+}
+
 // TestRateLimiterHeaders pins what a client sees: the RateLimit fields on
 // every answer and Retry-After on a 429 (RFC 6585 §4; RFC 9110 §10.2.3),
 // rounded up to whole seconds so a client that waits that long gets in.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -284,6 +285,50 @@ func TestWrongCodesLimitedPerAddress(t *testing.T) {
 	f.clock.Advance(time.Minute)
 	if done := c.submit(codePage, PathVerify, url.Values{"code": {right}}); done.status != http.StatusOK || !strings.Contains(done.body, "Allow") {
 		t.Fatalf("the right code once the budget refilled: %d\n%s", done.status, done.body)
+	}
+}
+
+// TestWrongCodesLimitedUnderConcurrency: the address's budget is spent
+// before a code is checked, so guesses sent all at once cannot pass it
+// together: of 50 concurrent wrong codes over 10 browsers' codes, at most
+// the budget's 20 are checked, the rest are 429.
+func TestWrongCodesLimitedUnderConcurrency(t *testing.T) {
+	f := newFixture(t)
+	type guess struct {
+		c    *client
+		form url.Values
+	}
+	var guesses []guess
+	for i := range 10 {
+		c := f.browser()
+		start := c.get("/oauth/authorize?" + f.authorizeQuery(testVerifier, nil).Encode())
+		form := c.get(c.sendCode(start, fmt.Sprintf("crowd%d@example.com", i))).form(PathVerify)
+		form.Set("code", "000000")
+		for range oauth.OneTimeMaxTries {
+			guesses = append(guesses, guess{c, form})
+		}
+	}
+	statuses := make(chan int, len(guesses))
+	var wg sync.WaitGroup
+	for _, g := range guesses {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodPost, f.srv.URL+PathVerify, strings.NewReader(g.form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			statuses <- g.c.do(req).status
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	checked, refused := 0, 0
+	for s := range statuses {
+		if s == http.StatusTooManyRequests {
+			refused++
+		} else {
+			checked++
+		}
+	}
+	if checked > 20 || checked+refused != len(guesses) {
+		t.Fatalf("A7/wrong_codes_concurrent: %d guesses checked, %d refused; want at most 20 checked", checked, refused)
 	}
 }
 

@@ -26,12 +26,16 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) error {
 		// Not a guess at all, so no try is counted.
 		return p.renderVerifyAgain(w, r, b, j, form, p.text(r, "err_code_format"))
 	}
-	if msg := p.guessThrottle(w, r, false); msg != "" {
+	msg, refund := p.guessThrottle(w, r)
+	if msg != "" {
 		return p.renderVerifyAgain(w, r, b, j, form, msg)
 	}
 	now := p.Now()
 	rule := oauth.OneTimeRule{PresentedHash: p.codeHash(b.hash, typed), Now: now}
 	otc, verdict, err := p.Journey.VerifyOneTimeCode(r.Context(), b.hash, p.origin(r, domain.Actor{Kind: domain.ActorSystem}, now), rule.Check)
+	if err != nil || (verdict != domain.OneTimeReject && verdict != domain.OneTimeLockout) {
+		refund() // only a wrong code spends the address's budget
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return p.renderSignin(w, r, b, j, "", p.text(r, "err_code_gone"))
 	}
@@ -42,8 +46,6 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) error {
 	case domain.OneTimeExhausted:
 		return p.renderSignin(w, r, b, j, otc.Email, p.text(r, "err_code_gone"))
 	case domain.OneTimeReject, domain.OneTimeLockout:
-		p.guessThrottle(w, r, true)
-		w.Header().Del("Retry-After") // this answer is about the code, not the budget
 		if oauth.TriesLeft(otc) == 0 {
 			return p.renderSignin(w, r, b, j, otc.Email, p.text(r, "err_code_gone"))
 		}
@@ -77,21 +79,21 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) error {
 // A7): a code's five tries bound guesses at one code, this bounds them
 // over all the codes an address asks for (sending is limited too, yet a
 // new code for each of many emails would otherwise bring five fresh tries
-// each). spend is set after a wrong code; before the check it only looks,
-// so a right code costs nothing. On refusal it sets Retry-After (a 429
-// page, formStatus) and returns the message that says when to try again.
-func (p *Pages) guessThrottle(w http.ResponseWriter, r *http.Request, spend bool) string {
-	take := (*httpx.RateLimiter).Peek
-	if spend {
-		take = (*httpx.RateLimiter).Take
-	}
-	dec := take(p.GuessAddrLimits, "code-guess-addr:"+httpx.AddrKey(p.Addr(r)))
+// each). The try is spent before the code is checked, so concurrent
+// guesses cannot pass a spent budget together; refund gives it back when
+// the code was not wrong. On refusal it sets Retry-After (a 429 page,
+// formStatus) and returns the message that says when to try again. Anyone
+// behind the same address shares the budget: a sign-in there may wait up
+// to a minute while someone keeps guessing, which is the price of bounding
+// the guesses.
+func (p *Pages) guessThrottle(w http.ResponseWriter, r *http.Request) (msg string, refund func()) {
+	dec, refund := p.GuessAddrLimits.Spend("code-guess-addr:" + httpx.AddrKey(p.Addr(r)))
 	if dec.Allowed {
-		return ""
+		return "", refund
 	}
 	p.Metrics.RateLimited(metrics.SignInGuessAddr)
 	w.Header().Set("Retry-After", strconv.Itoa(dec.RetryAfter))
-	return fmt.Sprintf(p.text(r, "err_throttled"), dec.RetryAfter)
+	return fmt.Sprintf(p.text(r, "err_throttled"), dec.RetryAfter), refund
 }
 
 // renderVerifyAgain shows the code page again with what the form carried
