@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -332,6 +333,56 @@ func testSealKeys(t *testing.T, s Subject) {
 	keys, err = s.ListSealKeys(ctx(t))
 	must(t, err)
 	diff(t, keys, []domain.SealKey{k3, k2})
+}
+
+// testSealKeysConcurrentRotations is the queue of testSealKeys under
+// contention (PRODUCT T5), as operators on two machines might rotate at
+// once: each rotation either queues behind every key stored before it or
+// is a conflict, so the one key left without successor is the one that
+// seals last, and no replaced key ever seals after it.
+func testSealKeysConcurrentRotations(t *testing.T, s Subject) {
+	first := domain.SealKey{ID: "00000000000000f0", Secret: make([]byte, 32), CreatedAt: base, SealsFrom: base}
+	_, err := s.AddSealKey(ctx(t), first, time.Time{}, domain.System(base))
+	must(t, err)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 16 {
+		wg.Go(func() {
+			// Asked in reverse order: the later a rotation starts, the
+			// earlier it asks to seal (shorter delays, clocks behind).
+			from := base.Add(time.Duration(32-i) * time.Minute)
+			k := domain.SealKey{ID: fmt.Sprintf("00000000000001%02x", i), Secret: make([]byte, 32), CreatedAt: base, SealsFrom: from}
+			_, err := s.AddSealKey(ctx(t), k, from.Add(90*time.Hour), domain.System(base))
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("a concurrent rotation: %v", err)
+		}
+	}
+	keys, err := s.ListSealKeys(ctx(t))
+	must(t, err)
+	var live *domain.SealKey
+	for i, k := range keys {
+		if k.RetiresAt.IsZero() {
+			if live != nil {
+				t.Fatalf("two keys without successor: %+v and %+v", *live, k)
+			}
+			live = &keys[i]
+		}
+	}
+	if live == nil {
+		t.Fatalf("no key without successor: %+v", keys)
+	}
+	for _, k := range keys {
+		if k.ID != live.ID && !k.SealsFrom.Before(live.SealsFrom) {
+			t.Fatalf("T5/seal_keys_queue_concurrently: replaced key %s seals from %v, not before the live key %s's %v",
+				k.ID, k.SealsFrom, live.ID, live.SealsFrom)
+		}
+	}
 }
 
 // errTestRevoked is what testSealedRevokeRacesFirstRefresh's rule answers

@@ -53,6 +53,7 @@ func Run(t *testing.T, open Opener) {
 	run(t, "Issue17/SealedRefresh/revoke_without_row_leaves_tombstone", open, testSealedTombstone)
 	run(t, "Issue17/SealedRefresh/revoke_races_first_refresh", open, testSealedRevokeRacesFirstRefresh)
 	run(t, "Issue17/SealKeys/first_and_rotate", open, testSealKeys)
+	run(t, "T5/SealKeys/concurrent_rotations_queue", open, testSealKeysConcurrentRotations)
 	run(t, "SigningKeys/first_and_rotate", open, testSigningKeys)
 	run(t, "T8/SigningKeys/handover_a_delay_ahead", open, testKeyHandover)
 	run(t, "DeleteExpired", open, testDeleteExpired)

@@ -77,9 +77,25 @@ func (s *Store) AddSealKey(ctx context.Context, k domain.SealKey, retireAt time.
 			// latest seals_from that has come (seal.Ring.Sealer), so a key
 			// queued earlier must never seal again after this one, and the
 			// key it leaves retires an overlap after this key takes over.
+			// That key is locked first, and the latest seals_from read
+			// after, so a rotation committed meanwhile (on PostgreSQL) is
+			// either seen or makes this one a conflict, never queued behind
+			// a stale latest.
+			locked := 0
+			err := tx.Query(ctx, `SELECT id FROM seal_keys WHERE retires_at = 0`+s.d.ForUpdate, nil, func(rowcodec.Scanner) error {
+				locked++
+				return nil
+			})
+			if err != nil {
+				return err
+			}
 			var latest int64
 			if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(seals_from), 0) FROM seal_keys`).Scan(&latest); err != nil {
 				return err
+			}
+			if locked == 0 && latest != 0 {
+				// Another rotation replaced the key this one saw.
+				return store.ErrConflict
 			}
 			if rowcodec.Micros(k.SealsFrom) <= latest {
 				sealsFrom = rowcodec.Time(latest + 1)
