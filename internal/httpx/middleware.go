@@ -101,25 +101,16 @@ func AccessLog(log *slog.Logger) Middleware {
 // where it does not belong) is logged as {token}, whichever route, method
 // or none met the request.
 func LoggedPath(path string) string {
-	if !holdsSecret(path) {
+	if !ids.HoldsSecret(path) {
 		return path
 	}
 	segs := strings.Split(path, "/")
 	for i, s := range segs {
-		if holdsSecret(s) {
+		if ids.HoldsSecret(s) {
 			segs[i] = "{token}"
 		}
 	}
 	return strings.Join(segs, "/")
-}
-
-func holdsSecret(s string) bool {
-	for _, p := range ids.SecretPrefixes {
-		if strings.Contains(s, p) {
-			return true
-		}
-	}
-	return false
 }
 
 type statusWriter struct {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Prefixes make our secrets recognisable in leaks and secret scanners (PRODUCT S1).
@@ -19,9 +20,16 @@ const (
 	PrefixMagicLink    = "nml_"
 )
 
-// SecretPrefixes are the prefixes above, for code that must recognise a
-// secret wherever one turns up (the logs, PRODUCT O4).
-var SecretPrefixes = []string{PrefixClientSecret, PrefixRefreshToken, PrefixAuthCode, PrefixDeviceCode, PrefixMagicLink}
+// HoldsSecret reports whether s holds one of our secrets, by the prefixes
+// above, wherever one turns up (a path in the logs, PRODUCT O4).
+func HoldsSecret(s string) bool {
+	for _, p := range [...]string{PrefixClientSecret, PrefixRefreshToken, PrefixAuthCode, PrefixDeviceCode, PrefixMagicLink} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
 
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"sync"
 	"testing"
-	"time"
 )
 
 // TestBatcherObservesEachCommit: the observer learns of every group
@@ -66,30 +65,33 @@ func closeWithQueuedWrites(t *testing.T) {
 		mu.Unlock()
 		return make([]error, len(batch))
 	}, nil)
-	outcomes := make(chan error, 6)
-	go func() { outcomes <- b.Do(t.Context(), 0) }()
-	<-entered
-	for i := 1; i < 6; i++ {
-		go func() { outcomes <- b.Do(t.Context(), i) }()
-	}
-	for len(b.ops) < 5 {
-		time.Sleep(time.Millisecond)
+	first := make(chan error, 1)
+	go func() { first <- b.Do(t.Context(), 0) }()
+	<-entered // the first write's commit is in flight
+	// Five writes queued behind it, as callers' Do would leave them.
+	queued := make([]chan error, 5)
+	for i := range queued {
+		queued[i] = make(chan error, 1)
+		b.ops <- batchOp[int]{item: i + 1, done: queued[i]}
 	}
 	closed := make(chan struct{})
 	go func() { b.Close(); close(closed) }()
-	<-b.quit
+	<-b.quit // closing has begun, before the commit in flight ends
 	close(gate)
-	for range 6 {
+	<-closed
+	if err := <-first; err != nil {
+		t.Fatalf("the write in flight: %v", err)
+	}
+	for i, q := range queued {
 		select {
-		case err := <-outcomes:
+		case err := <-q:
 			if err != nil {
-				t.Fatalf("queued write: %v", err)
+				t.Fatalf("queued write %d: %v", i, err)
 			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("a queued write was never committed")
+		default: // Close has returned: an outcome not sent now never will be
+			t.Fatalf("queued write %d was never committed", i)
 		}
 	}
-	<-closed
 	if committed != 6 {
 		t.Fatalf("committed %d writes, want 6", committed)
 	}
