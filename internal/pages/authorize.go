@@ -139,7 +139,7 @@ func (p *Pages) redirectBack(w http.ResponseWriter, r *http.Request, req oauth.A
 // same request as a GET (303), which is what authorize serves: a
 // cross-site POST carries no SameSite=Lax session cookie, the GET that
 // follows does. Parameters in both the body and the query are refused, as
-// no one can say which were meant.
+// no one can say which were meant; an empty body takes the query's.
 func (p *Pages) authorizePost(w http.ResponseWriter, r *http.Request) error {
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mediaType != "application/x-www-form-urlencoded" {
@@ -149,10 +149,18 @@ func (p *Pages) authorizePost(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return p.fail(r, http.StatusBadRequest, "err_form_read")
 	}
-	if r.URL.RawQuery != "" {
+	query := params.Encode()
+	switch {
+	case query == "":
+		query = r.URL.RawQuery // an empty form posted to the request's address
+	case r.URL.RawQuery != "":
 		return p.fail(r, http.StatusBadRequest, "err_authorize_both")
 	}
-	http.Redirect(w, r, oauth.PathAuthorize+"?"+params.Encode(), http.StatusSeeOther)
+	if len(query) > maxAuthzLen {
+		// What the GET would answer, here rather than after a redirect.
+		return p.fail(r, http.StatusBadRequest, "err_authz_long")
+	}
+	http.Redirect(w, r, oauth.PathAuthorize+"?"+query, http.StatusSeeOther)
 	return nil
 }
 

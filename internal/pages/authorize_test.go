@@ -29,10 +29,15 @@ func TestAuthorizeByPost(t *testing.T) {
 	if p := c.get(sent.location().RequestURI()); p.status != http.StatusOK || p.title() != "Sign in" {
 		t.Fatalf("T12/authorize_post_journey: %d %q", p.status, p.title())
 	}
+	// An empty form posted to the request's own address: the query is it.
+	if p := post("/oauth/authorize?"+q.Encode(), "application/x-www-form-urlencoded", ""); p.status != http.StatusSeeOther || p.location().Query().Encode() != q.Encode() {
+		t.Fatalf("T12/authorize_post_query: %d, Location %v", p.status, p.location())
+	}
 	for name, p := range map[string]*page{
 		"json_body":      post("/oauth/authorize", "application/json", `{"client_id":"x"}`),
 		"body_and_query": post("/oauth/authorize?"+q.Encode(), "application/x-www-form-urlencoded", q.Encode()),
 		"repeated":       post("/oauth/authorize", "application/x-www-form-urlencoded", q.Encode()+"&state=again"),
+		"too_long":       post("/oauth/authorize", "application/x-www-form-urlencoded", q.Encode()+"&nonce="+strings.Repeat("n", maxAuthzLen)),
 	} {
 		if p.status != http.StatusBadRequest || p.header.Get("Location") != "" || !strings.Contains(p.header.Get("Content-Type"), "text/html") {
 			t.Errorf("T12/authorize_post_%s: %d, Location %q, %s", name, p.status, p.header.Get("Location"), p.header.Get("Content-Type"))

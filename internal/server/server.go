@@ -266,11 +266,10 @@ type Metadata struct {
 	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint"`
 }
 
-// metadata renders the document once, listing what this build serves.
-// issuerPath is the path of issuerURL without a trailing slash, "" when
-// it has none, or one of other characters than letters, digits, "-._~"
-// and slashes, or not clean (empty or dot segments), which is served at no well-known name of its own
-// (it would not make a plain ServeMux pattern).
+// issuerPath is the path of issuerURL without a trailing slash; "" when
+// it has none, or one that would not make a plain ServeMux pattern (other
+// characters than letters, digits, "-._~" and slashes, or empty or dot
+// segments), which is then served at no well-known name of its own.
 func issuerPath(issuerURL string) string {
 	u, err := url.Parse(issuerURL)
 	if err != nil {
@@ -284,6 +283,7 @@ func issuerPath(issuerURL string) string {
 	return p
 }
 
+// metadata renders the document once, listing what this build serves.
 func metadata(issuerURL string) []byte {
 	base := strings.TrimSuffix(issuerURL, "/")
 	md := Metadata{
