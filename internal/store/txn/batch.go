@@ -15,15 +15,7 @@ var ErrClosed = errors.New("store closed")
 // it at once, so one fsync serves many requests. Each caller waits for
 // its own item's outcome.
 type Batcher[T any] struct {
-	// ops holds up to max queued writes, so a caller hands its write over
-	// without waiting for the committing goroutine to take it: a write
-	// costs its caller one wakeup (for its outcome), not two.
-	ops chan batchOp[T]
-	// mu makes Close final: Do queues under the read lock and Close marks
-	// the batcher closed under the write lock, so once it has, nothing
-	// more is queued and the loop can commit what is.
-	mu     sync.RWMutex
-	closed bool
+	ops    chan batchOp[T]
 	quit   chan struct{}
 	done   chan struct{}
 	max    int
@@ -54,7 +46,7 @@ type batchOp[T any] struct {
 // NewBatcher starts a batcher whose commit returns one error per item, in
 // order; observe, when not nil, learns of each commit.
 func NewBatcher[T any](max int, commit func(batch []T) []error, observe CommitObserver) *Batcher[T] {
-	b := &Batcher[T]{ops: make(chan batchOp[T], max), quit: make(chan struct{}), done: make(chan struct{}), max: max, commit: commit,
+	b := &Batcher[T]{ops: make(chan batchOp[T]), quit: make(chan struct{}), done: make(chan struct{}), max: max, commit: commit,
 		observe: observe}
 	go b.loop()
 	return b
@@ -65,29 +57,19 @@ func NewBatcher[T any](max int, commit func(batch []T) []error, observe CommitOb
 // whether it did.
 func (b *Batcher[T]) Do(ctx context.Context, item T) error {
 	op := batchOp[T]{item: item, done: make(chan error, 1)}
-	b.mu.RLock()
-	if b.closed {
-		b.mu.RUnlock()
-		return ErrClosed
-	}
 	select {
 	case b.ops <- op:
+	case <-b.quit:
+		return ErrClosed
 	case <-ctx.Done():
-		b.mu.RUnlock()
 		return ctx.Err()
 	}
-	b.mu.RUnlock()
 	return <-op.done
 }
 
 // Close stops the batcher after the items already queued have committed.
 func (b *Batcher[T]) Close() {
-	b.once.Do(func() {
-		b.mu.Lock()
-		b.closed = true
-		b.mu.Unlock()
-		close(b.quit)
-	})
+	b.once.Do(func() { close(b.quit) })
 	<-b.done
 }
 
@@ -98,12 +80,7 @@ func (b *Batcher[T]) loop() {
 		select {
 		case first = <-b.ops:
 		case <-b.quit:
-			// Closed: nothing more is queued; commit what is.
-			select {
-			case first = <-b.ops:
-			default:
-				return
-			}
+			return
 		}
 		batch := []batchOp[T]{first}
 	drain:
