@@ -185,7 +185,7 @@ func TestBrowserJourney(t *testing.T) {
 	if err != nil {
 		t.Skipf("no IPv6 loopback here: %v", err)
 	}
-	v6 := &httptest.Server{Listener: ln, Config: callback.Config}
+	v6 := &httptest.Server{Listener: ln, Config: &http.Server{Handler: callback.Config.Handler}} // its own server: Start changes it
 	v6.Start()
 	defer v6.Close()
 	nativeApp := &oauth2.Config{ClientID: native, RedirectURL: v6.URL + "/callback",
