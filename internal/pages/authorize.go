@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/nomosauth/nomosauth/internal/domain"
-	"github.com/nomosauth/nomosauth/internal/httpx"
 	"github.com/nomosauth/nomosauth/internal/ids"
 	"github.com/nomosauth/nomosauth/internal/oauth"
 	"github.com/nomosauth/nomosauth/internal/problem"
@@ -141,13 +139,9 @@ func (p *Pages) redirectBack(w http.ResponseWriter, r *http.Request, req oauth.A
 // follows does. Parameters in both the body and the query are refused, as
 // no one can say which were meant; an empty body takes the query's.
 func (p *Pages) authorizePost(w http.ResponseWriter, r *http.Request) error {
-	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mediaType != "application/x-www-form-urlencoded" {
-		return p.fail(r, http.StatusBadRequest, "err_form_type")
-	}
-	params, err := httpx.ReadParams(w, r, maxFormBody)
+	params, err := p.readFormBody(w, r)
 	if err != nil {
-		return p.fail(r, http.StatusBadRequest, "err_form_read")
+		return err
 	}
 	query := params.Encode()
 	switch {

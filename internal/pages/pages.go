@@ -472,6 +472,20 @@ func (p *Pages) csrfToken(browserID string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
+// readFormBody reads a form-encoded body, bounded; anything else is the
+// error page's 400.
+func (p *Pages) readFormBody(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mediaType != "application/x-www-form-urlencoded" {
+		return nil, p.fail(r, http.StatusBadRequest, "err_form_type")
+	}
+	form, err := httpx.ReadParams(w, r, maxFormBody)
+	if err != nil {
+		return nil, p.fail(r, http.StatusBadRequest, "err_form_read")
+	}
+	return form, nil
+}
+
 // readForm reads a hosted form and checks its CSRF token: the one check
 // every POST passes first (PRODUCT A10). A journey's form (sign-in, code,
 // sign-up, consent, device) whose token went stale because the browser
@@ -480,13 +494,9 @@ func (p *Pages) csrfToken(browserID string) string {
 // refused, so nothing is silently not done. A journey's form sees the
 // browser as the journeys do (forJourney).
 func (p *Pages) readForm(w http.ResponseWriter, r *http.Request, journey bool) (url.Values, *browser, error) {
-	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mediaType != "application/x-www-form-urlencoded" {
-		return nil, nil, p.fail(r, http.StatusBadRequest, "err_form_type")
-	}
-	form, err := httpx.ReadParams(w, r, maxFormBody)
+	form, err := p.readFormBody(w, r)
 	if err != nil {
-		return nil, nil, p.fail(r, http.StatusBadRequest, "err_form_read")
+		return nil, nil, err
 	}
 	b, err := p.loadBrowser(w, r, false)
 	if err != nil {
